@@ -1,0 +1,1 @@
+"""Configuration: the environment (`settings`) and the routing config file (`routing`)."""

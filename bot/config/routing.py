@@ -1,0 +1,268 @@
+"""Load and check a routing config file, reporting every mistake with its place.
+
+Errors read like ``routing.yaml:23: queues[1].members[0].weight: must be > 0``: the
+line comes from the YAML parser's marks, the path from pydantic and our own checks.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from bot.config.schema import RoutingConfig
+from bot.routing.rules import COMBINATORS, LIST_OPS, NUMBER_OPS, OPERATORS, PRESENCE_OPS, as_number
+from bot.routing.weights import share_percent
+
+Path_ = tuple[str | int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigProblem:
+    path: str
+    message: str
+    line: int | None = None
+
+    def render(self, source: str = "config") -> str:
+        where = f"{source}:{self.line}: " if self.line else f"{source}: "
+        return f"{where}{self.path}: {self.message}" if self.path else f"{where}{self.message}"
+
+
+class ConfigInvalid(Exception):
+    def __init__(self, problems: list[ConfigProblem], source: str = "config") -> None:
+        self.problems = problems
+        self.source = source
+        super().__init__("\n".join(p.render(source) for p in problems))
+
+
+def render_path(path: Path_) -> str:
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def load_file(path: str | Path) -> RoutingConfig:
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as error:
+        raise ConfigInvalid([ConfigProblem("", f"cannot read the file: {error.strerror}")],
+                            str(file)) from None
+    return load_text(text, str(file))
+
+
+def load_text(text: str, source: str = "config") -> RoutingConfig:
+    """Parse and validate; raise ConfigInvalid listing every problem found."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        line = mark.line + 1 if mark else None
+        problem = getattr(error, "problem", None) or str(error)
+        raise ConfigInvalid([ConfigProblem("", f"not valid YAML: {problem}", line)], source) from None
+    lines = dict(_lines(node, ())) if node is not None else {}
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigInvalid([ConfigProblem("", "the config must be a mapping of keys", 1)], source)
+    problems = [*_schema_problems(raw), *_condition_problems(raw)]
+    config = None
+    if not any(p.path.startswith(("members", "queues", "rules")) for p in problems):
+        try:
+            config = RoutingConfig.model_validate(raw)
+        except ValidationError:
+            config = None
+    if config is not None:
+        problems.extend(_reference_problems(config))
+    if problems or config is None:
+        raise ConfigInvalid([_locate(p, lines) for p in problems], source)
+    return config
+
+
+def _schema_problems(raw: dict[str, Any]) -> list[ConfigProblem]:
+    try:
+        RoutingConfig.model_validate(raw)
+    except ValidationError as error:
+        return [ConfigProblem(render_path(tuple(e["loc"])), _plain(e)) for e in error.errors()]
+    return []
+
+
+def _plain(error: Any) -> str:
+    """Pydantic's messages, in the words a config author expects."""
+    kind, ctx = error["type"], error.get("ctx", {})
+    messages = {
+        "greater_than": lambda: f"must be > {ctx.get('gt')}",
+        "greater_than_equal": lambda: f"must be ≥ {ctx.get('ge')}",
+        "less_than_equal": lambda: f"must be ≤ {ctx.get('le')}",
+        "missing": lambda: "is required",
+        "extra_forbidden": lambda: "is not a known key (check the spelling)",
+        "string_type": lambda: "must be text",
+        "int_parsing": lambda: "must be a whole number",
+        "int_type": lambda: "must be a whole number",
+        "bool_parsing": lambda: "must be true or false",
+        "bool_type": lambda: "must be true or false",
+        "list_type": lambda: "must be a list",
+        "dict_type": lambda: "must be a mapping",
+        "model_type": lambda: "must be a mapping",
+        "literal_error": lambda: f"must be one of {ctx.get('expected')}",
+        "string_pattern_mismatch": lambda: f"{error.get('input')!r} does not look right "
+                                           f"(expected pattern {ctx.get('pattern')})",
+        "string_too_short": lambda: "must not be empty",
+        "string_too_long": lambda: f"must be at most {ctx.get('max_length')} characters",
+        "value_error": lambda: str(ctx.get("error", error["msg"])),
+    }
+    make = messages.get(kind)
+    if kind in ("string_pattern_mismatch",) and error["loc"] and error["loc"][-1] == "slack_id":
+        return f"{error.get('input')!r} is not a Slack user id like U0123ABCD"
+    if kind in ("string_pattern_mismatch",) and error["loc"] and error["loc"][-1] == "channel":
+        return f"{error.get('input')!r} is not a Slack channel id like C0123ABCD"
+    return make() if make else error["msg"]
+
+
+def _condition_problems(raw: dict[str, Any]) -> Iterator[ConfigProblem]:
+    rules = raw.get("rules")
+    if not isinstance(rules, list):
+        return
+    for index, rule in enumerate(rules):
+        if isinstance(rule, dict) and rule.get("when") is not None:
+            yield from _check_condition(rule["when"], ("rules", index, "when"))
+
+
+def _check_condition(node: Any, path: Path_) -> Iterator[ConfigProblem]:
+    where = render_path(path)
+    if not isinstance(node, dict):
+        yield ConfigProblem(where, "a condition must be a mapping like {field: country, op: equals, value: GB}")
+        return
+    combinators = [key for key in COMBINATORS if key in node]
+    if combinators:
+        if len(node) != 1:
+            yield ConfigProblem(where, f"{combinators[0]} must stand alone in its mapping")
+            return
+        key = combinators[0]
+        if key == "not":
+            yield from _check_condition(node["not"], (*path, "not"))
+        elif not isinstance(node[key], list) or not node[key]:
+            yield ConfigProblem(render_path((*path, key)), "must be a non-empty list of conditions")
+        else:
+            for index, child in enumerate(node[key]):
+                yield from _check_condition(child, (*path, key, index))
+        return
+    unknown = set(node) - {"field", "op", "value"}
+    if unknown:
+        yield ConfigProblem(where, f"unknown key {sorted(unknown)[0]!r}; a condition has field, op "
+                                   "and value, or one of all / any / not")
+    field, op = node.get("field"), node.get("op")
+    if not isinstance(field, str) or not field.strip():
+        yield ConfigProblem(render_path((*path, "field")), "is required (the lead field to test)")
+    if op not in OPERATORS:
+        yield ConfigProblem(render_path((*path, "op")),
+                            f"{op!r} is not an operator; use one of {', '.join(sorted(OPERATORS))}")
+        return
+    value_path = render_path((*path, "value"))
+    value = node.get("value")
+    if op in PRESENCE_OPS:
+        if "value" in node:
+            yield ConfigProblem(value_path, f"{op} takes no value")
+    elif "value" not in node or value is None:
+        yield ConfigProblem(value_path, f"is required for {op}")
+    elif op in LIST_OPS and not (isinstance(value, list) and value):
+        yield ConfigProblem(value_path, f"{op} needs a non-empty list, like [GB, DE]")
+    elif op in NUMBER_OPS and as_number(value) is None:
+        yield ConfigProblem(value_path, f"{op} compares numbers; {value!r} is not a number")
+    elif op == "matches":
+        try:
+            re.compile(str(value))
+        except re.error as error:
+            yield ConfigProblem(value_path, f"is not a valid regular expression: {error}")
+    elif op not in LIST_OPS and isinstance(value, list | dict):
+        yield ConfigProblem(value_path, f"{op} compares one value, not a list (use in / not_in)")
+
+
+def _reference_problems(config: RoutingConfig) -> Iterator[ConfigProblem]:
+    member_ids: dict[str, int] = {}
+    for index, member in enumerate(config.members):
+        if member.slack_id in member_ids:
+            yield ConfigProblem(f"members[{index}].slack_id",
+                                f"{member.slack_id} is listed twice (also members[{member_ids[member.slack_id]}])")
+        member_ids.setdefault(member.slack_id, index)
+    queue_names: dict[str, int] = {}
+    for index, queue in enumerate(config.queues):
+        if queue.name in queue_names:
+            yield ConfigProblem(f"queues[{index}].name", f"queue {queue.name!r} is defined twice")
+        queue_names.setdefault(queue.name, index)
+    for index, queue in enumerate(config.queues):
+        yield from _queue_problems(config, index, member_ids, queue_names)
+    for index, rule in enumerate(config.rules):
+        if rule.queue not in queue_names:
+            yield ConfigProblem(f"rules[{index}].queue", f"there is no queue named {rule.queue!r}")
+    catch_alls = [i for i, rule in enumerate(config.rules) if rule.when is None]
+    if catch_alls and catch_alls[0] != len(config.rules) - 1:
+        following = config.rules[catch_alls[0] + 1].name
+        yield ConfigProblem(f"rules[{catch_alls[0]}]",
+                            f"this catch-all (no `when`) comes before {following!r}, which can never match")
+
+
+def _queue_problems(config: RoutingConfig, index: int, member_ids: dict[str, int],
+                    queue_names: dict[str, int]) -> Iterator[ConfigProblem]:
+    queue = config.queues[index]
+    where = f"queues[{index}]"
+    seen: set[str] = set()
+    for position, seat in enumerate(queue.members):
+        if seat.slack_id not in member_ids:
+            yield ConfigProblem(f"{where}.members[{position}].slack_id",
+                                f"{seat.slack_id} is not in the members list")
+        if seat.slack_id in seen:
+            yield ConfigProblem(f"{where}.members[{position}].slack_id",
+                                f"{seat.slack_id} is in this queue twice")
+        seen.add(seat.slack_id)
+    shares = [seat for seat in queue.members if seat.share is not None]
+    if shares and len(shares) != len(queue.members):
+        yield ConfigProblem(f"{where}.members",
+                            "mixes share with weight or priority; use shares for all members or none")
+    elif shares:
+        total = sum(share_percent(seat.share) for seat in shares)
+        if total != 100:
+            yield ConfigProblem(f"{where}.members", f"shares add up to {float(total):g}%, not 100%")
+    if queue.fallback is not None:
+        if queue.fallback not in queue_names:
+            yield ConfigProblem(f"{where}.fallback", f"there is no queue named {queue.fallback!r}")
+        elif _fallback_cycle(config, queue.name):
+            yield ConfigProblem(f"{where}.fallback", "fallbacks go round in a circle back to this queue")
+
+
+def _fallback_cycle(config: RoutingConfig, start: str) -> bool:
+    by_name = {queue.name: queue for queue in config.queues}
+    seen, name = {start}, by_name[start].fallback
+    while name is not None and name in by_name:
+        if name in seen:
+            return name == start
+        seen.add(name)
+        name = by_name[name].fallback
+    return False
+
+
+def _lines(node: yaml.Node, path: Path_) -> Iterator[tuple[str, int]]:
+    yield render_path(path), node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            yield render_path((*path, key.value)), key.start_mark.line + 1
+            yield from _lines(value, (*path, key.value))
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            yield from _lines(item, (*path, index))
+
+
+def _locate(problem: ConfigProblem, lines: dict[str, int]) -> ConfigProblem:
+    path = problem.path
+    while path:
+        if path in lines:
+            return ConfigProblem(problem.path, problem.message, lines[path])
+        path = re.sub(r"(\.[^.\[\]]+|\[\d+\])$", "", path)
+    return problem

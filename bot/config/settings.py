@@ -1,0 +1,51 @@
+"""Settings read from the environment (see the contract's table)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from bot.store.db import DEFAULT_DATABASE_URL
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    database_url: str = DEFAULT_DATABASE_URL
+    routing_config: str | None = None
+    intake_token: str | None = None
+    slack_bot_token: str | None = None
+    slack_signing_secret: str | None = None
+    slack_app_token: str | None = None
+    slack_api_url: str = "https://slack.com/api/"
+    host: str = "0.0.0.0"
+    port: int = 3000
+    max_body_bytes: int = 64 * 1024
+    webhook_url: str | None = None
+    webhook_secret: str | None = None
+    outbox_max_attempts: int = 8
+    manager_group: str | None = None
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+
+        def get(name: str) -> str | None:
+            value = env.get(name, "").strip()
+            return value or None
+
+        return cls(
+            database_url=get("DATABASE_URL") or DEFAULT_DATABASE_URL,
+            routing_config=get("ROTATION_CONFIG"),
+            intake_token=get("ROTATION_INTAKE_TOKEN"),
+            slack_bot_token=get("SLACK_BOT_TOKEN"),
+            slack_signing_secret=get("SLACK_SIGNING_SECRET"),
+            slack_app_token=get("SLACK_APP_TOKEN"),
+            slack_api_url=get("SLACK_API_URL") or "https://slack.com/api/",
+            host=get("HOST") or "0.0.0.0",
+            port=int(get("PORT") or 3000),
+            max_body_bytes=int(get("ROTATION_MAX_BODY_BYTES") or 64 * 1024),
+            webhook_url=get("ROTATION_WEBHOOK_URL"),
+            webhook_secret=get("ROTATION_WEBHOOK_SECRET"),
+            outbox_max_attempts=int(get("ROTATION_OUTBOX_MAX_ATTEMPTS") or 8),
+            manager_group=get("ROTATION_MANAGER_GROUP"),
+        )

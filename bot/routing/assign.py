@@ -1,0 +1,232 @@
+"""Routing one lead inside one transaction: rules → queue (→ fallback) → member → ledger.
+
+This is the hot path, so it speaks SQLAlchemy Core: the team row, the idempotency
+check, the queue with all its seats, then a few writes (lead, assignment, ledger,
+queue clock, the member's open count, the outbox).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot.routing import explain
+from bot.routing.errors import NotFound
+from bot.routing.fairness import Choice
+from bot.routing.ledger import (
+    OpenQueue,
+    SeatInfo,
+    change_open_leads,
+    eligible_seats,
+    open_queue,
+    save,
+    sticky_owner_query,
+)
+from bot.routing.outbox import Outbox, lead_card
+from bot.routing.results import MemberRef, RouteOutcome
+from bot.routing.rules import RuleResult, first_match
+from bot.routing.team import TeamSettings, load_team
+from bot.store.models import Assignment, Lead
+
+FREE_MAIL = frozenset({"gmail.com", "googlemail.com", "yahoo.com", "hotmail.com", "outlook.com",
+                       "live.com", "icloud.com", "me.com", "aol.com", "proton.me", "protonmail.com",
+                       "gmx.de", "gmx.net", "web.de", "mail.ru", "yandex.ru", "qq.com", "163.com"})
+MAX_FALLBACKS = 10
+
+
+@dataclass(slots=True)
+class Placement:
+    """Where a lead landed, or the last queue that was tried and why nobody took it."""
+
+    opened: OpenQueue | None
+    winner: SeatInfo | None = None
+    eligible: list[SeatInfo] = field(default_factory=list)
+    excluded: dict[int, str] = field(default_factory=dict)
+    tie_break: str | None = None
+    notes: list[str] = field(default_factory=list)
+    reason: str | None = None
+    touched: list[OpenQueue] = field(default_factory=list)
+
+
+def account_key(sticky: str | None, fields: dict[str, Any]) -> str | None:
+    """The account a lead belongs to: its email's company domain or its `account` field."""
+    lowered = {str(key).lower(): value for key, value in fields.items()}
+    if sticky == "account":
+        value = lowered.get("account")
+        return str(value).strip().casefold() or None if value not in (None, "") else None
+    if sticky == "domain":
+        email = str(lowered.get("email") or "")
+        domain = email.rpartition("@")[2].strip().casefold()
+        return domain if "@" in email and domain and domain not in FREE_MAIL else None
+    return None
+
+
+class Router:
+    """Routes leads and offers them again (pass, SLA, pending) with the same rotation."""
+
+    def __init__(self, *, webhook: bool = False) -> None:
+        self.webhook = webhook
+
+    async def route(self, connection: AsyncConnection, lead_id: str, fields: dict[str, Any],
+                    now: datetime, actor: str) -> RouteOutcome:
+        existing = await stored_outcome(connection, lead_id)
+        if existing is not None:
+            return existing
+        team = await load_team(connection)
+        tried = first_match(team.rules, fields)
+        matched = tried[-1] if tried and tried[-1].matched else None
+        if matched is None:
+            reason = "no rule matched and there is no catch-all" if team.rules \
+                else "no routing config has been applied yet"
+            placement = Placement(None, reason=reason)
+        else:
+            placement = await self.place(connection, team, matched.queue, fields, now)
+        await connection.execute(insert(Lead).values(
+            id=lead_id, fields=fields, received_at=now, status="pending",
+            queue=placement.opened.info.name if placement.opened else None,
+            rule=matched.name if matched else None,
+            account_key=None, reason=None, explanation=None))
+        return await self.commit_placement(connection, team, placement, tried, lead_id, fields, now,
+                                           cause="new", hop=0)
+
+    async def place(self, connection: AsyncConnection, team: TeamSettings, queue_name: str,
+                    fields: dict[str, Any], now: datetime, *, accrue: bool = True,
+                    exclude_members: frozenset[int] = frozenset()) -> Placement:
+        """Try the queue, then its fallbacks, until someone is eligible."""
+        placement = Placement(None)
+        name: str | None = queue_name
+        seen: set[str] = set()
+        while name is not None and name not in seen and len(seen) < MAX_FALLBACKS:
+            seen.add(name)
+            opened = await open_queue(connection, name, team, now)
+            if opened is None:
+                placement.reason = f"queue {name!r} does not exist (check the routing config)"
+                return placement
+            placement.opened = opened
+            placement.touched.append(opened)
+            eligible, excluded = eligible_seats(opened, now, exclude_members)
+            placement.eligible, placement.excluded = eligible, excluded
+            opened.rotation.set_eligibility(s.seat.id for s in eligible)
+            if eligible:
+                if accrue:
+                    opened.rotation.accrue([s.seat for s in eligible])
+                choice = await self._choose(connection, opened, eligible, fields, placement)
+                placement.winner = next(s for s in eligible if s.seat is choice.seat)
+                placement.tie_break = choice.tie_break
+                return placement
+            placement.reason = (f"nobody in {name} is available" if opened.seats
+                                else f"{name} has no members")
+            name = opened.info.fallback
+            if name is not None:
+                placement.notes.append(f"Nobody in {opened.info.name} was available, "
+                                       f"so it fell back to {name}.")
+        return placement
+
+    async def _choose(self, connection: AsyncConnection, opened: OpenQueue, eligible: list[SeatInfo],
+                      fields: dict[str, Any], placement: Placement) -> Choice:
+        key = account_key(opened.info.sticky, fields)
+        if key is not None:
+            owner = (await connection.execute(sticky_owner_query(opened.info.id, key))).scalar()
+            owned = next((s for s in eligible if s.seat.member_id == owner), None)
+            if owned is not None:
+                placement.notes.append(f"{owned.name} already owns the account {key}, "
+                                       "and sticky ownership keeps it with them.")
+                return Choice(owned.seat, None)
+        return opened.rotation.choose([s.seat for s in eligible], opened.info.strategy)
+
+    async def commit_placement(self, connection: AsyncConnection, team: TeamSettings,
+                               placement: Placement, tried: list[RuleResult], lead_id: str,
+                               fields: dict[str, Any], now: datetime, *, cause: str, hop: int,
+                               ) -> RouteOutcome:
+        """Charge the winner, write the assignment and the messages it owes, save ledgers."""
+        opened, winner = placement.opened, placement.winner
+        explanation = explain.decision(
+            tried=tried, opened=opened, eligible=placement.eligible, excluded=placement.excluded,
+            winner=winner, tie_break=placement.tie_break,
+            strategy=opened.info.strategy if opened else "fair", route_notes=placement.notes,
+            at=now, unassigned_reason=placement.reason)
+        rule = next((r.name for r in tried if r.matched), None)
+        outbox = Outbox(now)
+        assignment_id = None
+        if opened is not None and winner is not None:
+            opened.rotation.charge(winner.seat)
+            key = account_key(opened.info.sticky, fields)
+            assignment_id = (await connection.execute(insert(Assignment).values(
+                lead_id=lead_id, queue_id=opened.info.id, member_id=winner.seat.member_id,
+                membership_id=winner.seat.id, period_key=opened.info.period_key,
+                seq=opened.rotation.seq, hop=hop, cause=cause, state="offered", assigned_at=now,
+                account_key=key, explanation=explanation).returning(Assignment.id))).scalar_one()
+            await change_open_leads(connection, winner.seat.member_id, +1)
+            self._owe_assignment(outbox, assignment_id, lead_id, fields, opened, winner, rule,
+                                 explanation, cause)
+        elif opened is not None and opened.info.channel:
+            outbox.add(f"unassigned:{lead_id}:{hop}", "channel", {
+                "event": "lead_unassigned", "channel": opened.info.channel,
+                "queue": opened.info.name, "lead": lead_card(lead_id, fields),
+                "reason": placement.reason}, lead_id)
+        for touched in placement.touched:
+            await save(connection, touched, now)
+        await connection.execute(update(Lead).where(Lead.id == lead_id).values(
+            status="assigned" if winner else "unassigned",
+            queue=opened.info.name if opened else None, rule=rule,
+            reason=None if winner else placement.reason, explanation=explanation,
+            account_key=account_key(opened.info.sticky, fields) if opened else None))
+        await outbox.flush(connection)
+        return RouteOutcome(
+            lead_id=lead_id, created=True, status="assigned" if winner else "unassigned",
+            queue=opened.info.name if opened else None, rule=rule,
+            assignee=MemberRef(winner.slack_id, winner.name) if winner else None,
+            explanation=explanation, assignment_id=assignment_id)
+
+    def _owe_assignment(self, outbox: Outbox, assignment_id: int, lead_id: str,
+                        fields: dict[str, Any], opened: OpenQueue, winner: SeatInfo,
+                        rule: str | None, explanation: dict[str, Any], cause: str) -> None:
+        event = {
+            "event": "lead_assigned", "assignment_id": assignment_id, "cause": cause,
+            "lead": lead_card(lead_id, fields), "queue": opened.info.name, "rule": rule,
+            "assignee": {"slack_id": winner.slack_id, "name": winner.name},
+            "summary": explanation["summary"], "sla_minutes": opened.info.sla_minutes,
+        }
+        outbox.add(f"assignment:{assignment_id}:dm", "dm", event | {"to": winner.slack_id}, lead_id)
+        if opened.info.channel:
+            outbox.add(f"assignment:{assignment_id}:channel", "channel",
+                       event | {"channel": opened.info.channel}, lead_id)
+        if self.webhook:
+            outbox.add(f"assignment:{assignment_id}:webhook", "webhook",
+                       event | {"fields": fields}, lead_id)
+
+
+async def stored_outcome(connection: AsyncConnection, lead_id: str) -> RouteOutcome | None:
+    """The decision already stored for this id (a repeat never routes twice)."""
+    lead = (await connection.execute(
+        select(Lead.status, Lead.queue, Lead.rule, Lead.explanation).where(Lead.id == lead_id))).first()
+    if lead is None:
+        return None
+    latest = await current_assignment(connection, lead_id)
+    assignee = None
+    if lead.status == "assigned" and latest is not None:
+        assignee = MemberRef(latest["slack_id"], latest["name"])
+    return RouteOutcome(lead_id=lead_id, created=False, status=lead.status, queue=lead.queue,
+                        rule=lead.rule, assignee=assignee, explanation=lead.explanation or {},
+                        assignment_id=latest["id"] if latest else None)
+
+
+async def current_assignment(connection: AsyncConnection, lead_id: str) -> dict[str, Any] | None:
+    from bot.store.models import Member
+
+    row = (await connection.execute(
+        select(Assignment.id, Assignment.state, Member.slack_id, Member.name)
+        .join(Member, Member.id == Assignment.member_id)
+        .where(Assignment.lead_id == lead_id).order_by(Assignment.id.desc()).limit(1))).first()
+    return None if row is None else dict(row._mapping)
+
+
+async def require_lead(connection: AsyncConnection, lead_id: str) -> Any:
+    lead = (await connection.execute(select(Lead).where(Lead.id == lead_id))).mappings().first()
+    if lead is None:
+        raise NotFound(f"There is no lead with id {lead_id}.")
+    return lead

@@ -1,0 +1,115 @@
+"""Explanations: every decision as data (stored with the lead) and as a paragraph.
+
+The data lists the rules tried, each candidate's numbers or the reason they were left
+out, the winner and the tie-break; the summary turns it into words a rep would accept.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from fractions import Fraction
+from typing import Any
+
+from bot.routing.fairness import Rotation
+from bot.routing.ledger import OpenQueue, SeatInfo
+from bot.routing.rules import RuleResult
+from bot.routing.weights import describe_weight
+
+# Large queues: the explanation keeps the winner, the closest contenders and the
+# first exclusions, and counts the rest, so one lead never stores a thousand rows.
+MAX_CANDIDATES = 12
+
+
+def rules_part(tried: list[RuleResult]) -> list[dict[str, Any]]:
+    return [{"name": r.name, "queue": r.queue, "matched": r.matched, "why": r.why} for r in tried]
+
+
+def candidate(info: SeatInfo, rotation: Rotation, excluded: str | None) -> dict[str, Any]:
+    lag = rotation.lag(info.seat)
+    return {
+        "slack_id": info.slack_id,
+        "name": info.name,
+        "weight": describe_weight(info.seat.weight),
+        "count": info.seat.received,
+        "adjustment": info.seat.adjustment,
+        "lag": round(float(lag), 3),
+        "lag_exact": f"{lag.numerator}/{lag.denominator}",
+        "eligible": excluded is None,
+        "excluded": excluded,
+    }
+
+
+def candidates_part(opened: OpenQueue, eligible: list[SeatInfo], excluded: dict[int, str],
+                    winner: SeatInfo | None) -> tuple[list[dict[str, Any]], int]:
+    rotation = opened.rotation
+    ranked = sorted(eligible, key=lambda s: (s is not winner, -rotation.lag(s.seat), s.seat.id))
+    shown = ranked[:MAX_CANDIDATES]
+    left_out = [s for s in opened.seats if s.seat.id in excluded][: max(0, MAX_CANDIDATES - len(shown))]
+    rows = [candidate(s, rotation, None) | {"winner": s is winner} for s in shown]
+    rows += [candidate(s, rotation, excluded[s.seat.id]) | {"winner": False} for s in left_out]
+    return rows, len(opened.seats) - len(rows)
+
+
+def decision(*, tried: list[RuleResult], opened: OpenQueue | None, eligible: list[SeatInfo],
+             excluded: dict[int, str], winner: SeatInfo | None, tie_break: str | None,
+             strategy: str, route_notes: list[str], at: datetime,
+             unassigned_reason: str | None = None) -> dict[str, Any]:
+    rows, hidden = ([], 0) if opened is None else candidates_part(opened, eligible, excluded, winner)
+    explanation: dict[str, Any] = {
+        "rules": rules_part(tried),
+        "queue": opened.info.name if opened else None,
+        "strategy": strategy,
+        "candidates": rows,
+        "others_not_shown": hidden,
+        "winner": None if winner is None else {"slack_id": winner.slack_id, "name": winner.name},
+        "tie_break": tie_break,
+        "notes": route_notes,
+        "decided_at": at.isoformat(),
+    }
+    explanation["summary"] = summarize(explanation, unassigned_reason)
+    return explanation
+
+
+def summarize(explanation: dict[str, Any], unassigned_reason: str | None = None) -> str:
+    """A short paragraph: which rule, which queue, why this person, who was left out."""
+    parts: list[str] = []
+    matched = next((r for r in explanation["rules"] if r["matched"]), None)
+    if matched is not None:
+        why = "" if matched["why"] == "catch-all" else f" ({matched['why']})"
+        kind = "The catch-all rule" if matched["why"] == "catch-all" else f"Rule “{matched['name']}”"
+        parts.append(f"{kind} matched{why}, so the lead went to the {matched['queue']} queue.")
+    parts.extend(explanation.get("notes", []))
+    winner = explanation.get("winner")
+    candidates = explanation.get("candidates", [])
+    if winner is not None:
+        row = next((c for c in candidates if c.get("winner")), None)
+        parts.append(_winner_sentence(explanation["strategy"], winner["name"], row, candidates))
+        if explanation.get("tie_break"):
+            parts.append(f"Tie-break: {explanation['tie_break']}.")
+    elif unassigned_reason:
+        parts.append(f"Nobody got it: {unassigned_reason}.")
+    left_out = [c for c in candidates if c.get("excluded")]
+    if left_out:
+        listed = "; ".join(f"{c['name']} was {c['excluded']}" for c in left_out[:5])
+        more = f" (and {len(left_out) - 5} more)" if len(left_out) > 5 else ""
+        parts.append(f"Not considered: {listed}{more}.")
+    return " ".join(parts)
+
+
+def _winner_sentence(strategy: str, name: str, row: dict[str, Any] | None,
+                     candidates: list[dict[str, Any]]) -> str:
+    eligible = sum(1 for c in candidates if c.get("eligible"))
+    if row is None:
+        return f"{name} got it."
+    if strategy == "least_recent":
+        return f"{name} had waited longest since their last lead among {eligible} available."
+    if strategy == "load_balance":
+        return f"{name} had the most free capacity among {eligible} available."
+    share = Fraction(row["lag_exact"]) + row["count"] + row["adjustment"]
+    return (f"{name} was next: a fair share so far of {float(share):.2f} leads against "
+            f"{row['count']} received{_adjusted(row)} (lag {row['lag']:+.2f}, weight {row['weight']}), "
+            f"the most overdue of {eligible} available.")
+
+
+def _adjusted(row: dict[str, Any]) -> str:
+    return f" and an adjustment of {row['adjustment']:+d}" if row["adjustment"] else ""

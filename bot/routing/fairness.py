@@ -1,0 +1,168 @@
+"""The rotation ledger of one queue, in memory and exact.
+
+The fair strategy is the quota method in its lag (earliest-deadline) form:
+
+- lag = fair share so far - leads received, per seat (a member's place in a queue);
+- on each lead, every eligible seat's lag grows by w / W_eligible;
+- among eligible seats with lag > 0 the winner is the one whose lag would reach 1
+  soonest, the smallest (1 - lag) / w; if none has lag > 0, the largest lag wins;
+  ties go to the least recently assigned, then to the lowest seat id;
+- the winner's lag drops by 1.
+
+With fixed weights and everyone eligible, every count stays within 1 of its exact
+share at every prefix. Ineligible seats are frozen (they accrue nothing) so they come
+back level, and a new seat starts at lag 0.
+
+Lags are stored lazily: lag = lag_base + weight * (vtime - vtime_base) while the seat
+is eligible, where `vtime` is the queue's running sum of 1 / W_eligible. A lead then
+changes only the winner and the seats whose eligibility changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+STRATEGIES = ("fair", "least_recent", "load_balance")
+
+
+@dataclass(slots=True)
+class Seat:
+    """One membership's ledger entry."""
+
+    id: int
+    member_id: int
+    weight: Fraction
+    lag_base: Fraction = Fraction(0)
+    vtime_base: Fraction = Fraction(0)
+    frozen: bool = True
+    received: int = 0
+    adjustment: int = 0
+    last_seq: int = 0
+    open_leads: int = 0
+    capacity: int | None = None
+    dirty: bool = field(default=False, compare=False)
+
+    def lag(self, vtime: Fraction) -> Fraction:
+        if self.frozen:
+            return self.lag_base
+        return self.lag_base + self.weight * (vtime - self.vtime_base)
+
+    def rebase(self, vtime: Fraction) -> None:
+        """Fold the accrued lag into lag_base so weight or state can change safely."""
+        self.lag_base = self.lag(vtime)
+        self.vtime_base = vtime
+        self.dirty = True
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    seat: Seat
+    tie_break: str | None
+
+
+@dataclass(slots=True)
+class Rotation:
+    """A queue's ledger: the queue clock plus its seats."""
+
+    vtime: Fraction = Fraction(0)
+    seq: int = 0
+    seats: dict[int, Seat] = field(default_factory=dict)
+
+    def lag(self, seat: Seat) -> Fraction:
+        return seat.lag(self.vtime)
+
+    def set_eligibility(self, eligible_ids: Iterable[int]) -> None:
+        """Freeze seats that are not eligible now, thaw those that are, level."""
+        eligible = set(eligible_ids)
+        for seat in self.seats.values():
+            if seat.id in eligible and seat.frozen:
+                seat.frozen = False
+                seat.vtime_base = self.vtime
+                seat.dirty = True
+            elif seat.id not in eligible and not seat.frozen:
+                seat.rebase(self.vtime)
+                seat.frozen = True
+
+    def accrue(self, eligible: Sequence[Seat]) -> None:
+        """Every eligible seat's lag grows by w / W_eligible (one lead's worth of share)."""
+        total = sum((seat.weight for seat in eligible), Fraction(0))
+        if total > 0:
+            self.vtime += 1 / total
+
+    def choose(self, eligible: Sequence[Seat], strategy: str = "fair") -> Choice:
+        if not eligible:
+            raise ValueError("no eligible seat to choose from")
+        if strategy == "least_recent":
+            return _first(eligible, lambda s: (s.last_seq,), "waited longest")
+        if strategy == "load_balance":
+            return _first(eligible, lambda s: (-_free(s), s.open_leads, s.last_seq),
+                          "most free capacity")
+        return self._choose_fair(eligible)
+
+    def _choose_fair(self, eligible: Sequence[Seat]) -> Choice:
+        due = [seat for seat in eligible if self.lag(seat) > 0]
+        if due:
+            return _first(due, lambda s: ((1 - self.lag(s)) / s.weight, s.last_seq),
+                          "due soonest")
+        return _first(eligible, lambda s: (-self.lag(s), s.last_seq), "largest lag")
+
+    def charge(self, seat: Seat) -> None:
+        """The seat received a lead: its lag drops by one."""
+        seat.rebase(self.vtime)
+        seat.lag_base -= 1
+        seat.received += 1
+        self.seq += 1
+        seat.last_seq = self.seq
+        seat.open_leads += 1
+
+    def credit(self, seat: Seat) -> None:
+        """Undo a charge (a pass or an SLA miss): the lead does not count against them."""
+        seat.rebase(self.vtime)
+        seat.lag_base += 1
+        seat.received -= 1
+
+    def adjust(self, seat: Seat, delta: int) -> None:
+        """A manager's +N: count N more leads as received (N may be negative)."""
+        seat.rebase(self.vtime)
+        seat.lag_base -= delta
+        seat.adjustment += delta
+
+    def reweight(self, seat: Seat, weight: Fraction) -> None:
+        seat.rebase(self.vtime)
+        seat.weight = weight
+
+    def reset(self) -> None:
+        """A new period: every count, adjustment and lag starts again at zero."""
+        self.vtime = Fraction(0)
+        for seat in self.seats.values():
+            seat.lag_base = Fraction(0)
+            seat.vtime_base = Fraction(0)
+            seat.received = 0
+            seat.adjustment = 0
+            seat.frozen = True
+            seat.dirty = True
+
+
+def _free(seat: Seat) -> float:
+    if seat.capacity is None:
+        return float("inf")
+    return float(seat.capacity - seat.open_leads)
+
+
+def _first(seats: Sequence[Seat], key, reason: str) -> Choice:  # type: ignore[no-untyped-def]
+    """The seat with the smallest key; ties broken by recency, then by id, and said so."""
+    ranked = sorted(seats, key=lambda s: (key(s), s.id))
+    winner = ranked[0]
+    tie_break = None
+    if len(ranked) > 1:
+        runner_up = ranked[1]
+        primary_w, primary_r = key(winner)[0], key(runner_up)[0]
+        if primary_w == primary_r:
+            if key(winner) == key(runner_up):
+                tie_break = "tied with the next candidate; the lower id goes first"
+            else:
+                tie_break = (f"tied on {reason} with the next candidate; "
+                             "the one who waited longer since their last lead goes first")
+    return Choice(winner, tie_break)

@@ -1,0 +1,207 @@
+"""Reading and writing one queue's ledger with a handful of Core statements.
+
+`open_queue` locks the queue (FOR UPDATE on PostgreSQL; SQLite already holds the write
+lock from BEGIN IMMEDIATE), starts a new period when one is due, and loads every seat
+with the facts that decide eligibility, in one query. `save` writes back only what moved.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from fractions import Fraction
+from typing import Any
+
+from sqlalchemy import and_, bindparam, func, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot.routing.availability import Availability, unavailable_reason
+from bot.routing.fairness import Rotation, Seat
+from bot.routing.periods import period_key
+from bot.routing.team import TeamSettings
+from bot.store.models import AuditEvent, Leave, Member, Membership, Queue
+
+
+@dataclass(slots=True)
+class QueueInfo:
+    id: int
+    name: str
+    channel: str | None
+    strategy: str
+    sla_minutes: int | None
+    fallback: str | None
+    respect_working_hours: bool
+    sticky: str | None
+    period_key: str
+    in_config: bool
+
+
+@dataclass(slots=True)
+class SeatInfo:
+    seat: Seat
+    slack_id: str
+    name: str
+    timezone: str
+    facts: Availability
+    weight_text: str
+
+    def reason(self, now: datetime, respect_hours: bool) -> str | None:
+        return unavailable_reason(self.facts, now, respect_hours=respect_hours)
+
+
+@dataclass(slots=True)
+class OpenQueue:
+    info: QueueInfo
+    rotation: Rotation
+    seats: list[SeatInfo]
+
+    def by_member(self, member_id: int) -> SeatInfo | None:
+        return next((s for s in self.seats if s.seat.member_id == member_id), None)
+
+    def by_slack_id(self, slack_id: str) -> SeatInfo | None:
+        return next((s for s in self.seats if s.slack_id == slack_id), None)
+
+
+_QUEUE_COLUMNS = (Queue.id, Queue.name, Queue.channel, Queue.strategy, Queue.sla_minutes,
+                  Queue.fallback, Queue.respect_working_hours, Queue.sticky, Queue.period_key,
+                  Queue.in_config, Queue.vtime, Queue.seq)
+
+
+async def open_queue(connection: AsyncConnection, name: str, team: TeamSettings, now: datetime,
+                     *, lock: bool = True) -> OpenQueue | None:
+    query = select(*_QUEUE_COLUMNS).where(Queue.name == name)
+    if lock and connection.dialect.name == "postgresql":
+        query = query.with_for_update()
+    row = (await connection.execute(query)).first()
+    if row is None:
+        return None
+    info = QueueInfo(*row[:10])
+    rotation = Rotation(vtime=Fraction(row.vtime), seq=row.seq)
+    seats = await _load_seats(connection, info.id, team, now)
+    rotation.seats = {s.seat.id: s.seat for s in seats}
+    current = period_key(now, team.timezone, team.period)
+    if info.period_key != current:
+        await _start_period(connection, info, rotation, current, now)
+    return OpenQueue(info, rotation, seats)
+
+
+async def _load_seats(connection: AsyncConnection, queue_id: int, team: TeamSettings,
+                      now: datetime) -> list[SeatInfo]:
+    on_leave_until = (
+        select(func.max(Leave.resume_at))
+        .where(Leave.member_id == Member.id, Leave.cancelled_at.is_(None),
+               Leave.pause_from <= now, Leave.resume_at > now)
+        .scalar_subquery()
+    )
+    query = (
+        select(Membership.id, Membership.member_id, Membership.weight, Membership.weight_text,
+               Membership.lag_base, Membership.vtime_base, Membership.frozen,
+               Membership.received, Membership.adjustment, Membership.last_seq,
+               Membership.active, Member.slack_id, Member.name, Member.timezone,
+               Member.active.label("member_active"), Member.paused_at, Member.paused_until,
+               Member.pause_reason, Member.status_paused_until, Member.open_leads,
+               Member.capacity, Member.working_hours, on_leave_until.label("on_leave_until"))
+        .join(Member, Member.id == Membership.member_id)
+        .where(Membership.queue_id == queue_id, Membership.in_config.is_(True))
+        .order_by(Membership.id)
+    )
+    seats = []
+    for row in (await connection.execute(query)).all():
+        timezone = row.timezone or team.timezone
+        seat = Seat(id=row.id, member_id=row.member_id, weight=Fraction(row.weight),
+                    lag_base=Fraction(row.lag_base), vtime_base=Fraction(row.vtime_base),
+                    frozen=row.frozen, received=row.received, adjustment=row.adjustment,
+                    last_seq=row.last_seq, open_leads=row.open_leads, capacity=row.capacity)
+        facts = Availability(
+            member_active=row.member_active, seat_active=row.active, paused_at=row.paused_at,
+            paused_until=row.paused_until, pause_reason=row.pause_reason,
+            status_paused_until=row.status_paused_until,
+            on_leave_until=_aware(row.on_leave_until), open_leads=row.open_leads,
+            capacity=row.capacity, working_hours=row.working_hours, timezone=timezone)
+        seats.append(SeatInfo(seat, row.slack_id, row.name, timezone, facts, row.weight_text))
+    return seats
+
+
+def _aware(value: Any) -> datetime | None:
+    """Aggregates bypass the column type, so SQLite hands back a string or naive value."""
+    from bot.store.types import UTCDateTime
+
+    if value is None or (isinstance(value, datetime) and value.tzinfo is not None):
+        return value
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return UTCDateTime().process_result_value(value, None)  # type: ignore[arg-type]
+
+
+async def _start_period(connection: AsyncConnection, info: QueueInfo, rotation: Rotation,
+                        new_key: str, now: datetime) -> None:
+    """Counts, adjustments and lags start again; the closed period stays in the history."""
+    if info.period_key:
+        connection.info.setdefault("audit", []).append(dict(
+            at=now, actor="system", action="period_reset", queue_id=info.id,
+            period_key=info.period_key, note=f"period {info.period_key} closed, {new_key} began",
+            details={"closed": info.period_key, "opened": new_key}))
+        await connection.execute(insert_audit(), connection.info.pop("audit"))
+    rotation.reset()
+    info.period_key = new_key
+
+
+def insert_audit() -> Any:
+    from sqlalchemy import insert
+
+    return insert(AuditEvent)
+
+
+async def save(connection: AsyncConnection, opened: OpenQueue, now: datetime) -> None:
+    """Write the queue clock and every seat that moved."""
+    rotation, info = opened.rotation, opened.info
+    dirty = [seat for seat in rotation.seats.values() if seat.dirty]
+    if dirty:
+        await connection.execute(
+            update(Membership).where(Membership.id == bindparam("seat_id")).values(
+                weight=bindparam("new_weight"), lag_base=bindparam("new_lag"),
+                vtime_base=bindparam("new_vtime"), frozen=bindparam("new_frozen"),
+                received=bindparam("new_received"), adjustment=bindparam("new_adjustment"),
+                last_seq=bindparam("new_last_seq")),
+            [dict(seat_id=s.id, new_weight=s.weight, new_lag=s.lag_base, new_vtime=s.vtime_base,
+                  new_frozen=s.frozen, new_received=s.received, new_adjustment=s.adjustment,
+                  new_last_seq=s.last_seq) for s in dirty],
+        )
+        for seat in dirty:
+            seat.dirty = False
+    await connection.execute(
+        update(Queue).where(Queue.id == info.id).values(
+            vtime=rotation.vtime, seq=rotation.seq, period_key=info.period_key,
+            version=Queue.version + 1))
+
+
+async def change_open_leads(connection: AsyncConnection, member_id: int, delta: int) -> None:
+    await connection.execute(
+        update(Member).where(Member.id == member_id)
+        .values(open_leads=func.max(Member.open_leads + delta, 0)
+                if connection.dialect.name == "sqlite"
+                else func.greatest(Member.open_leads + delta, 0)))
+
+
+def eligible_seats(opened: OpenQueue, now: datetime,
+                   exclude_members: frozenset[int] = frozenset()) -> tuple[list[SeatInfo], dict[int, str]]:
+    """The seats that may take a lead now, and the reason for each that may not."""
+    eligible, excluded = [], {}
+    for info in opened.seats:
+        reason = info.reason(now, opened.info.respect_working_hours)
+        if reason is None and info.seat.member_id in exclude_members:
+            reason = "already had this lead"
+        if reason is None:
+            eligible.append(info)
+        else:
+            excluded[info.seat.id] = reason
+    return eligible, excluded
+
+
+def sticky_owner_query(queue_id: int, account_key: str) -> Any:
+    from bot.store.models import Assignment
+
+    return (select(Assignment.member_id)
+            .where(and_(Assignment.queue_id == queue_id, Assignment.account_key == account_key,
+                        Assignment.state.in_(("offered", "accepted"))))
+            .order_by(Assignment.id.desc()).limit(1))

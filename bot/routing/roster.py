@@ -1,0 +1,208 @@
+"""Applying a routing config to the database, and exporting it back.
+
+Applying is idempotent and never touches a ledger: members, queues, weights and rules
+are updated in place; a member or queue removed from the file is kept (with its
+history) but leaves the rotation; a weight change is folded in at the current lag.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from fractions import Fraction
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot.config.schema import RoutingConfig, SeatConfig
+from bot.routing.fairness import Seat
+from bot.routing.team import TEAM_ID
+from bot.routing.weights import share_percent, weight_from_number, weight_from_priority
+from bot.store.models import AuditEvent, Member, Membership, Queue, Team
+
+
+def seat_weight(seat: SeatConfig) -> tuple[Fraction, str]:
+    """The exact weight and the words it was given in ("18%", "priority 3", "2")."""
+    if seat.share is not None:
+        percent = share_percent(seat.share)
+        return percent, f"{float(percent):g}%"
+    if seat.priority is not None:
+        return weight_from_priority(seat.priority), f"priority {seat.priority}"
+    if seat.weight is not None:
+        weight = weight_from_number(seat.weight)
+        return weight, str(seat.weight)
+    return Fraction(1), "1"
+
+
+async def apply_config(connection: AsyncConnection, config: RoutingConfig, now: datetime,
+                       actor: str) -> dict[str, int]:
+    summary = {"members": 0, "queues": 0, "seats": 0, "rules": len(config.rules)}
+    await _apply_team(connection, config, now)
+    member_ids = await _apply_members(connection, config, now)
+    summary["members"] = len(member_ids)
+    for position, queue in enumerate(config.queues):
+        queue_id = await _upsert_queue(connection, queue, position)
+        summary["queues"] += 1
+        summary["seats"] += await _apply_seats(connection, queue_id, queue.members, member_ids, now)
+    listed = [q.name for q in config.queues]
+    await connection.execute(update(Queue).where(Queue.name.not_in(listed)).values(in_config=False))
+    await connection.execute(insert(AuditEvent).values(
+        at=now, actor=actor, action="config_apply", note="routing config applied",
+        details=summary))
+    return summary
+
+
+async def _apply_team(connection: AsyncConnection, config: RoutingConfig, now: datetime) -> None:
+    values = dict(
+        timezone=config.timezone, period=config.period, managers=list(config.managers),
+        rules=[rule.model_dump(exclude_none=True) for rule in config.rules],
+        settings={
+            "time_off": config.time_off.model_dump(), "status_pause": config.status_pause.model_dump(),
+            "sla": config.sla.model_dump(), "manager_group": config.manager_group,
+            "manager_channel": config.manager_channel},
+        updated_at=now)
+    exists = (await connection.execute(select(Team.id).where(Team.id == TEAM_ID))).scalar()
+    if exists is None:
+        await connection.execute(insert(Team).values(id=TEAM_ID, config_version=1, **values))
+    else:
+        await connection.execute(update(Team).where(Team.id == TEAM_ID)
+                                 .values(config_version=Team.config_version + 1, **values))
+
+
+async def _apply_members(connection: AsyncConnection, config: RoutingConfig,
+                         now: datetime) -> dict[str, int]:
+    existing = dict((await connection.execute(select(Member.slack_id, Member.id))).all())
+    ids: dict[str, int] = {}
+    for member in config.members:
+        values = dict(name=member.name, email=member.email, role=member.role,
+                      timezone=member.timezone, capacity=member.capacity,
+                      working_hours=member.working_hours, active=member.active, in_config=True,
+                      updated_at=now)
+        if member.slack_id in existing:
+            await connection.execute(update(Member).where(Member.slack_id == member.slack_id)
+                                     .values(**values))
+            ids[member.slack_id] = existing[member.slack_id]
+        else:
+            ids[member.slack_id] = (await connection.execute(insert(Member).values(
+                slack_id=member.slack_id, created_at=now, open_leads=0, **values)
+                .returning(Member.id))).scalar_one()
+    gone = [slack_id for slack_id in existing if slack_id not in ids]
+    if gone:
+        await connection.execute(update(Member).where(Member.slack_id.in_(gone))
+                                 .values(in_config=False, active=False, updated_at=now))
+    return ids
+
+
+async def _upsert_queue(connection: AsyncConnection, queue: Any, position: int) -> int:
+    values = dict(position=position, channel=queue.channel, strategy=queue.strategy,
+                  sla_minutes=queue.sla_minutes, fallback=queue.fallback,
+                  respect_working_hours=queue.respect_working_hours, sticky=queue.sticky,
+                  in_config=True)
+    queue_id = (await connection.execute(select(Queue.id).where(Queue.name == queue.name))).scalar()
+    if queue_id is None:
+        return (await connection.execute(insert(Queue).values(
+            name=queue.name, vtime=Fraction(0), period_key="", seq=0, version=0, **values)
+            .returning(Queue.id))).scalar_one()
+    await connection.execute(update(Queue).where(Queue.id == queue_id)
+                             .values(version=Queue.version + 1, **values))
+    return queue_id
+
+
+async def _apply_seats(connection: AsyncConnection, queue_id: int, seats: list[SeatConfig],
+                       member_ids: dict[str, int], now: datetime) -> int:
+    vtime = (await connection.execute(select(Queue.vtime).where(Queue.id == queue_id))).scalar_one()
+    rows = {row.member_id: row for row in (await connection.execute(
+        select(Membership).where(Membership.queue_id == queue_id))).scalars()}
+    listed: set[int] = set()
+    for seat_config in seats:
+        member_id = member_ids[seat_config.slack_id]
+        listed.add(member_id)
+        weight, text = seat_weight(seat_config)
+        row = rows.get(member_id)
+        if row is None:
+            await connection.execute(insert(Membership).values(
+                queue_id=queue_id, member_id=member_id, weight=weight, weight_text=text,
+                active=seat_config.active, in_config=True, lag_base=Fraction(0),
+                vtime_base=Fraction(0), frozen=True, received=0, adjustment=0, last_seq=0,
+                created_at=now))
+            continue
+        values: dict[str, Any] = dict(weight_text=text, active=seat_config.active, in_config=True)
+        if Fraction(row.weight) != weight:
+            ledger = Seat(row.id, member_id, Fraction(row.weight), Fraction(row.lag_base),
+                          Fraction(row.vtime_base), row.frozen)
+            ledger.rebase(Fraction(vtime))
+            values |= dict(weight=weight, lag_base=ledger.lag_base, vtime_base=ledger.vtime_base)
+        if not row.in_config:
+            values |= dict(lag_base=Fraction(0), frozen=True)  # rejoining starts level
+        await connection.execute(update(Membership).where(Membership.id == row.id).values(**values))
+    dropped = [row.id for member_id, row in rows.items() if member_id not in listed and row.in_config]
+    if dropped:
+        await connection.execute(update(Membership).where(Membership.id.in_(dropped))
+                                 .values(in_config=False))
+    return len(listed)
+
+
+async def export_config(connection: AsyncConnection) -> dict[str, Any]:
+    """The current state as a routing config (the same shape `config apply` reads)."""
+    team = (await connection.execute(select(Team).where(Team.id == TEAM_ID))).scalars().first()
+    members = (await connection.execute(select(Member).where(Member.in_config.is_(True))
+                                        .order_by(Member.id))).scalars().all()
+    queues = (await connection.execute(select(Queue).where(Queue.in_config.is_(True))
+                                       .order_by(Queue.position))).scalars().all()
+    seats = (await connection.execute(
+        select(Membership, Member.slack_id).join(Member, Member.id == Membership.member_id)
+        .where(Membership.in_config.is_(True)).order_by(Membership.id))).all()
+    settings = team.settings if team else {}
+    exported: dict[str, Any] = {
+        "timezone": team.timezone if team else "UTC", "period": team.period if team else "monthly",
+        "managers": list(team.managers) if team else [],
+    }
+    for key in ("manager_group", "manager_channel"):
+        if settings.get(key):
+            exported[key] = settings[key]
+    for key in ("time_off", "status_pause", "sla"):
+        if key in settings:
+            exported[key] = settings[key]
+    exported["members"] = [_member_out(m) for m in members]
+    exported["queues"] = [_queue_out(q, [(s, sid) for s, sid in seats if s.queue_id == q.id])
+                          for q in queues]
+    exported["rules"] = list(team.rules) if team else []
+    return exported
+
+
+def _member_out(member: Member) -> dict[str, Any]:
+    out: dict[str, Any] = {"slack_id": member.slack_id, "name": member.name}
+    for key in ("role", "timezone", "email", "capacity", "working_hours"):
+        value = getattr(member, key)
+        if value is not None:
+            out[key] = value
+    if not member.active:
+        out["active"] = False
+    return out
+
+
+def _queue_out(queue: Queue, seats: list[tuple[Membership, str]]) -> dict[str, Any]:
+    out: dict[str, Any] = {"name": queue.name}
+    for key in ("channel", "strategy", "sla_minutes", "fallback", "sticky"):
+        value = getattr(queue, key)
+        if value is not None:
+            out[key] = value
+    if queue.respect_working_hours:
+        out["respect_working_hours"] = True
+    out["members"] = [_seat_out(seat, slack_id) for seat, slack_id in seats]
+    return out
+
+
+def _seat_out(seat: Membership, slack_id: str) -> dict[str, Any]:
+    out: dict[str, Any] = {"slack_id": slack_id}
+    text = seat.weight_text
+    if text.endswith("%"):
+        out["share"] = text
+    elif text.startswith("priority "):
+        out["priority"] = int(text.split()[1])
+    else:
+        weight = Fraction(seat.weight)
+        out["weight"] = weight.numerator if weight.denominator == 1 else float(weight)
+    if not seat.active:
+        out["active"] = False
+    return out

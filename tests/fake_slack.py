@@ -1,0 +1,452 @@
+"""A fake Slack Web API for tests, served over real HTTP.
+
+Why a real server instead of mocking ``AsyncWebClient``: the bot talks to Slack
+through slack_sdk, and the parts that break in production live exactly in the
+layer a mock would skip: which methods slack_sdk sends as JSON, which as a form
+and which as GET query parameters; how the ``Retry-After`` header of a 429 is
+read; that a non-200 status raises ``SlackApiError``. Pointing the real client
+at this server (``base_url=slack.api_url``) keeps all of that under test.
+
+Usage::
+
+    async with FakeSlack() as slack:
+        client = AsyncWebClient(token="xoxb-test", base_url=slack.api_url)
+        await client.chat_postMessage(channel="U01ALICE", text="hi")
+        [call] = slack.calls_to("chat.postMessage")
+        assert call.body["text"] == "hi"
+
+Every request is recorded in ``.calls`` (faults included, so retries are
+visible). ``RecordedCall.body`` merges the query string, a form body and a JSON
+body, because slack_sdk uses all three: ``users.info`` is a GET with query
+parameters, ``auth.test`` and ``conversations.open`` are POSTs whose arguments
+are in the query string, ``chat.postMessage`` and ``views.*`` send JSON.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import socket
+import time
+from collections import defaultdict, deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Self
+
+from aiohttp import web
+from multidict import CIMultiDict, CIMultiDictProxy
+
+JsonDict = dict[str, Any]
+
+BOT_USER_ID = "UBOT"
+BOT_ID = "BBOT"
+TEAM_ID = "T0TEAM"
+TEAM_NAME = "Test Team"
+APP_ID = "A0ROTATION"
+
+# Keys that slack_sdk (or hand-written form calls) send as JSON text inside a form.
+_JSON_FORM_KEYS = frozenset({"blocks", "attachments", "view", "metadata"})
+# users.info fields that live under ``profile`` rather than on the user itself.
+_PROFILE_KEYS = frozenset(
+    {
+        "status_text",
+        "status_emoji",
+        "status_expiration",
+        "email",
+        "display_name",
+        "title",
+        "first_name",
+        "last_name",
+        "phone",
+    }
+)
+
+
+@dataclass(frozen=True)
+class RecordedCall:
+    """One request the fake received.
+
+    ``headers`` is case-insensitive (``call.headers["authorization"]`` works).
+    ``status`` and ``response`` are what the fake answered, so a test can see a
+    429 followed by the retried 200, or read the ``ts`` a message got.
+    """
+
+    method: str
+    body: JsonDict
+    headers: Mapping[str, str]
+    http_verb: str = "POST"
+    status: int = 200
+    response: JsonDict = field(default_factory=dict)
+
+    @property
+    def token(self) -> str | None:
+        """The bearer token the call carried (header or ``token`` argument)."""
+        auth = self.headers.get("Authorization", "")
+        if auth.startswith("Bearer "):
+            return auth.removeprefix("Bearer ")
+        token = self.body.get("token")
+        return str(token) if token is not None else None
+
+
+@dataclass(frozen=True)
+class _Fault:
+    status: int
+    retry_after: int | None
+    error: str
+
+
+class FakeSlack:
+    """An aiohttp server on 127.0.0.1 that answers like the Slack Web API."""
+
+    def __init__(self) -> None:
+        self.calls: list[RecordedCall] = []
+        # Bodies POSTed to response URLs (what Bolt's ``respond()`` sent), in order.
+        self.responses: list[JsonDict] = []
+        self.responses_by_name: dict[str, list[JsonDict]] = defaultdict(list)
+        # Latest view published to each user's App Home (views.publish).
+        self.home_views: dict[str, JsonDict] = {}
+        self._faults: dict[str, deque[_Fault]] = defaultdict(deque)
+        self._users: dict[str, JsonDict] = {}
+        self._usergroups: dict[str, list[str]] = {}
+        self._counter = itertools.count(1)
+        self._ts_base = int(time.time())
+        self._runner: web.AppRunner | None = None
+        self._port: int | None = None
+        self._handlers: dict[str, Callable[[JsonDict], JsonDict]] = {
+            "auth.test": self._auth_test,
+            "chat.postMessage": self._chat_post_message,
+            "chat.update": self._chat_update,
+            "chat.postEphemeral": self._chat_post_ephemeral,
+            "views.open": self._view,
+            "views.push": self._view,
+            "views.update": self._view,
+            "views.publish": self._views_publish,
+            "users.info": self._users_info,
+            "users.lookupByEmail": self._users_lookup_by_email,
+            "conversations.open": self._conversations_open,
+            "usergroups.users.list": self._usergroups_users_list,
+        }
+
+    # -- lifecycle -----------------------------------------------------------
+
+    async def start(self) -> None:
+        """Bind a free port on 127.0.0.1 and start serving."""
+        app = web.Application()
+        app.router.add_route("*", "/api/{method}", self._handle_api)
+        app.router.add_post("/response/{name}", self._handle_response_url)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        # Binding the socket ourselves gives the port without private attributes.
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.bind(("127.0.0.1", 0))
+        self._port = sock.getsockname()[1]
+        await web.SockSite(self._runner, sock).start()
+
+    async def close(self) -> None:
+        """Stop serving; safe to call twice."""
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    @property
+    def port(self) -> int:
+        if self._port is None:
+            raise RuntimeError("FakeSlack is not started")
+        return self._port
+
+    @property
+    def api_url(self) -> str:
+        """Base URL for ``AsyncWebClient(base_url=...)``; ends with a slash."""
+        return f"http://127.0.0.1:{self.port}/api/"
+
+    def response_url(self, name: str = "r1") -> str:
+        """A URL on this server to use as a slash command's ``response_url``."""
+        return f"http://127.0.0.1:{self.port}/response/{name}"
+
+    # -- inspection ----------------------------------------------------------
+
+    def calls_to(self, method: str) -> list[RecordedCall]:
+        """Every recorded call of one API method, in order."""
+        return [c for c in self.calls if c.method == method]
+
+    def clear(self) -> None:
+        """Forget recorded calls and responses (users, groups and faults stay)."""
+        self.calls.clear()
+        self.responses.clear()
+        self.responses_by_name.clear()
+
+    async def wait_for(
+        self, method: str, count: int = 1, timeout: float = 5.0
+    ) -> list[RecordedCall]:
+        """Wait until ``count`` calls of ``method`` arrived; return them all.
+
+        For work the bot does in the background (outbox senders, lazy
+        listeners), where the test cannot await the call itself.
+        """
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            found = self.calls_to(method)
+            if len(found) >= count:
+                return found
+            if asyncio.get_running_loop().time() >= deadline:
+                seen = ", ".join(c.method for c in self.calls) or "none"
+                raise AssertionError(
+                    f"waited {timeout}s for {count} call(s) to {method}, got {len(found)}; "
+                    f"calls seen: {seen}"
+                )
+            await asyncio.sleep(0.01)
+
+    async def wait_for_responses(self, count: int = 1, timeout: float = 5.0) -> list[JsonDict]:
+        """Wait until ``count`` bodies were POSTed to response URLs."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while len(self.responses) < count:
+            if asyncio.get_running_loop().time() >= deadline:
+                raise AssertionError(
+                    f"waited {timeout}s for {count} response_url post(s), "
+                    f"got {len(self.responses)}: {self.responses!r}"
+                )
+            await asyncio.sleep(0.01)
+        return list(self.responses)
+
+    # -- scripting -----------------------------------------------------------
+
+    def fail_next(
+        self,
+        method: str,
+        status: int = 429,
+        retry_after: int | None = 1,
+        error: str | None = None,
+    ) -> None:
+        """Queue a fault for the next call of ``method`` (each is used once).
+
+        ``status=429`` answers ``{"ok": false, "error": "ratelimited"}`` with a
+        ``Retry-After`` header; any other status answers ``{"ok": false,
+        "error": error}`` with that status, so ``status=200,
+        error="channel_not_found"`` is a Slack-style logical failure.
+        """
+        default_error = "ratelimited" if status == 429 else "internal_error"
+        self._faults[method].append(
+            _Fault(
+                status=status,
+                retry_after=retry_after if status == 429 else None,
+                error=error or default_error,
+            )
+        )
+
+    def set_user(self, user_id: str, **fields: Any) -> JsonDict:
+        """Register or update what ``users.info`` says about a user.
+
+        Profile fields (``status_text``, ``status_emoji``, ``status_expiration``,
+        ``email``, ``display_name``...) go under ``profile``; others (``name``,
+        ``real_name``, ``tz``, ``deleted``, ``is_bot``...) on the user. A
+        ``profile={...}`` argument is merged too.
+        """
+        user = self._users.setdefault(user_id, _default_user(user_id))
+        profile = user["profile"]
+        profile.update(fields.pop("profile", {}))
+        for key, value in fields.items():
+            (profile if key in _PROFILE_KEYS else user)[key] = value
+        if "real_name" in fields:
+            profile["real_name"] = fields["real_name"]
+        return user
+
+    def set_usergroup(self, group_id: str, user_ids: list[str]) -> None:
+        """Set the members ``usergroups.users.list`` reports for a user group."""
+        self._usergroups[group_id] = list(user_ids)
+
+    # -- HTTP ----------------------------------------------------------------
+
+    async def _handle_api(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        body = await _read_body(request)
+        headers: Mapping[str, str] = CIMultiDictProxy(CIMultiDict(request.headers))
+        status, payload, extra_headers = self._answer(method, body, headers)
+        self.calls.append(RecordedCall(method, body, headers, request.method, status, payload))
+        return web.json_response(payload, status=status, headers=extra_headers)
+
+    def _answer(
+        self, method: str, body: JsonDict, headers: Mapping[str, str]
+    ) -> tuple[int, JsonDict, dict[str, str]]:
+        queue = self._faults.get(method)
+        if queue:
+            fault = queue.popleft()
+            extra = {} if fault.retry_after is None else {"Retry-After": str(fault.retry_after)}
+            return fault.status, {"ok": False, "error": fault.error}, extra
+        if not headers.get("Authorization") and not body.get("token"):
+            return 200, {"ok": False, "error": "not_authed"}, {}
+        handler = self._handlers.get(method)
+        return 200, handler(body) if handler else {"ok": True}, {}
+
+    async def _handle_response_url(self, request: web.Request) -> web.Response:
+        body = await _read_body(request)
+        self.responses.append(body)
+        self.responses_by_name[request.match_info["name"]].append(body)
+        # Slack's response URLs answer a plain-text "ok".
+        return web.Response(text="ok")
+
+    # -- method answers ------------------------------------------------------
+
+    def _next_ts(self) -> str:
+        return f"{self._ts_base}.{next(self._counter):06d}"
+
+    def _auth_test(self, _body: JsonDict) -> JsonDict:
+        return {
+            "ok": True,
+            "url": "https://test-team.slack.com/",
+            "team": TEAM_NAME,
+            "user": "rotation",
+            "team_id": TEAM_ID,
+            "user_id": BOT_USER_ID,
+            "bot_id": BOT_ID,
+            "is_enterprise_install": False,
+        }
+
+    def _message(self, body: JsonDict, ts: str) -> JsonDict:
+        message: JsonDict = {
+            "type": "message",
+            "user": BOT_USER_ID,
+            "bot_id": BOT_ID,
+            "app_id": APP_ID,
+            "team": TEAM_ID,
+            "text": body.get("text", ""),
+            "ts": ts,
+        }
+        for key in ("blocks", "attachments", "metadata", "thread_ts"):
+            if key in body:
+                message[key] = body[key]
+        return message
+
+    def _chat_post_message(self, body: JsonDict) -> JsonDict:
+        ts = self._next_ts()
+        return {
+            "ok": True,
+            "channel": _dm_channel(str(body.get("channel", ""))),
+            "ts": ts,
+            "message": self._message(body, ts),
+        }
+
+    def _chat_update(self, body: JsonDict) -> JsonDict:
+        ts = str(body.get("ts", ""))
+        return {
+            "ok": True,
+            "channel": _dm_channel(str(body.get("channel", ""))),
+            "ts": ts,
+            "text": body.get("text", ""),
+            "message": self._message(body, ts),
+        }
+
+    def _chat_post_ephemeral(self, _body: JsonDict) -> JsonDict:
+        return {"ok": True, "message_ts": self._next_ts()}
+
+    def _view(self, body: JsonDict) -> JsonDict:
+        submitted = body.get("view")
+        view: JsonDict = dict(submitted) if isinstance(submitted, dict) else {}
+        view_id = str(body.get("view_id") or f"V{next(self._counter):08d}")
+        view.update(
+            {
+                "id": view_id,
+                "team_id": TEAM_ID,
+                "state": {"values": {}},
+                "hash": f"{self._ts_base}.{view_id}",
+                "root_view_id": view_id,
+                "app_id": APP_ID,
+                "bot_id": BOT_ID,
+            }
+        )
+        view.setdefault("private_metadata", "")
+        view.setdefault("callback_id", "")
+        return {"ok": True, "view": view}
+
+    def _views_publish(self, body: JsonDict) -> JsonDict:
+        answer = self._view(body)
+        self.home_views[str(body.get("user_id", ""))] = answer["view"]
+        return answer
+
+    def _users_info(self, body: JsonDict) -> JsonDict:
+        user_id = str(body.get("user", ""))
+        return {"ok": True, "user": self._users.get(user_id) or _default_user(user_id)}
+
+    def _users_lookup_by_email(self, body: JsonDict) -> JsonDict:
+        email = str(body.get("email", "")).lower()
+        for user in self._users.values():
+            if str(user["profile"].get("email", "")).lower() == email:
+                return {"ok": True, "user": user}
+        return {"ok": False, "error": "users_not_found"}
+
+    def _conversations_open(self, body: JsonDict) -> JsonDict:
+        if body.get("channel"):
+            return {"ok": True, "channel": {"id": str(body["channel"])}}
+        users = [u for u in str(body.get("users", "")).split(",") if u]
+        if not users:
+            return {"ok": False, "error": "users_list_not_supplied"}
+        channel_id = "D" + users[0] if len(users) == 1 else "G" + "".join(sorted(users))
+        return {"ok": True, "channel": {"id": channel_id}}
+
+    def _usergroups_users_list(self, body: JsonDict) -> JsonDict:
+        group_id = str(body.get("usergroup", ""))
+        if group_id not in self._usergroups:
+            return {"ok": False, "error": "no_such_subteam"}
+        return {"ok": True, "users": list(self._usergroups[group_id])}
+
+
+def _dm_channel(channel: str) -> str:
+    """Posting to a user ID lands in the bot's DM with them: Slack answers its D-ID."""
+    return "D" + channel if channel[:1] in ("U", "W") else channel
+
+
+def _default_user(user_id: str) -> JsonDict:
+    name = user_id.lower()
+    return {
+        "id": user_id,
+        "team_id": TEAM_ID,
+        "name": name,
+        "real_name": name.title(),
+        "deleted": False,
+        "is_bot": False,
+        "tz": "America/New_York",
+        "tz_label": "Eastern Standard Time",
+        "tz_offset": -18000,
+        "profile": {
+            "real_name": name.title(),
+            "display_name": name,
+            "status_text": "",
+            "status_emoji": "",
+            "status_expiration": 0,
+        },
+    }
+
+
+async def _read_body(request: web.Request) -> JsonDict:
+    """Merge query parameters with a JSON or form body (the body wins)."""
+    body: JsonDict = dict(request.query)
+    if request.content_type == "application/json":
+        raw = await request.text()
+        if raw:
+            parsed = json.loads(raw)
+            body.update(parsed if isinstance(parsed, dict) else {"_json": parsed})
+    elif request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        form = await request.post()
+        for key, value in form.items():
+            if isinstance(value, web.FileField):
+                body[key] = value.filename
+            else:
+                body[key] = _maybe_json(key, value)
+    return body
+
+
+def _maybe_json(key: str, value: str) -> Any:
+    """Decode ``blocks``/``view``... sent as JSON text inside a form."""
+    if key in _JSON_FORM_KEYS and value[:1] in ("[", "{"):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
