@@ -226,7 +226,7 @@ async def current_assignment(connection: AsyncConnection, lead_id: str) -> dict[
 
 
 async def require_lead(connection: AsyncConnection, lead_id: str) -> Any:
-    lead = (await connection.execute(select(Lead).where(Lead.id == lead_id))).mappings().first()
+    lead = (await connection.execute(select(Lead.__table__).where(Lead.id == lead_id))).mappings().first()
     if lead is None:
         raise NotFound(f"There is no lead with id {lead_id}.")
     return lead

@@ -18,7 +18,7 @@ from bot.store.models import AuditEvent, Leave, Member, Membership, Queue
 
 async def require_member(connection: AsyncConnection, slack_id: str) -> Any:
     member = (await connection.execute(
-        select(Member).where(Member.slack_id == slack_id))).scalars().first()
+        select(Member.__table__).where(Member.slack_id == slack_id))).first()
     if member is None or not member.in_config:
         raise NotFound("You are not in the lead rotation. Ask a manager to add you to the routing config.")
     return member
@@ -124,8 +124,8 @@ async def add_leave(connection: AsyncConnection, team: TeamSettings, slack_id: s
 
 async def leaves(connection: AsyncConnection, member_id: int, now: datetime) -> list[LeaveView]:
     rows = (await connection.execute(
-        select(Leave).where(Leave.member_id == member_id, Leave.cancelled_at.is_(None),
-                            Leave.resume_at > now).order_by(Leave.starts_on))).scalars().all()
+        select(Leave.__table__).where(Leave.member_id == member_id, Leave.cancelled_at.is_(None),
+                            Leave.resume_at > now).order_by(Leave.starts_on))).all()
     return [LeaveView(r.id, r.starts_on, r.ends_on, r.pause_from, r.resume_at, r.source) for r in rows]
 
 

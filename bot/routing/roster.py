@@ -112,7 +112,7 @@ async def _apply_seats(connection: AsyncConnection, queue_id: int, seats: list[S
                        member_ids: dict[str, int], now: datetime) -> int:
     vtime = (await connection.execute(select(Queue.vtime).where(Queue.id == queue_id))).scalar_one()
     rows = {row.member_id: row for row in (await connection.execute(
-        select(Membership).where(Membership.queue_id == queue_id))).scalars()}
+        select(Membership.__table__).where(Membership.queue_id == queue_id))).all()}
     listed: set[int] = set()
     for seat_config in seats:
         member_id = member_ids[seat_config.slack_id]
@@ -144,13 +144,13 @@ async def _apply_seats(connection: AsyncConnection, queue_id: int, seats: list[S
 
 async def export_config(connection: AsyncConnection) -> dict[str, Any]:
     """The current state as a routing config (the same shape `config apply` reads)."""
-    team = (await connection.execute(select(Team).where(Team.id == TEAM_ID))).scalars().first()
-    members = (await connection.execute(select(Member).where(Member.in_config.is_(True))
-                                        .order_by(Member.id))).scalars().all()
-    queues = (await connection.execute(select(Queue).where(Queue.in_config.is_(True))
-                                       .order_by(Queue.position))).scalars().all()
+    team = (await connection.execute(select(Team.__table__).where(Team.id == TEAM_ID))).first()
+    members = (await connection.execute(select(Member.__table__).where(Member.in_config.is_(True))
+                                        .order_by(Member.id))).all()
+    queues = (await connection.execute(select(Queue.__table__).where(Queue.in_config.is_(True))
+                                       .order_by(Queue.position))).all()
     seats = (await connection.execute(
-        select(Membership, Member.slack_id).join(Member, Member.id == Membership.member_id)
+        select(Membership.__table__, Member.slack_id).join(Member, Member.id == Membership.member_id)
         .where(Membership.in_config.is_(True)).order_by(Membership.id))).all()
     settings = team.settings if team else {}
     exported: dict[str, Any] = {
@@ -164,7 +164,7 @@ async def export_config(connection: AsyncConnection) -> dict[str, Any]:
         if key in settings:
             exported[key] = settings[key]
     exported["members"] = [_member_out(m) for m in members]
-    exported["queues"] = [_queue_out(q, [(s, sid) for s, sid in seats if s.queue_id == q.id])
+    exported["queues"] = [_queue_out(q, [(s, s.slack_id) for s in seats if s.queue_id == q.id])
                           for q in queues]
     exported["rules"] = list(team.rules) if team else []
     return exported

@@ -36,7 +36,7 @@ class TeamSettings:
 
 
 async def load_team(connection: AsyncConnection) -> TeamSettings:
-    row = (await connection.execute(select(Team).where(Team.id == TEAM_ID))).mappings().first()
+    row = (await connection.execute(select(Team.__table__).where(Team.id == TEAM_ID))).mappings().first()
     if row is None:
         return TeamSettings()
     return TeamSettings(

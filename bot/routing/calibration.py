@@ -1,0 +1,154 @@
+"""A manager's calibration of one seat: weight, +N adjustment, active, queue membership.
+
+Changes go through the same `Rotation` operations the router uses (rebase, adjust),
+so a +5 moves the member exactly five leads further from their next one.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from fractions import Fraction
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot.routing.errors import InvalidChange, NotFound
+from bot.routing.ledger import OpenQueue, open_queue, save
+from bot.routing.members import audit, require_member
+from bot.routing.results import Calibration
+from bot.routing.team import TeamSettings
+from bot.routing.weights import (
+    WeightError,
+    share_percent,
+    weight_for_share,
+    weight_from_number,
+    weight_from_priority,
+)
+from bot.store.models import Membership
+
+MAX_ADJUSTMENT = 1000
+
+
+def parse_weight_input(text: str, opened: OpenQueue, slack_id: str) -> tuple[Fraction, str]:
+    """"2" (weight), "18%" (share of this queue), "priority 3" (1 in 4) → exact weight."""
+    raw = text.strip().lower()
+    try:
+        if raw.startswith("priority"):
+            priority = raw.removeprefix("priority").strip()
+            return weight_from_priority(priority), f"priority {int(priority)}"
+        if raw.endswith("%"):
+            percent = share_percent(raw)
+            others = sum((s.seat.weight for s in opened.seats if s.slack_id != slack_id), Fraction(0))
+            weight = weight_for_share(percent, others)
+            return weight, f"{float(weight):.6g}"
+        weight = weight_from_number(raw)
+        return weight, raw
+    except WeightError as error:
+        raise InvalidChange(f"Weight {error}; write 2, 18% or priority 3.", field="weight") from None
+
+
+def validate(change: Calibration) -> None:
+    if change.adjustment is not None:
+        if abs(change.adjustment) > MAX_ADJUSTMENT:
+            raise InvalidChange(f"An adjustment must be between -{MAX_ADJUSTMENT} and "
+                                f"+{MAX_ADJUSTMENT}.", field="adjustment")
+        if change.adjustment != 0 and not (change.note and change.note.strip()):
+            raise InvalidChange("Say why in a note: adjustments are audited.", field="note")
+
+
+async def apply_calibration(connection: AsyncConnection, team: TeamSettings, change: Calibration,
+                            now: datetime, actor: str) -> OpenQueue:
+    """Apply `change` to the opened queue's ledger (not saved; the caller saves or discards)."""
+    validate(change)
+    opened = await open_queue(connection, change.queue, team, now)
+    if opened is None:
+        raise NotFound(f"There is no queue named {change.queue!r}.")
+    info = opened.by_slack_id(change.slack_id)
+    if info is None:
+        raise InvalidChange(f"{change.slack_id} is not in {change.queue}; add them to the queue first.",
+                            field="member")
+    rotation, seat = opened.rotation, info.seat
+    if change.weight is not None and change.weight.strip():
+        weight, text = parse_weight_input(change.weight, opened, change.slack_id)
+        rotation.reweight(seat, weight)
+        info.weight_text = text
+    if change.adjustment:
+        rotation.adjust(seat, change.adjustment)
+    if change.active is not None:
+        info.facts = type(info.facts)(**{**_facts_dict(info.facts), "seat_active": change.active})
+    return opened
+
+
+def _facts_dict(facts: object) -> dict[str, object]:
+    return {name: getattr(facts, name) for name in facts.__dataclass_fields__}  # type: ignore[attr-defined]
+
+
+async def calibrate(connection: AsyncConnection, team: TeamSettings, change: Calibration,
+                    now: datetime, actor: str) -> str:
+    opened = await apply_calibration(connection, team, change, now, actor)
+    info = opened.by_slack_id(change.slack_id)
+    assert info is not None
+    await save(connection, opened, now)
+    values: dict[str, object] = {"weight_text": info.weight_text}
+    if change.active is not None:
+        values["active"] = change.active
+    await connection.execute(update(Membership).where(Membership.id == info.seat.id).values(**values))
+    said = []
+    if change.weight:
+        said.append(f"weight {info.weight_text}")
+    if change.adjustment:
+        said.append(f"adjustment {change.adjustment:+d}")
+        await audit(connection, now, actor, "adjustment", member_id=info.seat.member_id,
+                    queue_id=opened.info.id, period_key=opened.info.period_key,
+                    delta=change.adjustment, note=change.note)
+    if change.active is not None:
+        said.append("active" if change.active else "inactive")
+    await audit(connection, now, actor, "calibrate", member_id=info.seat.member_id,
+                queue_id=opened.info.id, note=change.note,
+                details={"weight": change.weight, "adjustment": change.adjustment,
+                         "active": change.active})
+    return f"{info.name} in {opened.info.name}: " + (", ".join(said) if said else "no change") + "."
+
+
+async def add_to_queue(connection: AsyncConnection, slack_id: str, queue: str, now: datetime,
+                       actor: str, weight: str | None = None) -> str:
+    member = await require_member(connection, slack_id)
+    queue_row = (await connection.execute(select_queue(queue))).first()
+    if queue_row is None:
+        raise NotFound(f"There is no queue named {queue!r}.")
+    existing = (await connection.execute(select(Membership.__table__).where(
+        Membership.queue_id == queue_row.id, Membership.member_id == member.id))).first()
+    if existing is not None and existing.in_config:
+        raise InvalidChange(f"{member.name} is already in {queue}.", field="queue")
+    exact = weight_from_number(weight or "1")
+    values = dict(weight=exact, weight_text=weight or "1", active=True, in_config=True,
+                  lag_base=Fraction(0), frozen=True)
+    if existing is None:
+        await connection.execute(insert(Membership).values(
+            queue_id=queue_row.id, member_id=member.id, vtime_base=Fraction(0), received=0,
+            adjustment=0, last_seq=0, created_at=now, **values))
+    else:
+        await connection.execute(update(Membership).where(Membership.id == existing.id).values(**values))
+    await audit(connection, now, actor, "queue_add", member_id=member.id, queue_id=queue_row.id)
+    return f"{member.name} joined {queue}, level with everyone (no catch-up flood)."
+
+
+async def remove_from_queue(connection: AsyncConnection, slack_id: str, queue: str, now: datetime,
+                            actor: str) -> str:
+    member = await require_member(connection, slack_id)
+    queue_row = (await connection.execute(select_queue(queue))).first()
+    if queue_row is None:
+        raise NotFound(f"There is no queue named {queue!r}.")
+    result = await connection.execute(update(Membership).where(
+        Membership.queue_id == queue_row.id, Membership.member_id == member.id,
+        Membership.in_config.is_(True)).values(in_config=False))
+    if result.rowcount == 0:
+        raise InvalidChange(f"{member.name} is not in {queue}.", field="queue")
+    await audit(connection, now, actor, "queue_remove", member_id=member.id, queue_id=queue_row.id)
+    return f"{member.name} left {queue}; their history stays in the reports."
+
+
+def select_queue(name: str):  # type: ignore[no-untyped-def]
+    from bot.store.models import Queue
+
+    return select(Queue.id, Queue.name).where(Queue.name == name)
