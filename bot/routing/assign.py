@@ -7,6 +7,7 @@ queue clock, the member's open count, the outbox).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -36,6 +37,7 @@ FREE_MAIL = frozenset({"gmail.com", "googlemail.com", "yahoo.com", "hotmail.com"
                        "live.com", "icloud.com", "me.com", "aol.com", "proton.me", "protonmail.com",
                        "gmx.de", "gmx.net", "web.de", "mail.ru", "yandex.ru", "qq.com", "163.com"})
 MAX_FALLBACKS = 10
+MAX_BUCKET_DAYS = 5  # availability buckets: 24 h, 48 h ... 120 h
 
 
 @dataclass(slots=True)
@@ -50,6 +52,14 @@ class Placement:
     notes: list[str] = field(default_factory=list)
     reason: str | None = None
     touched: list[OpenQueue] = field(default_factory=list)
+
+
+def working_hours_start(info: SeatInfo, now: datetime) -> datetime:
+    from bot.routing.hours import WorkingHours
+
+    if not info.facts.working_hours:
+        return now
+    return WorkingHours.parse(info.facts.working_hours).next_start(now, info.timezone)
 
 
 def account_key(sticky: str | None, fields: dict[str, Any]) -> str | None:
@@ -118,6 +128,12 @@ class Router:
                 placement.winner = next(s for s in eligible if s.seat is choice.seat)
                 placement.tie_break = choice.tie_break
                 return placement
+            if opened.info.respect_working_hours and self._soonest_working(opened, now, placement,
+                                                                           exclude_members, accrue):
+                choice = opened.rotation.choose([s.seat for s in placement.eligible], opened.info.strategy)
+                placement.winner = next(s for s in placement.eligible if s.seat is choice.seat)
+                placement.tie_break = choice.tie_break
+                return placement
             placement.reason = (f"nobody in {name} is available" if opened.seats
                                 else f"{name} has no members")
             name = opened.info.fallback
@@ -125,6 +141,35 @@ class Router:
                 placement.notes.append(f"Nobody in {opened.info.name} was available, "
                                        f"so it fell back to {name}.")
         return placement
+
+    def _soonest_working(self, opened: OpenQueue, now: datetime, placement: Placement,
+                         exclude_members: frozenset[int], accrue: bool) -> bool:
+        """Availability buckets: nobody is working now, so offer it to whoever starts soonest.
+
+        Members free but for their hours are grouped by when they start (within 24 h,
+        48 h ... 120 h); the earliest group shares the lead by the queue's rotation.
+        """
+        buckets: dict[int, list[SeatInfo]] = {}
+        for info in opened.seats:
+            if info.seat.member_id in exclude_members or info.reason(now, False) is not None:
+                continue
+            starts = working_hours_start(info, now)
+            hours = (starts - now).total_seconds() / 3600
+            bucket = max(1, math.ceil(hours / 24))
+            if bucket <= MAX_BUCKET_DAYS:
+                buckets.setdefault(bucket, []).append(info)
+        if not buckets:
+            return False
+        first = min(buckets)
+        placement.eligible = buckets[first]
+        for info in placement.eligible:
+            placement.excluded.pop(info.seat.id, None)
+        opened.rotation.set_eligibility(s.seat.id for s in placement.eligible)
+        if accrue:
+            opened.rotation.accrue([s.seat for s in placement.eligible])
+        placement.notes.append(f"Nobody in {opened.info.name} is working now, so it went to whoever "
+                               f"starts soonest (within {first * 24} h).")
+        return True
 
     async def _choose(self, connection: AsyncConnection, opened: OpenQueue, eligible: list[SeatInfo],
                       fields: dict[str, Any], placement: Placement) -> Choice:

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.config.schema import RoutingConfig
-from bot.routing import calibration, members, offers, roster, standings
+from bot.routing import calendar_leaves, calibration, members, offers, roster, standings, status
 from bot.routing.assign import Router, stored_outcome
 from bot.routing.clock import Clock, SystemClock
 from bot.routing.errors import NotFound, RoutingError
@@ -206,6 +206,53 @@ class RoutingService:
 
     async def team(self) -> TeamSettings:
         return await self._run(load_team, commit=False)
+
+    async def apply_slack_status(self, slack_id: str, *, text: str, emoji: str, expiration: int,
+                                 actor: str = "slack") -> str | None:
+        """A Slack status change: "paused", "resumed" or None (nothing changed)."""
+        async def work(c: AsyncConnection) -> str | None:
+            return await status.apply_slack_status(c, await self._team(c), slack_id, self.clock.now(),
+                                                   text=text, emoji=emoji, expiration=expiration,
+                                                   actor=actor)
+        return await self._run(work)
+
+    async def ignore_status(self, slack_id: str, *, text: str, emoji: str, actor: str) -> str:
+        return await self._run(lambda c: status.ignore_status(c, slack_id, self.clock.now(), text=text,
+                                                              emoji=emoji, actor=actor))
+
+    async def set_calendar(self, slack_id: str, url: str | None, *, actor: str) -> None:
+        await self._run(lambda c: calendar_leaves.set_calendar(c, slack_id, url, self.clock.now(), actor))
+
+    async def calendars(self) -> list[tuple[str, str]]:
+        return await self._run(calendar_leaves.calendars, commit=False)
+
+    async def sync_calendar(self, slack_id: str,
+                            absences: list[calendar_leaves.CalendarAbsence]) -> dict[str, int]:
+        async def work(c: AsyncConnection) -> dict[str, int]:
+            return await calendar_leaves.sync_calendar(c, await self._team(c), slack_id, absences,
+                                                       self.clock.now())
+        return await self._run(work)
+
+    async def start_due_periods(self) -> list[str]:
+        """Open a new period in every queue whose period has ended; safe to run any number of times."""
+        async def work(c: AsyncConnection) -> list[str]:
+            from bot.routing.ledger import open_queue, save
+            from bot.routing.periods import period_key
+
+            team = await self._team(c)
+            now = self.clock.now()
+            current = period_key(now, team.timezone, team.period)
+            names = (await c.execute(select(Queue.name, Queue.period_key)
+                                     .where(Queue.in_config.is_(True)))).all()
+            started = []
+            for name, key in names:
+                if key != current:
+                    opened = await open_queue(c, name, team, now)
+                    if opened is not None:
+                        await save(c, opened, now)
+                        started.append(name)
+            return started
+        return await self._run(work)
 
     # --- managers ------------------------------------------------------------
 

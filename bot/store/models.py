@@ -72,6 +72,8 @@ class Member(Base):
     open_leads: Mapped[int] = mapped_column(Integer, default=0)
     calendar_url: Mapped[str | None] = mapped_column(Text)
     status_paused_until: Mapped[datetime | None]
+    # The status the member chose to ignore ("keep receiving leads anyway").
+    status_override: Mapped[str | None] = mapped_column(String(300))
     in_config: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]

@@ -74,6 +74,7 @@ def upgrade() -> None:
         sa.Column("open_leads", sa.Integer(), nullable=False),
         sa.Column("calendar_url", sa.Text(), nullable=True),
         sa.Column("status_paused_until", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("status_override", sa.String(length=300), nullable=True),
         sa.Column("in_config", sa.Boolean(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),

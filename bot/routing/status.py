@@ -1,0 +1,74 @@
+"""Slack status as availability: an out-of-office status pauses until it expires or clears.
+
+Matching is data-driven (the config's `status_pause` emoji and words). A member may
+choose to keep receiving leads anyway; that choice sticks to the status they ignored.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot.routing.members import audit, bump_member_queues, require_member
+from bot.routing.team import TeamSettings
+from bot.store.models import Member
+
+# A status with no expiry pauses until cleared; we store a far horizon and clear on change.
+NO_EXPIRY = timedelta(days=365)
+
+
+def is_away_status(text: str, emoji: str, team: TeamSettings) -> bool:
+    config = team.settings.get("status_pause", {})
+    emojis = {e.strip(":").lower() for e in config.get("emoji", [])}
+    words = [w.lower() for w in config.get("words", [])]
+    if emoji and emoji.strip(":").lower() in emojis:
+        return True
+    lowered = text.lower()
+    return any(re.search(rf"(?<![a-z]){re.escape(word)}(?![a-z])", lowered) for word in words)
+
+
+def fingerprint(text: str, emoji: str) -> str:
+    return f"{emoji}|{text}"[:300]
+
+
+async def apply_slack_status(connection: AsyncConnection, team: TeamSettings, slack_id: str,
+                             now: datetime, *, text: str, emoji: str, expiration: int,
+                             actor: str) -> str | None:
+    """Pause or release a member after a status change; returns what changed, in words."""
+    member = await require_member(connection, slack_id)
+    away = is_away_status(text, emoji, team)
+    if away and member.status_override == fingerprint(text, emoji):
+        return None
+    if away:
+        until = datetime.fromtimestamp(expiration, UTC) if expiration else now + NO_EXPIRY
+        if until <= now:
+            return None
+        if member.status_paused_until == until:
+            return None
+        await connection.execute(update(Member).where(Member.id == member.id).values(
+            status_paused_until=until, status_override=None, updated_at=now))
+        await bump_member_queues(connection, member.id)
+        await audit(connection, now, actor, "status_pause", member_id=member.id,
+                    note=f"{emoji} {text}".strip(), details={"until": until.isoformat()})
+        return "paused"
+    if member.status_paused_until is not None or member.status_override is not None:
+        await connection.execute(update(Member).where(Member.id == member.id).values(
+            status_paused_until=None, status_override=None, updated_at=now))
+        await bump_member_queues(connection, member.id)
+        await audit(connection, now, actor, "status_clear", member_id=member.id)
+        return "resumed"
+    return None
+
+
+async def ignore_status(connection: AsyncConnection, slack_id: str, now: datetime, *, text: str,
+                        emoji: str, actor: str) -> str:
+    """"Keep receiving leads anyway": stop pausing for this particular status."""
+    member = await require_member(connection, slack_id)
+    await connection.execute(update(Member).where(Member.id == member.id).values(
+        status_paused_until=None, status_override=fingerprint(text, emoji), updated_at=now))
+    await bump_member_queues(connection, member.id)
+    await audit(connection, now, actor, "status_ignore", member_id=member.id)
+    return "Got it: you'll keep receiving leads despite your status."
