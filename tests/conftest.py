@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
+
+from bot.config.routing import load_text
+from bot.routing.clock import ManualClock
+from bot.routing.service import RoutingService
+from bot.store.db import Database
 
 try:  # tests/ as a package (tests/__init__.py) or as a plain rootdir-less directory
     from tests import postgres as _pg
@@ -45,3 +52,49 @@ def postgres_url(postgres_server: _pg.ThrowawayPostgres, request: pytest.Fixture
     yield url
     if postgres_server.external:  # don't litter a shared server with test databases
         postgres_server.drop_database(name)
+
+
+# --- The routing core on a real database ---
+
+EXAMPLE_CONFIG = Path(__file__).resolve().parent.parent / "examples" / "routing.yaml"
+NOW = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)  # a Monday afternoon in New York
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The same storage tests on SQLite and on a real PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'rotation.db'}"
+    return request.getfixturevalue("postgres_url")
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite+aiosqlite:///{tmp_path / 'rotation.db'}"
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(NOW)
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[Database]:
+    database = Database(database_url)
+    await database.migrate()
+    yield database
+    await database.dispose()
+
+
+@pytest.fixture
+async def service(db: Database, clock: ManualClock) -> RoutingService:
+    return RoutingService(db, clock)
+
+
+async def make_service(url: str, clock: ManualClock, config_text: str) -> RoutingService:
+    """A migrated database with `config_text` applied (factory for tests)."""
+    database = Database(url)
+    await database.migrate()
+    service = RoutingService(database, clock)
+    await service.apply_config(load_text(config_text))
+    return service

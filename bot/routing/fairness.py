@@ -124,10 +124,26 @@ class Rotation:
         seat.received -= 1
 
     def adjust(self, seat: Seat, delta: int) -> None:
-        """A manager's +N: count N more leads as received (N may be negative)."""
-        seat.rebase(self.vtime)
+        """A manager's +N: exactly as if N leads had been dealt to this seat.
+
+        Their count goes up by N and everyone's fair share grows by N leads' worth
+        (shared among the seats in the rotation now, this one included), so the
+        ledger still sums to zero and the others are not owed anything extra. -N
+        undoes that. This is the handbook's "add the leads the others received".
+        """
+        group = [s for s in self.seats.values() if not s.frozen and s is not seat] + [seat]
+        total = sum((s.weight for s in group), Fraction(0))
+        for other in self.seats.values():
+            other.rebase(self.vtime)
+        self.vtime += Fraction(delta) / total
+        for other in group:
+            if other is not seat:
+                other.dirty = True
+        if seat.frozen:
+            seat.lag_base += delta * seat.weight / total
         seat.lag_base -= delta
         seat.adjustment += delta
+        seat.dirty = True
 
     def reweight(self, seat: Seat, weight: Fraction) -> None:
         seat.rebase(self.vtime)

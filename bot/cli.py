@@ -1,0 +1,206 @@
+"""The `rotation` command: serve, config check/apply/export, route, import, report, jobs."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import json
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+import yaml
+
+from bot.config.routing import ConfigInvalid, load_file
+from bot.config.settings import Settings
+from bot.routing.errors import RoutingError
+from bot.routing.results import RouteOutcome
+from bot.routing.service import RoutingService
+from bot.store.db import Database
+
+T = TypeVar("T")
+IMPORT_BATCH = 50
+
+
+def with_service(work: Callable[[RoutingService], Awaitable[T]]) -> T:
+    """Run `work` against a migrated database from DATABASE_URL, then close it."""
+    settings = Settings.from_env()
+
+    async def run() -> T:
+        db = Database(settings.database_url)
+        try:
+            await db.migrate()
+            return await work(RoutingService(db, webhook=bool(settings.webhook_url)))
+        finally:
+            await db.dispose()
+
+    return asyncio.run(run())
+
+
+def fail(message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(1)
+
+
+@click.group()
+def main() -> None:
+    """Run a sales team's lead rotation: fair, exact and explainable."""
+
+
+@main.command()
+def serve() -> None:
+    """Apply migrations, load ROTATION_CONFIG, serve HTTP (and Slack) until SIGTERM."""
+    from bot.web.server import run
+
+    sys.exit(run(Settings.from_env()))
+
+
+@main.group()
+def config() -> None:
+    """Check, apply or export the routing config."""
+
+
+@config.command("check")
+@click.argument("file", type=click.Path(dir_okay=False))
+def config_check(file: str) -> None:
+    """Validate FILE and print every problem with its place."""
+    try:
+        parsed = load_file(file)
+    except ConfigInvalid as error:
+        for problem in error.problems:
+            click.echo(problem.render(error.source), err=True)
+        click.echo(f"{len(error.problems)} problem(s) found in {file}.", err=True)
+        sys.exit(1)
+    click.echo(f"{file} is valid: {len(parsed.members)} members, {len(parsed.queues)} queues, "
+               f"{len(parsed.rules)} rules.")
+
+
+@config.command("apply")
+@click.argument("file", type=click.Path(dir_okay=False))
+def config_apply(file: str) -> None:
+    """Load FILE into the database (idempotent; ledgers are kept)."""
+    try:
+        parsed = load_file(file)
+    except ConfigInvalid as error:
+        for problem in error.problems:
+            click.echo(problem.render(error.source), err=True)
+        sys.exit(1)
+    summary = with_service(lambda s: s.apply_config(parsed, actor="cli"))
+    click.echo(f"Applied {file}: {summary['members']} members, {summary['queues']} queues, "
+               f"{summary['seats']} seats, {summary['rules']} rules. Ledgers kept.")
+
+
+@config.command("export")
+def config_export() -> None:
+    """Print the current state as a routing config."""
+    exported = with_service(lambda s: s.export_config())
+    click.echo(yaml.safe_dump(exported, sort_keys=False, allow_unicode=True), nl=False)
+
+
+def describe(outcome: RouteOutcome) -> str:
+    if outcome.assignee is not None:
+        head = f"{outcome.lead_id}: {outcome.assignee.name} ({outcome.assignee.slack_id}) in {outcome.queue}"
+    else:
+        head = f"{outcome.lead_id}: unassigned" + (f" (queue {outcome.queue})" if outcome.queue else "")
+    rule = f" by rule “{outcome.rule}”" if outcome.rule else ""
+    seen = "" if outcome.created else " [already routed]"
+    return f"{head}{rule}{seen}\n  {outcome.explanation.get('summary', '')}"
+
+
+@main.command()
+@click.argument("file", type=click.Path(exists=False, dir_okay=False), required=False)
+@click.option("--dry-run", is_flag=True, help="Decide and explain, but store nothing.")
+@click.option("--pending", is_flag=True, help="Assign waiting (unassigned) leads to whoever is available.")
+def route(file: str | None, dry_run: bool, pending: bool) -> None:
+    """Route the lead (or JSON list of leads) in FILE and explain each decision."""
+    if pending:
+        outcomes = with_service(lambda s: s.assign_pending())
+        for outcome in outcomes:
+            click.echo(describe(outcome))
+        click.echo(f"{len(outcomes)} waiting lead(s) assigned.")
+        return
+    if file is None:
+        fail("give a JSON file with a lead (or a list of leads), or --pending")
+    leads = _read_json_leads(Path(file))
+
+    async def work(service: RoutingService) -> list[RouteOutcome]:
+        return [await service.route(lead, actor="cli", dry_run=dry_run) for lead in leads]
+
+    try:
+        outcomes = with_service(work)
+    except RoutingError as error:
+        fail(str(error))
+    for outcome in outcomes:
+        click.echo(describe(outcome))
+    if dry_run:
+        click.echo("(dry run: nothing was stored)")
+
+
+def _read_json_leads(path: Path) -> list[dict[str, Any]]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        fail(f"{path} does not exist")
+    except json.JSONDecodeError as error:
+        fail(f"{path} is not valid JSON: {error.msg} at line {error.lineno} column {error.colno}")
+    leads = data if isinstance(data, list) else [data]
+    for index, lead in enumerate(leads):
+        if not isinstance(lead, dict):
+            fail(f"{path}: item {index} is not a JSON object")
+    return leads
+
+
+@main.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+def import_csv(file: str) -> None:
+    """Route every row of a CSV (header = lead fields, an `id` column); resumable."""
+    with open(file, newline="", encoding="utf-8-sig") as handle:
+        reader = csv.DictReader(handle)
+        if not reader.fieldnames or "id" not in reader.fieldnames:
+            fail(f"{file} needs a header row with an `id` column")
+        rows = [{k: v for k, v in row.items() if k and v not in (None, "")} for row in reader]
+    missing = [i + 2 for i, row in enumerate(rows) if not str(row.get("id", "")).strip()]
+    if missing:
+        fail(f"{file}: rows without an id at line(s) {', '.join(map(str, missing[:10]))}")
+
+    async def work(service: RoutingService) -> dict[str, int]:
+        counts = {"assigned": 0, "unassigned": 0, "skipped": 0}
+        with click.progressbar(length=len(rows), label="Routing leads", file=sys.stderr) as bar:
+            for start in range(0, len(rows), IMPORT_BATCH):
+                batch = rows[start:start + IMPORT_BATCH]
+                for outcome in await service.route_many(batch, actor="import"):
+                    counts["skipped" if not outcome.created else outcome.status] += 1
+                bar.update(len(batch))
+        return counts
+
+    counts = with_service(work)
+    click.echo(f"{len(rows)} rows: {counts['assigned']} assigned, {counts['unassigned']} unassigned, "
+               f"{counts['skipped']} already routed (skipped).")
+
+
+@main.command()
+@click.option("--period", help="YYYY-MM (monthly), YYYY-Www (weekly), YYYY-Qn (quarterly).")
+@click.option("--queue", help="Only this queue.")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table")
+def report(period: str | None, queue: str | None, fmt: str) -> None:
+    """Per queue and member: leads, target and actual share, lag, adjustments, weight, status."""
+    rows = with_service(lambda s: s.report(period=period, queue=queue))
+    from bot.report_format import render_report
+
+    click.echo(render_report(rows, fmt), nl=False)
+
+
+@main.group()
+def jobs() -> None:
+    """Background jobs (time off, SLA, period reset) for cron-style use."""
+
+
+@jobs.command("run-once")
+def jobs_run_once() -> None:
+    """Run every due job once and print what each did."""
+    from bot.jobs.runner import run_once_cli
+
+    result = asyncio.run(run_once_cli(Settings.from_env()))
+    click.echo(json.dumps(result, indent=2, default=str))

@@ -1,0 +1,42 @@
+"""Render report rows as a text table, CSV or JSON."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import asdict
+
+from bot.routing.results import ReportRow
+
+COLUMNS = ("period", "queue", "name", "slack_id", "leads", "target_share", "actual_share", "lag",
+           "adjustments", "weight", "status")
+
+
+def render_report(rows: list[ReportRow], fmt: str) -> str:
+    if fmt == "json":
+        return json.dumps([asdict(row) for row in rows], indent=2) + "\n"
+    if fmt == "csv":
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fieldnames=COLUMNS, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(asdict(row) for row in rows)
+        return out.getvalue()
+    if not rows:
+        return "No queues to report.\n"
+    cells = [[_cell(getattr(row, c), c) for c in COLUMNS] for row in rows]
+    header = ["period", "queue", "member", "slack id", "leads", "target", "actual", "lag", "adj",
+              "weight", "status"]
+    widths = [max(len(h), *(len(r[i]) for r in cells)) for i, h in enumerate(header)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True))]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in cells]
+    return "\n".join(lines) + "\n"
+
+
+def _cell(value: object, column: str) -> str:
+    if column in ("target_share", "actual_share"):
+        return f"{float(value) * 100:.1f}%"  # type: ignore[arg-type]
+    if column == "lag":
+        return f"{float(value):+.2f}"  # type: ignore[arg-type]
+    return str(value)
