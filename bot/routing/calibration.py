@@ -13,7 +13,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.routing.errors import InvalidChange, NotFound
-from bot.routing.ledger import OpenQueue, open_queue, save
+from bot.routing.ledger import OpenQueue, eligible_seats, open_queue, save
 from bot.routing.members import audit, require_member
 from bot.routing.results import Calibration
 from bot.routing.team import TeamSettings
@@ -73,7 +73,8 @@ async def apply_calibration(connection: AsyncConnection, team: TeamSettings, cha
         rotation.reweight(seat, weight)
         info.weight_text = text
     if change.adjustment:
-        rotation.adjust(seat, change.adjustment)
+        eligible, _ = eligible_seats(opened, now)
+        rotation.adjust(seat, change.adjustment, [s.seat.id for s in eligible])
     if change.active is not None:
         info.facts = type(info.facts)(**{**_facts_dict(info.facts), "seat_active": change.active})
     return opened

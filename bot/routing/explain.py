@@ -76,7 +76,7 @@ def summarize(explanation: dict[str, Any], unassigned_reason: str | None = None)
     matched = next((r for r in explanation["rules"] if r["matched"]), None)
     if matched is not None:
         why = "" if matched["why"] == "catch-all" else f" ({matched['why']})"
-        kind = "The catch-all rule" if matched["why"] == "catch-all" else f"Rule “{matched['name']}”"
+        kind = ("The catch-all rule" if matched["why"] == "catch-all" else "Rule") + f" “{matched['name']}”"
         parts.append(f"{kind} matched{why}, so the lead went to the {matched['queue']} queue.")
     parts.extend(explanation.get("notes", []))
     winner = explanation.get("winner")

@@ -123,27 +123,21 @@ class Rotation:
         seat.lag_base += 1
         seat.received -= 1
 
-    def adjust(self, seat: Seat, delta: int) -> None:
+    def adjust(self, seat: Seat, delta: int, eligible_ids: Iterable[int] = ()) -> None:
         """A manager's +N: exactly as if N leads had been dealt to this seat.
 
-        Their count goes up by N and everyone's fair share grows by N leads' worth
-        (shared among the seats in the rotation now, this one included), so the
-        ledger still sums to zero and the others are not owed anything extra. -N
-        undoes that. This is the handbook's "add the leads the others received".
+        Their count goes up by N and the fair share of the seats in the rotation now
+        (`eligible_ids`, this one included) grows by N leads' worth, so the ledger still
+        sums to zero and nobody else is owed extra. -N undoes it. This is the
+        handbook's "add the leads the others received", done exactly.
         """
-        group = [s for s in self.seats.values() if not s.frozen and s is not seat] + [seat]
+        self.set_eligibility({*eligible_ids, seat.id})
+        group = [s for s in self.seats.values() if not s.frozen]
         total = sum((s.weight for s in group), Fraction(0))
-        for other in self.seats.values():
-            other.rebase(self.vtime)
         self.vtime += Fraction(delta) / total
-        for other in group:
-            if other is not seat:
-                other.dirty = True
-        if seat.frozen:
-            seat.lag_base += delta * seat.weight / total
+        seat.rebase(self.vtime)
         seat.lag_base -= delta
         seat.adjustment += delta
-        seat.dirty = True
 
     def reweight(self, seat: Seat, weight: Fraction) -> None:
         seat.rebase(self.vtime)

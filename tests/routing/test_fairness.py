@@ -87,7 +87,7 @@ def test_adjustment_plus_n_is_exactly_n_leads_dealt_to_that_member() -> None:
     for _ in range(8):
         deal(rotation, [0, 1, 2])
     before = {i: rotation.lag(s) for i, s in rotation.seats.items()}
-    rotation.adjust(rotation.seats[0], 4)
+    rotation.adjust(rotation.seats[0], 4, [0, 1, 2])
     after = {i: rotation.lag(s) for i, s in rotation.seats.items()}
     # Four leads' worth of share spread by weight (1, 1, 2 of 4), and four charged to member 0.
     assert after[0] == before[0] + 1 - 4

@@ -1,0 +1,207 @@
+"""The routing service on a real database (each test runs on SQLite and on PostgreSQL)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from conftest import make_service
+from factories import make_config, make_member, make_queue, team_of
+
+from bot.routing.clock import ManualClock
+from bot.routing.errors import InvalidChange, RoutingError
+from bot.routing.results import Calibration
+from bot.routing.service import RoutingService
+
+THREE = make_config(team_of("U01A", "U02B", "U03C"), [make_queue("sales", ["U01A", "U02B", "U03C"])])
+
+
+@pytest.fixture
+async def sales(database_url: str, clock: ManualClock) -> RoutingService:
+    service = await make_service(database_url, clock, THREE)
+    yield service
+    await service.db.dispose()
+
+
+async def counts(service: RoutingService, queue: str = "sales") -> dict[str, int]:
+    [standing] = await service.standings(queue)
+    return {seat.slack_id: seat.received for seat in standing.seats}
+
+
+async def test_route_assigns_explains_and_a_repeat_never_assigns_twice(sales: RoutingService) -> None:
+    first = await sales.route({"id": "L-1", "name": "Ann"})
+    again = await sales.route({"id": "L-1", "name": "Ann"})
+    assert first.created and not again.created
+    assert first.status == "assigned" and first.assignee is not None
+    assert again.assignee == first.assignee and again.explanation == first.explanation
+    assert "everyone" in first.explanation["summary"] and first.assignee.name in first.explanation["summary"]
+    assert sum((await counts(sales)).values()) == 1
+    record = await sales.lead("L-1")
+    assert [a["assignee"]["slack_id"] for a in record.assignments] == [first.assignee.slack_id]
+
+
+async def test_numeric_id_is_its_decimal_string_and_a_missing_id_is_refused(sales: RoutingService) -> None:
+    assert (await sales.route({"id": 1001})).lead_id == "1001"
+    assert not (await sales.route({"id": "1001"})).created
+    with pytest.raises(RoutingError):
+        await sales.route({"name": "no id"})
+
+
+async def test_dry_run_decides_but_stores_nothing(sales: RoutingService) -> None:
+    outcome = await sales.route({"id": "L-9"}, dry_run=True)
+    assert outcome.status == "assigned"
+    assert sum((await counts(sales)).values()) == 0
+    assert (await sales.route({"id": "L-9"})).created
+
+
+async def test_paused_member_is_skipped_explained_and_comes_back_level(sales: RoutingService) -> None:
+    await sales.pause("U03C", reason="focus time", actor="U03C")
+    outcomes = [await sales.route({"id": f"L-{i}"}) for i in range(10)]
+    assert all(o.assignee.slack_id != "U03C" for o in outcomes)
+    assert "U03C was paused (focus time)" in outcomes[-1].explanation["summary"]
+    await sales.resume("U03C", actor="U03C")
+    nxt = [await sales.route({"id": f"M-{i}"}) for i in range(6)]
+    assert [o.assignee.slack_id for o in nxt].count("U03C") == 2  # level: a third, not a flood
+
+
+async def test_pause_and_resume_refuse_what_makes_no_sense(sales: RoutingService, clock: ManualClock) -> None:
+    await sales.pause("U01A", until=date(2026, 11, 30), reason=None, actor="U01A")
+    with pytest.raises(InvalidChange, match="already paused"):
+        await sales.pause("U01A", actor="U01A")
+    with pytest.raises(InvalidChange, match="not paused"):
+        await sales.resume("U02B", actor="U02B")
+    with pytest.raises(InvalidChange, match="not in the future"):
+        await sales.pause("U02B", until=date(2026, 11, 1), actor="U02B")
+    clock.advance(days=8)  # past Nov 30 in New York: the pause has ended by itself
+    assert (await sales.member_status("U01A")).state == "active"
+
+
+async def test_nobody_eligible_stores_unassigned_then_assigns_when_someone_returns(
+        sales: RoutingService) -> None:
+    for member in ("U01A", "U02B", "U03C"):
+        await sales.pause(member, actor=member)
+    waiting = await sales.route({"id": "W-1"})
+    assert waiting.status == "unassigned" and waiting.assignee is None
+    assert "nobody in sales is available" in waiting.explanation["summary"]
+    assert await sales.assign_pending() == []
+    await sales.resume("U02B", actor="U02B")
+    [done] = await sales.assign_pending()
+    assert done.lead_id == "W-1" and done.assignee.slack_id == "U02B"
+    assert (await sales.lead("W-1")).status == "assigned"
+
+
+async def test_pass_credits_the_share_back_and_offers_the_next_member(sales: RoutingService) -> None:
+    first = await sales.route({"id": "P-1"})
+    change = await sales.pass_lead(first.assignment_id, actor=first.assignee.slack_id)
+    assert change.changed and change.next_outcome.assignee.slack_id != first.assignee.slack_id
+    again = await sales.pass_lead(first.assignment_id, actor=first.assignee.slack_id)
+    assert not again.changed  # a double click changes nothing more
+    tally = await counts(sales)
+    assert tally[first.assignee.slack_id] == 0 and sum(tally.values()) == 1
+    accepted = await sales.accept(change.next_outcome.assignment_id, actor="x")
+    assert accepted.changed and accepted.seconds_to_accept == 0
+    assert not (await sales.accept(change.next_outcome.assignment_id, actor="x")).changed
+    states = [a["state"] for a in (await sales.lead("P-1")).assignments]
+    assert states == ["passed", "accepted"]
+
+
+async def test_calibration_and_preview_agree_and_preview_commits_nothing(sales: RoutingService) -> None:
+    change = Calibration(queue="sales", slack_id="U01A", adjustment=3, note="joined late")
+    preview = await sales.preview("sales", count=6, change=change)
+    assert sum((await counts(sales)).values()) == 0
+    assert [p.slack_id for p in preview].count("U01A") == 0
+    await sales.calibrate(change, actor="U0BOSS")
+    actual = [(await sales.route({"id": f"C-{i}"})).assignee.slack_id for i in range(6)]
+    assert actual == [p.slack_id for p in preview]
+    with pytest.raises(InvalidChange) as missing_note:
+        await sales.calibrate(Calibration(queue="sales", slack_id="U01A", adjustment=2), actor="U0BOSS")
+    assert missing_note.value.field == "note"
+    with pytest.raises(InvalidChange) as bad_weight:
+        await sales.calibrate(Calibration(queue="sales", slack_id="U01A", weight="-2"), actor="U0BOSS")
+    assert bad_weight.value.field == "weight"
+
+
+async def test_weight_as_share_and_priority(sales: RoutingService) -> None:
+    await sales.calibrate(Calibration(queue="sales", slack_id="U01A", weight="50%"), actor="U0BOSS")
+    picks = [p.slack_id for p in await sales.preview("sales", count=20)]
+    assert picks.count("U01A") == 10
+    await sales.calibrate(Calibration(queue="sales", slack_id="U01A", weight="priority 2"), actor="U0BOSS")
+    picks = [p.slack_id for p in await sales.preview("sales", count=25)]
+    assert picks.count("U01A") == 5  # weights 1/2, 1, 1: one in five
+
+
+async def test_period_resets_counts_and_history_stays_in_reports(sales: RoutingService,
+                                                                 clock: ManualClock) -> None:
+    for i in range(6):
+        await sales.route({"id": f"N-{i}"})
+    clock.advance(days=8)  # into December in New York
+    await sales.route({"id": "D-1"})
+    assert sum((await counts(sales)).values()) == 1
+    november = await sales.report(period="2026-11")
+    assert sum(row.leads for row in november) == 6
+    assert {row.period for row in await sales.report()} == {"2026-12"}
+
+
+async def test_config_reapply_keeps_ledgers_and_updates_weights(database_url: str, clock: ManualClock) -> None:
+    service = await make_service(database_url, clock, THREE)
+    for i in range(9):
+        await service.route({"id": f"R-{i}"})
+    from bot.config.routing import load_text
+
+    changed = make_config(team_of("U01A", "U02B", "U03C"),
+                          [make_queue("sales", [{"slack_id": "U01A", "weight": 2}, "U02B"])])
+    await service.apply_config(load_text(changed))
+    [standing] = await service.standings("sales")
+    assert {s.slack_id: s.received for s in standing.seats} == {"U01A": 3, "U02B": 3}
+    exported = await service.export_config()
+    assert exported["queues"][0]["members"] == [{"slack_id": "U01A", "weight": 2}, {"slack_id": "U02B"} | {"weight": 1}]
+    await service.db.dispose()
+
+
+async def test_fallback_and_sticky_ownership(database_url: str, clock: ManualClock) -> None:
+    config = make_config(
+        team_of("U01A", "U02B", "U03C"),
+        [make_queue("enterprise", ["U01A", "U02B"], sticky="domain", fallback="all"),
+         make_queue("all", ["U03C"])],
+        rules=[{"name": "big", "when": {"field": "employees", "op": "gte", "value": 1000},
+                "queue": "enterprise"}, {"name": "rest", "queue": "all"}])
+    service = await make_service(database_url, clock, config)
+    first = await service.route({"id": "S-1", "employees": "5000", "email": "a@globex.com"})
+    others = [await service.route({"id": f"S-{i}", "employees": 2000, "email": f"p{i}@globex.com"})
+              for i in range(2, 5)]
+    assert {o.assignee.slack_id for o in others} == {first.assignee.slack_id}
+    assert "sticky ownership" in others[0].explanation["summary"]
+    gmail = [await service.route({"id": f"G-{i}", "employees": 2000, "email": f"g{i}@gmail.com"})
+             for i in range(2)]
+    assert all("sticky" not in g.explanation["summary"] for g in gmail)  # free mail is no account
+    await service.pause("U01A", actor="U01A")
+    await service.pause("U02B", actor="U02B")
+    fell = await service.route({"id": "F-1", "employees": 3000})
+    assert fell.queue == "all" and fell.assignee.slack_id == "U03C"
+    assert "fell back to all" in fell.explanation["summary"]
+    await service.db.dispose()
+
+
+async def test_capacity_and_scheduled_leave(database_url: str, clock: ManualClock) -> None:
+    members = [make_member("U01A", capacity=2), make_member("U02B", timezone="Europe/Berlin")]
+    service = await make_service(database_url, clock, make_config(members, [make_queue("q", ["U01A", "U02B"])]))
+    await service.add_leave("U02B", date(2026, 11, 23), date(2026, 11, 24), actor="U02B")
+    got = [await service.route({"id": f"K-{i}"}) for i in range(3)]
+    assert [g.assignee.slack_id if g.assignee else None for g in got] == ["U01A", "U01A", None]
+    assert "at capacity 2/2" in got[2].explanation["summary"]
+    assert "on leave until Nov 25" in got[2].explanation["summary"]
+    await service.db.dispose()
+
+
+async def test_member_status_shows_shares_and_leave(sales: RoutingService) -> None:
+    await sales.add_leave("U01A", date(2026, 12, 20), date(2027, 1, 3), actor="U01A")
+    for i in range(3):
+        await sales.route({"id": f"T-{i}"})
+    status = await sales.member_status("U01A")
+    assert status.state == "active" and status.seats[0].received == 1
+    [leave] = status.leaves
+    assert leave.pause_from.date() == date(2026, 12, 18)  # 15 days > 5: paused 2 days early
+    with pytest.raises(InvalidChange, match="overlaps"):
+        await sales.add_leave("U01A", date(2026, 12, 30), date(2027, 1, 5), actor="U01A")
+    with pytest.raises(InvalidChange, match="ends"):
+        await sales.add_leave("U01A", date(2027, 2, 5), date(2027, 2, 1), actor="U01A")
