@@ -1,0 +1,87 @@
+"""Helpers for the delivery tests: a routed database, a Slack runtime pointed at FakeSlack."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy import select
+
+from bot.config.routing import load_text
+from bot.config.settings import Settings
+from bot.delivery.transports import plain_text
+from bot.routing.service import RoutingService
+from bot.store.db import Database
+from bot.store.models import OutboxMessage
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from fake_slack import FakeSlack  # noqa: E402
+
+__all__ = ["CONFIG", "FakeSlack", "outbox_rows", "prepared_service", "slack_runtime"]
+
+CONFIG = """
+timezone: UTC
+managers: [U0MANAGER]
+manager_channel: C0MANAGERS
+members:
+  - {slack_id: U01ALICE, name: Alice}
+  - {slack_id: U02BOB, name: Bob}
+queues:
+  - name: emea
+    channel: C0EMEA
+    members:
+      - {slack_id: U01ALICE, weight: 1}
+      - {slack_id: U02BOB, weight: 1}
+rules:
+  - name: Everyone
+    queue: emea
+"""
+HAS_SLACK_RUNTIME = importlib.util.find_spec("bot.slack.runtime") is not None and not os.environ.get("XX_DEV")
+
+
+async def prepared_service(url: str, *, webhook: bool = False, config: str = CONFIG) -> RoutingService:
+    db = Database(url)
+    await db.migrate()
+    service = RoutingService(db, webhook=webhook)
+    await service.apply_config(load_text(config), actor="test")
+    return service
+
+
+async def outbox_rows(db: Database) -> list[Any]:
+    async with db.engine.connect() as connection:
+        return list((await connection.execute(
+            select(OutboxMessage.__table__).order_by(OutboxMessage.id))).all())
+
+
+class ClientRuntime:
+    """Stand-in for bot.slack.runtime.SlackRuntime before it exists: the real slack_sdk client."""
+
+    def __init__(self, api_url: str) -> None:
+        self.client = AsyncWebClient(token="xoxb-test", base_url=api_url)
+        self.client.retry_handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=1))
+
+    async def deliver(self, kind: str, payload: dict[str, Any]) -> dict[str, Any]:
+        channel = payload.get("to") if kind == "dm" else payload.get("channel")
+        response = await self.client.chat_postMessage(channel=str(channel), text=plain_text(payload))
+        return dict(response.data)  # type: ignore[arg-type]
+
+    async def close(self) -> None:
+        pass
+
+
+async def slack_runtime(fake: FakeSlack, service: RoutingService) -> Any:
+    """The real SlackRuntime against `fake` when bot/slack/runtime.py exists, else ClientRuntime."""
+    if not HAS_SLACK_RUNTIME:
+        return ClientRuntime(fake.api_url)
+    from bot.slack.runtime import SlackRuntime  # type: ignore[import-not-found]
+
+    settings = Settings(slack_bot_token="xoxb-test", slack_signing_secret="secret",
+                        slack_api_url=fake.api_url)
+    runtime = SlackRuntime.from_settings(settings, service)
+    assert runtime is not None
+    return runtime

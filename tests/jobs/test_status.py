@@ -1,0 +1,77 @@
+"""Slack status as availability: an away status pauses until it expires or clears."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+CONFIG = """
+status_pause: {emoji: [":palm_tree:"], words: [ooo, vacation, out of office]}
+members:
+  - {slack_id: U0ALICE, name: Alice}
+queues:
+  - {name: solo, members: [{slack_id: U0ALICE}]}
+rules:
+  - {name: all, queue: solo}
+"""
+
+
+async def test_status_pauses_until_it_expires(make_service, clock, leads) -> None:
+    service = await make_service(CONFIG)
+    expires = int((clock.now() + timedelta(hours=2)).timestamp())
+    assert await service.apply_slack_status("U0ALICE", text="Vacation", emoji="", expiration=expires) == "paused"
+    assert (await service.member_status("U0ALICE")).state == "away (Slack status)"
+    assert await leads.route(service) is None
+    # The same status again (Slack sends user_change often) changes nothing.
+    assert await service.apply_slack_status("U0ALICE", text="Vacation", emoji="", expiration=expires) is None
+    clock.advance(hours=1, minutes=59)
+    assert await leads.route(service) is None
+    clock.advance(minutes=1)
+    assert await leads.route(service) == "U0ALICE"
+    assert (await service.member_status("U0ALICE")).state == "active"
+
+
+async def test_emoji_status_without_expiry_pauses_until_cleared(make_service, clock, leads) -> None:
+    service = await make_service(CONFIG)
+    assert await service.apply_slack_status("U0ALICE", text="", emoji=":palm_tree:", expiration=0) == "paused"
+    clock.advance(days=30)
+    assert await leads.route(service) is None
+    assert await service.apply_slack_status("U0ALICE", text="In the office", emoji=":office:",
+                                            expiration=0) == "resumed"
+    assert await leads.route(service) == "U0ALICE"
+
+
+async def test_word_must_stand_alone_and_other_statuses_do_nothing(make_service, leads) -> None:
+    service = await make_service(CONFIG)
+    assert await service.apply_slack_status("U0ALICE", text="Booking my vacationrental", emoji="",
+                                            expiration=0) is None
+    assert await service.apply_slack_status("U0ALICE", text="In a meeting", emoji=":calendar:",
+                                            expiration=0) is None
+    assert await service.apply_slack_status("U0ALICE", text="OOO till Monday", emoji="",
+                                            expiration=0) == "paused"
+
+
+async def test_an_expiry_already_past_does_not_pause(make_service, clock, leads) -> None:
+    service = await make_service(CONFIG)
+    past = int((clock.now() - timedelta(minutes=1)).timestamp())
+    assert await service.apply_slack_status("U0ALICE", text="OOO", emoji="", expiration=past) is None
+    assert await leads.route(service) == "U0ALICE"
+
+
+async def test_ignore_keeps_leads_coming_for_that_status_only(make_service, clock, leads) -> None:
+    service = await make_service(CONFIG)
+    assert await service.apply_slack_status("U0ALICE", text="OOO", emoji="", expiration=0) == "paused"
+    await service.ignore_status("U0ALICE", text="OOO", emoji="", actor="U0ALICE")
+    assert await leads.route(service) == "U0ALICE"
+    # Slack repeats the same status: still ignored.
+    assert await service.apply_slack_status("U0ALICE", text="OOO", emoji="", expiration=0) is None
+    assert await leads.route(service) == "U0ALICE"
+    # A different away status pauses again.
+    assert await service.apply_slack_status("U0ALICE", text="Vacation", emoji="", expiration=0) == "paused"
+    assert await leads.route(service) is None
+
+
+async def test_resume_command_lifts_a_status_pause(make_service, leads) -> None:
+    service = await make_service(CONFIG)
+    await service.apply_slack_status("U0ALICE", text="OOO", emoji="", expiration=0)
+    await service.resume("U0ALICE", actor="U0ALICE")
+    assert await leads.route(service) == "U0ALICE"

@@ -1,0 +1,126 @@
+"""`/rotation` subcommands, good and bad input, through the real app over signed HTTP."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from conftest import MANAGER, Bot
+
+FUTURE = (date.today() + timedelta(days=30)).isoformat()
+LATER = (date.today() + timedelta(days=34)).isoformat()
+
+
+async def test_help_lists_every_subcommand(bot: Bot) -> None:
+    answer = await bot.command("help")
+    for word in ("status", "pause", "resume", "away", "who", "why", "calibrate"):
+        assert f"/rotation {word}" in answer
+    assert await bot.command("") == answer
+
+
+async def test_unknown_subcommand_gets_help(bot: Bot) -> None:
+    answer = await bot.command("dance")
+    assert "I don't know `dance`" in answer and "/rotation status" in answer
+
+
+async def test_status_tells_state_and_queues(bot: Bot) -> None:
+    answer = await bot.command("status")
+    assert "Alice Moreau" in answer and "*active*" in answer
+    assert "us-east" in answer and "all" in answer and "enterprise" in answer
+
+
+async def test_status_of_someone_outside_the_rotation(bot: Bot) -> None:
+    answer = await bot.command("status", user="U99STRANGER")
+    assert "not in the lead rotation" in answer
+
+
+async def test_pause_until_then_status_then_resume(bot: Bot) -> None:
+    answer = await bot.command(f"pause until {FUTURE} dentist and errands")
+    assert "paused until" in answer
+    status = await bot.service.member_status("U01ALICE")
+    assert status.state == "paused" and status.reason == "dentist and errands"
+    assert "paused" in await bot.command("status")
+    assert "back in the rotation" in await bot.command("resume")
+    assert (await bot.service.member_status("U01ALICE")).state == "active"
+
+
+async def test_pausing_twice_changes_nothing(bot: Bot) -> None:
+    await bot.command("pause")
+    answer = await bot.command(f"pause until {FUTURE}")
+    assert "already paused" in answer
+    status = await bot.service.member_status("U01ALICE")
+    assert status.state == "paused" and status.paused_until is None
+
+
+async def test_resume_while_active(bot: Bot) -> None:
+    assert "not paused" in await bot.command("resume")
+    assert (await bot.service.member_status("U01ALICE")).state == "active"
+
+
+async def test_pause_with_a_past_date_or_not_a_date(bot: Bot) -> None:
+    assert "not in the future" in await bot.command("pause until 2000-01-01")
+    assert "`tomorrow` is not a date" in await bot.command("pause until tomorrow")
+    assert "Pause until when" in await bot.command("pause until")
+    assert (await bot.service.member_status("U01ALICE")).state == "active"
+
+
+async def test_away_add_list_cancel(bot: Bot) -> None:
+    answer = await bot.command(f"away {FUTURE} {LATER}")
+    assert f"Leave scheduled: {FUTURE} to {LATER}" in answer
+    assert f"{FUTURE} to {LATER}" in await bot.command("away")
+    assert f"{FUTURE} to {LATER}" in await bot.command("status")
+    assert "Cancelled your leave" in await bot.command("away cancel")
+    assert await bot.service.leaves("U01ALICE") == []
+    assert "No leave scheduled" in await bot.command("away")
+
+
+async def test_away_bad_input_changes_nothing(bot: Bot) -> None:
+    assert "ends" in await bot.command(f"away {LATER} {FUTURE}")
+    assert "`soon` is not a date" in await bot.command("away soon later")
+    assert "/rotation away START END" in await bot.command(f"away {FUTURE} {LATER} extra")
+    assert "no upcoming leave" in await bot.command("away cancel")
+    assert await bot.service.leaves("U01ALICE") == []
+
+
+async def test_who_shows_a_queue_or_mine(bot: Bot) -> None:
+    answer = await bot.command("who emea")
+    assert "*emea*" in answer and "Grace Whitfield" in answer and "next:" in answer
+    mine = await bot.command("who")
+    assert "*us-east*" in mine and "*emea*" not in mine
+    assert "no queue named `mars`" in await bot.command("who mars")
+
+
+async def test_why_explains_a_lead(bot: Bot) -> None:
+    outcome = await bot.service.route({"id": "L-7", "name": "Jane Doe", "country": "GB",
+                                       "email": "jane@acme.co.uk"})
+    assert outcome.assignee is not None
+    answer = await bot.command("why L-7")
+    assert "Lead L-7" in answer and "Jane Doe" in answer and outcome.assignee.name in answer
+    assert "emea" in answer
+    assert "no lead with id NOPE" in await bot.command("why NOPE")
+    assert "Which lead" in await bot.command("why")
+
+
+async def test_calibrate_refused_to_non_managers(bot: Bot) -> None:
+    answer = await bot.command("calibrate <@U02BOB|bob>")
+    assert "for managers" in answer
+    assert bot.slack.calls_to("views.open") == []
+
+
+async def test_calibrate_allowed_to_manager_group_members(bot: Bot) -> None:
+    runtime_deps = bot.runtime  # the group comes from settings; rebuild with one set
+    assert runtime_deps is not None
+    bot.slack.set_usergroup("S0LEADS", ["U02BOB"])
+    object.__setattr__(bot.runtime.settings, "manager_group", "S0LEADS")
+    from bot.slack import deps as slack_deps
+
+    slack_deps.install(bot.runtime.app, slack_deps.SlackDeps(bot.service, "S0LEADS"))
+    await bot.post(__import__("conftest").sr.slash_command(
+        "test-signing-secret", "calibrate", user_id="U02BOB",
+        response_url=bot.slack.response_url("cmd")))
+    [opened] = await bot.slack.wait_for("views.open")
+    assert opened.body["view"]["callback_id"] == "calibrate_modal"
+
+
+async def test_a_manager_can_still_use_member_commands(bot: Bot) -> None:
+    assert "not in the lead rotation" in await bot.command("status", user=MANAGER)
+    assert "*us-east*" in await bot.command("who", user=MANAGER)

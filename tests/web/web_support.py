@@ -1,0 +1,144 @@
+"""Helpers for the HTTP tests: a real app on a real socket, over SQLite or PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp import web
+from sqlalchemy import func, select
+
+from bot.config.routing import load_text
+from bot.config.settings import Settings
+from bot.routing.service import RoutingService
+from bot.store.db import Database
+from bot.store.models import Assignment, Lead, OutboxMessage
+from bot.web.app import create_app
+from bot.web.metrics import Metrics
+
+TOKEN = "test-intake-token"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+CONFIG = """
+timezone: UTC
+managers: [U0MANAGER]
+manager_channel: C0MANAGERS
+members:
+  - {slack_id: U01ALICE, name: Alice}
+  - {slack_id: U02BOB, name: Bob}
+queues:
+  - name: emea
+    channel: C0EMEA
+    members:
+      - {slack_id: U01ALICE, weight: 1}
+      - {slack_id: U02BOB, weight: 1}
+  - name: quiet
+    members:
+      - {slack_id: U02BOB, weight: 1}
+rules:
+  - name: Quiet
+    when: {field: country, op: equals, value: XX}
+    queue: quiet
+  - name: Everyone
+    queue: emea
+"""
+
+
+@dataclass
+class Served:
+    """An app listening on 127.0.0.1, with what it was built from."""
+
+    url: str
+    db: Database
+    service: RoutingService
+    metrics: Metrics
+    wake: asyncio.Event
+    http: aiohttp.ClientSession
+
+    async def post_lead(self, body: Any, *, headers: dict[str, str] | None = None,
+                        raw: bytes | None = None) -> tuple[int, Any]:
+        data = raw if raw is not None else _json_bytes(body)
+        async with self.http.post(f"{self.url}/leads", data=data,
+                                  headers=AUTH | {"Content-Type": "application/json"} | (headers or {})) as r:
+            return r.status, await r.json(content_type=None)
+
+    async def counts(self) -> dict[str, int]:
+        return await counts(self.db)
+
+
+async def counts(db: Database) -> dict[str, int]:
+    async with db.engine.connect() as connection:
+        async def count(model: Any) -> int:
+            return int((await connection.execute(select(func.count()).select_from(model))).scalar_one())
+
+        return {"leads": await count(Lead), "assignments": await count(Assignment),
+                "outbox": await count(OutboxMessage)}
+
+
+def _json_bytes(body: Any) -> bytes:
+    import json
+
+    return json.dumps(body).encode()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def start_app(app: web.Application) -> tuple[web.AppRunner, str]:
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    await web.SockSite(runner, sock).start()
+    return runner, f"http://127.0.0.1:{port}"
+
+
+async def prepared_service(url: str, *, webhook: bool = False, config: str = CONFIG) -> RoutingService:
+    db = Database(url)
+    await db.migrate()
+    service = RoutingService(db, webhook=webhook)
+    await service.apply_config(load_text(config), actor="test")
+    return service
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite+aiosqlite:///{tmp_path / 'rotation.db'}"
+
+
+ServeFactory = Callable[..., Any]
+
+
+@pytest.fixture
+async def serve(sqlite_url: str) -> AsyncIterator[ServeFactory]:
+    """`await serve(url=None, **settings)`: the app over `url` (default: a fresh SQLite file)."""
+    cleanups: list[Callable[[], Any]] = []
+
+    async def start(url: str | None = None, slack: Any = None, **overrides: Any) -> Served:
+        settings = replace(Settings(intake_token=TOKEN, database_url=url or sqlite_url), **overrides)
+        service = await prepared_service(settings.database_url, webhook=bool(settings.webhook_url))
+        metrics, wake = Metrics(), asyncio.Event()
+        runner, base = await start_app(create_app(service, settings, slack, metrics=metrics, wake=wake))
+        http = aiohttp.ClientSession()
+
+        async def cleanup() -> None:
+            await http.close()
+            await runner.cleanup()
+            await service.db.dispose()
+
+        cleanups.append(cleanup)
+        return Served(base, service.db, service, metrics, wake, http)
+
+    yield start
+    for cleanup in reversed(cleanups):
+        await cleanup()
