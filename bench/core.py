@@ -1,0 +1,94 @@
+"""Routed leads per second in-process, per queue size and backend, and SQL statements per lead.
+
+Run:  .venv/bin/python bench/core.py            (SQLite; PostgreSQL too when its binaries exist)
+      .venv/bin/python bench/core.py --leads 500 --sizes 10,100,1000
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+from sqlalchemy import event
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+
+from bot.config.routing import load_text  # noqa: E402
+from bot.routing.service import RoutingService  # noqa: E402
+from bot.store.db import Database  # noqa: E402
+
+
+def config_for(size: int) -> str:
+    members = [{"slack_id": f"U{i:05d}", "name": f"Rep {i}"} for i in range(size)]
+    seats = [{"slack_id": m["slack_id"], "weight": 1 + i % 5} for i, m in enumerate(members)]
+    return yaml.safe_dump({"timezone": "UTC", "members": members,
+                           "queues": [{"name": "q", "members": seats}],
+                           "rules": [{"name": "all", "queue": "q"}]})
+
+
+async def measure(url: str, size: int, leads: int) -> tuple[float, float, float]:
+    db = Database(url)
+    await db.migrate()
+    service = RoutingService(db)
+    await service.apply_config(load_text(config_for(size)))
+    statements = 0
+
+    def count(*_: object) -> None:
+        nonlocal statements
+        statements += 1
+
+    for i in range(20):  # warm up caches and the pool
+        await service.route({"id": f"warm-{i}"})
+    event.listen(db.engine.sync_engine, "before_cursor_execute", count)
+    start = time.perf_counter()
+    for i in range(leads):
+        await service.route({"id": f"lead-{i}", "country": "GB"})
+    elapsed = time.perf_counter() - start
+    event.remove(db.engine.sync_engine, "before_cursor_execute", count)
+    start = time.perf_counter()
+    for first in range(0, leads, 50):  # the import path: 50 leads per transaction
+        await service.route_many([{"id": f"batch-{i}"} for i in range(first, min(first + 50, leads))])
+    batched = leads / (time.perf_counter() - start)
+    await db.dispose()
+    return leads / elapsed, statements / leads, batched
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--leads", type=int, default=500)
+    parser.add_argument("--sizes", default="10,100,1000")
+    parser.add_argument("--no-postgres", action="store_true")
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    backends = [("sqlite", None)]
+    server = None
+    if not args.no_postgres:
+        try:
+            import postgres
+
+            server = postgres.get_server()
+            backends.append(("postgres", server))
+        except Exception as error:  # noqa: BLE001 - a laptop without PostgreSQL still benchmarks SQLite
+            print(f"(PostgreSQL skipped: {error})")
+    print(f"{'backend':<10}{'members':>8}{'leads/s':>10}{'statements/lead':>17}{'batched leads/s':>17}")
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, pg in backends:
+            for size in sizes:
+                if pg is None:
+                    url = f"sqlite+aiosqlite:///{tmp}/bench-{size}.db"
+                else:
+                    url = pg.create_database(f"bench_{size}_{int(time.time())}")
+                rate, per_lead, batched = await measure(url, size, args.leads)
+                print(f"{name:<10}{size:>8}{rate:>10.0f}{per_lead:>17.1f}{batched:>17.0f}")
+    if server is not None:
+        postgres.stop_server()
+    print(f"\nreproduce: .venv/bin/python bench/core.py --leads {args.leads} --sizes {args.sizes}")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
