@@ -18,9 +18,9 @@ from sqlalchemy import event
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from bot.config.routing import load_text  # noqa: E402
-from bot.routing.service import RoutingService  # noqa: E402
-from bot.store.db import Database  # noqa: E402
+from bot.config.routing import load_text
+from bot.routing.service import RoutingService
+from bot.store.db import Database
 
 
 def config_for(size: int) -> str:
@@ -73,7 +73,7 @@ async def main() -> None:
 
             server = postgres.get_server()
             backends.append(("postgres", server))
-        except Exception as error:  # noqa: BLE001 - a laptop without PostgreSQL still benchmarks SQLite
+        except Exception as error:
             print(f"(PostgreSQL skipped: {error})")
     print(f"{'backend':<10}{'members':>8}{'leads/s':>10}{'statements/lead':>17}{'batched leads/s':>17}")
     with tempfile.TemporaryDirectory() as tmp:

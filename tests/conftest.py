@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from bot.config.routing import load_text
 from bot.routing.clock import ManualClock
 from bot.routing.service import RoutingService
 from bot.store.db import Database
@@ -89,12 +88,3 @@ async def db(database_url: str) -> AsyncIterator[Database]:
 @pytest.fixture
 async def service(db: Database, clock: ManualClock) -> RoutingService:
     return RoutingService(db, clock)
-
-
-async def make_service(url: str, clock: ManualClock, config_text: str) -> RoutingService:
-    """A migrated database with `config_text` applied (factory for tests)."""
-    database = Database(url)
-    await database.migrate()
-    service = RoutingService(database, clock)
-    await service.apply_config(load_text(config_text))
-    return service

@@ -12,8 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Connection, insert, select, update
 
 from bot.routing import explain
 from bot.routing.errors import NotFound
@@ -81,12 +80,12 @@ class Router:
     def __init__(self, *, webhook: bool = False) -> None:
         self.webhook = webhook
 
-    async def route(self, connection: AsyncConnection, lead_id: str, fields: dict[str, Any],
+    def route(self, connection: Connection, lead_id: str, fields: dict[str, Any],
                     now: datetime, actor: str) -> RouteOutcome:
-        existing = await stored_outcome(connection, lead_id)
+        existing = stored_outcome(connection, lead_id)
         if existing is not None:
             return existing
-        team = await load_team(connection)
+        team = load_team(connection)
         tried = first_match(team.rules, fields)
         matched = tried[-1] if tried and tried[-1].matched else None
         if matched is None:
@@ -94,16 +93,16 @@ class Router:
                 else "no routing config has been applied yet"
             placement = Placement(None, reason=reason)
         else:
-            placement = await self.place(connection, team, matched.queue, fields, now)
-        await connection.execute(insert(Lead).values(
+            placement = self.place(connection, team, matched.queue, fields, now)
+        connection.execute(insert(Lead).values(
             id=lead_id, fields=fields, received_at=now, status="pending",
             queue=placement.opened.info.name if placement.opened else None,
             rule=matched.name if matched else None,
             account_key=None, reason=None, explanation=None))
-        return await self.commit_placement(connection, team, placement, tried, lead_id, fields, now,
+        return self.commit_placement(connection, team, placement, tried, lead_id, fields, now,
                                            cause="new", hop=0)
 
-    async def place(self, connection: AsyncConnection, team: TeamSettings, queue_name: str,
+    def place(self, connection: Connection, team: TeamSettings, queue_name: str,
                     fields: dict[str, Any], now: datetime, *, accrue: bool = True,
                     exclude_members: frozenset[int] = frozenset()) -> Placement:
         """Try the queue, then its fallbacks, until someone is eligible."""
@@ -112,7 +111,7 @@ class Router:
         seen: set[str] = set()
         while name is not None and name not in seen and len(seen) < MAX_FALLBACKS:
             seen.add(name)
-            opened = await open_queue(connection, name, team, now)
+            opened = open_queue(connection, name, team, now)
             if opened is None:
                 placement.reason = f"queue {name!r} does not exist (check the routing config)"
                 return placement
@@ -124,7 +123,7 @@ class Router:
             if eligible:
                 if accrue:
                     opened.rotation.accrue([s.seat for s in eligible])
-                choice = await self._choose(connection, opened, eligible, fields, placement)
+                choice = self._choose(connection, opened, eligible, fields, placement)
                 placement.winner = next(s for s in eligible if s.seat is choice.seat)
                 placement.tie_break = choice.tie_break
                 return placement
@@ -171,11 +170,11 @@ class Router:
                                f"starts soonest (within {first * 24} h).")
         return True
 
-    async def _choose(self, connection: AsyncConnection, opened: OpenQueue, eligible: list[SeatInfo],
+    def _choose(self, connection: Connection, opened: OpenQueue, eligible: list[SeatInfo],
                       fields: dict[str, Any], placement: Placement) -> Choice:
         key = account_key(opened.info.sticky, fields)
         if key is not None:
-            owner = (await connection.execute(sticky_owner_query(opened.info.id, key))).scalar()
+            owner = (connection.execute(sticky_owner_query(opened.info.id, key))).scalar()
             owned = next((s for s in eligible if s.seat.member_id == owner), None)
             if owned is not None:
                 placement.notes.append(f"{owned.name} already owns the account {key}, "
@@ -183,7 +182,7 @@ class Router:
                 return Choice(owned.seat, None)
         return opened.rotation.choose([s.seat for s in eligible], opened.info.strategy)
 
-    async def commit_placement(self, connection: AsyncConnection, team: TeamSettings,
+    def commit_placement(self, connection: Connection, team: TeamSettings,
                                placement: Placement, tried: list[RuleResult], lead_id: str,
                                fields: dict[str, Any], now: datetime, *, cause: str, hop: int,
                                ) -> RouteOutcome:
@@ -200,12 +199,12 @@ class Router:
         if opened is not None and winner is not None:
             opened.rotation.charge(winner.seat)
             key = account_key(opened.info.sticky, fields)
-            assignment_id = (await connection.execute(insert(Assignment).values(
+            assignment_id = (connection.execute(insert(Assignment).values(
                 lead_id=lead_id, queue_id=opened.info.id, member_id=winner.seat.member_id,
                 membership_id=winner.seat.id, period_key=opened.info.period_key,
                 seq=opened.rotation.seq, hop=hop, cause=cause, state="offered", assigned_at=now,
                 account_key=key, explanation=explanation).returning(Assignment.id))).scalar_one()
-            await change_open_leads(connection, winner.seat.member_id, +1)
+            change_open_leads(connection, winner.seat.member_id, +1)
             self._owe_assignment(outbox, assignment_id, lead_id, fields, opened, winner, rule,
                                  explanation, cause)
         elif opened is not None and opened.info.channel:
@@ -214,13 +213,13 @@ class Router:
                 "queue": opened.info.name, "lead": lead_card(lead_id, fields),
                 "reason": placement.reason}, lead_id)
         for touched in placement.touched:
-            await save(connection, touched, now)
-        await connection.execute(update(Lead).where(Lead.id == lead_id).values(
+            save(connection, touched, now)
+        connection.execute(update(Lead).where(Lead.id == lead_id).values(
             status="assigned" if winner else "unassigned",
             queue=opened.info.name if opened else None, rule=rule,
             reason=None if winner else placement.reason, explanation=explanation,
             account_key=account_key(opened.info.sticky, fields) if opened else None))
-        await outbox.flush(connection)
+        outbox.flush(connection)
         return RouteOutcome(
             lead_id=lead_id, created=True, status="assigned" if winner else "unassigned",
             queue=opened.info.name if opened else None, rule=rule,
@@ -245,13 +244,13 @@ class Router:
                        event | {"fields": fields}, lead_id)
 
 
-async def stored_outcome(connection: AsyncConnection, lead_id: str) -> RouteOutcome | None:
+def stored_outcome(connection: Connection, lead_id: str) -> RouteOutcome | None:
     """The decision already stored for this id (a repeat never routes twice)."""
-    lead = (await connection.execute(
+    lead = (connection.execute(
         select(Lead.status, Lead.queue, Lead.rule, Lead.explanation).where(Lead.id == lead_id))).first()
     if lead is None:
         return None
-    latest = await current_assignment(connection, lead_id)
+    latest = current_assignment(connection, lead_id)
     assignee = None
     if lead.status == "assigned" and latest is not None:
         assignee = MemberRef(latest["slack_id"], latest["name"])
@@ -260,18 +259,18 @@ async def stored_outcome(connection: AsyncConnection, lead_id: str) -> RouteOutc
                         assignment_id=latest["id"] if latest else None)
 
 
-async def current_assignment(connection: AsyncConnection, lead_id: str) -> dict[str, Any] | None:
+def current_assignment(connection: Connection, lead_id: str) -> dict[str, Any] | None:
     from bot.store.models import Member
 
-    row = (await connection.execute(
+    row = (connection.execute(
         select(Assignment.id, Assignment.state, Member.slack_id, Member.name)
         .join(Member, Member.id == Assignment.member_id)
         .where(Assignment.lead_id == lead_id).order_by(Assignment.id.desc()).limit(1))).first()
     return None if row is None else dict(row._mapping)
 
 
-async def require_lead(connection: AsyncConnection, lead_id: str) -> Any:
-    lead = (await connection.execute(select(Lead.__table__).where(Lead.id == lead_id))).mappings().first()
+def require_lead(connection: Connection, lead_id: str) -> Any:
+    lead = (connection.execute(select(Lead.__table__).where(Lead.id == lead_id))).mappings().first()
     if lead is None:
         raise NotFound(f"There is no lead with id {lead_id}.")
     return lead

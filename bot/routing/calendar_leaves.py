@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Connection, select, update
 
-from bot.routing.members import add_leave, audit, require_member
+from bot.routing.members import add_leave, audit, member_zone, require_member
 from bot.routing.team import TeamSettings
 from bot.store.models import Leave, Member
 
@@ -21,45 +21,46 @@ class CalendarAbsence:
     title: str
 
 
-async def set_calendar(connection: AsyncConnection, slack_id: str, url: str | None, now: datetime,
+def set_calendar(connection: Connection, slack_id: str, url: str | None, now: datetime,
                        actor: str) -> None:
-    member = await require_member(connection, slack_id)
-    await connection.execute(update(Member).where(Member.id == member.id)
+    member = require_member(connection, slack_id)
+    connection.execute(update(Member).where(Member.id == member.id)
                              .values(calendar_url=url, updated_at=now))
-    await audit(connection, now, actor, "calendar_set" if url else "calendar_clear", member_id=member.id)
+    audit(connection, now, actor, "calendar_set" if url else "calendar_clear", member_id=member.id)
 
 
-async def calendars(connection: AsyncConnection) -> list[tuple[str, str]]:
-    rows = await connection.execute(select(Member.slack_id, Member.calendar_url).where(
+def calendars(connection: Connection) -> list[tuple[str, str]]:
+    rows = connection.execute(select(Member.slack_id, Member.calendar_url).where(
         Member.calendar_url.is_not(None), Member.in_config.is_(True)))
     return [(r.slack_id, r.calendar_url) for r in rows]
 
 
-async def sync_calendar(connection: AsyncConnection, team: TeamSettings, slack_id: str,
+def sync_calendar(connection: Connection, team: TeamSettings, slack_id: str,
                         absences: list[CalendarAbsence], now: datetime) -> dict[str, int]:
     """Add new absences, cancel ones that left the feed; leave typed by hand is untouched."""
-    member = await require_member(connection, slack_id)
-    existing = {row.external_id: row for row in (await connection.execute(
+    member = require_member(connection, slack_id)
+    existing = {row.external_id: row for row in (connection.execute(
         select(Leave.__table__).where(Leave.member_id == member.id, Leave.source == "calendar",
                                       Leave.cancelled_at.is_(None), Leave.resume_at > now))).all()}
-    wanted = {f"{a.uid}@{a.starts_on.isoformat()}": a for a in absences if a.ends_on >= now.date()}
+    today = now.astimezone(ZoneInfo(member_zone(member, team))).date()  # the member's today, not UTC's
+    wanted = {f"{a.uid}@{a.starts_on.isoformat()}": a for a in absences if a.ends_on >= today}
     added = cancelled = 0
     for key, row in existing.items():
         gone = key not in wanted
         moved = not gone and (wanted[key].starts_on, wanted[key].ends_on) != (row.starts_on, row.ends_on)
         if gone or moved:
-            await connection.execute(update(Leave).where(Leave.id == row.id).values(cancelled_at=now))
+            connection.execute(update(Leave).where(Leave.id == row.id).values(cancelled_at=now))
             cancelled += 1
     for key, absence in wanted.items():
         row = existing.get(key)
         if row is not None and (absence.starts_on, absence.ends_on) == (row.starts_on, row.ends_on):
             continue
-        overlapping = (await connection.execute(select(Leave.id).where(
+        overlapping = (connection.execute(select(Leave.id).where(
             Leave.member_id == member.id, Leave.cancelled_at.is_(None), Leave.source != "calendar",
             Leave.starts_on <= absence.ends_on, Leave.ends_on >= absence.starts_on))).first()
         if overlapping is not None:
             continue  # already on leave by hand for these days
-        await add_leave(connection, team, slack_id, now, starts_on=absence.starts_on,
+        add_leave(connection, team, slack_id, now, starts_on=absence.starts_on,
                         ends_on=absence.ends_on, actor="calendar", source="calendar",
                         external_id=key, note=absence.title[:500])
         added += 1

@@ -9,8 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from fractions import Fraction
 
-from sqlalchemy import insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Connection, insert, select, update
 
 from bot.routing.errors import InvalidChange, NotFound
 from bot.routing.ledger import OpenQueue, eligible_seats, open_queue, save
@@ -56,11 +55,11 @@ def validate(change: Calibration) -> None:
             raise InvalidChange("Say why in a note: adjustments are audited.", field="note")
 
 
-async def apply_calibration(connection: AsyncConnection, team: TeamSettings, change: Calibration,
+def apply_calibration(connection: Connection, team: TeamSettings, change: Calibration,
                             now: datetime, actor: str) -> OpenQueue:
     """Apply `change` to the opened queue's ledger (not saved; the caller saves or discards)."""
     validate(change)
-    opened = await open_queue(connection, change.queue, team, now)
+    opened = open_queue(connection, change.queue, team, now)
     if opened is None:
         raise NotFound(f"There is no queue named {change.queue!r}.")
     info = opened.by_slack_id(change.slack_id)
@@ -84,40 +83,40 @@ def _facts_dict(facts: object) -> dict[str, object]:
     return {name: getattr(facts, name) for name in facts.__dataclass_fields__}  # type: ignore[attr-defined]
 
 
-async def calibrate(connection: AsyncConnection, team: TeamSettings, change: Calibration,
+def calibrate(connection: Connection, team: TeamSettings, change: Calibration,
                     now: datetime, actor: str) -> str:
-    opened = await apply_calibration(connection, team, change, now, actor)
+    opened = apply_calibration(connection, team, change, now, actor)
     info = opened.by_slack_id(change.slack_id)
     assert info is not None
-    await save(connection, opened, now)
+    save(connection, opened, now)
     values: dict[str, object] = {"weight_text": info.weight_text}
     if change.active is not None:
         values["active"] = change.active
-    await connection.execute(update(Membership).where(Membership.id == info.seat.id).values(**values))
+    connection.execute(update(Membership).where(Membership.id == info.seat.id).values(**values))
     said = []
     if change.weight:
         said.append(f"weight {info.weight_text}")
     if change.adjustment:
         said.append(f"adjustment {change.adjustment:+d}")
-        await audit(connection, now, actor, "adjustment", member_id=info.seat.member_id,
+        audit(connection, now, actor, "adjustment", member_id=info.seat.member_id,
                     queue_id=opened.info.id, period_key=opened.info.period_key,
                     delta=change.adjustment, note=change.note)
     if change.active is not None:
         said.append("active" if change.active else "inactive")
-    await audit(connection, now, actor, "calibrate", member_id=info.seat.member_id,
+    audit(connection, now, actor, "calibrate", member_id=info.seat.member_id,
                 queue_id=opened.info.id, note=change.note,
                 details={"weight": change.weight, "adjustment": change.adjustment,
                          "active": change.active})
     return f"{info.name} in {opened.info.name}: " + (", ".join(said) if said else "no change") + "."
 
 
-async def add_to_queue(connection: AsyncConnection, slack_id: str, queue: str, now: datetime,
+def add_to_queue(connection: Connection, slack_id: str, queue: str, now: datetime,
                        actor: str, weight: str | None = None) -> str:
-    member = await require_member(connection, slack_id)
-    queue_row = (await connection.execute(select_queue(queue))).first()
+    member = require_member(connection, slack_id)
+    queue_row = (connection.execute(select_queue(queue))).first()
     if queue_row is None:
         raise NotFound(f"There is no queue named {queue!r}.")
-    existing = (await connection.execute(select(Membership.__table__).where(
+    existing = (connection.execute(select(Membership.__table__).where(
         Membership.queue_id == queue_row.id, Membership.member_id == member.id))).first()
     if existing is not None and existing.in_config:
         raise InvalidChange(f"{member.name} is already in {queue}.", field="queue")
@@ -125,27 +124,27 @@ async def add_to_queue(connection: AsyncConnection, slack_id: str, queue: str, n
     values = dict(weight=exact, weight_text=weight or "1", active=True, in_config=True,
                   lag_base=Fraction(0), frozen=True)
     if existing is None:
-        await connection.execute(insert(Membership).values(
+        connection.execute(insert(Membership).values(
             queue_id=queue_row.id, member_id=member.id, vtime_base=Fraction(0), received=0,
             adjustment=0, last_seq=0, created_at=now, **values))
     else:
-        await connection.execute(update(Membership).where(Membership.id == existing.id).values(**values))
-    await audit(connection, now, actor, "queue_add", member_id=member.id, queue_id=queue_row.id)
+        connection.execute(update(Membership).where(Membership.id == existing.id).values(**values))
+    audit(connection, now, actor, "queue_add", member_id=member.id, queue_id=queue_row.id)
     return f"{member.name} joined {queue}, level with everyone (no catch-up flood)."
 
 
-async def remove_from_queue(connection: AsyncConnection, slack_id: str, queue: str, now: datetime,
+def remove_from_queue(connection: Connection, slack_id: str, queue: str, now: datetime,
                             actor: str) -> str:
-    member = await require_member(connection, slack_id)
-    queue_row = (await connection.execute(select_queue(queue))).first()
+    member = require_member(connection, slack_id)
+    queue_row = (connection.execute(select_queue(queue))).first()
     if queue_row is None:
         raise NotFound(f"There is no queue named {queue!r}.")
-    result = await connection.execute(update(Membership).where(
+    result = connection.execute(update(Membership).where(
         Membership.queue_id == queue_row.id, Membership.member_id == member.id,
         Membership.in_config.is_(True)).values(in_config=False))
     if result.rowcount == 0:
         raise InvalidChange(f"{member.name} is not in {queue}.", field="queue")
-    await audit(connection, now, actor, "queue_remove", member_id=member.id, queue_id=queue_row.id)
+    audit(connection, now, actor, "queue_remove", member_id=member.id, queue_id=queue_row.id)
     return f"{member.name} left {queue}; their history stays in the reports."
 
 

@@ -12,8 +12,7 @@ from datetime import datetime
 from fractions import Fraction
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Connection, and_, bindparam, func, select, update
 
 from bot.routing.availability import Availability, unavailable_reason
 from bot.routing.fairness import Rotation, Seat
@@ -67,25 +66,25 @@ _QUEUE_COLUMNS = (Queue.id, Queue.name, Queue.channel, Queue.strategy, Queue.sla
                   Queue.in_config, Queue.vtime, Queue.seq)
 
 
-async def open_queue(connection: AsyncConnection, name: str, team: TeamSettings, now: datetime,
+def open_queue(connection: Connection, name: str, team: TeamSettings, now: datetime,
                      *, lock: bool = True) -> OpenQueue | None:
     query = select(*_QUEUE_COLUMNS).where(Queue.name == name)
     if lock and connection.dialect.name == "postgresql":
         query = query.with_for_update()
-    row = (await connection.execute(query)).first()
+    row = (connection.execute(query)).first()
     if row is None:
         return None
     info = QueueInfo(*row[:10])
     rotation = Rotation(vtime=Fraction(row.vtime), seq=row.seq)
-    seats = await _load_seats(connection, info.id, team, now)
+    seats = _load_seats(connection, info.id, team, now)
     rotation.seats = {s.seat.id: s.seat for s in seats}
     current = period_key(now, team.timezone, team.period)
     if info.period_key != current:
-        await _start_period(connection, info, rotation, current, now)
+        _start_period(connection, info, rotation, current, now)
     return OpenQueue(info, rotation, seats)
 
 
-async def _load_seats(connection: AsyncConnection, queue_id: int, team: TeamSettings,
+def _load_seats(connection: Connection, queue_id: int, team: TeamSettings,
                       now: datetime) -> list[SeatInfo]:
     on_leave_until = (
         select(func.max(Leave.resume_at))
@@ -106,7 +105,7 @@ async def _load_seats(connection: AsyncConnection, queue_id: int, team: TeamSett
         .order_by(Membership.id)
     )
     seats = []
-    for row in (await connection.execute(query)).all():
+    for row in (connection.execute(query)).all():
         timezone = row.timezone or team.timezone
         seat = Seat(id=row.id, member_id=row.member_id, weight=Fraction(row.weight),
                     lag_base=Fraction(row.lag_base), vtime_base=Fraction(row.vtime_base),
@@ -133,7 +132,7 @@ def _aware(value: Any) -> datetime | None:
     return UTCDateTime().process_result_value(value, None)  # type: ignore[arg-type]
 
 
-async def _start_period(connection: AsyncConnection, info: QueueInfo, rotation: Rotation,
+def _start_period(connection: Connection, info: QueueInfo, rotation: Rotation,
                         new_key: str, now: datetime) -> None:
     """Counts, adjustments and lags start again; the closed period stays in the history."""
     if info.period_key:
@@ -141,7 +140,7 @@ async def _start_period(connection: AsyncConnection, info: QueueInfo, rotation: 
             at=now, actor="system", action="period_reset", queue_id=info.id,
             period_key=info.period_key, note=f"period {info.period_key} closed, {new_key} began",
             details={"closed": info.period_key, "opened": new_key}))
-        await connection.execute(insert_audit(), connection.info.pop("audit"))
+        connection.execute(insert_audit(), connection.info.pop("audit"))
     rotation.reset()
     info.period_key = new_key
 
@@ -152,12 +151,12 @@ def insert_audit() -> Any:
     return insert(AuditEvent)
 
 
-async def save(connection: AsyncConnection, opened: OpenQueue, now: datetime) -> None:
+def save(connection: Connection, opened: OpenQueue, now: datetime) -> None:
     """Write the queue clock and every seat that moved."""
     rotation, info = opened.rotation, opened.info
     dirty = [seat for seat in rotation.seats.values() if seat.dirty]
     if dirty:
-        await connection.execute(
+        connection.execute(
             update(Membership).where(Membership.id == bindparam("seat_id")).values(
                 weight=bindparam("new_weight"), lag_base=bindparam("new_lag"),
                 vtime_base=bindparam("new_vtime"), frozen=bindparam("new_frozen"),
@@ -169,14 +168,14 @@ async def save(connection: AsyncConnection, opened: OpenQueue, now: datetime) ->
         )
         for seat in dirty:
             seat.dirty = False
-    await connection.execute(
+    connection.execute(
         update(Queue).where(Queue.id == info.id).values(
             vtime=rotation.vtime, seq=rotation.seq, period_key=info.period_key,
             version=Queue.version + 1))
 
 
-async def change_open_leads(connection: AsyncConnection, member_id: int, delta: int) -> None:
-    await connection.execute(
+def change_open_leads(connection: Connection, member_id: int, delta: int) -> None:
+    connection.execute(
         update(Member).where(Member.id == member_id)
         .values(open_leads=func.max(Member.open_leads + delta, 0)
                 if connection.dialect.name == "sqlite"

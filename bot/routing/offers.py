@@ -8,9 +8,9 @@ accruing a new lead's share: it is the same lead.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Connection, select, update
 
 from bot.routing.assign import Router
 from bot.routing.errors import NotFound
@@ -22,8 +22,8 @@ from bot.routing.team import TeamSettings, load_team
 from bot.store.models import Assignment, Lead, Member, Queue
 
 
-async def _load(connection: AsyncConnection, assignment_id: int):  # type: ignore[no-untyped-def]
-    row = (await connection.execute(
+def _load(connection: Connection, assignment_id: int):  # type: ignore[no-untyped-def]
+    row = (connection.execute(
         select(Assignment.__table__, Member.slack_id, Member.name, Queue.name.label("queue"))
         .join(Member, Member.id == Assignment.member_id).join(Queue, Queue.id == Assignment.queue_id)
         .where(Assignment.id == assignment_id))).first()
@@ -32,17 +32,17 @@ async def _load(connection: AsyncConnection, assignment_id: int):  # type: ignor
     return row
 
 
-async def accept(connection: AsyncConnection, assignment_id: int, now: datetime,
+def accept(connection: Connection, assignment_id: int, now: datetime,
                  actor: str) -> AssignmentChange:
-    row = await _load(connection, assignment_id)
+    row = _load(connection, assignment_id)
     assignment = row
     member = MemberRef(row.slack_id, row.name)
     if assignment.state != "offered":
         return AssignmentChange(assignment.id, assignment.lead_id, assignment.state, False, member,
                                 seconds_to_accept=_seconds(assignment))
-    await connection.execute(update(Assignment).where(Assignment.id == assignment.id)
+    connection.execute(update(Assignment).where(Assignment.id == assignment.id)
                              .values(state="accepted", accepted_at=now))
-    await change_open_leads(connection, assignment.member_id, -1)
+    change_open_leads(connection, assignment.member_id, -1)
     return AssignmentChange(assignment.id, assignment.lead_id, "accepted", True, member,
                             seconds_to_accept=(now - assignment.assigned_at).total_seconds())
 
@@ -53,47 +53,64 @@ def _seconds(assignment: Assignment) -> float | None:
     return (assignment.accepted_at - assignment.assigned_at).total_seconds()
 
 
-async def hand_on(connection: AsyncConnection, router: Router, assignment_id: int, now: datetime,
+def hand_on(connection: Connection, router: Router, assignment_id: int, now: datetime,
                   actor: str, *, cause: str) -> AssignmentChange:
     """Pass (cause "pass") or SLA miss (cause "sla"): credit back, offer to the next member."""
-    row = await _load(connection, assignment_id)
+    row = _load(connection, assignment_id)
     assignment = row
     member = MemberRef(row.slack_id, row.name)
     if assignment.state != "offered":
         return AssignmentChange(assignment.id, assignment.lead_id, assignment.state, False, member)
-    team = await load_team(connection)
+    team = load_team(connection)
     new_state = "passed" if cause == "pass" else "expired"
-    await connection.execute(update(Assignment).where(Assignment.id == assignment.id)
+    connection.execute(update(Assignment).where(Assignment.id == assignment.id)
                              .values(state=new_state, closed_at=now))
-    await change_open_leads(connection, assignment.member_id, -1)
-    opened = await open_queue(connection, row.queue, team, now)
+    change_open_leads(connection, assignment.member_id, -1)
+    opened = open_queue(connection, row.queue, team, now)
     if opened is not None and opened.info.period_key == assignment.period_key:
         seat = opened.rotation.seats.get(assignment.membership_id)
         if seat is not None:
             opened.rotation.credit(seat)
-            await save(connection, opened, now)
-    outcome = await _offer_next(connection, router, team, assignment, row.queue, now, cause)
+            save(connection, opened, now)
+    outcome = _offer_next(connection, router, team, assignment, row.queue, now, cause)
+    if cause == "sla":
+        _tell_sla_move(connection, row, outcome, now)
     return AssignmentChange(assignment.id, assignment.lead_id, new_state, True, member,
                             next_outcome=outcome)
 
 
-async def _offer_next(connection: AsyncConnection, router: Router, team: TeamSettings,
+def _offer_next(connection: Connection, router: Router, team: TeamSettings,
                       assignment: Assignment, queue: str, now: datetime, cause: str) -> RouteOutcome:
-    lead = (await connection.execute(select(Lead.__table__).where(Lead.id == assignment.lead_id))).one()
-    had_it = frozenset((await connection.execute(
+    lead = (connection.execute(select(Lead.__table__).where(Lead.id == assignment.lead_id))).one()
+    had_it = frozenset((connection.execute(
         select(Assignment.member_id).where(Assignment.lead_id == lead.id))).scalars().all())
-    placement = await router.place(connection, team, queue, lead.fields, now, accrue=False,
+    placement = router.place(connection, team, queue, lead.fields, now, accrue=False,
                                    exclude_members=had_it)
     verb = "passed it on" if cause == "pass" else f"did not accept it within the {queue} SLA"
     placement.notes.insert(0, f"Offered again because the previous rep {verb}.")
     tried = [RuleResult(lead.rule or "-", queue, True, "re-offered")]
-    return await router.commit_placement(connection, team, placement, tried, lead.id, lead.fields,
+    return router.commit_placement(connection, team, placement, tried, lead.id, lead.fields,
                                          now, cause=cause, hop=assignment.hop + 1)
 
 
-async def overdue(connection: AsyncConnection, now: datetime) -> list[tuple[int, int, str]]:
+def _tell_sla_move(connection: Connection, row: Any, outcome: RouteOutcome, now: datetime) -> None:
+    """The rep who missed the SLA and the queue's channel hear where the lead went."""
+    lead = (connection.execute(select(Lead.fields).where(Lead.id == row.lead_id))).scalar_one()
+    where = f"it now goes to {outcome.assignee.name}" if outcome.assignee else "it is waiting for someone"
+    text = f"Lead {row.lead_id} was not accepted within the {row.queue} SLA, so {where}."
+    outbox = Outbox(now)
+    outbox.add(f"sla-moved:{row.id}:rep", "dm", {"event": "member_note", "to": row.slack_id, "text": text,
+                                                 "lead": lead_card(row.lead_id, lead)}, row.lead_id)
+    channel = connection.execute(select(Queue.channel).where(Queue.name == row.queue)).scalar()
+    if channel:
+        outbox.add(f"sla-moved:{row.id}:channel", "channel",
+                   {"event": "member_note", "channel": channel, "text": text}, row.lead_id)
+    outbox.flush(connection)
+
+
+def overdue(connection: Connection, now: datetime) -> list[tuple[int, int, str]]:
     """Offers past their queue's SLA: (assignment id, hop, queue name)."""
-    rows = (await connection.execute(
+    rows = (connection.execute(
         select(Assignment.id, Assignment.hop, Assignment.assigned_at, Queue.name, Queue.sla_minutes)
         .join(Queue, Queue.id == Assignment.queue_id)
         .where(Assignment.state == "offered", Queue.sla_minutes.is_not(None))
@@ -102,7 +119,7 @@ async def overdue(connection: AsyncConnection, now: datetime) -> list[tuple[int,
             if (now - r.assigned_at).total_seconds() >= r.sla_minutes * 60]
 
 
-async def notify_managers(connection: AsyncConnection, team: TeamSettings, now: datetime,
+def notify_managers(connection: Connection, team: TeamSettings, now: datetime,
                           key: str, text: str, lead_id: str, fields: dict) -> None:  # type: ignore[type-arg]
     channel = team.settings.get("manager_channel")
     outbox = Outbox(now)
@@ -112,28 +129,28 @@ async def notify_managers(connection: AsyncConnection, team: TeamSettings, now: 
     for manager in team.managers:
         outbox.add(f"{key}:{manager}", "dm", {"event": "managers_note", "to": manager, "text": text,
                                               "lead": lead_card(lead_id, fields)}, lead_id)
-    await outbox.flush(connection)
+    outbox.flush(connection)
 
 
-async def pending_leads(connection: AsyncConnection, limit: int = 500) -> list[str]:
-    return list((await connection.execute(
+def pending_leads(connection: Connection, limit: int = 500) -> list[str]:
+    return list((connection.execute(
         select(Lead.id).where(Lead.status == "unassigned").order_by(Lead.received_at, Lead.id)
         .limit(limit))).scalars().all())
 
 
-async def assign_pending_lead(connection: AsyncConnection, router: Router, lead_id: str,
+def assign_pending_lead(connection: Connection, router: Router, lead_id: str,
                               now: datetime) -> RouteOutcome | None:
     """Try again for a lead nobody could take; None when it is still unassigned."""
-    lead = (await connection.execute(select(Lead.__table__).where(Lead.id == lead_id))).first()
+    lead = (connection.execute(select(Lead.__table__).where(Lead.id == lead_id))).first()
     if lead is None or lead.status != "unassigned" or lead.queue is None:
         return None
-    team = await load_team(connection)
-    placement = await router.place(connection, team, lead.queue, lead.fields, now)
+    team = load_team(connection)
+    placement = router.place(connection, team, lead.queue, lead.fields, now)
     if placement.winner is None:
         return None
     placement.notes.insert(0, f"Nobody was available when it arrived ({lead.reason}); "
                               "assigned as soon as someone was.")
     tried = [RuleResult(lead.rule or "-", lead.queue, True, "waiting for someone available")]
-    hop = (await connection.execute(select(Assignment.id).where(Assignment.lead_id == lead_id))).all()
-    return await router.commit_placement(connection, team, placement, tried, lead_id, lead.fields,
+    hop = (connection.execute(select(Assignment.id).where(Assignment.lead_id == lead_id))).all()
+    return router.commit_placement(connection, team, placement, tried, lead_id, lead.fields,
                                          now, cause="pending", hop=len(hop))

@@ -9,8 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Connection, insert
 
 from bot.store.models import OutboxMessage
 
@@ -39,7 +38,7 @@ class Outbox:
         self.rows.append(dict(key=key, kind=kind, payload=payload, lead_id=lead_id,
                               created_at=self.now, available_at=self.now, attempts=0))
 
-    async def flush(self, connection: AsyncConnection) -> None:
+    def flush(self, connection: Connection) -> None:
         if self.rows:
-            await connection.execute(insert(OutboxMessage), self.rows)
+            connection.execute(insert(OutboxMessage), self.rows)
             self.rows = []

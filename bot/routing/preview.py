@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Connection
 
 from bot.routing.calibration import apply_calibration
 from bot.routing.errors import NotFound
@@ -17,12 +17,12 @@ from bot.routing.results import Calibration, PreviewPick
 from bot.routing.team import TeamSettings
 
 
-async def preview(connection: AsyncConnection, team: TeamSettings, queue: str, now: datetime, *,
+def preview(connection: Connection, team: TeamSettings, queue: str, now: datetime, *,
                   count: int = 10, change: Calibration | None = None) -> list[PreviewPick]:
     if change is not None:
-        opened = await apply_calibration(connection, team, change, now, actor="preview")
+        opened = apply_calibration(connection, team, change, now, actor="preview")
     else:
-        found = await open_queue(connection, queue, team, now, lock=False)
+        found = open_queue(connection, queue, team, now, lock=False)
         if found is None:
             raise NotFound(f"There is no queue named {queue!r}.")
         opened = found

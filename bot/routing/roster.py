@@ -11,8 +11,7 @@ from datetime import datetime
 from fractions import Fraction
 from typing import Any
 
-from sqlalchemy import insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Connection, insert, select, update
 
 from bot.config.schema import RoutingConfig, SeatConfig
 from bot.routing.fairness import Seat
@@ -34,25 +33,25 @@ def seat_weight(seat: SeatConfig) -> tuple[Fraction, str]:
     return Fraction(1), "1"
 
 
-async def apply_config(connection: AsyncConnection, config: RoutingConfig, now: datetime,
+def apply_config(connection: Connection, config: RoutingConfig, now: datetime,
                        actor: str) -> dict[str, int]:
     summary = {"members": 0, "queues": 0, "seats": 0, "rules": len(config.rules)}
-    await _apply_team(connection, config, now)
-    member_ids = await _apply_members(connection, config, now)
+    _apply_team(connection, config, now)
+    member_ids = _apply_members(connection, config, now)
     summary["members"] = len(member_ids)
     for position, queue in enumerate(config.queues):
-        queue_id = await _upsert_queue(connection, queue, position)
+        queue_id = _upsert_queue(connection, queue, position)
         summary["queues"] += 1
-        summary["seats"] += await _apply_seats(connection, queue_id, queue.members, member_ids, now)
+        summary["seats"] += _apply_seats(connection, queue_id, queue.members, member_ids, now)
     listed = [q.name for q in config.queues]
-    await connection.execute(update(Queue).where(Queue.name.not_in(listed)).values(in_config=False))
-    await connection.execute(insert(AuditEvent).values(
+    connection.execute(update(Queue).where(Queue.name.not_in(listed)).values(in_config=False))
+    connection.execute(insert(AuditEvent).values(
         at=now, actor=actor, action="config_apply", note="routing config applied",
         details=summary))
     return summary
 
 
-async def _apply_team(connection: AsyncConnection, config: RoutingConfig, now: datetime) -> None:
+def _apply_team(connection: Connection, config: RoutingConfig, now: datetime) -> None:
     values = dict(
         timezone=config.timezone, period=config.period, managers=list(config.managers),
         rules=[rule.model_dump(exclude_none=True) for rule in config.rules],
@@ -61,17 +60,17 @@ async def _apply_team(connection: AsyncConnection, config: RoutingConfig, now: d
             "sla": config.sla.model_dump(), "manager_group": config.manager_group,
             "manager_channel": config.manager_channel},
         updated_at=now)
-    exists = (await connection.execute(select(Team.id).where(Team.id == TEAM_ID))).scalar()
+    exists = (connection.execute(select(Team.id).where(Team.id == TEAM_ID))).scalar()
     if exists is None:
-        await connection.execute(insert(Team).values(id=TEAM_ID, config_version=1, **values))
+        connection.execute(insert(Team).values(id=TEAM_ID, config_version=1, **values))
     else:
-        await connection.execute(update(Team).where(Team.id == TEAM_ID)
+        connection.execute(update(Team).where(Team.id == TEAM_ID)
                                  .values(config_version=Team.config_version + 1, **values))
 
 
-async def _apply_members(connection: AsyncConnection, config: RoutingConfig,
+def _apply_members(connection: Connection, config: RoutingConfig,
                          now: datetime) -> dict[str, int]:
-    existing = dict((await connection.execute(select(Member.slack_id, Member.id))).all())
+    existing = dict((connection.execute(select(Member.slack_id, Member.id))).all())
     ids: dict[str, int] = {}
     for member in config.members:
         values = dict(name=member.name, email=member.email, role=member.role,
@@ -79,39 +78,39 @@ async def _apply_members(connection: AsyncConnection, config: RoutingConfig,
                       working_hours=member.working_hours, active=member.active, in_config=True,
                       updated_at=now)
         if member.slack_id in existing:
-            await connection.execute(update(Member).where(Member.slack_id == member.slack_id)
+            connection.execute(update(Member).where(Member.slack_id == member.slack_id)
                                      .values(**values))
             ids[member.slack_id] = existing[member.slack_id]
         else:
-            ids[member.slack_id] = (await connection.execute(insert(Member).values(
+            ids[member.slack_id] = (connection.execute(insert(Member).values(
                 slack_id=member.slack_id, created_at=now, open_leads=0, **values)
                 .returning(Member.id))).scalar_one()
     gone = [slack_id for slack_id in existing if slack_id not in ids]
     if gone:
-        await connection.execute(update(Member).where(Member.slack_id.in_(gone))
+        connection.execute(update(Member).where(Member.slack_id.in_(gone))
                                  .values(in_config=False, active=False, updated_at=now))
     return ids
 
 
-async def _upsert_queue(connection: AsyncConnection, queue: Any, position: int) -> int:
+def _upsert_queue(connection: Connection, queue: Any, position: int) -> int:
     values = dict(position=position, channel=queue.channel, strategy=queue.strategy,
                   sla_minutes=queue.sla_minutes, fallback=queue.fallback,
                   respect_working_hours=queue.respect_working_hours, sticky=queue.sticky,
                   in_config=True)
-    queue_id = (await connection.execute(select(Queue.id).where(Queue.name == queue.name))).scalar()
+    queue_id = (connection.execute(select(Queue.id).where(Queue.name == queue.name))).scalar()
     if queue_id is None:
-        return (await connection.execute(insert(Queue).values(
+        return (connection.execute(insert(Queue).values(
             name=queue.name, vtime=Fraction(0), period_key="", seq=0, version=0, **values)
             .returning(Queue.id))).scalar_one()
-    await connection.execute(update(Queue).where(Queue.id == queue_id)
+    connection.execute(update(Queue).where(Queue.id == queue_id)
                              .values(version=Queue.version + 1, **values))
     return queue_id
 
 
-async def _apply_seats(connection: AsyncConnection, queue_id: int, seats: list[SeatConfig],
+def _apply_seats(connection: Connection, queue_id: int, seats: list[SeatConfig],
                        member_ids: dict[str, int], now: datetime) -> int:
-    vtime = (await connection.execute(select(Queue.vtime).where(Queue.id == queue_id))).scalar_one()
-    rows = {row.member_id: row for row in (await connection.execute(
+    vtime = (connection.execute(select(Queue.vtime).where(Queue.id == queue_id))).scalar_one()
+    rows = {row.member_id: row for row in (connection.execute(
         select(Membership.__table__).where(Membership.queue_id == queue_id))).all()}
     listed: set[int] = set()
     for seat_config in seats:
@@ -120,7 +119,7 @@ async def _apply_seats(connection: AsyncConnection, queue_id: int, seats: list[S
         weight, text = seat_weight(seat_config)
         row = rows.get(member_id)
         if row is None:
-            await connection.execute(insert(Membership).values(
+            connection.execute(insert(Membership).values(
                 queue_id=queue_id, member_id=member_id, weight=weight, weight_text=text,
                 active=seat_config.active, in_config=True, lag_base=Fraction(0),
                 vtime_base=Fraction(0), frozen=True, received=0, adjustment=0, last_seq=0,
@@ -134,22 +133,22 @@ async def _apply_seats(connection: AsyncConnection, queue_id: int, seats: list[S
             values |= dict(weight=weight, lag_base=ledger.lag_base, vtime_base=ledger.vtime_base)
         if not row.in_config:
             values |= dict(lag_base=Fraction(0), frozen=True)  # rejoining starts level
-        await connection.execute(update(Membership).where(Membership.id == row.id).values(**values))
+        connection.execute(update(Membership).where(Membership.id == row.id).values(**values))
     dropped = [row.id for member_id, row in rows.items() if member_id not in listed and row.in_config]
     if dropped:
-        await connection.execute(update(Membership).where(Membership.id.in_(dropped))
+        connection.execute(update(Membership).where(Membership.id.in_(dropped))
                                  .values(in_config=False))
     return len(listed)
 
 
-async def export_config(connection: AsyncConnection) -> dict[str, Any]:
+def export_config(connection: Connection) -> dict[str, Any]:
     """The current state as a routing config (the same shape `config apply` reads)."""
-    team = (await connection.execute(select(Team.__table__).where(Team.id == TEAM_ID))).first()
-    members = (await connection.execute(select(Member.__table__).where(Member.in_config.is_(True))
+    team = (connection.execute(select(Team.__table__).where(Team.id == TEAM_ID))).first()
+    members = (connection.execute(select(Member.__table__).where(Member.in_config.is_(True))
                                         .order_by(Member.id))).all()
-    queues = (await connection.execute(select(Queue.__table__).where(Queue.in_config.is_(True))
+    queues = (connection.execute(select(Queue.__table__).where(Queue.in_config.is_(True))
                                        .order_by(Queue.position))).all()
-    seats = (await connection.execute(
+    seats = (connection.execute(
         select(Membership.__table__, Member.slack_id).join(Member, Member.id == Membership.member_id)
         .where(Membership.in_config.is_(True)).order_by(Membership.id))).all()
     settings = team.settings if team else {}

@@ -6,13 +6,12 @@ Each method is one transaction, records who did it, and returns plain data from
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import date
 from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.config.schema import RoutingConfig
 from bot.routing import calendar_leaves, calibration, members, offers, roster, standings, status
@@ -38,13 +37,6 @@ from bot.store.models import Assignment, Lead, Member, Queue
 T = TypeVar("T")
 
 
-class _Rollback(Exception):
-    """Raised to discard a transaction whose result we keep (dry runs, previews)."""
-
-    def __init__(self, value: Any) -> None:
-        self.value = value
-
-
 def lead_id_of(fields: dict[str, Any]) -> str:
     """The contract's id rule: a non-empty string, or a number read as its decimal string."""
     raw = fields.get("id")
@@ -65,18 +57,11 @@ class RoutingService:
         self.clock = clock or SystemClock()
         self.router = Router(webhook=webhook)
 
-    async def _run(self, work: Callable[[AsyncConnection], Awaitable[T]], *, commit: bool = True) -> T:
-        try:
-            async with self.db.transaction() as connection:
-                result = await work(connection)
-                if not commit:
-                    raise _Rollback(result)
-                return result
-        except _Rollback as rollback:
-            return rollback.value  # type: ignore[no-any-return]
+    async def _run(self, work: Callable[[Connection], T], *, commit: bool = True) -> T:
+        return await self.db.run(work, commit=commit)
 
-    async def _team(self, connection: AsyncConnection) -> TeamSettings:
-        return await load_team(connection)
+    def _team(self, connection: Connection) -> TeamSettings:
+        return load_team(connection)
 
     # --- leads ---------------------------------------------------------------
 
@@ -99,17 +84,17 @@ class RoutingService:
         """Route several leads in one transaction (bulk import); ids already seen are skipped."""
         now = self.clock.now()
 
-        async def work(connection: AsyncConnection) -> list[RouteOutcome]:
-            return [await self.router.route(connection, lead_id_of(f), dict(f), now, actor) for f in leads]
+        def work(connection: Connection) -> list[RouteOutcome]:
+            return [self.router.route(connection, lead_id_of(f), dict(f), now, actor) for f in leads]
 
         return await self._run(work)
 
     async def lead(self, lead_id: str) -> LeadRecord:
-        async def work(connection: AsyncConnection) -> LeadRecord:
-            lead = (await connection.execute(select(Lead.__table__).where(Lead.id == lead_id))).first()
+        def work(connection: Connection) -> LeadRecord:
+            lead = (connection.execute(select(Lead.__table__).where(Lead.id == lead_id))).first()
             if lead is None:
                 raise NotFound(f"There is no lead with id {lead_id}.")
-            rows = (await connection.execute(
+            rows = (connection.execute(
                 select(Assignment.__table__, Member.slack_id, Member.name, Queue.name.label("queue"))
                 .join(Member, Member.id == Assignment.member_id)
                 .join(Queue, Queue.id == Assignment.queue_id)
@@ -145,41 +130,49 @@ class RoutingService:
         due = await self._run(lambda c: offers.overdue(c, now), commit=False)
         changes = []
         for assignment_id, hop, _queue in due:
-            changes.append(await self._run(lambda c, a=assignment_id, h=hop: self._expire(c, a, h)))
+            change = await self._run(lambda c, a=assignment_id, h=hop: self._expire(c, a, h))
+            if change is not None:
+                changes.append(change)
         return changes
 
-    async def _expire(self, connection: AsyncConnection, assignment_id: int, hop: int) -> AssignmentChange:
-        team = await load_team(connection)
+    def _expire(self, connection: Connection, assignment_id: int, hop: int) -> AssignmentChange | None:
+        """Move a missed offer on; the move that uses up `sla.max_hops` also tells the managers.
+
+        After that the lead stays with the last rep (no more moves, no repeated notes).
+        """
+        team = load_team(connection)
+        if hop >= team.max_hops:
+            return None
         now = self.clock.now()
-        if hop + 1 >= team.max_hops:
-            change = await offers.hand_on(connection, self.router, assignment_id, now, "sla", cause="sla")
-            lead = (await connection.execute(select(Lead.__table__).where(Lead.id == change.lead_id))).one()
-            await offers.notify_managers(
-                connection, team, now, f"sla-exhausted:{assignment_id}",
-                f"Lead {change.lead_id} was not accepted after {hop + 1} offers; please step in.",
-                change.lead_id, lead.fields)
-            return change
-        return await offers.hand_on(connection, self.router, assignment_id, now, "sla", cause="sla")
+        change = offers.hand_on(connection, self.router, assignment_id, now, "sla", cause="sla")
+        if hop + 1 == team.max_hops:
+            fields = connection.execute(select(Lead.fields).where(Lead.id == change.lead_id)).scalar_one()
+            where = (f"it is now with {change.next_outcome.assignee.name}, its last hop"
+                     if change.next_outcome and change.next_outcome.assignee else "it is waiting unassigned")
+            offers.notify_managers(connection, team, now, f"sla-exhausted:{change.lead_id}",
+                                   f"Lead {change.lead_id} was not accepted after {hop + 1} offers; "
+                                   f"{where}. Please step in.", change.lead_id, fields)
+        return change
 
     # --- members -------------------------------------------------------------
 
     async def pause(self, slack_id: str, *, until: date | None = None, reason: str | None = None,
                     actor: str) -> str:
-        async def work(c: AsyncConnection) -> str:
-            return await members.pause(c, await self._team(c), slack_id, self.clock.now(),
+        def work(c: Connection) -> str:
+            return members.pause(c, self._team(c), slack_id, self.clock.now(),
                                        until=until, reason=reason, actor=actor)
         return await self._run(work)
 
     async def resume(self, slack_id: str, *, actor: str) -> str:
-        async def work(c: AsyncConnection) -> str:
-            return await members.resume(c, await self._team(c), slack_id, self.clock.now(), actor=actor)
+        def work(c: Connection) -> str:
+            return members.resume(c, self._team(c), slack_id, self.clock.now(), actor=actor)
         return await self._run(work)
 
     async def add_leave(self, slack_id: str, starts_on: date, ends_on: date, *, actor: str,
                         source: str = "command", external_id: str | None = None,
                         note: str | None = None) -> LeaveView:
-        async def work(c: AsyncConnection) -> LeaveView:
-            return await members.add_leave(c, await self._team(c), slack_id, self.clock.now(),
+        def work(c: Connection) -> LeaveView:
+            return members.add_leave(c, self._team(c), slack_id, self.clock.now(),
                                            starts_on=starts_on, ends_on=ends_on, actor=actor,
                                            source=source, external_id=external_id, note=note)
         return await self._run(work)
@@ -189,19 +182,19 @@ class RoutingService:
                                                               leave_id=leave_id))
 
     async def leaves(self, slack_id: str) -> list[LeaveView]:
-        async def work(c: AsyncConnection) -> list[LeaveView]:
-            member = await members.require_member(c, slack_id)
-            return await members.leaves(c, member.id, self.clock.now())
+        def work(c: Connection) -> list[LeaveView]:
+            member = members.require_member(c, slack_id)
+            return members.leaves(c, member.id, self.clock.now())
         return await self._run(work, commit=False)
 
     async def member_status(self, slack_id: str) -> MemberStatus:
-        async def work(c: AsyncConnection) -> MemberStatus:
-            return await standings.member_status(c, await self._team(c), slack_id, self.clock.now())
+        def work(c: Connection) -> MemberStatus:
+            return standings.member_status(c, self._team(c), slack_id, self.clock.now())
         return await self._run(work, commit=False)
 
     async def is_manager(self, slack_id: str) -> bool:
-        async def work(c: AsyncConnection) -> bool:
-            return slack_id in (await self._team(c)).managers
+        def work(c: Connection) -> bool:
+            return slack_id in (self._team(c)).managers
         return await self._run(work, commit=False)
 
     async def team(self) -> TeamSettings:
@@ -210,8 +203,8 @@ class RoutingService:
     async def apply_slack_status(self, slack_id: str, *, text: str, emoji: str, expiration: int,
                                  actor: str = "slack") -> str | None:
         """A Slack status change: "paused", "resumed" or None (nothing changed)."""
-        async def work(c: AsyncConnection) -> str | None:
-            return await status.apply_slack_status(c, await self._team(c), slack_id, self.clock.now(),
+        def work(c: Connection) -> str | None:
+            return status.apply_slack_status(c, self._team(c), slack_id, self.clock.now(),
                                                    text=text, emoji=emoji, expiration=expiration,
                                                    actor=actor)
         return await self._run(work)
@@ -228,28 +221,28 @@ class RoutingService:
 
     async def sync_calendar(self, slack_id: str,
                             absences: list[calendar_leaves.CalendarAbsence]) -> dict[str, int]:
-        async def work(c: AsyncConnection) -> dict[str, int]:
-            return await calendar_leaves.sync_calendar(c, await self._team(c), slack_id, absences,
+        def work(c: Connection) -> dict[str, int]:
+            return calendar_leaves.sync_calendar(c, self._team(c), slack_id, absences,
                                                        self.clock.now())
         return await self._run(work)
 
     async def start_due_periods(self) -> list[str]:
         """Open a new period in every queue whose period has ended; safe to run any number of times."""
-        async def work(c: AsyncConnection) -> list[str]:
+        def work(c: Connection) -> list[str]:
             from bot.routing.ledger import open_queue, save
             from bot.routing.periods import period_key
 
-            team = await self._team(c)
+            team = self._team(c)
             now = self.clock.now()
             current = period_key(now, team.timezone, team.period)
-            names = (await c.execute(select(Queue.name, Queue.period_key)
+            names = (c.execute(select(Queue.name, Queue.period_key)
                                      .where(Queue.in_config.is_(True)))).all()
             started = []
             for name, key in names:
                 if key != current:
-                    opened = await open_queue(c, name, team, now)
+                    opened = open_queue(c, name, team, now)
                     if opened is not None:
-                        await save(c, opened, now)
+                        save(c, opened, now)
                         started.append(name)
             return started
         return await self._run(work)
@@ -257,8 +250,8 @@ class RoutingService:
     # --- managers ------------------------------------------------------------
 
     async def calibrate(self, change: Calibration, *, actor: str) -> str:
-        async def work(c: AsyncConnection) -> str:
-            return await calibration.calibrate(c, await self._team(c), change, self.clock.now(), actor)
+        def work(c: Connection) -> str:
+            return calibration.calibrate(c, self._team(c), change, self.clock.now(), actor)
         return await self._run(work)
 
     async def add_to_queue(self, slack_id: str, queue: str, *, actor: str, weight: str | None = None) -> str:
@@ -272,19 +265,19 @@ class RoutingService:
     async def preview(self, queue: str, *, count: int = 10,
                       change: Calibration | None = None) -> list[PreviewPick]:
         """The next `count` picks of `queue`, with `change` applied hypothetically; never commits."""
-        async def work(c: AsyncConnection) -> list[PreviewPick]:
-            return await preview(c, await self._team(c), queue, self.clock.now(), count=count,
+        def work(c: Connection) -> list[PreviewPick]:
+            return preview(c, self._team(c), queue, self.clock.now(), count=count,
                                  change=change)
         return await self._run(work, commit=False)
 
     async def standings(self, queue: str | None = None) -> list[QueueStandings]:
-        async def work(c: AsyncConnection) -> list[QueueStandings]:
-            return await standings.all_standings(c, await self._team(c), self.clock.now(), queue)
+        def work(c: Connection) -> list[QueueStandings]:
+            return standings.all_standings(c, self._team(c), self.clock.now(), queue)
         return await self._run(work, commit=False)
 
     async def report(self, *, period: str | None = None, queue: str | None = None) -> list[ReportRow]:
-        async def work(c: AsyncConnection) -> list[ReportRow]:
-            return await standings.report(c, await self._team(c), self.clock.now(), period=period,
+        def work(c: Connection) -> list[ReportRow]:
+            return standings.report(c, self._team(c), self.clock.now(), period=period,
                                           queue=queue)
         return await self._run(work, commit=False)
 
@@ -295,8 +288,8 @@ class RoutingService:
         return await self._run(roster.export_config, commit=False)
 
     async def queue_names(self) -> list[str]:
-        async def work(c: AsyncConnection) -> list[str]:
-            rows = await c.execute(select(Queue.name).where(Queue.in_config.is_(True)).order_by(Queue.position))
+        def work(c: Connection) -> list[str]:
+            rows = c.execute(select(Queue.name).where(Queue.in_config.is_(True)).order_by(Queue.position))
             return list(rows.scalars().all())
         return await self._run(work, commit=False)
 

@@ -6,8 +6,7 @@ from datetime import datetime
 from fractions import Fraction
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Connection, func, select
 
 from bot.routing.availability import is_paused
 from bot.routing.fairness import Rotation
@@ -45,16 +44,16 @@ def _copy(seat: Any) -> Any:
     return replace(seat)
 
 
-async def all_standings(connection: AsyncConnection, team: TeamSettings, now: datetime,
+def all_standings(connection: Connection, team: TeamSettings, now: datetime,
                         queue: str | None = None) -> list[QueueStandings]:
-    names = (await connection.execute(select(Queue.name).where(Queue.in_config.is_(True))
+    names = (connection.execute(select(Queue.name).where(Queue.in_config.is_(True))
                                       .order_by(Queue.position))).scalars().all()
     if queue is not None:
         names = [name for name in names if name == queue]
     period = period_key(now, team.timezone, team.period)
     result = []
     for name in names:
-        opened = await open_queue(connection, name, team, now, lock=False)
+        opened = open_queue(connection, name, team, now, lock=False)
         if opened is not None:
             result.append(queue_standings(opened, now, period))
     return result
@@ -80,11 +79,11 @@ def leads_until_next(opened: OpenQueue, slack_id: str, now: datetime, limit: int
     return None
 
 
-async def member_status(connection: AsyncConnection, team: TeamSettings, slack_id: str,
+def member_status(connection: Connection, team: TeamSettings, slack_id: str,
                         now: datetime) -> MemberStatus:
-    member = await require_member(connection, slack_id)
+    member = require_member(connection, slack_id)
     zone = member_zone(member, team)
-    upcoming = await leaves(connection, member.id, now)
+    upcoming = leaves(connection, member.id, now)
     state, reason = "active", None
     if not member.active:
         state, reason = "inactive", "turned off by a manager"
@@ -94,13 +93,13 @@ async def member_status(connection: AsyncConnection, team: TeamSettings, slack_i
         state = "on leave"
     elif member.status_paused_until is not None and now < member.status_paused_until:
         state, reason = "away (Slack status)", "your Slack status says you're away"
-    queue_names = (await connection.execute(
+    queue_names = (connection.execute(
         select(Queue.name).join(Membership, Membership.queue_id == Queue.id)
         .where(Membership.member_id == member.id, Membership.in_config.is_(True),
                Queue.in_config.is_(True)).order_by(Queue.position))).scalars().all()
     seats = []
     for name in queue_names:
-        opened = await open_queue(connection, name, team, now, lock=False)
+        opened = open_queue(connection, name, team, now, lock=False)
         info = opened.by_slack_id(slack_id) if opened else None
         if opened is None or info is None:
             continue
@@ -109,7 +108,7 @@ async def member_status(connection: AsyncConnection, team: TeamSettings, slack_i
             queue=name, received=info.seat.received,
             fair_share=info.seat.received + info.seat.adjustment + lag, lag=lag,
             weight_text=info.weight_text, leads_until_next=leads_until_next(opened, slack_id, now)))
-    recent = (await connection.execute(
+    recent = (connection.execute(
         select(Assignment.id, Assignment.lead_id, Assignment.state, Assignment.assigned_at,
                Lead.fields, Queue.name.label("queue"))
         .join(Lead, Lead.id == Assignment.lead_id).join(Queue, Queue.id == Assignment.queue_id)
@@ -127,7 +126,7 @@ def _pause_facts(member: Any) -> Any:
     return SimpleNamespace(paused_at=member.paused_at, paused_until=member.paused_until)
 
 
-async def report(connection: AsyncConnection, team: TeamSettings, now: datetime, *,
+def report(connection: Connection, team: TeamSettings, now: datetime, *,
                  period: str | None = None, queue: str | None = None) -> list[ReportRow]:
     """Per queue and member: leads, target and actual share, lag, adjustments, weight, status.
 
@@ -135,7 +134,7 @@ async def report(connection: AsyncConnection, team: TeamSettings, now: datetime,
     assignments and adjustments kept in the history.
     """
     current = period_key(now, team.timezone, team.period)
-    standings = await all_standings(connection, team, now, queue)
+    standings = all_standings(connection, team, now, queue)
     rows: list[ReportRow] = []
     for standing in standings:
         if period is None or period == current:
@@ -143,7 +142,7 @@ async def report(connection: AsyncConnection, team: TeamSettings, now: datetime,
             adjustments = {s.slack_id: s.adjustment for s in standing.seats}
             key = current
         else:
-            counts, adjustments = await _history(connection, standing.name, period)
+            counts, adjustments = _history(connection, standing.name, period)
             key = period
         total = sum(counts.values())
         for seat in standing.seats:
@@ -159,15 +158,15 @@ async def report(connection: AsyncConnection, team: TeamSettings, now: datetime,
     return rows
 
 
-async def _history(connection: AsyncConnection, queue: str, period: str) -> tuple[dict[str, int], dict[str, int]]:
+def _history(connection: Connection, queue: str, period: str) -> tuple[dict[str, int], dict[str, int]]:
     queue_id = select(Queue.id).where(Queue.name == queue).scalar_subquery()
-    counted = (await connection.execute(
+    counted = (connection.execute(
         select(Member.slack_id, func.count())
         .join(Assignment, Assignment.member_id == Member.id)
         .where(Assignment.queue_id == queue_id, Assignment.period_key == period,
                Assignment.state.in_(("offered", "accepted")))
         .group_by(Member.slack_id))).all()
-    adjusted = (await connection.execute(
+    adjusted = (connection.execute(
         select(Member.slack_id, func.sum(AuditEvent.delta))
         .join(AuditEvent, AuditEvent.member_id == Member.id)
         .where(AuditEvent.queue_id == queue_id, AuditEvent.period_key == period,

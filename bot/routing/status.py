@@ -9,8 +9,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Connection, update
 
 from bot.routing.members import audit, bump_member_queues, require_member
 from bot.routing.team import TeamSettings
@@ -31,16 +30,21 @@ def is_away_status(text: str, emoji: str, team: TeamSettings) -> bool:
 
 
 def fingerprint(text: str, emoji: str) -> str:
-    return f"{emoji}|{text}"[:300]
+    return f"{emoji}|{text}"[:290]
 
 
-async def apply_slack_status(connection: AsyncConnection, team: TeamSettings, slack_id: str,
+# `Member.status_override` remembers the status that paused someone ("paused:<fp>") or
+# that they chose to ignore ("ignore:<fp>"), so a repeated user_change is not a new pause.
+PAUSED, IGNORED = "paused:", "ignore:"
+
+
+def apply_slack_status(connection: Connection, team: TeamSettings, slack_id: str,
                              now: datetime, *, text: str, emoji: str, expiration: int,
                              actor: str) -> str | None:
     """Pause or release a member after a status change; returns what changed, in words."""
-    member = await require_member(connection, slack_id)
+    member = require_member(connection, slack_id)
     away = is_away_status(text, emoji, team)
-    if away and member.status_override == fingerprint(text, emoji):
+    if away and member.status_override == IGNORED + fingerprint(text, emoji):
         return None
     if away:
         until = datetime.fromtimestamp(expiration, UTC) if expiration else now + NO_EXPIRY
@@ -48,27 +52,27 @@ async def apply_slack_status(connection: AsyncConnection, team: TeamSettings, sl
             return None
         if member.status_paused_until == until:
             return None
-        await connection.execute(update(Member).where(Member.id == member.id).values(
-            status_paused_until=until, status_override=None, updated_at=now))
-        await bump_member_queues(connection, member.id)
-        await audit(connection, now, actor, "status_pause", member_id=member.id,
+        connection.execute(update(Member).where(Member.id == member.id).values(
+            status_paused_until=until, status_override=PAUSED + fingerprint(text, emoji), updated_at=now))
+        bump_member_queues(connection, member.id)
+        audit(connection, now, actor, "status_pause", member_id=member.id,
                     note=f"{emoji} {text}".strip(), details={"until": until.isoformat()})
         return "paused"
-    if member.status_paused_until is not None or member.status_override is not None:
-        await connection.execute(update(Member).where(Member.id == member.id).values(
+    if member.status_paused_until is not None or (member.status_override or "").startswith(PAUSED):
+        connection.execute(update(Member).where(Member.id == member.id).values(
             status_paused_until=None, status_override=None, updated_at=now))
-        await bump_member_queues(connection, member.id)
-        await audit(connection, now, actor, "status_clear", member_id=member.id)
+        bump_member_queues(connection, member.id)
+        audit(connection, now, actor, "status_clear", member_id=member.id)
         return "resumed"
     return None
 
 
-async def ignore_status(connection: AsyncConnection, slack_id: str, now: datetime, *, text: str,
+def ignore_status(connection: Connection, slack_id: str, now: datetime, *, text: str,
                         emoji: str, actor: str) -> str:
     """"Keep receiving leads anyway": stop pausing for this particular status."""
-    member = await require_member(connection, slack_id)
-    await connection.execute(update(Member).where(Member.id == member.id).values(
-        status_paused_until=None, status_override=fingerprint(text, emoji), updated_at=now))
-    await bump_member_queues(connection, member.id)
-    await audit(connection, now, actor, "status_ignore", member_id=member.id)
+    member = require_member(connection, slack_id)
+    connection.execute(update(Member).where(Member.id == member.id).values(
+        status_paused_until=None, status_override=IGNORED + fingerprint(text, emoji), updated_at=now))
+    bump_member_queues(connection, member.id)
+    audit(connection, now, actor, "status_ignore", member_id=member.id)
     return "Got it: you'll keep receiving leads despite your status."

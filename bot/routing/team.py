@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Connection, select
 
 from bot.store.models import Team
 
@@ -35,8 +34,8 @@ class TeamSettings:
         return int(self.settings.get("sla", {}).get("max_hops", 3))
 
 
-async def load_team(connection: AsyncConnection) -> TeamSettings:
-    row = (await connection.execute(select(Team.__table__).where(Team.id == TEAM_ID))).mappings().first()
+def load_team(connection: Connection) -> TeamSettings:
+    row = (connection.execute(select(Team.__table__).where(Team.id == TEAM_ID))).mappings().first()
     if row is None:
         return TeamSettings()
     return TeamSettings(

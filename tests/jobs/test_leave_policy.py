@@ -61,7 +61,7 @@ async def test_one_day_longer_pauses_two_days_early(make_service, clock, leads) 
     await expect(service, clock, leads, utc(2026, 12, 19, 23), True)
 
 
-async def test_member_east_of_utc_is_paused_while_utc_is_still_the_day_before(make_service, clock, leads) -> None:
+async def test_member_east_of_utc_is_paused_while_utc_is_the_day_before(make_service, clock, leads) -> None:
     service = await make_service(CONFIG % "Pacific/Auckland")  # UTC+13 in December
     await service.add_leave("U0ALICE", date(2026, 12, 14), date(2026, 12, 15), actor="U0ALICE")
     await expect(service, clock, leads, utc(2026, 12, 13, 10, 59), True)
@@ -113,7 +113,7 @@ async def test_cancelled_leave_no_longer_pauses(make_service, clock, leads) -> N
     await expect(service, clock, leads, utc(2026, 12, 2, 10), True)
 
 
-async def test_lead_waiting_during_leave_is_assigned_by_the_pending_job_on_return(make_service, clock, leads) -> None:
+async def test_lead_waiting_during_leave_goes_out_by_the_pending_job(make_service, clock, leads) -> None:
     from bot.jobs.runner import JobRunner, default_jobs
 
     service = await make_service(CONFIG % "UTC")

@@ -76,7 +76,7 @@ async def test_a_bucket_shares_leads_by_the_rotation(make_sqlite_service, clock,
     assert got[0] != got[1] and got[2] != got[3]
 
 
-async def test_nobody_within_120_hours_stays_unassigned_until_the_pending_job(make_sqlite_service, clock, leads) -> None:
+async def test_nobody_within_120_hours_waits_for_the_pending_job(make_sqlite_service, clock, leads) -> None:
     service = await make_sqlite_service(CONFIG)
     clock.set(utc(2026, 12, 7, 10, 0))  # Monday 10:00: Mo's next start is in 167 h
     outcome = await service.route({"id": "M1", "q": "monday"})

@@ -6,6 +6,11 @@ from typing import Any
 
 import yaml
 
+from bot.config.routing import load_text
+from bot.routing.clock import ManualClock
+from bot.routing.service import RoutingService
+from bot.store.db import Database
+
 
 def make_member(slack_id: str, **fields: Any) -> dict[str, Any]:
     return {"slack_id": slack_id, "name": fields.pop("name", slack_id.title()), **fields}
@@ -27,3 +32,12 @@ def make_config(members: list[dict[str, Any]], queues: list[dict[str, Any]],
 
 def team_of(*ids: str, **member_fields: Any) -> list[dict[str, Any]]:
     return [make_member(i, **member_fields) for i in ids]
+
+
+async def make_service(url: str, clock: ManualClock, config_text: str) -> RoutingService:
+    """A migrated database with `config_text` applied."""
+    database = Database(url)
+    await database.migrate()
+    service = RoutingService(database, clock)
+    await service.apply_config(load_text(config_text))
+    return service

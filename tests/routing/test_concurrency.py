@@ -5,8 +5,7 @@ from __future__ import annotations
 import asyncio
 from fractions import Fraction
 
-from conftest import make_service
-from factories import make_config, make_queue, team_of
+from factories import make_config, make_queue, make_service, team_of
 
 from bot.routing.clock import ManualClock
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from conftest import make_service
-from factories import make_config, make_member, make_queue, team_of
+from factories import make_config, make_member, make_queue, make_service, team_of
 
 from bot.routing.clock import ManualClock
 from bot.routing.errors import InvalidChange, RoutingError

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from conftest import MANAGER, Bot
+import pytest
+from slack_harness import MANAGER, SECRET, Bot, sr
 
 FUTURE = (date.today() + timedelta(days=30)).isoformat()
 LATER = (date.today() + timedelta(days=34)).isoformat()
@@ -34,10 +35,10 @@ async def test_status_of_someone_outside_the_rotation(bot: Bot) -> None:
 
 
 async def test_pause_until_then_status_then_resume(bot: Bot) -> None:
-    answer = await bot.command(f"pause until {FUTURE} dentist and errands")
+    answer = await bot.command(f"pause until {FUTURE} dentist &amp; errands")
     assert "paused until" in answer
     status = await bot.service.member_status("U01ALICE")
-    assert status.state == "paused" and status.reason == "dentist and errands"
+    assert status.state == "paused" and status.reason == "dentist & errands"
     assert "paused" in await bot.command("status")
     assert "back in the rotation" in await bot.command("resume")
     assert (await bot.service.member_status("U01ALICE")).state == "active"
@@ -70,7 +71,16 @@ async def test_away_add_list_cancel(bot: Bot) -> None:
     assert f"{FUTURE} to {LATER}" in await bot.command("status")
     assert "Cancelled your leave" in await bot.command("away cancel")
     assert await bot.service.leaves("U01ALICE") == []
+    leave = await bot.service.add_leave("U01ALICE", date.fromisoformat(LATER), date.fromisoformat(LATER),
+                                        actor="test")
+    assert f"#{leave.id}" in await bot.command("away")
+    assert "not a leave number" in await bot.command("away cancel soon")
+    assert f"{LATER} to {LATER}" in await bot.command(f"away cancel #{leave.id}")
     assert "No leave scheduled" in await bot.command("away")
+
+
+async def test_away_one_day(bot: Bot) -> None:
+    assert f"Leave scheduled: {FUTURE} to {FUTURE}" in await bot.command(f"away {FUTURE}")
 
 
 async def test_away_bad_input_changes_nothing(bot: Bot) -> None:
@@ -106,19 +116,14 @@ async def test_calibrate_refused_to_non_managers(bot: Bot) -> None:
     assert bot.slack.calls_to("views.open") == []
 
 
+@pytest.mark.parametrize("bot_settings", [{"manager_group": "S0LEADS"}])
 async def test_calibrate_allowed_to_manager_group_members(bot: Bot) -> None:
-    runtime_deps = bot.runtime  # the group comes from settings; rebuild with one set
-    assert runtime_deps is not None
     bot.slack.set_usergroup("S0LEADS", ["U02BOB"])
-    object.__setattr__(bot.runtime.settings, "manager_group", "S0LEADS")
-    from bot.slack import deps as slack_deps
-
-    slack_deps.install(bot.runtime.app, slack_deps.SlackDeps(bot.service, "S0LEADS"))
-    await bot.post(__import__("conftest").sr.slash_command(
-        "test-signing-secret", "calibrate", user_id="U02BOB",
-        response_url=bot.slack.response_url("cmd")))
+    await bot.post(sr.slash_command(SECRET, "calibrate", user_id="U02BOB",
+                                    response_url=bot.slack.response_url("cmd")))
     [opened] = await bot.slack.wait_for("views.open")
     assert opened.body["view"]["callback_id"] == "calibrate_modal"
+    assert "for managers" in await bot.command("calibrate", user="U03CAROL")
 
 
 async def test_a_manager_can_still_use_member_commands(bot: Bot) -> None:

@@ -18,7 +18,8 @@ rules:
 async def test_status_pauses_until_it_expires(make_service, clock, leads) -> None:
     service = await make_service(CONFIG)
     expires = int((clock.now() + timedelta(hours=2)).timestamp())
-    assert await service.apply_slack_status("U0ALICE", text="Vacation", emoji="", expiration=expires) == "paused"
+    paused = await service.apply_slack_status("U0ALICE", text="Vacation", emoji="", expiration=expires)
+    assert paused == "paused"
     assert (await service.member_status("U0ALICE")).state == "away (Slack status)"
     assert await leads.route(service) is None
     # The same status again (Slack sends user_change often) changes nothing.

@@ -1,0 +1,20 @@
+"""Telling a member something through the outbox (the delivery loop sends it as a DM)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from bot.jobs.leases import insert_ignoring_conflict
+from bot.store.db import Database
+from bot.store.models import OutboxMessage
+
+
+async def note_member(db: Database, slack_id: str, text: str, *, key: str, now: datetime) -> bool:
+    """Queue a DM to `slack_id`; a key already used is ignored. True when a row was added."""
+    async with db.transaction() as connection:
+        added = (await connection.execute(
+            insert_ignoring_conflict(connection, OutboxMessage, ["key"]).values(
+                key=key[:200], kind="dm", payload={"event": "member_note", "to": slack_id, "text": text},
+                lead_id=None, created_at=now, available_at=now, attempts=0)
+            .returning(OutboxMessage.id))).first()
+    return added is not None

@@ -1,0 +1,136 @@
+"""The calibrate modal's flow: open, refresh (member, queue, Preview), add/remove, save.
+
+Why every refresh recomputes from the core: the preview must be what the core would do
+(`service.preview(..., change=...)` rolls back), never a guess made in the Slack layer.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.routing.errors import InvalidChange, NotFound, RoutingError
+from bot.routing.results import Calibration
+from bot.slack import calibrate_form, ids
+from bot.slack.answers import SOMETHING_WENT_WRONG, attempt, escape
+from bot.slack.calibrate_view import CalibrateState, build, read_metadata
+from bot.slack.deps import SlackDeps, deps
+
+log = logging.getLogger(__name__)
+NOT_MANAGER = "Only managers can calibrate; nothing was changed."
+
+
+async def compose(d: SlackDeps, member: str | None, queue: str | None,
+                  change: Calibration | None = None, notice: str | None = None) -> CalibrateState:
+    """Ask the core for the seat's numbers and the preview, with `change` applied if given."""
+    service = d.service
+    queues = await service.queue_names()
+    if member and not queue:
+        try:
+            seats = (await service.member_status(member)).seats
+            queue = seats[0].queue if seats else None
+        except NotFound:
+            notice = notice or f"<@{member}> is not in the rotation."
+    queue = queue or (queues[0] if queues else None)
+    if queue is None:
+        return CalibrateState(queues=queues, member=member, notice=notice)
+    standings = await service.standings(queue)
+    seat = next((s for s in standings[0].seats if s.slack_id == member), None) if standings else None
+    now = await service.preview(queue, count=10)
+    after = None
+    if change is not None and not calibrate_form.is_empty(change):
+        after, problem = await attempt(service.preview(queue, count=10, change=change))
+        notice = f"Preview not possible: {problem}" if problem else notice
+    return CalibrateState(queues=queues, member=member, queue=queue, seat=seat, now=now,
+                          after=after, notice=notice)
+
+
+async def open_modal(d: SlackDeps, client: AsyncWebClient, trigger_id: str, manager: str,
+                     member: str | None) -> None:
+    state = await compose(d, member, None)
+    await client.views_open(trigger_id=trigger_id, view=build(state))
+
+
+async def refresh(body: dict[str, Any], client: AsyncWebClient, d: SlackDeps,
+                  notice: str | None = None) -> None:
+    """Rebuild the open modal from its current inputs (views.update, guarded by the view hash)."""
+    view = body["view"]
+    form = calibrate_form.read(view)
+    change, _ = calibrate_form.to_change(form)
+    state = await compose(d, form.member, form.queue, change, notice)
+    await client.views_update(view_id=view["id"], hash=view.get("hash"), view=build(state))
+
+
+async def on_refresh(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient,
+                     context: AsyncBoltContext) -> None:
+    await ack()
+    _, failure = await attempt(refresh(body, client, deps(context)))
+    if failure:
+        log.warning("calibrate modal refresh failed: %s", failure)
+
+
+async def on_membership(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any],
+                        client: AsyncWebClient, context: AsyncBoltContext) -> None:
+    """Add to / remove from the queue right away (the button has a confirm dialog)."""
+    await ack()
+    d, manager = deps(context), body["user"]["id"]
+    member, queue = read_metadata(action.get("value"))
+    if not await d.is_manager(client, manager):
+        notice = NOT_MANAGER
+    elif not member or not queue:
+        notice = "Pick a member and a queue first."
+    elif action["action_id"] == ids.Action.CAL_ADD_QUEUE:
+        result, failure = await attempt(d.service.add_to_queue(member, queue, actor=manager))
+        notice = failure or result
+    else:
+        result, failure = await attempt(d.service.remove_from_queue(member, queue, actor=manager))
+        notice = failure or result
+    _, failure = await attempt(refresh(body, client, d, notice))
+    if failure:
+        log.warning("calibrate modal refresh failed: %s", failure)
+
+
+def _errors_for(error: RoutingError) -> dict[str, str]:
+    field = error.field if isinstance(error, InvalidChange) else None
+    block = ids.FIELD_BLOCKS.get(field or "", ids.Block.CAL_WEIGHT)
+    if isinstance(error, NotFound) and "queue" in str(error):
+        block = ids.Block.CAL_QUEUE
+    return {block.value: str(error)}
+
+
+async def on_submit(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any],
+                    client: AsyncWebClient, context: AsyncBoltContext) -> None:
+    """Validate, then save with the manager as actor; errors go on the field, nothing saved."""
+    d, manager = deps(context), body["user"]["id"]
+    if not await d.is_manager(client, manager):
+        await ack(response_action="errors", errors={ids.Block.CAL_MEMBER.value: NOT_MANAGER})
+        return
+    change, errors = calibrate_form.to_change(calibrate_form.read(view))
+    if change is not None and calibrate_form.is_empty(change):
+        errors = {ids.Block.CAL_WEIGHT.value: "Nothing to save: set a weight, an adjustment or active."}
+    if change is None or errors:
+        await ack(response_action="errors", errors=errors)
+        return
+    try:
+        said = await d.service.calibrate(change, actor=manager)
+    except RoutingError as error:
+        await ack(response_action="errors", errors=_errors_for(error))
+        return
+    except Exception:
+        log.exception("calibration failed")
+        await ack(response_action="errors", errors={ids.Block.CAL_WEIGHT.value: SOMETHING_WENT_WRONG})
+        return
+    await ack()
+    note = f" Note: {escape(change.note)}" if change.note else ""
+    await client.chat_postMessage(channel=manager, text=f"Calibration saved: {escape(said)}{note}")
+
+
+def register(app: AsyncApp) -> None:
+    for action_id in (ids.Action.CAL_MEMBER, ids.Action.CAL_QUEUE, ids.Action.CAL_PREVIEW):
+        app.action(action_id.value)(on_refresh)
+    app.action(ids.Action.CAL_ADD_QUEUE.value)(on_membership)
+    app.action(ids.Action.CAL_REMOVE_QUEUE.value)(on_membership)
+    app.view(ids.Callback.CALIBRATE.value)(on_submit)

@@ -1,0 +1,148 @@
+"""The calibrate modal as a pure function of what the core said about one seat.
+
+Why pure: the modal is rebuilt on every member/queue change and every Preview click
+(views.update); one builder fed with core results keeps those paths identical.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ConfirmObject,
+    ContextBlock,
+    InputBlock,
+    MarkdownTextObject,
+    Option,
+    PlainTextInputElement,
+    RadioButtonsElement,
+    SectionBlock,
+    StaticSelectElement,
+    UserSelectElement,
+)
+from slack_sdk.models.views import View
+
+from bot.routing.results import PreviewPick, SeatStanding
+from bot.slack import ids
+from bot.slack.answers import clip, escape
+from bot.slack.replies import number
+
+ACTIVE_OPTIONS = {
+    ids.ActiveChoice.KEEP: "Leave as it is",
+    ids.ActiveChoice.ON: "Active: receives leads in this queue",
+    ids.ActiveChoice.OFF: "Inactive: no leads in this queue",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class CalibrateState:
+    """Everything the modal shows; built by the listener from core calls."""
+
+    queues: list[str]
+    member: str | None = None
+    queue: str | None = None
+    seat: SeatStanding | None = None
+    now: list[PreviewPick] = field(default_factory=list)
+    after: list[PreviewPick] | None = None
+    notice: str | None = None
+
+
+def metadata(member: str | None, queue: str | None) -> str:
+    return json.dumps({"member": member, "queue": queue})
+
+
+def read_metadata(raw: str | None) -> tuple[str | None, str | None]:
+    try:
+        data = json.loads(raw or "{}")
+    except ValueError:
+        return None, None
+    return data.get("member"), data.get("queue")
+
+
+def numbers_text(state: CalibrateState) -> str:
+    if not state.member or not state.queue:
+        return "Pick a member and a queue to see their numbers."
+    seat = state.seat
+    if seat is None:
+        return f"<@{state.member}> is not in *{escape(state.queue)}*. Add them to calibrate here."
+    adjust = f"{seat.adjustment:+d}" if seat.adjustment else "none"
+    status = "active" if seat.status == "active" else escape(seat.status)
+    return (f"*{escape(seat.name)}* in *{escape(state.queue)}*: weight {escape(seat.weight_text)} "
+            f"({number(seat.target_share * 100)}% target), {seat.received} lead(s) this period, "
+            f"adjustment {adjust}, lag {number(seat.lag)}, {status}"
+            + (", next up" if seat.next_up else "") + ".")
+
+
+def membership_button(state: CalibrateState) -> ButtonElement | None:
+    if not state.member or not state.queue:
+        return None
+    value = metadata(state.member, state.queue)
+    if state.seat is None:
+        return ButtonElement(text="Add to queue", action_id=ids.Action.CAL_ADD_QUEUE, value=value,
+                             confirm=ConfirmObject(title="Add to queue?", text=(
+                                 f"They join {state.queue} now, level with everyone."[:300])))
+    return ButtonElement(text="Remove from queue", action_id=ids.Action.CAL_REMOVE_QUEUE, value=value,
+                         style="danger", confirm=ConfirmObject(title="Remove from queue?", text=(
+                             f"They stop receiving {state.queue} leads now."[:300]), style="danger"))
+
+
+def picks_text(title: str, picks: list[PreviewPick]) -> str:
+    rows = "\n".join(f"{p.position}. {escape(p.name)}" for p in picks) or "nobody is eligible"
+    return clip(f"*{title}*\n{rows}", 2000)
+
+
+def preview_block(state: CalibrateState) -> SectionBlock:
+    if not state.queue:
+        return SectionBlock(block_id=ids.Block.CAL_PREVIEW, text="Pick a queue to preview its next leads.")
+    fields = [MarkdownTextObject(text=picks_text("Next 10 now", state.now))]
+    if state.after is not None:
+        fields.append(MarkdownTextObject(text=picks_text("With this change", state.after)))
+    return SectionBlock(block_id=ids.Block.CAL_PREVIEW, fields=fields)
+
+
+def option(value: str, text: str | None = None) -> Option:
+    return Option(value=value, text=clip(text or value, 75))
+
+
+def build(state: CalibrateState) -> View:
+    queue_select = StaticSelectElement(
+        action_id=ids.Action.CAL_QUEUE, placeholder="Queue",
+        options=[option(q) for q in state.queues[:100]] or [option("-", "no queues")],
+        initial_option=option(state.queue) if state.queue in state.queues else None)
+    blocks: list[Block] = [
+        InputBlock(block_id=ids.Block.CAL_MEMBER, label="Member", dispatch_action=True,
+                   element=UserSelectElement(action_id=ids.Action.CAL_MEMBER, placeholder="Member",
+                                             initial_user=state.member)),
+        InputBlock(block_id=ids.Block.CAL_QUEUE, label="Queue", dispatch_action=True, element=queue_select),
+        SectionBlock(block_id=ids.Block.CAL_NUMBERS, text=MarkdownTextObject(text=numbers_text(state)),
+                     accessory=membership_button(state)),
+    ]
+    if state.notice:
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=clip(state.notice, 2000))]))
+    blocks += [
+        InputBlock(block_id=ids.Block.CAL_WEIGHT, label="Weight", optional=True,
+                   hint="2 (a weight), 18% (a share of the queue) or priority 3 (1 lead for every 3).",
+                   element=PlainTextInputElement(action_id=ids.Action.CAL_WEIGHT, placeholder="2")),
+        InputBlock(block_id=ids.Block.CAL_ADJUSTMENT, label="Adjustment", optional=True,
+                   hint="+5 counts five extra leads against them (they wait longer); -5 moves them closer.",
+                   element=PlainTextInputElement(action_id=ids.Action.CAL_ADJUSTMENT, placeholder="+5")),
+        InputBlock(block_id=ids.Block.CAL_NOTE, label="Note (required with an adjustment)", optional=True,
+                   element=PlainTextInputElement(action_id=ids.Action.CAL_NOTE, multiline=True,
+                                                 placeholder="Why: it is recorded with your name")),
+        InputBlock(block_id=ids.Block.CAL_ACTIVE, label="Active in this queue", optional=True,
+                   element=RadioButtonsElement(
+                       action_id=ids.Action.CAL_ACTIVE,
+                       options=[option(k.value, v) for k, v in ACTIVE_OPTIONS.items()],
+                       initial_option=option(ids.ActiveChoice.KEEP.value,
+                                             ACTIVE_OPTIONS[ids.ActiveChoice.KEEP]))),
+        ActionsBlock(elements=[ButtonElement(text="Preview the next 10 leads",
+                                             action_id=ids.Action.CAL_PREVIEW, value="preview")]),
+        preview_block(state),
+    ]
+    return View(type="modal", callback_id=ids.Callback.CALIBRATE, title="Calibrate rotation",
+                submit="Save", close="Cancel", blocks=blocks,
+                private_metadata=metadata(state.member, state.queue))

@@ -1,0 +1,160 @@
+"""`/rotation` and its subcommands: parse the words, call the core, answer ephemerally.
+
+Why ack first and `respond()` after: Slack wants an answer within 3 seconds, while a
+subcommand waits for the database; the effect is committed before `respond()` is
+called, so the answer never runs ahead of the change it reports.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Awaitable, Callable
+from datetime import date
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.routing.errors import NotFound
+from bot.routing.service import RoutingService
+from bot.slack import calibrate_modal, replies
+from bot.slack.answers import Refusal, attempt, escape
+from bot.slack.deps import SlackDeps, deps
+from bot.slack.ids import Command
+
+MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$|^@?([UW][A-Z0-9]{2,})$")
+MANAGERS_ONLY = ("Calibrating is for managers, sorry: ask one of them if a weight or a count "
+                 "looks wrong. Nothing was opened or changed.")
+
+
+class Request:
+    """One `/rotation` call: who typed it, the words after the subcommand, and the tools to act."""
+
+    def __init__(self, d: SlackDeps, client: AsyncWebClient, user: str, args: list[str],
+                 trigger_id: str | None) -> None:
+        self.deps, self.client, self.user, self.args, self.trigger_id = d, client, user, args, trigger_id
+
+    @property
+    def service(self) -> RoutingService:
+        return self.deps.service
+
+
+def parse_date(word: str, what: str) -> date:
+    try:
+        return date.fromisoformat(word)
+    except ValueError:
+        raise Refusal(f"`{escape(word)}` is not a date; write the {what} as YYYY-MM-DD, "
+                      "e.g. 2030-01-31. Nothing was changed.") from None
+
+
+async def help_(req: Request) -> str:
+    return replies.HELP
+
+
+async def status(req: Request) -> str:
+    return replies.status_text(await req.service.member_status(req.user))
+
+
+async def pause(req: Request) -> str:
+    args, until = list(req.args), None
+    if args and args[0].lower() == "until":
+        if len(args) < 2:
+            raise Refusal("Pause until when? Write `/rotation pause until YYYY-MM-DD [reason]`.")
+        until, args = parse_date(args[1], "date"), args[2:]
+    elif args and re.fullmatch(r"\d{4}-\d{1,2}-\d{1,2}", args[0]):
+        until, args = parse_date(args[0], "date"), args[1:]
+    reason = html.unescape(" ".join(args)) or None  # Slack escapes &, < and > in command text
+    return await req.service.pause(req.user, until=until, reason=reason, actor=req.user)
+
+
+async def resume(req: Request) -> str:
+    return await req.service.resume(req.user, actor=req.user)
+
+
+async def away(req: Request) -> str:
+    args = req.args
+    if not args:
+        status = await req.service.member_status(req.user)
+        return replies.leaves_text(status.leaves, status.timezone)
+    if args[0].lower() == "cancel":
+        wanted = args[1].lstrip("#") if len(args) > 1 else ""
+        if wanted and not wanted.isdigit():
+            raise Refusal(f"`{escape(wanted)}` is not a leave number; `/rotation away` lists them.")
+        leave_id = int(wanted) if wanted else None
+        cancelled = await req.service.cancel_leave(req.user, actor=req.user, leave_id=leave_id)
+        spans = ", ".join(f"{c.starts_on.isoformat()} to {c.ends_on.isoformat()}" for c in cancelled)
+        return f"Cancelled your leave {spans}. You'll keep receiving leads as usual."
+    if len(args) > 2:
+        raise Refusal("Write `/rotation away START END`, e.g. `/rotation away 2030-02-03 2030-02-07`.")
+    starts = parse_date(args[0], "start date")
+    ends = parse_date(args[1], "end date") if len(args) == 2 else starts
+    status = await req.service.member_status(req.user)
+    leave = await req.service.add_leave(req.user, starts, ends, actor=req.user)
+    return f"Leave scheduled: {replies.leave_line(leave, status.timezone)}."
+
+
+async def who(req: Request) -> str:
+    if req.args:
+        queue = req.args[0]
+        found = await req.service.standings(queue)
+        if not found:
+            names = ", ".join(await req.service.queue_names())
+            raise Refusal(f"There is no queue named `{escape(queue)}`. Queues: {names}.")
+        return replies.standings_text(found)
+    try:
+        mine = [seat.queue for seat in (await req.service.member_status(req.user)).seats]
+    except NotFound:  # not a member: show every queue
+        mine = []
+    everything = await req.service.standings()
+    return replies.standings_text([q for q in everything if not mine or q.name in mine])
+
+
+async def why(req: Request) -> str:
+    if not req.args:
+        raise Refusal("Which lead? Write `/rotation why LEAD_ID`, e.g. `/rotation why L-1042`.")
+    return replies.why_text(await req.service.lead(req.args[0]))
+
+
+async def calibrate(req: Request) -> str | None:
+    if not await req.deps.is_manager(req.client, req.user):
+        return MANAGERS_ONLY
+    member = None
+    if req.args:
+        match = MENTION.match(req.args[0])
+        if match is None:
+            raise Refusal(f"`{escape(req.args[0])}` is not a member; mention them, "
+                          "e.g. `/rotation calibrate @alice`.")
+        member = match.group(1) or match.group(2)
+    if not req.trigger_id:
+        raise Refusal("Slack sent no trigger to open the calibration window; please try again.")
+    await calibrate_modal.open_modal(req.deps, req.client, req.trigger_id, req.user, member)
+    return None
+
+
+SUBCOMMANDS: dict[str, Callable[[Request], Awaitable[str | None]]] = {
+    "help": help_, "status": status, "pause": pause, "resume": resume, "away": away,
+    "who": who, "why": why, "calibrate": calibrate,
+}
+
+
+async def run(req: Request, name: str) -> str | None:
+    handler = SUBCOMMANDS.get(name)
+    if handler is None:
+        return f"I don't know `{escape(name)}`.\n\n{replies.HELP}"
+    result, failure = await attempt(handler(req))
+    return failure if failure is not None else result
+
+
+async def on_rotation(ack: AsyncAck, command: dict[str, str], respond: AsyncRespond,
+                      client: AsyncWebClient, context: AsyncBoltContext) -> None:
+    await ack()
+    words = (command.get("text") or "").split()
+    name, args = (words[0].lower(), words[1:]) if words else ("help", [])
+    req = Request(deps(context), client, command["user_id"], args, command.get("trigger_id"))
+    answer = await run(req, name)
+    if answer:
+        await respond(text=answer, response_type="ephemeral")
+
+
+def register(app: AsyncApp) -> None:
+    app.command(Command.ROTATION.value)(on_rotation)

@@ -1,0 +1,69 @@
+"""Every action, callback and block ID the app uses, in one place.
+
+Why enums: a handler and the block that triggers it must agree on a string; keeping
+both sides on one name makes a typo an AttributeError instead of a silent dead button.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Command(StrEnum):
+    ROTATION = "/rotation"
+
+
+class Action(StrEnum):
+    ACCEPT = "lead_accept"
+    PASS = "lead_pass"
+    OPEN_LEAD = "lead_open_url"
+    HOME_PAUSE = "home_pause"
+    HOME_RESUME = "home_resume"
+    HOME_CALIBRATE = "home_calibrate"
+    CAL_MEMBER = "calibrate_member"
+    CAL_QUEUE = "calibrate_queue"
+    CAL_PREVIEW = "calibrate_preview"
+    CAL_ADD_QUEUE = "calibrate_add_queue"
+    CAL_REMOVE_QUEUE = "calibrate_remove_queue"
+    CAL_WEIGHT = "calibrate_weight"
+    CAL_ADJUSTMENT = "calibrate_adjustment"
+    CAL_NOTE = "calibrate_note"
+    CAL_ACTIVE = "calibrate_active"
+
+
+class Callback(StrEnum):
+    CALIBRATE = "calibrate_modal"
+
+
+class Block(StrEnum):
+    """Block IDs that a handler reads back (state values, response_action errors)."""
+
+    LEAD_ACTIONS = "lead_actions"
+    CAL_MEMBER = "calibrate_member"
+    CAL_QUEUE = "calibrate_queue"
+    CAL_NUMBERS = "calibrate_numbers"
+    CAL_MEMBERSHIP = "calibrate_membership"
+    CAL_WEIGHT = "calibrate_weight"
+    CAL_ADJUSTMENT = "calibrate_adjustment"
+    CAL_NOTE = "calibrate_note"
+    CAL_ACTIVE = "calibrate_active"
+    CAL_PREVIEW = "calibrate_preview"
+
+
+class ActiveChoice(StrEnum):
+    """Values of the calibrate modal's active radio buttons."""
+
+    KEEP = "keep"
+    ON = "on"
+    OFF = "off"
+
+
+# The core's InvalidChange.field -> the modal input that shows the error.
+FIELD_BLOCKS: dict[str, Block] = {
+    "weight": Block.CAL_WEIGHT,
+    "adjustment": Block.CAL_ADJUSTMENT,
+    "note": Block.CAL_NOTE,
+    "member": Block.CAL_MEMBER,
+    "queue": Block.CAL_QUEUE,
+    "active": Block.CAL_ACTIVE,
+}

@@ -1,0 +1,92 @@
+"""Accept and Pass on a lead's DM: only the assignee may act, and a second click is a no-op.
+
+Why look the assignment up before acting: the button value names the assignment, but the
+core's accept/pass do not know who clicked; the Slack layer refuses anyone but the person
+the lead was offered to, then lets the core's idempotent calls do the rest.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
+from slack_sdk.models.blocks import Block, MarkdownTextObject, SectionBlock
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.routing.errors import NotFound
+from bot.routing.outbox import lead_card as core_lead_card
+from bot.routing.results import AssignmentChange, LeadRecord
+from bot.slack import ids, messages
+from bot.slack.answers import attempt, escape
+from bot.slack.deps import SlackDeps, deps
+from bot.slack.replies import duration
+
+
+def assignee_of(record: LeadRecord, assignment_id: int) -> str:
+    for step in record.assignments:
+        if step["assignment_id"] == assignment_id:
+            return str(step["assignee"]["slack_id"])
+    raise NotFound(f"There is no assignment {assignment_id} for lead {record.lead_id}.")
+
+
+def outcome_text(change: AssignmentChange, clicked: str) -> str:
+    if change.state == "accepted":
+        return f":white_check_mark: Accepted by <@{clicked}> after {duration(change.seconds_to_accept)}."
+    nxt = change.next_outcome
+    if nxt is not None and nxt.assignee is not None:
+        return f":arrow_right: Passed by <@{clicked}>; now offered to {escape(nxt.assignee.name)}."
+    return f":arrow_right: Passed by <@{clicked}>; nobody else is available, so it waits for the next rep."
+
+
+def updated_blocks(record: LeadRecord, outcome: str) -> list[Block]:
+    """The DM as it should read after the click: the card, the outcome, no buttons."""
+    summary = (record.explanation or {}).get("summary")
+    payload = {"queue": record.queue, "rule": record.rule, "summary": summary}
+    card = messages.lead_card(core_lead_card(record.lead_id, record.fields), "Lead", payload)
+    return [*card, SectionBlock(text=MarkdownTextObject(text=outcome))]
+
+
+async def act(d: SlackDeps, action_id: str, value: str, user: str) -> tuple[str, list[Block] | None]:
+    """Do the click; return (words, new DM blocks or None when nothing changed)."""
+    assignment_id, lead_id = messages.parse_action_value(value)
+    record = await d.service.lead(lead_id)
+    owner = assignee_of(record, assignment_id)
+    if owner != user:
+        return f"This lead was offered to <@{owner}>; only they can accept or pass it.", None
+    if action_id == ids.Action.ACCEPT:
+        change = await d.service.accept(assignment_id, actor=user)
+    else:
+        change = await d.service.pass_lead(assignment_id, actor=user)
+    if not change.changed:
+        return f"This lead is already {change.state}; nothing more was changed.", None
+    text = outcome_text(change, user)
+    return text, updated_blocks(await d.service.lead(lead_id), text)
+
+
+async def on_lead_button(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any],
+                         client: AsyncWebClient, context: AsyncBoltContext, respond: AsyncRespond) -> None:
+    await ack()
+    user = body["user"]["id"]
+    container = body.get("container") or {}
+    channel = container.get("channel_id") or (body.get("channel") or {}).get("id")
+    result, failure = await attempt(act(deps(context), action["action_id"], action.get("value", ""), user))
+    if result is not None and result[1] is not None and channel and container.get("message_ts"):
+        text, blocks = result
+        await client.chat_update(channel=channel, ts=container["message_ts"], text=text, blocks=blocks)
+        return
+    words = failure or (result[0] if result else "")
+    if body.get("response_url"):
+        await respond(text=words, response_type="ephemeral", replace_original=False)
+    elif channel:
+        await client.chat_postEphemeral(channel=channel, user=user, text=words)
+
+
+def register(app: AsyncApp) -> None:
+    app.action(ids.Action.ACCEPT.value)(on_lead_button)
+    app.action(ids.Action.PASS.value)(on_lead_button)
+
+    async def ack_only(ack: AsyncAck) -> None:
+        """The Open-lead link button still sends an action; Slack wants it acked."""
+        await ack()
+
+    app.action(ids.Action.OPEN_LEAD.value)(ack_only)

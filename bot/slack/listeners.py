@@ -1,0 +1,17 @@
+"""Every listener module, registered in one place (the bolt-python starter's layout).
+
+Read this table to see the whole Slack surface: which module answers which request.
+"""
+
+from __future__ import annotations
+
+from slack_bolt.async_app import AsyncApp
+
+from bot.slack import calibrate_modal, commands, events, home, lead_actions
+
+MODULES = (commands, calibrate_modal, lead_actions, home, events)
+
+
+def register(app: AsyncApp) -> None:
+    for module in MODULES:
+        module.register(app)

@@ -1,0 +1,123 @@
+"""Pure functions from the core's results to the mrkdwn answers of `/rotation`.
+
+Why pure: the command handlers stay a few lines each, and the wording can be tested
+(and reused by the App Home) without Slack in the loop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from fractions import Fraction
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.routing.results import LeadRecord, LeaveView, MemberStatus, QueueStandings, SeatStanding
+from bot.slack.answers import escape
+
+HELP = "\n".join([
+    "*`/rotation` — your place in the lead rotation*",
+    "• `/rotation status` — am I active, my queues, my leads this period",
+    "• `/rotation pause until 2030-01-31 conference` — no leads until then (date and reason optional)",
+    "• `/rotation resume` — back in the rotation, level with everyone",
+    "• `/rotation away 2030-02-03 2030-02-07` — schedule leave; `away` lists it, `away cancel` cancels",
+    "• `/rotation who us-east` — a queue's standings and who's next (no queue: yours)",
+    "• `/rotation why L-1042` — why a lead went where it went",
+    "• `/rotation calibrate @alice` — managers: weights, adjustments, queues",
+])
+
+
+def number(value: Fraction | float | int) -> str:
+    """Whole numbers as such, the rest to one decimal: ledgers are exact, people read 2.5."""
+    as_float = float(value)
+    return str(round(as_float)) if abs(as_float - round(as_float)) < 0.05 else f"{as_float:.1f}"
+
+
+def when(moment: datetime, timezone: str) -> str:
+    return moment.astimezone(ZoneInfo(timezone)).strftime("%a %b %-d, %H:%M")
+
+
+def leave_line(leave: LeaveView, timezone: str) -> str:
+    return (f"{leave.starts_on.isoformat()} to {leave.ends_on.isoformat()} "
+            f"(no leads from {when(leave.pause_from, timezone)}, back {when(leave.resume_at, timezone)})")
+
+
+def state_line(status: MemberStatus) -> str:
+    if status.state == "paused":
+        until = f" until {when(status.paused_until, status.timezone)}" if status.paused_until else \
+            " until you `/rotation resume`"
+        why = f" ({escape(status.reason)})" if status.reason else ""
+        return f"You're *paused*{until}{why}: no new leads."
+    if status.state == "active":
+        return "You're *active*: you're receiving leads."
+    why = f" ({escape(status.reason)})" if status.reason else ""
+    return f"You're *{escape(status.state)}*{why}: no new leads for now."
+
+
+def status_text(status: MemberStatus) -> str:
+    lines = [f"*{escape(status.name)}* — " + state_line(status)]
+    if status.seats:
+        lines.append("*Your queues this period:*")
+        for seat in status.seats:
+            until = ("" if seat.leads_until_next is None
+                     else " — next lead is yours" if seat.leads_until_next == 0
+                     else f" — about {seat.leads_until_next} lead(s) until yours")
+            lines.append(f"• *{escape(seat.queue)}* (weight {escape(seat.weight_text)}): "
+                         f"{seat.received} lead(s), fair share {number(seat.fair_share)}, "
+                         f"lag {number(seat.lag)}{until}")
+    else:
+        lines.append("You're not in any queue.")
+    lines.append(leaves_text(status.leaves, status.timezone))
+    return "\n".join(lines)
+
+
+def leaves_text(leaves: Iterable[LeaveView], timezone: str) -> str:
+    listed = [f"• #{leave.id}: {leave_line(leave, timezone)}" for leave in leaves]
+    if not listed:
+        return "No leave scheduled. Add some with `/rotation away START END`."
+    return ("*Scheduled leave* (cancel with `/rotation away cancel [#id]`):\n" + "\n".join(listed))
+
+
+def seat_line(seat: SeatStanding) -> str:
+    marker = "→ " if seat.next_up else ""
+    status = "" if seat.status == "active" else f", _{escape(seat.status)}_"
+    adjust = f", adjustment {seat.adjustment:+d}" if seat.adjustment else ""
+    return (f"{marker}*{escape(seat.name)}* — weight {escape(seat.weight_text)} "
+            f"({number(seat.target_share * 100)}%), {seat.received} lead(s), "
+            f"lag {number(seat.lag)}{adjust}{status}")
+
+
+def standings_text(queues: Iterable[QueueStandings]) -> str:
+    parts = []
+    for queue in queues:
+        nxt = next((s.name for s in queue.seats if s.next_up), None)
+        head = (f"*{escape(queue.name)}* ({escape(queue.strategy)}, period {escape(queue.period)}, "
+                f"{queue.total} lead(s)) — next: {escape(nxt) if nxt else 'nobody eligible'}")
+        parts.append("\n".join([head, *[seat_line(s) for s in queue.seats]]))
+    return "\n\n".join(parts) or "There are no queues yet: load a routing config."
+
+
+def why_text(lead: LeadRecord) -> str:
+    explanation: dict[str, Any] = lead.explanation or {}
+    title = f"*Lead {escape(lead.lead_id)}*"
+    name = lead.fields.get("name") or lead.fields.get("company")
+    if name:
+        title += f" ({escape(name)})"
+    lines = [title, escape(explanation.get("summary") or lead.reason or "No explanation stored.")]
+    if lead.rule or lead.queue:
+        lines.append(f"Rule: {escape(lead.rule or '-')} → queue {escape(lead.queue or '-')}")
+    for step in lead.assignments:
+        accepted = f", accepted {step['accepted_at'][:16]}" if step.get("accepted_at") else ""
+        lines.append(f"• {escape(step['assignee']['name'])} in {escape(step['queue'])}: "
+                     f"{escape(step['state'])} ({escape(step['cause'])}){accepted}")
+    return "\n".join(lines)
+
+
+def duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "an unknown time"
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    if hours:
+        return f"{hours}h {minutes}m"
+    return f"{minutes}m {secs}s" if minutes else f"{secs}s"

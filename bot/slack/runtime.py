@@ -1,0 +1,116 @@
+"""The Slack side of the process: one Bolt app, one Web API client, HTTP and Socket Mode.
+
+Why one client with one aiohttp session and retry handlers: without a session slack_sdk
+opens a connection pool per call, and without the rate-limit/server-error handlers a
+429 from Slack would drop a lead's DM instead of waiting `Retry-After` and trying again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.config.settings import Settings
+from bot.routing.service import RoutingService
+from bot.slack import dedupe, listeners
+from bot.slack import deps as slack_deps
+from bot.slack.messages import render
+
+log = logging.getLogger(__name__)
+
+__all__ = ["SlackRuntime", "render", "retry_handlers"]
+
+
+def retry_handlers() -> list[Any]:
+    return [AsyncConnectionErrorRetryHandler(max_retry_count=2),
+            AsyncRateLimitErrorRetryHandler(max_retry_count=3),
+            AsyncServerErrorRetryHandler(max_retry_count=2)]
+
+
+class SlackRuntime:
+    """Owns the Bolt app and the client; `handle` serves HTTP, `start` Socket Mode, `deliver` the outbox."""
+
+    def __init__(self, settings: Settings, service: RoutingService, client: AsyncWebClient) -> None:
+        self.settings = settings
+        self.service = service
+        self.client = client
+        self.app = AsyncApp(
+            client=client,
+            signing_secret=settings.slack_signing_secret or "",
+            request_verification_enabled=True,  # unsigned, bad or stale (>5 min) requests: 401
+            # with a client (token) and no OAuth, Bolt authorizes lazily: auth.test on the first request
+            logger=logging.getLogger("bot.slack.bolt"),
+        )
+        slack_deps.install(self.app, slack_deps.SlackDeps(service, settings.manager_group))
+        dedupe.install(self.app, service.db)
+        listeners.register(self.app)
+        self._socket: AsyncSocketModeHandler | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings, service: RoutingService) -> SlackRuntime | None:
+        """The runtime, or None when no SLACK_BOT_TOKEN is set (messages then go to the log)."""
+        if not settings.slack_bot_token:
+            return None
+        client = AsyncWebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url,
+                                retry_handlers=retry_handlers())
+        if not settings.slack_signing_secret and not settings.slack_app_token:
+            log.warning("SLACK_SIGNING_SECRET is not set: every request to /slack/events will get 401")
+        runtime = cls(settings, service, client)
+        runtime._ensure_session()
+        return runtime
+
+    def _ensure_session(self) -> None:
+        """Attach the shared aiohttp session; it needs a running loop, so it may come later."""
+        if self.client.session is not None and not self.client.session.closed:
+            return
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        self.client.session = aiohttp.ClientSession()
+
+    async def handle(self, request: web.Request) -> web.Response:
+        """POST /slack/events: verify the signature (401 if bad or stale) and dispatch."""
+        self._ensure_session()
+        bolt_response = await self.app.async_dispatch(await to_bolt_request(request))
+        return await to_aiohttp_response(bolt_response)
+
+    async def start(self) -> None:
+        """Connect in Socket Mode when SLACK_APP_TOKEN is set; otherwise HTTP only."""
+        self._ensure_session()
+        if not self.settings.slack_app_token or self._socket is not None:
+            return
+        self._socket = AsyncSocketModeHandler(self.app, self.settings.slack_app_token,
+                                              web_client=self.client)
+        await self._socket.connect_async()
+        log.info("connected to Slack in Socket Mode")
+
+    async def close(self) -> None:
+        """Disconnect Socket Mode and close the shared session; safe to call twice."""
+        if self._socket is not None:
+            await self._socket.close_async()
+            self._socket = None
+        if self.client.session is not None and not self.client.session.closed:
+            await self.client.session.close()
+
+    async def deliver(self, kind: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """Send one outbox message; raises SlackApiError on failure (the caller retries)."""
+        self._ensure_session()
+        message = render(kind, payload)
+        response = await self.client.chat_postMessage(
+            channel=message["channel"], text=message["text"], blocks=message["blocks"],
+            unfurl_links=False, unfurl_media=False)
+        return {"channel": response.get("channel"), "ts": response.get("ts")}
