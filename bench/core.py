@@ -1,5 +1,8 @@
 """Routed leads per second in-process, per queue size and backend, and SQL statements per lead.
 
+Two figures per row: leads routed one at a time (a transaction each) and leads from 16
+concurrent callers (group commit shares transactions among them).
+
 Run:  .venv/bin/python bench/core.py            (SQLite; PostgreSQL too when its binaries exist)
       .venv/bin/python bench/core.py --leads 500 --sizes 10,100,1000
 """
@@ -31,11 +34,12 @@ def config_for(size: int) -> str:
                            "rules": [{"name": "all", "queue": "q"}]})
 
 
-async def measure(url: str, size: int, leads: int) -> tuple[float, float, float]:
+async def measure(url: str, size: int, leads: int) -> dict[str, float]:
     db = Database(url)
     await db.migrate()
     service = RoutingService(db)
     await service.apply_config(load_text(config_for(size)))
+    engine = db.sync_engine if db.is_sqlite else db.engine.sync_engine
     statements = 0
 
     def count(*_: object) -> None:
@@ -44,18 +48,23 @@ async def measure(url: str, size: int, leads: int) -> tuple[float, float, float]
 
     for i in range(20):  # warm up caches and the pool
         await service.route({"id": f"warm-{i}"})
-    event.listen(db.engine.sync_engine, "before_cursor_execute", count)
+    event.listen(engine, "before_cursor_execute", count)
     start = time.perf_counter()
-    for i in range(leads):
+    for i in range(leads):  # one at a time: one transaction per lead
         await service.route({"id": f"lead-{i}", "country": "GB"})
-    elapsed = time.perf_counter() - start
-    event.remove(db.engine.sync_engine, "before_cursor_execute", count)
-    start = time.perf_counter()
-    for first in range(0, leads, 50):  # the import path: 50 leads per transaction
-        await service.route_many([{"id": f"batch-{i}"} for i in range(first, min(first + 50, leads))])
-    batched = leads / (time.perf_counter() - start)
+    sequential = leads / (time.perf_counter() - start)
+    event.remove(engine, "before_cursor_execute", count)
+    per_lead = statements / leads
+
+    async def producer(worker: int) -> None:
+        for i in range(worker, leads, 16):
+            await service.route({"id": f"conc-{i}", "country": "GB"})
+
+    start = time.perf_counter()  # 16 callers at once: their leads share transactions
+    await asyncio.gather(*(producer(w) for w in range(16)))
+    concurrent = leads / (time.perf_counter() - start)
     await db.dispose()
-    return leads / elapsed, statements / leads, batched
+    return {"sequential": sequential, "statements": per_lead, "concurrent": concurrent}
 
 
 async def main() -> None:
@@ -75,7 +84,8 @@ async def main() -> None:
             backends.append(("postgres", server))
         except Exception as error:
             print(f"(PostgreSQL skipped: {error})")
-    print(f"{'backend':<10}{'members':>8}{'leads/s':>10}{'statements/lead':>17}{'batched leads/s':>17}")
+    print(f"{'backend':<10}{'members':>8}{'one-at-a-time leads/s':>23}{'statements/lead':>17}"
+          f"{'16 concurrent leads/s':>23}")
     with tempfile.TemporaryDirectory() as tmp:
         for name, pg in backends:
             for size in sizes:
@@ -83,8 +93,9 @@ async def main() -> None:
                     url = f"sqlite+aiosqlite:///{tmp}/bench-{size}.db"
                 else:
                     url = pg.create_database(f"bench_{size}_{int(time.time())}")
-                rate, per_lead, batched = await measure(url, size, args.leads)
-                print(f"{name:<10}{size:>8}{rate:>10.0f}{per_lead:>17.1f}{batched:>17.0f}")
+                got = await measure(url, size, args.leads)
+                print(f"{name:<10}{size:>8}{got['sequential']:>23.0f}{got['statements']:>17.1f}"
+                      f"{got['concurrent']:>23.0f}")
     if server is not None:
         postgres.stop_server()
     print(f"\nreproduce: .venv/bin/python bench/core.py --leads {args.leads} --sizes {args.sizes}")

@@ -8,11 +8,11 @@ queue clock, the member's open count, the outbox).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, select
 
 from bot.routing import explain
 from bot.routing.errors import NotFound
@@ -37,6 +37,43 @@ FREE_MAIL = frozenset({"gmail.com", "googlemail.com", "yahoo.com", "hotmail.com"
                        "gmx.de", "gmx.net", "web.de", "mail.ru", "yandex.ru", "qq.com", "163.com"})
 MAX_FALLBACKS = 10
 MAX_BUCKET_DAYS = 5  # availability buckets: 24 h, 48 h ... 120 h
+
+
+LEADS = Lead.__table__
+INSERT_ASSIGNMENT = Assignment.__table__.insert().returning(Assignment.__table__.c.id)
+
+
+class Batch:
+    """Several leads routed in one transaction: the team row and each queue's ledger are
+    read once, kept in memory (the transaction holds their locks) and written once.
+
+    A lone `route` makes a batch of one and finishes it itself.
+    """
+
+    def __init__(self, connection: Connection, now: datetime) -> None:
+        self.connection = connection
+        self.now = now
+        self.team = load_team(connection)
+        self.queues: dict[str, OpenQueue | None] = {}
+
+    def queue(self, name: str) -> OpenQueue | None:
+        if name not in self.queues:
+            self.queues[name] = open_queue(self.connection, name, self.team, self.now)
+        return self.queues[name]
+
+    def opened_a_lead(self, member_id: int, charged: Any) -> None:
+        """Keep capacity right for this member's seats in the other cached queues."""
+        for opened in self.queues.values():
+            for info in opened.seats if opened else ():
+                if info.seat.member_id == member_id:
+                    info.facts = replace(info.facts, open_leads=info.facts.open_leads + 1)
+                    if info.seat is not charged:
+                        info.seat.open_leads += 1
+
+    def finish(self) -> None:
+        for opened in self.queues.values():
+            if opened is not None:
+                save(self.connection, opened, self.now)
 
 
 @dataclass(slots=True)
@@ -81,11 +118,13 @@ class Router:
         self.webhook = webhook
 
     def route(self, connection: Connection, lead_id: str, fields: dict[str, Any],
-                    now: datetime, actor: str) -> RouteOutcome:
+              now: datetime, actor: str, batch: Batch | None = None) -> RouteOutcome:
         existing = stored_outcome(connection, lead_id)
         if existing is not None:
             return existing
-        team = load_team(connection)
+        own_batch = batch is None
+        batch = batch or Batch(connection, now)
+        team = batch.team
         tried = first_match(team.rules, fields)
         matched = tried[-1] if tried and tried[-1].matched else None
         if matched is None:
@@ -93,25 +132,23 @@ class Router:
                 else "no routing config has been applied yet"
             placement = Placement(None, reason=reason)
         else:
-            placement = self.place(connection, team, matched.queue, fields, now)
-        connection.execute(insert(Lead).values(
-            id=lead_id, fields=fields, received_at=now, status="pending",
-            queue=placement.opened.info.name if placement.opened else None,
-            rule=matched.name if matched else None,
-            account_key=None, reason=None, explanation=None))
-        return self.commit_placement(connection, team, placement, tried, lead_id, fields, now,
-                                           cause="new", hop=0)
+            placement = self.place(connection, team, matched.queue, fields, now, batch=batch)
+        outcome = self.commit_placement(connection, team, placement, tried, lead_id, fields, now,
+                                        cause="new", hop=0, batch=batch, new_lead=True)
+        if own_batch:
+            batch.finish()
+        return outcome
 
     def place(self, connection: Connection, team: TeamSettings, queue_name: str,
-                    fields: dict[str, Any], now: datetime, *, accrue: bool = True,
-                    exclude_members: frozenset[int] = frozenset()) -> Placement:
+              fields: dict[str, Any], now: datetime, *, accrue: bool = True,
+              exclude_members: frozenset[int] = frozenset(), batch: Batch | None = None) -> Placement:
         """Try the queue, then its fallbacks, until someone is eligible."""
         placement = Placement(None)
         name: str | None = queue_name
         seen: set[str] = set()
         while name is not None and name not in seen and len(seen) < MAX_FALLBACKS:
             seen.add(name)
-            opened = open_queue(connection, name, team, now)
+            opened = batch.queue(name) if batch else open_queue(connection, name, team, now)
             if opened is None:
                 placement.reason = f"queue {name!r} does not exist (check the routing config)"
                 return placement
@@ -183,10 +220,13 @@ class Router:
         return opened.rotation.choose([s.seat for s in eligible], opened.info.strategy)
 
     def commit_placement(self, connection: Connection, team: TeamSettings,
-                               placement: Placement, tried: list[RuleResult], lead_id: str,
-                               fields: dict[str, Any], now: datetime, *, cause: str, hop: int,
-                               ) -> RouteOutcome:
-        """Charge the winner, write the assignment and the messages it owes, save ledgers."""
+                         placement: Placement, tried: list[RuleResult], lead_id: str,
+                         fields: dict[str, Any], now: datetime, *, cause: str, hop: int,
+                         batch: Batch | None = None, new_lead: bool = False) -> RouteOutcome:
+        """Charge the winner, write the lead, the assignment and the messages it owes.
+
+        Ledgers are saved here, or by the batch when several leads share a transaction.
+        """
         opened, winner = placement.opened, placement.winner
         explanation = explain.decision(
             tried=tried, opened=opened, eligible=placement.eligible, excluded=placement.excluded,
@@ -194,17 +234,27 @@ class Router:
             strategy=opened.info.strategy if opened else "fair", route_notes=placement.notes,
             at=now, unassigned_reason=placement.reason)
         rule = next((r.name for r in tried if r.matched), None)
+        key = account_key(opened.info.sticky, fields) if opened else None
+        lead_values = dict(status="assigned" if winner else "unassigned",
+                           queue=opened.info.name if opened else None, rule=rule,
+                           reason=None if winner else placement.reason, explanation=explanation,
+                           account_key=key)
+        if new_lead:
+            connection.execute(LEADS.insert(), dict(id=lead_id, fields=fields, received_at=now, **lead_values))
+        else:
+            connection.execute(LEADS.update().where(LEADS.c.id == lead_id).values(**lead_values))
         outbox = Outbox(now)
         assignment_id = None
         if opened is not None and winner is not None:
             opened.rotation.charge(winner.seat)
-            key = account_key(opened.info.sticky, fields)
-            assignment_id = (connection.execute(insert(Assignment).values(
+            assignment_id = connection.execute(INSERT_ASSIGNMENT, dict(
                 lead_id=lead_id, queue_id=opened.info.id, member_id=winner.seat.member_id,
                 membership_id=winner.seat.id, period_key=opened.info.period_key,
                 seq=opened.rotation.seq, hop=hop, cause=cause, state="offered", assigned_at=now,
-                account_key=key, explanation=explanation).returning(Assignment.id))).scalar_one()
+                account_key=key, explanation=explanation)).scalar_one()
             change_open_leads(connection, winner.seat.member_id, +1)
+            if batch is not None:
+                batch.opened_a_lead(winner.seat.member_id, winner.seat)
             self._owe_assignment(outbox, assignment_id, lead_id, fields, opened, winner, rule,
                                  explanation, cause)
         elif opened is not None and opened.info.channel:
@@ -212,17 +262,13 @@ class Router:
                 "event": "lead_unassigned", "channel": opened.info.channel,
                 "queue": opened.info.name, "lead": lead_card(lead_id, fields),
                 "reason": placement.reason}, lead_id)
-        for touched in placement.touched:
-            save(connection, touched, now)
-        connection.execute(update(Lead).where(Lead.id == lead_id).values(
-            status="assigned" if winner else "unassigned",
-            queue=opened.info.name if opened else None, rule=rule,
-            reason=None if winner else placement.reason, explanation=explanation,
-            account_key=account_key(opened.info.sticky, fields) if opened else None))
+        if batch is None:
+            for touched in placement.touched:
+                save(connection, touched, now)
         outbox.flush(connection)
         return RouteOutcome(
-            lead_id=lead_id, created=True, status="assigned" if winner else "unassigned",
-            queue=opened.info.name if opened else None, rule=rule,
+            lead_id=lead_id, created=True, status=lead_values["status"],
+            queue=lead_values["queue"], rule=rule,
             assignee=MemberRef(winner.slack_id, winner.name) if winner else None,
             explanation=explanation, assignment_id=assignment_id)
 

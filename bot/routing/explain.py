@@ -6,6 +6,7 @@ out, the winner and the tie-break; the summary turns it into words a rep would a
 
 from __future__ import annotations
 
+import heapq
 from datetime import datetime
 from fractions import Fraction
 from typing import Any
@@ -42,10 +43,10 @@ def candidate(info: SeatInfo, rotation: Rotation, excluded: str | None) -> dict[
 def candidates_part(opened: OpenQueue, eligible: list[SeatInfo], excluded: dict[int, str],
                     winner: SeatInfo | None) -> tuple[list[dict[str, Any]], int]:
     rotation = opened.rotation
-    ranked = sorted(eligible, key=lambda s: (s is not winner, -rotation.lag(s.seat), s.seat.id))
-    shown = ranked[:MAX_CANDIDATES]
-    left_out = [s for s in opened.seats if s.seat.id in excluded][: max(0, MAX_CANDIDATES - len(shown))]
-    rows = [candidate(s, rotation, None) | {"winner": s is winner} for s in shown]
+    contenders = heapq.nsmallest(MAX_CANDIDATES, eligible,
+                                 key=lambda s: (s is not winner, -rotation.lag(s.seat), s.seat.id))
+    left_out = [s for s in opened.seats if s.seat.id in excluded][: max(0, MAX_CANDIDATES - len(contenders))]
+    rows = [candidate(s, rotation, None) | {"winner": s is winner} for s in contenders]
     rows += [candidate(s, rotation, excluded[s.seat.id]) | {"winner": False} for s in left_out]
     return rows, len(opened.seats) - len(rows)
 

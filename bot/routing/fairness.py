@@ -102,11 +102,11 @@ class Rotation:
         return self._choose_fair(eligible)
 
     def _choose_fair(self, eligible: Sequence[Seat]) -> Choice:
-        due = [seat for seat in eligible if self.lag(seat) > 0]
+        lags = {seat.id: self.lag(seat) for seat in eligible}  # Fractions are dear: once each
+        due = [seat for seat in eligible if lags[seat.id] > 0]
         if due:
-            return _first(due, lambda s: ((1 - self.lag(s)) / s.weight, s.last_seq),
-                          "due soonest")
-        return _first(eligible, lambda s: (-self.lag(s), s.last_seq), "largest lag")
+            return _first(due, lambda s: ((1 - lags[s.id]) / s.weight, s.last_seq), "due soonest")
+        return _first(eligible, lambda s: (-lags[s.id], s.last_seq), "largest lag")
 
     def charge(self, seat: Seat) -> None:
         """The seat received a lead: its lag drops by one."""
@@ -163,16 +163,15 @@ def _free(seat: Seat) -> float:
 
 def _first(seats: Sequence[Seat], key, reason: str) -> Choice:  # type: ignore[no-untyped-def]
     """The seat with the smallest key; ties broken by recency, then by id, and said so."""
-    ranked = sorted(seats, key=lambda s: (key(s), s.id))
-    winner = ranked[0]
+    keyed = [(key(seat), seat.id, seat) for seat in seats]
+    best = min(keyed, key=lambda k: (k[0], k[1]))
     tie_break = None
-    if len(ranked) > 1:
-        runner_up = ranked[1]
-        primary_w, primary_r = key(winner)[0], key(runner_up)[0]
-        if primary_w == primary_r:
-            if key(winner) == key(runner_up):
-                tie_break = "tied with the next candidate; the lower id goes first"
-            else:
-                tie_break = (f"tied on {reason} with the next candidate; "
-                             "the one who waited longer since their last lead goes first")
-    return Choice(winner, tie_break)
+    others = [k for k in keyed if k[2] is not best[2] and k[0][0] == best[0][0]]
+    if others:
+        runner_up = min(others, key=lambda k: (k[0], k[1]))
+        if runner_up[0] == best[0]:
+            tie_break = "tied with the next candidate; the lower id goes first"
+        else:
+            tie_break = (f"tied on {reason} with the next candidate; "
+                         "the one who waited longer since their last lead goes first")
+    return Choice(best[2], tie_break)

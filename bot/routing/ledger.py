@@ -61,17 +61,50 @@ class OpenQueue:
         return next((s for s in self.seats if s.slack_id == slack_id), None)
 
 
-_QUEUE_COLUMNS = (Queue.id, Queue.name, Queue.channel, Queue.strategy, Queue.sla_minutes,
-                  Queue.fallback, Queue.respect_working_hours, Queue.sticky, Queue.period_key,
-                  Queue.in_config, Queue.vtime, Queue.seq)
+# The hot path's statements are built once; each call only binds its values.
+_QUEUE_BY_NAME = select(Queue.id, Queue.name, Queue.channel, Queue.strategy, Queue.sla_minutes,
+                        Queue.fallback, Queue.respect_working_hours, Queue.sticky, Queue.period_key,
+                        Queue.in_config, Queue.vtime, Queue.seq).where(Queue.name == bindparam("name"))
+_QUEUE_BY_NAME_LOCKED = _QUEUE_BY_NAME.with_for_update()
+_ON_LEAVE_UNTIL = (
+    select(func.max(Leave.resume_at))
+    .where(Leave.member_id == Member.id, Leave.cancelled_at.is_(None),
+           Leave.pause_from <= bindparam("now", type_=Leave.pause_from.type),
+           Leave.resume_at > bindparam("now", type_=Leave.resume_at.type))
+    .scalar_subquery()
+)
+_SEATS = (
+    select(Membership.id, Membership.member_id, Membership.weight, Membership.weight_text,
+           Membership.lag_base, Membership.vtime_base, Membership.frozen,
+           Membership.received, Membership.adjustment, Membership.last_seq,
+           Membership.active, Member.slack_id, Member.name, Member.timezone,
+           Member.active.label("member_active"), Member.paused_at, Member.paused_until,
+           Member.pause_reason, Member.status_paused_until, Member.open_leads,
+           Member.capacity, Member.working_hours, _ON_LEAVE_UNTIL.label("on_leave_until"))
+    .join(Member, Member.id == Membership.member_id)
+    .where(Membership.queue_id == bindparam("queue_id"), Membership.in_config.is_(True))
+    .order_by(Membership.id)
+)
+_SAVE_SEAT = update(Membership.__table__).where(Membership.__table__.c.id == bindparam("seat_id")).values(
+    weight=bindparam("new_weight"), lag_base=bindparam("new_lag"), vtime_base=bindparam("new_vtime"),
+    frozen=bindparam("new_frozen"), received=bindparam("new_received"),
+    adjustment=bindparam("new_adjustment"), last_seq=bindparam("new_last_seq"))
+_SAVE_QUEUE = update(Queue.__table__).where(Queue.__table__.c.id == bindparam("queue_id")).values(
+    vtime=bindparam("new_vtime"), seq=bindparam("new_seq"), period_key=bindparam("new_period"),
+    version=Queue.__table__.c.version + 1)
+_MEMBERS = Member.__table__
+_OPEN_LEADS = {
+    "sqlite": update(_MEMBERS).where(_MEMBERS.c.id == bindparam("member_id")).values(
+        open_leads=func.max(_MEMBERS.c.open_leads + bindparam("delta"), 0)),
+    "postgresql": update(_MEMBERS).where(_MEMBERS.c.id == bindparam("member_id")).values(
+        open_leads=func.greatest(_MEMBERS.c.open_leads + bindparam("delta"), 0)),
+}
 
 
 def open_queue(connection: Connection, name: str, team: TeamSettings, now: datetime,
-                     *, lock: bool = True) -> OpenQueue | None:
-    query = select(*_QUEUE_COLUMNS).where(Queue.name == name)
-    if lock and connection.dialect.name == "postgresql":
-        query = query.with_for_update()
-    row = (connection.execute(query)).first()
+               *, lock: bool = True) -> OpenQueue | None:
+    locked = lock and connection.dialect.name == "postgresql"
+    row = connection.execute(_QUEUE_BY_NAME_LOCKED if locked else _QUEUE_BY_NAME, {"name": name}).first()
     if row is None:
         return None
     info = QueueInfo(*row[:10])
@@ -85,27 +118,11 @@ def open_queue(connection: Connection, name: str, team: TeamSettings, now: datet
 
 
 def _load_seats(connection: Connection, queue_id: int, team: TeamSettings,
-                      now: datetime) -> list[SeatInfo]:
-    on_leave_until = (
-        select(func.max(Leave.resume_at))
-        .where(Leave.member_id == Member.id, Leave.cancelled_at.is_(None),
-               Leave.pause_from <= now, Leave.resume_at > now)
-        .scalar_subquery()
-    )
-    query = (
-        select(Membership.id, Membership.member_id, Membership.weight, Membership.weight_text,
-               Membership.lag_base, Membership.vtime_base, Membership.frozen,
-               Membership.received, Membership.adjustment, Membership.last_seq,
-               Membership.active, Member.slack_id, Member.name, Member.timezone,
-               Member.active.label("member_active"), Member.paused_at, Member.paused_until,
-               Member.pause_reason, Member.status_paused_until, Member.open_leads,
-               Member.capacity, Member.working_hours, on_leave_until.label("on_leave_until"))
-        .join(Member, Member.id == Membership.member_id)
-        .where(Membership.queue_id == queue_id, Membership.in_config.is_(True))
-        .order_by(Membership.id)
-    )
+                now: datetime) -> list[SeatInfo]:
+    query = _SEATS
+    params = {"queue_id": queue_id, "now": now}
     seats = []
-    for row in (connection.execute(query)).all():
+    for row in connection.execute(query, params).all():
         timezone = row.timezone or team.timezone
         seat = Seat(id=row.id, member_id=row.member_id, weight=Fraction(row.weight),
                     lag_base=Fraction(row.lag_base), vtime_base=Fraction(row.vtime_base),
@@ -156,30 +173,18 @@ def save(connection: Connection, opened: OpenQueue, now: datetime) -> None:
     rotation, info = opened.rotation, opened.info
     dirty = [seat for seat in rotation.seats.values() if seat.dirty]
     if dirty:
-        connection.execute(
-            update(Membership).where(Membership.id == bindparam("seat_id")).values(
-                weight=bindparam("new_weight"), lag_base=bindparam("new_lag"),
-                vtime_base=bindparam("new_vtime"), frozen=bindparam("new_frozen"),
-                received=bindparam("new_received"), adjustment=bindparam("new_adjustment"),
-                last_seq=bindparam("new_last_seq")),
-            [dict(seat_id=s.id, new_weight=s.weight, new_lag=s.lag_base, new_vtime=s.vtime_base,
-                  new_frozen=s.frozen, new_received=s.received, new_adjustment=s.adjustment,
-                  new_last_seq=s.last_seq) for s in dirty],
-        )
+        connection.execute(_SAVE_SEAT, [
+            dict(seat_id=s.id, new_weight=s.weight, new_lag=s.lag_base, new_vtime=s.vtime_base,
+                 new_frozen=s.frozen, new_received=s.received, new_adjustment=s.adjustment,
+                 new_last_seq=s.last_seq) for s in dirty])
         for seat in dirty:
             seat.dirty = False
-    connection.execute(
-        update(Queue).where(Queue.id == info.id).values(
-            vtime=rotation.vtime, seq=rotation.seq, period_key=info.period_key,
-            version=Queue.version + 1))
+    connection.execute(_SAVE_QUEUE, dict(queue_id=info.id, new_vtime=rotation.vtime, new_seq=rotation.seq,
+                                         new_period=info.period_key))
 
 
 def change_open_leads(connection: Connection, member_id: int, delta: int) -> None:
-    connection.execute(
-        update(Member).where(Member.id == member_id)
-        .values(open_leads=func.max(Member.open_leads + delta, 0)
-                if connection.dialect.name == "sqlite"
-                else func.greatest(Member.open_leads + delta, 0)))
+    connection.execute(_OPEN_LEADS[connection.dialect.name], {"member_id": member_id, "delta": delta})
 
 
 def eligible_seats(opened: OpenQueue, now: datetime,

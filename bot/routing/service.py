@@ -15,9 +15,10 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.config.schema import RoutingConfig
 from bot.routing import calendar_leaves, calibration, members, offers, roster, standings, status
-from bot.routing.assign import Router, stored_outcome
+from bot.routing.assign import Batch, Router, stored_outcome
 from bot.routing.clock import Clock, SystemClock
 from bot.routing.errors import NotFound, RoutingError
+from bot.routing.group_commit import GroupCommit, Pending
 from bot.routing.preview import preview
 from bot.routing.results import (
     AssignmentChange,
@@ -56,6 +57,7 @@ class RoutingService:
         self.db = db
         self.clock = clock or SystemClock()
         self.router = Router(webhook=webhook)
+        self._group_commit = GroupCommit(self._route_batch, self._route_one)
 
     async def _run(self, work: Callable[[Connection], T], *, commit: bool = True) -> T:
         return await self.db.run(work, commit=commit)
@@ -66,26 +68,51 @@ class RoutingService:
     # --- leads ---------------------------------------------------------------
 
     async def route(self, fields: dict[str, Any], *, actor: str = "api", dry_run: bool = False) -> RouteOutcome:
-        """Route one lead; a repeated id returns the stored decision (created=False)."""
+        """Route one lead; a repeated id returns the stored decision (created=False).
+
+        Concurrent calls are committed together (see `group_commit`); a dry run never is.
+        """
         lead_id = lead_id_of(fields)
-        stored = {key: value for key, value in fields.items()}
+        stored = dict(fields)
+        if dry_run:
+            now = self.clock.now()
+            return await self._run(lambda c: self.router.route(c, lead_id, stored, now, actor), commit=False)
+        return await self._group_commit.route(lead_id, stored, actor)
+
+    async def _route_one(self, pending: Pending) -> RouteOutcome:
         now = self.clock.now()
         try:
-            return await self._run(
-                lambda c: self.router.route(c, lead_id, stored, now, actor), commit=not dry_run)
+            return await self._run(lambda c: self.router.route(c, pending.lead_id, pending.fields, now,
+                                                               pending.actor))
         except IntegrityError:
             # Another replica stored the same id between our check and our insert.
-            found = await self._run(lambda c: stored_outcome(c, lead_id))
+            found = await self._run(lambda c: stored_outcome(c, pending.lead_id))
             if found is None:
                 raise
             return found
+
+    async def _route_batch(self, batch: list[Pending]) -> list[RouteOutcome]:
+        now = self.clock.now()
+
+        def work(connection: Connection) -> list[RouteOutcome]:
+            shared = Batch(connection, now)
+            outcomes = [self.router.route(connection, p.lead_id, p.fields, now, p.actor, shared)
+                        for p in batch]
+            shared.finish()
+            return outcomes
+
+        return await self._run(work)
 
     async def route_many(self, leads: list[dict[str, Any]], *, actor: str = "api") -> list[RouteOutcome]:
         """Route several leads in one transaction (bulk import); ids already seen are skipped."""
         now = self.clock.now()
 
         def work(connection: Connection) -> list[RouteOutcome]:
-            return [self.router.route(connection, lead_id_of(f), dict(f), now, actor) for f in leads]
+            batch = Batch(connection, now)
+            outcomes = [self.router.route(connection, lead_id_of(f), dict(f), now, actor, batch)
+                        for f in leads]
+            batch.finish()
+            return outcomes
 
         return await self._run(work)
 

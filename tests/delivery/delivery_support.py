@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib.util
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -20,9 +19,9 @@ from bot.store.db import Database
 from bot.store.models import OutboxMessage
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from fake_slack import FakeSlack  # noqa: E402
+from fake_slack import FakeSlack
 
-__all__ = ["CONFIG", "FakeSlack", "outbox_rows", "prepared_service", "slack_runtime"]
+__all__ = ["CONFIG", "FakeSlack", "fail_sends", "outbox_rows", "prepared_service", "slack_runtime"]
 
 CONFIG = """
 timezone: UTC
@@ -41,7 +40,7 @@ rules:
   - name: Everyone
     queue: emea
 """
-HAS_SLACK_RUNTIME = importlib.util.find_spec("bot.slack.runtime") is not None and not os.environ.get("XX_DEV")
+HAS_SLACK_RUNTIME = importlib.util.find_spec("bot.slack.runtime") is not None
 
 
 async def prepared_service(url: str, *, webhook: bool = False, config: str = CONFIG) -> RoutingService:
@@ -72,6 +71,22 @@ class ClientRuntime:
 
     async def close(self) -> None:
         pass
+
+
+def sdk_retries(runtime: Any, status: int) -> int:
+    """How often the runtime's slack_sdk client retries a `status` answer by itself."""
+    from slack_sdk.http_retry.builtin_async_handlers import AsyncServerErrorRetryHandler
+
+    kind = AsyncRateLimitErrorRetryHandler if status == 429 else AsyncServerErrorRetryHandler
+    return sum(h.max_retry_count for h in runtime.client.retry_handlers if isinstance(h, kind))
+
+
+def fail_sends(fake: FakeSlack, runtime: Any, messages: int, status: int, retry_after: int = 0) -> None:
+    """Make the next `messages` sends each end in `status` after the client's own retries."""
+    for _ in range(messages):
+        for _ in range(sdk_retries(runtime, status)):
+            fake.fail_next("chat.postMessage", status, retry_after=0)
+        fake.fail_next("chat.postMessage", status, retry_after=retry_after)
 
 
 async def slack_runtime(fake: FakeSlack, service: RoutingService) -> Any:

@@ -1,0 +1,1 @@
+"""Delivery of the transactional outbox: claim due messages, send them, retry or give up."""

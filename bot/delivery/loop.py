@@ -1,0 +1,133 @@
+"""The delivery loop: wake on a new lead (or every second), claim due messages, send, record.
+
+Sends in a batch run concurrently; outcomes are recorded together. A failed attempt is
+retried with exponential backoff and full jitter (never sooner than a Retry-After); after
+`max_attempts` (or an error that retrying cannot fix) the message is given up on, counted,
+and the managers' channel gets a note when one is configured.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections.abc import Mapping
+from datetime import timedelta
+
+from bot.delivery.claims import GaveUp, Outcome, Retry, Sent, claim, record
+from bot.delivery.transports import DeliveryError, Message, Transport
+from bot.routing.clock import Clock, SystemClock
+from bot.routing.service import RoutingService
+from bot.store.db import Database
+from bot.web.metrics import Metrics
+
+log = logging.getLogger("bot.delivery")
+
+BASE_DELAY = 2.0  # seconds before the first retry (then 4, 8, ... up to MAX_DELAY)
+MAX_DELAY = 300.0
+KEPT_RESULT_KEYS = ("ok", "channel", "ts", "status", "console", "message_ts")
+
+
+def backoff(attempts: int, retry_after: float | None = None, *, rng: random.Random | None = None) -> float:
+    """Seconds to wait after `attempts` failed tries: full jitter on an exponential cap."""
+    cap = min(MAX_DELAY, BASE_DELAY * 2 ** max(0, attempts - 1))
+    delay = (rng or random).uniform(cap / 2, cap)
+    return max(delay, retry_after or 0.0)
+
+
+class DeliveryLoop:
+    def __init__(self, db: Database, transports: Mapping[str, Transport], *,
+                 service: RoutingService | None = None, metrics: Metrics | None = None,
+                 max_attempts: int = 8, wake: asyncio.Event | None = None, clock: Clock | None = None,
+                 poll_interval: float = 1.0, batch_size: int = 32, lease: float = 30.0,
+                 concurrency: int = 8) -> None:
+        self.db = db
+        self.service = service  # for the managers' channel, when a message is given up on
+        self.transports = dict(transports)
+        self.metrics = metrics or Metrics()
+        self.max_attempts = max(1, max_attempts)
+        self.wake = wake or asyncio.Event()
+        self.clock = clock or SystemClock()
+        self.poll_interval = poll_interval
+        self.batch_size = batch_size
+        self.lease = timedelta(seconds=lease)
+        self._limit = asyncio.Semaphore(concurrency)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Deliver until `stop` is set; the batch in hand is finished first."""
+        while not stop.is_set():
+            self.wake.clear()
+            try:
+                handled = await self.run_once()
+            except Exception:
+                log.exception("the delivery loop failed; trying again shortly")
+                handled = 0
+            if handled >= self.batch_size:
+                continue  # more are probably due
+            await _first(self.wake, stop, timeout=self.poll_interval)
+
+    async def run_once(self) -> int:
+        """Claim one batch of due messages and deliver it; the number handled."""
+        messages = await claim(self.db, self.clock.now(), lease=self.lease, limit=self.batch_size)
+        if not messages:
+            return 0
+        outcomes = await asyncio.gather(*(self._deliver(m) for m in messages))
+        channel = None
+        if self.service is not None and any(isinstance(o, GaveUp) for o in outcomes):
+            channel = (await self.service.team()).settings.get("manager_channel")
+        await record(self.db, list(outcomes), self.clock.now(), manager_channel=channel)
+        return len(messages)
+
+    async def drain(self, *, rounds: int = 100) -> None:
+        """Deliver until nothing is due (tests, and the last pass before shutdown)."""
+        for _ in range(rounds):
+            if not await self.run_once():
+                return
+
+    async def _deliver(self, message: Message) -> Outcome:
+        transport = self.transports.get(message.kind)
+        async with self._limit:
+            try:
+                if transport is None:
+                    raise DeliveryError(f"No transport for {message.kind!r} messages.", permanent=True)
+                result = await transport.send(message)
+            except DeliveryError as exc:
+                return self._failed(message, str(exc), exc.retry_after, exc.permanent)
+            except Exception as exc:  # a bug in a transport must not stop the loop
+                log.exception("sending outbox message %s failed", message.key)
+                return self._failed(message, f"{type(exc).__name__}: {exc}", None, False)
+        self.metrics.deliveries.labels(message.kind).inc()
+        return Sent(message, _jsonable(result))
+
+    def _failed(self, message: Message, error: str, retry_after: float | None, permanent: bool) -> Outcome:
+        self.metrics.delivery_errors.labels(message.kind).inc()
+        if permanent or message.attempts >= self.max_attempts:
+            self.metrics.delivery_failures.labels(message.kind).inc()
+            log.error("giving up on %s after %d attempt(s): %s", message.key, message.attempts, error)
+            return GaveUp(message, error)
+        delay = backoff(message.attempts, retry_after)
+        log.warning("%s failed (attempt %d of %d), retrying in %.1fs: %s", message.key, message.attempts,
+                    self.max_attempts, delay, error)
+        return Retry(message, error, self.clock.now() + timedelta(seconds=delay))
+
+
+async def _first(*events: asyncio.Event, timeout: float) -> None:
+    """Return when any event is set or after `timeout` seconds."""
+    waiters = [asyncio.ensure_future(e.wait()) for e in events]
+    try:
+        await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
+        for waiter in waiters:
+            with contextlib.suppress(asyncio.CancelledError):
+                await waiter
+
+
+def _jsonable(result: object) -> dict[str, object]:
+    """Slack's answer, trimmed to what is worth keeping (JSON-safe)."""
+    if not isinstance(result, dict):
+        return {"result": str(result)}
+    keep = {k: v for k, v in result.items() if k in KEPT_RESULT_KEYS}
+    return keep or {"ok": True}

@@ -1,0 +1,195 @@
+"""Where an outbox message goes: Slack (dm/channel), the log (no Slack token), or a webhook.
+
+A transport's `send(message)` returns what to store as the message's result, or raises
+`DeliveryError` (with `retry_after` when the other side said when to come back, and
+`permanent` when trying again cannot help).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import aiohttp
+
+log = logging.getLogger("bot.delivery")
+console_log = logging.getLogger("bot.delivery.console")
+
+SIGNATURE_HEADER = "X-Rotation-Signature"
+TIMESTAMP_HEADER = "X-Rotation-Timestamp"
+DELIVERY_HEADER = "X-Rotation-Delivery"
+# Slack errors that the same request will never get past.
+PERMANENT_SLACK_ERRORS = frozenset({
+    "channel_not_found", "not_in_channel", "is_archived", "user_not_found", "user_not_visible",
+    "cannot_dm_bot", "invalid_auth", "not_authed", "account_inactive", "token_revoked",
+    "missing_scope", "invalid_blocks", "msg_too_long", "no_text", "restricted_action",
+})
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One claimed outbox row."""
+
+    id: int
+    key: str
+    kind: str
+    payload: dict[str, Any]
+    lead_id: str | None
+    attempts: int  # including this one
+
+
+class DeliveryError(Exception):
+    def __init__(self, message: str, *, retry_after: float | None = None, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.permanent = permanent
+
+
+class Transport(Protocol):
+    async def send(self, message: Message) -> dict[str, Any]: ...
+
+
+class SlackDeliverer(Protocol):
+    async def deliver(self, kind: str, payload: dict[str, Any]) -> dict[str, Any]: ...
+
+
+class SlackTransport:
+    """dm/channel messages through the Slack runtime (slack_sdk retries a 429 once itself)."""
+
+    def __init__(self, runtime: SlackDeliverer) -> None:
+        self.runtime = runtime
+
+    async def send(self, message: Message) -> dict[str, Any]:
+        from slack_sdk.errors import SlackApiError
+
+        try:
+            return dict(await self.runtime.deliver(message.kind, message.payload) or {})
+        except SlackApiError as exc:
+            raise slack_error(exc) from None
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            raise DeliveryError(f"Slack could not be reached: {exc!r}") from None
+
+
+def slack_error(exc: Any) -> DeliveryError:
+    response = exc.response
+    status = getattr(response, "status_code", None)
+    data = getattr(response, "data", None)
+    code = data.get("error") if isinstance(data, dict) else None
+    what = f"Slack answered {status}" + (f" {code}" if code else "")
+    if status == 429:
+        headers = getattr(response, "headers", None) or {}
+        return DeliveryError(what, retry_after=_retry_after(_header(headers, "Retry-After")))
+    return DeliveryError(what, permanent=status == 200 and code in PERMANENT_SLACK_ERRORS)
+
+
+def _header(headers: Any, name: str) -> Any:
+    for key, value in dict(headers).items():
+        if key.lower() == name.lower():
+            return value[0] if isinstance(value, list) and value else value
+    return None
+
+
+def _retry_after(value: Any) -> float | None:
+    try:
+        return max(0.0, float(value))
+    except (TypeError, ValueError):
+        return None
+
+
+class ConsoleTransport:
+    """With no Slack token: one readable line per message in the log."""
+
+    async def send(self, message: Message) -> dict[str, Any]:
+        console_log.info("%s", console_line(message.kind, message.payload))
+        return {"console": True}
+
+
+def console_line(kind: str, payload: dict[str, Any]) -> str:
+    to = payload.get("to") or payload.get("channel") or "?"
+    where = f"DM to {to}" if kind == "dm" else f"#{to}" if kind == "channel" else kind
+    try:
+        from bot.slack.runtime import render  # type: ignore[import-not-found]
+    except ImportError:
+        render = None
+    if render is not None:
+        try:
+            text = render(kind, payload).get("text")
+        except Exception:  # a rendering bug must not stop a message reaching the log
+            log.exception("rendering %s failed; logging it plainly", kind)
+        else:
+            if text:
+                return f"[{where}] {text}"
+    return f"[{where}] {plain_text(payload)}"
+
+
+def plain_text(payload: dict[str, Any]) -> str:
+    event = payload.get("event")
+    lead = payload.get("lead") or {}
+    card = ", ".join(str(lead[k]) for k in ("name", "email", "company") if lead.get(k))
+    about = f"lead {lead.get('id', '?')}" + (f" ({card})" if card else "")
+    if event == "lead_assigned":
+        who = (payload.get("assignee") or {}).get("name") or (payload.get("assignee") or {}).get("slack_id")
+        return (f"New {about} in {payload.get('queue')} for {who}. "
+                f"{payload.get('summary') or ''}").strip()
+    if event == "lead_unassigned":
+        return f"Nobody could take {about} in {payload.get('queue')}: {payload.get('reason')}."
+    if "text" in payload:
+        return f"{payload['text']} ({about})" if lead else str(payload["text"])
+    return json.dumps(payload, sort_keys=True, default=str)
+
+
+def sign(secret: str, timestamp: str, body: bytes) -> str:
+    """`sha256=` + hex HMAC-SHA256 of `<timestamp>.<body>` (so a replayed body fails later)."""
+    digest = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+    return f"sha256={digest}"
+
+
+class WebhookTransport:
+    """POSTs each webhook event as JSON to ROTATION_WEBHOOK_URL, signed when a secret is set."""
+
+    def __init__(self, url: str | None, secret: str | None, *, timeout: float = 10.0) -> None:
+        self.url = url
+        self.secret = secret
+        self.timeout = aiohttp.ClientTimeout(total=timeout)
+        self._session: aiohttp.ClientSession | None = None
+
+    async def send(self, message: Message) -> dict[str, Any]:
+        if not self.url:
+            raise DeliveryError("No ROTATION_WEBHOOK_URL is set.", permanent=True)
+        body = json.dumps({"delivery_id": message.key, **message.payload}, default=str).encode()
+        timestamp = str(int(time.time()))
+        headers = {"Content-Type": "application/json", TIMESTAMP_HEADER: timestamp,
+                   DELIVERY_HEADER: message.key, "User-Agent": "rotation-bot"}
+        if self.secret:
+            headers[SIGNATURE_HEADER] = sign(self.secret, timestamp, body)
+        if self._session is None:
+            self._session = aiohttp.ClientSession(timeout=self.timeout)
+        try:
+            async with self._session.post(self.url, data=body, headers=headers) as response:
+                await response.read()
+                status = response.status
+                retry_after = _retry_after(response.headers.get("Retry-After"))
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            raise DeliveryError(f"The webhook could not be reached: {exc!r}") from None
+        if 200 <= status < 300:
+            return {"status": status}
+        retryable = status >= 500 or status in (408, 425, 429)
+        raise DeliveryError(f"The webhook answered {status}", retry_after=retry_after,
+                            permanent=not retryable)
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+
+def default_transports(slack: SlackDeliverer | None, webhook_url: str | None,
+                       webhook_secret: str | None) -> dict[str, Transport]:
+    """Slack for dm/channel when it is configured, else the log; the webhook when a URL is set."""
+    chat: Transport = SlackTransport(slack) if slack is not None else ConsoleTransport()
+    return {"dm": chat, "channel": chat, "webhook": WebhookTransport(webhook_url, webhook_secret)}

@@ -1,0 +1,72 @@
+"""The aiohttp application: routes, JSON errors, and the objects the handlers share."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any, Protocol
+
+from aiohttp import web
+
+from bot.config.settings import Settings
+from bot.routing.service import RoutingService
+from bot.web.health import health_handler
+from bot.web.leads import error, intake_handler, lookup_handler
+from bot.web.metrics import Metrics, metrics_handler
+
+log = logging.getLogger(__name__)
+
+# Slack's own payloads (views, interactivity) may exceed the lead limit; /leads checks its own.
+MIN_CLIENT_MAX_SIZE = 1024 * 1024
+
+
+class SlackHandler(Protocol):
+    async def handle(self, request: web.Request) -> web.StreamResponse: ...
+
+
+METRICS = web.AppKey("metrics", Metrics)
+WAKE = web.AppKey("wake", asyncio.Event)
+SERVICE = web.AppKey("service", RoutingService)
+
+
+@web.middleware
+async def json_errors(request: web.Request, handler: Any) -> web.StreamResponse:
+    """Every error answer is `{"error": "plain words"}`, unexpected ones included."""
+    try:
+        return await handler(request)  # type: ignore[no-any-return]
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        return error(exc.status, exc.reason)
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        log.exception("unexpected error answering %s %s", request.method, request.path)
+        return error(500, "Something went wrong on our side; nothing was changed. Please try again.")
+
+
+def create_app(service: RoutingService, settings: Settings, slack: SlackHandler | None = None, *,
+               metrics: Metrics | None = None, wake: asyncio.Event | None = None) -> web.Application:
+    """The app. `wake` is set after each new lead so the delivery loop sends its messages at once."""
+    metrics = metrics or Metrics()
+    wake = wake or asyncio.Event()
+    app = web.Application(middlewares=[json_errors],
+                          client_max_size=max(settings.max_body_bytes, MIN_CLIENT_MAX_SIZE))
+    app[METRICS] = metrics
+    app[WAKE] = wake
+    app[SERVICE] = service
+    app.router.add_post("/leads", intake_handler(service, settings, metrics, wake.set))
+    app.router.add_get(r"/leads/{lead_id:.+}", lookup_handler(service, settings))
+    app.router.add_get("/healthz", health_handler(service.db))
+    app.router.add_get("/metrics", metrics_handler(metrics, service.db))
+    app.router.add_post("/slack/events", slack_handler(slack))
+    return app
+
+
+def slack_handler(slack: SlackHandler | None):  # type: ignore[no-untyped-def]
+    async def handle(request: web.Request) -> web.StreamResponse:
+        if slack is None:
+            return error(503, "Slack is not configured: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET.")
+        return await slack.handle(request)
+
+    return handle

@@ -1,0 +1,138 @@
+"""POST /leads (intake) and GET /leads/{id}: bearer token, checks, then the core.
+
+Every check runs before the core is called, and the core routes in one transaction,
+so a rejected request changes nothing. A 201 is sent only after the commit.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import math
+import time
+from collections.abc import Callable
+from typing import Any
+
+from aiohttp import web
+
+from bot.config.settings import Settings
+from bot.routing.errors import NotFound, RoutingError
+from bot.routing.results import LeadRecord
+from bot.routing.service import RoutingService, lead_id_of
+from bot.web.metrics import Metrics
+
+MAX_ID_LENGTH = 200  # the leads table's key column
+SCALARS = (str, int, float, bool)
+
+
+class Rejected(Exception):
+    """A request answered with an error status and `{"error": message}`."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def error(status: int, message: str) -> web.Response:
+    return web.json_response({"error": message}, status=status)
+
+
+def check_token(request: web.Request, token: str | None) -> None:
+    if token is None:
+        raise Rejected(503, "Lead intake is switched off: set ROTATION_INTAKE_TOKEN to turn it on.")
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not given.strip():
+        raise Rejected(401, "Send the intake token as `Authorization: Bearer <token>`.")
+    if not hmac.compare_digest(given.strip().encode(), token.encode()):
+        raise Rejected(401, "The bearer token is not the intake token.")
+
+
+async def read_body(request: web.Request, limit: int) -> bytes:
+    too_big = f"The request body is over the limit of {limit} bytes."
+    if request.content_length is not None and request.content_length > limit:
+        raise Rejected(413, too_big)
+    body = bytearray()
+    async for chunk in request.content.iter_chunked(64 * 1024):
+        body += chunk
+        if len(body) > limit:
+            raise Rejected(413, too_big)
+    return bytes(body)
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def parse_lead(body: bytes) -> tuple[str, dict[str, Any]]:
+    """The lead's id and fields, or `Rejected` (400 for the shape, 422 for a field's type)."""
+    try:
+        fields = json.loads(body, parse_constant=_no_constant)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise Rejected(400, f"The body is not valid JSON ({exc}).") from None
+    if not isinstance(fields, dict):
+        raise Rejected(400, "The body must be a JSON object of lead fields, like {\"id\": \"L-1\"}.")
+    if fields.get("id") is None:
+        raise Rejected(400, "The lead has no `id`: give each lead its source's id.")
+    try:
+        lead_id = lead_id_of(fields)
+    except RoutingError as exc:
+        raise Rejected(400, str(exc)) from None
+    if len(lead_id) > MAX_ID_LENGTH:
+        raise Rejected(422, f"The field `id` is longer than {MAX_ID_LENGTH} characters.")
+    for name, value in fields.items():
+        if value is not None and not isinstance(value, SCALARS):
+            kind = "a list" if isinstance(value, list) else "an object"
+            raise Rejected(422, f"The field `{name}` is {kind}; lead fields must be strings, numbers, "
+                                "booleans or null.")
+        if isinstance(value, float) and not math.isfinite(value):  # pragma: no cover - parse_constant
+            raise Rejected(422, f"The field `{name}` is not a finite number.")
+    return lead_id, fields
+
+
+def intake_handler(service: RoutingService, settings: Settings, metrics: Metrics,
+                   on_routed: Callable[[], None]):  # type: ignore[no-untyped-def]
+    async def handle(request: web.Request) -> web.Response:
+        started = time.perf_counter()
+        try:
+            check_token(request, settings.intake_token)
+            body = await read_body(request, settings.max_body_bytes)
+            _lead_id, fields = parse_lead(body)
+            outcome = await service.route(fields, actor="webhook")
+        except Rejected as rejected:
+            metrics.intake_requests.labels(str(rejected.status)).inc()
+            return error(rejected.status, rejected.message)
+        except RoutingError as exc:
+            metrics.intake_requests.labels("422").inc()
+            return error(422, str(exc))
+        status = 201 if outcome.created else 200
+        if outcome.created:
+            on_routed()
+            metrics.lead_routed(outcome.queue, outcome.status)
+        metrics.intake_requests.labels(str(status)).inc()
+        metrics.intake_latency.observe(time.perf_counter() - started)
+        return web.json_response(outcome.as_json(), status=status)
+
+    return handle
+
+
+def lead_json(record: LeadRecord) -> dict[str, Any]:
+    return {
+        "lead_id": record.lead_id, "status": record.status, "queue": record.queue, "rule": record.rule,
+        "reason": record.reason, "received_at": record.received_at.isoformat(), "fields": record.fields,
+        "explanation": record.explanation, "assignments": record.assignments,
+    }
+
+
+def lookup_handler(service: RoutingService, settings: Settings):  # type: ignore[no-untyped-def]
+    async def handle(request: web.Request) -> web.Response:
+        try:
+            check_token(request, settings.intake_token)
+            record = await service.lead(request.match_info["lead_id"])
+        except Rejected as rejected:
+            return error(rejected.status, rejected.message)
+        except NotFound as exc:
+            return error(404, str(exc))
+        return web.json_response(lead_json(record))
+
+    return handle

@@ -1,0 +1,76 @@
+"""Prometheus metrics, one registry per app so several apps (tests) never clash."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+from sqlalchemy import Connection, func, select
+
+from bot.store.db import Database
+from bot.store.models import OutboxMessage
+
+LATENCY_BUCKETS = (0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+class Metrics:
+    """Everything the service counts; the delivery loop and the intake share one instance."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.leads_received = Counter("rotation_leads_received", "New leads accepted by POST /leads.",
+                                      ["queue"], registry=r)
+        self.leads_assigned = Counter("rotation_leads_assigned", "New leads assigned on arrival.",
+                                      ["queue"], registry=r)
+        self.leads_unassigned = Counter("rotation_leads_unassigned",
+                                        "New leads nobody could take on arrival.", ["queue"], registry=r)
+        self.intake_requests = Counter("rotation_intake_requests", "POST /leads answers by status code.",
+                                       ["code"], registry=r)
+        self.intake_latency = Histogram("rotation_intake_seconds", "Time to answer POST /leads.",
+                                        buckets=LATENCY_BUCKETS, registry=r)
+        self.outbox_backlog = Gauge("rotation_outbox_backlog", "Messages owed and not yet sent or given up.",
+                                    registry=r)
+        self.deliveries = Counter("rotation_deliveries", "Messages delivered, by kind.", ["kind"], registry=r)
+        self.delivery_errors = Counter("rotation_delivery_errors",
+                                       "Failed delivery attempts, by kind.", ["kind"], registry=r)
+        self.delivery_failures = Counter("rotation_delivery_failures",
+                                         "Messages given up on after the last attempt, by kind.", ["kind"],
+                                         registry=r)
+        self.delivery_latency = Histogram("rotation_delivery_lag_seconds",
+                                          "Time from a message being owed to it being sent.",
+                                          buckets=LATENCY_BUCKETS, registry=r)
+
+    def lead_routed(self, queue: str | None, status: str) -> None:
+        label = queue or "none"
+        self.leads_received.labels(label).inc()
+        (self.leads_assigned if status == "assigned" else self.leads_unassigned).labels(label).inc()
+
+
+async def backlog(db: Database) -> int:
+    """How many outbox messages are neither sent nor given up."""
+    return await db.run(_backlog, commit=False)
+
+
+def _backlog(connection: Connection) -> int:
+    query = select(func.count()).select_from(OutboxMessage).where(
+        OutboxMessage.sent_at.is_(None), OutboxMessage.failed_at.is_(None))
+    return int(connection.execute(query).scalar_one())
+
+
+def metrics_handler(metrics: Metrics, db: Database):  # type: ignore[no-untyped-def]
+    async def handle(_request: web.Request) -> web.Response:
+        try:
+            metrics.outbox_backlog.set(await backlog(db))
+        except Exception:  # the database being down must not hide every other metric
+            metrics.outbox_backlog.set(float("nan"))
+        body = generate_latest(metrics.registry)
+        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    return handle

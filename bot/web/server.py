@@ -1,0 +1,166 @@
+"""`rotation serve`: migrate, apply the config, then serve HTTP, deliver and run the jobs until a signal.
+
+Shutdown on SIGTERM/SIGINT: stop accepting connections, let in-flight requests finish,
+stop the delivery loop and the jobs (each finishes what it holds), close Slack, dispose
+the database, exit 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import importlib.util
+import logging
+import signal
+from typing import Any
+
+from aiohttp import web
+
+from bot.config.settings import Settings
+from bot.delivery.loop import DeliveryLoop
+from bot.delivery.transports import WebhookTransport, default_transports
+from bot.routing.service import RoutingService
+from bot.store.db import Database
+from bot.web.app import create_app
+from bot.web.metrics import Metrics
+
+log = logging.getLogger("bot.serve")
+
+SHUTDOWN_TIMEOUT = 15.0  # seconds in-flight requests get to finish
+
+
+def run(settings: Settings) -> int:
+    """Serve until SIGTERM/SIGINT; the process's exit code."""
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        return asyncio.run(serve(settings))
+    except Exception:
+        log.exception("rotation serve failed")
+        return 1
+
+
+async def serve(settings: Settings, *, stop: asyncio.Event | None = None,
+                started: asyncio.Event | None = None) -> int:
+    stop = stop or asyncio.Event()
+    _on_signals(stop)
+    db = Database(settings.database_url)
+    try:
+        return await _serve(db, settings, stop, started)
+    finally:
+        await db.dispose()
+
+
+async def _serve(db: Database, settings: Settings, stop: asyncio.Event,
+                 started: asyncio.Event | None) -> int:
+    await db.migrate()
+    service = RoutingService(db, webhook=bool(settings.webhook_url))
+    if settings.routing_config and not await _apply_config(service, settings.routing_config):
+        return 1
+    slack = _slack_runtime(settings, service)
+    metrics, wake = Metrics(), asyncio.Event()
+    app = create_app(service, settings, slack, metrics=metrics, wake=wake)
+    transports = default_transports(slack, settings.webhook_url, settings.webhook_secret)
+    delivery = DeliveryLoop(db, transports, service=service, metrics=metrics, wake=wake,
+                            max_attempts=settings.outbox_max_attempts)
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT)
+    await runner.setup()
+    loops: list[asyncio.Task[Any]] = []
+    code = 0
+    try:
+        if slack is not None:
+            await slack.start()
+        try:
+            await web.TCPSite(runner, settings.host, settings.port).start()
+        except OSError as exc:
+            log.error("cannot listen on %s:%d: %s", settings.host, settings.port, exc.strerror or exc)
+            return 1
+        log.info("serving on http://%s:%d (Slack: %s)", settings.host, settings.port,
+                 "on" if slack is not None else "off, messages go to the log")
+        loops.append(asyncio.create_task(delivery.run(stop), name="delivery"))
+        jobs = _job_runner(service, db, settings)
+        if jobs is not None:
+            loops.append(asyncio.create_task(jobs.run_forever(stop), name="jobs"))
+        if started is not None:
+            started.set()
+        if not await _until(stop, loops):
+            code = 1
+        log.info("shutting down: finishing in-flight requests")
+    finally:
+        stop.set()
+        await runner.cleanup()  # stops listening, waits for in-flight handlers
+        await _finish(loops)
+        if slack is not None:
+            await slack.close()
+        for transport in {id(t): t for t in transports.values()}.values():
+            if isinstance(transport, WebhookTransport):
+                await transport.close()
+    log.info("stopped")
+    return code
+
+
+async def _apply_config(service: RoutingService, path: str) -> bool:
+    from bot.config.routing import ConfigInvalid, load_file
+
+    try:
+        config = load_file(path)
+    except ConfigInvalid as invalid:
+        log.error("ROTATION_CONFIG is not valid, not serving:\n%s", invalid)
+        return False
+    await service.apply_config(config, actor="serve")
+    log.info("applied the routing config %s", path)
+    return True
+
+
+def _slack_runtime(settings: Settings, service: RoutingService) -> Any:
+    if importlib.util.find_spec("bot.slack.runtime") is None:
+        if settings.slack_bot_token:
+            log.warning("SLACK_BOT_TOKEN is set but this build has no Slack runtime; messages go to the log")
+        return None
+    runtime = importlib.import_module("bot.slack.runtime")
+    return runtime.SlackRuntime.from_settings(settings, service)
+
+
+def _job_runner(service: RoutingService, db: Database, settings: Settings) -> Any:
+    if importlib.util.find_spec("bot.jobs.runner") is None:
+        return None
+    jobs = importlib.import_module("bot.jobs.runner")
+    return jobs.JobRunner(service=service, db=db, settings=settings)
+
+
+async def _until(stop: asyncio.Event, loops: list[asyncio.Task[Any]]) -> bool:
+    """Wait for the stop signal (True); a background loop that dies ends the wait too (False)."""
+    stopping = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait([stopping, *loops], return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopping.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await stopping
+    if stop.is_set():
+        return True
+    for task in loops:
+        if task.done():
+            error = None if task.cancelled() else task.exception()
+            log.error("the %s loop stopped unexpectedly; shutting down", task.get_name(), exc_info=error)
+    return False
+
+
+async def _finish(loops: list[asyncio.Task[Any]], timeout: float = 30.0) -> None:
+    """Let the loops see `stop` and finish their current work; cancel what is still running."""
+    if not loops:
+        return
+    _done, pending = await asyncio.wait(loops, timeout=timeout)
+    for task in pending:
+        task.cancel()
+    for task in loops:
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+
+
+def _on_signals(stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(signum, stop.set)

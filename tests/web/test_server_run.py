@@ -1,0 +1,44 @@
+"""bot.web.server.serve in-process: start, answer, stop cleanly; refuse a taken port."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from pathlib import Path
+
+import aiohttp
+from web_support import AUTH, CONFIG, TOKEN
+
+from bot.config.settings import Settings
+from bot.web.server import serve
+
+
+def settings_for(tmp_path: Path, port: int) -> Settings:
+    config = tmp_path / "routing.yaml"
+    config.write_text(CONFIG)
+    return Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'rotation.db'}",
+                    routing_config=str(config), intake_token=TOKEN, host="127.0.0.1", port=port)
+
+
+async def test_serve_answers_until_stopped_then_returns_0(tmp_path: Path) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    stop, started = asyncio.Event(), asyncio.Event()
+    serving = asyncio.create_task(serve(settings_for(tmp_path, port), stop=stop, started=started))
+    await asyncio.wait_for(started.wait(), 30)
+    async with aiohttp.ClientSession() as http:
+        async with http.post(f"http://127.0.0.1:{port}/leads", json={"id": "S-1"}, headers=AUTH) as response:
+            assert response.status == 201
+        async with http.get(f"http://127.0.0.1:{port}/metrics") as response:
+            assert "rotation_leads_received_total" in await response.text()
+    stop.set()
+    assert await asyncio.wait_for(serving, 30) == 0
+
+
+async def test_serve_returns_1_when_the_port_is_taken(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        code = await asyncio.wait_for(serve(settings_for(tmp_path, taken.getsockname()[1])), 30)
+    assert code == 1
