@@ -35,9 +35,11 @@ __all__ = ["SlackRuntime", "render", "retry_handlers"]
 
 
 def retry_handlers() -> list[Any]:
-    return [AsyncConnectionErrorRetryHandler(max_retry_count=2),
-            AsyncRateLimitErrorRetryHandler(max_retry_count=3),
-            AsyncServerErrorRetryHandler(max_retry_count=2)]
+    # One quick retry each; the outbox delivery loop owns longer backoff, so one
+    # rate-limited message never holds up the others for long.
+    return [AsyncConnectionErrorRetryHandler(max_retry_count=1),
+            AsyncRateLimitErrorRetryHandler(max_retry_count=1),
+            AsyncServerErrorRetryHandler(max_retry_count=1)]
 
 
 class SlackRuntime:

@@ -97,7 +97,8 @@ class Database:
         """True when the database answers a trivial query."""
         try:
             async with self.engine.connect() as connection:
-                await connection.execute(text("SELECT 1"))
+                reader = await connection.execution_options(read_only=True)
+                await reader.execute(text("SELECT 1"))
         except Exception:
             return False
         return True
@@ -145,4 +146,6 @@ def _configure_sqlite_sync(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # Readers (the health check) must not queue for the write lock behind busy writers.
+        read_only = connection.get_execution_options().get("read_only", False)
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")

@@ -1,0 +1,88 @@
+"""The `rotation` command as a user types it (click's runner, a real SQLite file)."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from bot.cli import main
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+@pytest.fixture
+def rotation(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}")
+    runner = CliRunner()
+
+    def run(*args: str, code: int = 0) -> str:
+        result = runner.invoke(main, list(args), catch_exceptions=False)
+        assert result.exit_code == code, result.output
+        return result.output
+
+    return run
+
+
+def test_config_check_lists_every_problem_with_its_line(rotation, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("members:\n  - {slack_id: U01A, name: A}\nqueues:\n  - name: q\n"
+                   "    members:\n      - {slack_id: U01A, weight: -1}\n  - name: r\n    strategy: random\n")
+    output = rotation("config", "check", str(bad), code=1)
+    assert f"{bad}:6: queues[0].members[0].weight: must be > 0" in output
+    assert f"{bad}:8: queues[1].strategy: must be one of" in output
+    assert "2 problem(s) found" in output
+    assert "is valid" in rotation("config", "check", str(EXAMPLES / "routing.yaml"))
+
+
+def test_apply_import_is_resumable_and_report_formats(rotation, tmp_path: Path) -> None:
+    assert "Ledgers kept" in rotation("config", "apply", str(EXAMPLES / "routing.yaml"))
+    rows = list(csv.DictReader((EXAMPLES / "leads.csv").open()))
+    head = tmp_path / "head.csv"
+    with head.open("w", newline="") as out:
+        writer = csv.DictWriter(out, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows[:40])
+    first = rotation("import", str(head))
+    assert "40 rows: " in first and "0 already routed" in first
+    again = rotation("import", str(EXAMPLES / "leads.csv"))
+    assert "40 already routed (skipped)" in again
+    report = json.loads(rotation("report", "--format", "json"))
+    assert sum(row["leads"] for row in report) == len(rows)
+    table = rotation("report", "--queue", "emea")
+    assert table.splitlines()[0].split()[:3] == ["period", "queue", "member"]
+    assert {line.split()[1] for line in table.splitlines()[2:]} == {"emea"}
+    csv_out = rotation("report", "--format", "csv", "--queue", "emea")
+    assert csv_out.startswith("period,queue,name,slack_id,leads")
+
+
+def test_route_dry_run_stores_nothing_then_routes(rotation, tmp_path: Path) -> None:
+    rotation("config", "apply", str(EXAMPLES / "routing.yaml"))
+    lead = tmp_path / "lead.json"
+    lead.write_text(json.dumps({"id": "X-1", "country": "DE", "name": "Hans"}))
+    dry = rotation("route", str(lead), "--dry-run")
+    assert "by rule “EMEA”" in dry and "nothing was stored" in dry
+    assert "[already routed]" not in rotation("route", str(lead))
+    assert "[already routed]" in rotation("route", str(lead))
+    broken = tmp_path / "broken.json"
+    broken.write_text("{not json")
+    assert "is not valid JSON" in rotation("route", str(broken), code=1)
+    no_id = tmp_path / "no_id.json"
+    no_id.write_text(json.dumps({"name": "nobody"}))
+    assert "has no `id`" in rotation("route", str(no_id), code=1)
+
+
+def test_export_round_trips_through_apply(rotation, tmp_path: Path) -> None:
+    rotation("config", "apply", str(EXAMPLES / "routing.yaml"))
+    exported = rotation("config", "export")
+    again = tmp_path / "exported.yaml"
+    again.write_text(exported)
+    assert "is valid" in rotation("config", "check", str(again))
+    original = yaml.safe_load((EXAMPLES / "routing.yaml").read_text())
+    assert [q["name"] for q in yaml.safe_load(exported)["queues"]] == [q["name"] for q in original["queues"]]
+    rotation("config", "apply", str(again))
+    assert rotation("config", "export") == exported
