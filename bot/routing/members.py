@@ -144,3 +144,21 @@ def cancel_leave(connection: Connection, slack_id: str, now: datetime, *, actor:
     audit(connection, now, actor, "leave_cancel", member_id=member.id,
                 details={"leave_ids": [leave.id for leave in chosen]})
     return chosen
+
+
+def set_timezone(connection: Connection, slack_id: str, timezone: str, now: datetime, *,
+                 actor: str, only_if_unset: bool = True) -> bool:
+    """Take a member's timezone from their Slack profile when the config gave none."""
+    from zoneinfo import ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InvalidChange(f"{timezone!r} is not a timezone name like Europe/London.") from None
+    member = require_member(connection, slack_id)
+    if member.timezone == timezone or (only_if_unset and member.timezone):
+        return False
+    connection.execute(update(Member).where(Member.id == member.id)
+                       .values(timezone=timezone, updated_at=now))
+    audit(connection, now, actor, "timezone", member_id=member.id, details={"timezone": timezone})
+    return True

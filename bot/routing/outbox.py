@@ -13,6 +13,8 @@ from sqlalchemy import Connection, insert
 
 from bot.store.models import OutboxMessage
 
+OUTBOX = OutboxMessage.__table__
+
 # Lead fields a rep needs to see first; the rest stay in the lead record.
 SHOWN_FIELDS = ("name", "company", "email", "phone", "country", "source", "url")
 
@@ -39,6 +41,19 @@ class Outbox:
                               created_at=self.now, available_at=self.now, attempts=0))
 
     def flush(self, connection: Connection) -> None:
+        """Insert the rows; a key already owed is skipped (the key is the idempotency key)."""
         if self.rows:
-            connection.execute(insert(OutboxMessage), self.rows)
+            connection.execute(_insert_ignoring_duplicates(connection.dialect.name), self.rows)
             self.rows = []
+
+
+def _insert_ignoring_duplicates(dialect: str) -> Any:
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(OUTBOX).on_conflict_do_nothing(index_elements=["key"])
+    if dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        return sqlite_insert(OUTBOX).on_conflict_do_nothing(index_elements=["key"])
+    return insert(OUTBOX)

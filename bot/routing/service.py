@@ -236,6 +236,12 @@ class RoutingService:
                                                    actor=actor)
         return await self._run(work)
 
+    async def set_timezone(self, slack_id: str, timezone: str, *, actor: str = "slack",
+                           only_if_unset: bool = True) -> bool:
+        """Use the member's Slack profile timezone (by default only when the config set none)."""
+        return await self._run(lambda c: members.set_timezone(c, slack_id, timezone, self.clock.now(),
+                                                              actor=actor, only_if_unset=only_if_unset))
+
     async def ignore_status(self, slack_id: str, *, text: str, emoji: str, actor: str) -> str:
         return await self._run(lambda c: status.ignore_status(c, slack_id, self.clock.now(), text=text,
                                                               emoji=emoji, actor=actor))

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Connection, update
 
 from bot.routing.members import audit, bump_member_queues, require_member
+from bot.routing.outbox import Outbox
 from bot.routing.team import TeamSettings
 from bot.store.models import Member
 
@@ -56,7 +57,14 @@ def apply_slack_status(connection: Connection, team: TeamSettings, slack_id: str
             status_paused_until=until, status_override=PAUSED + fingerprint(text, emoji), updated_at=now))
         bump_member_queues(connection, member.id)
         audit(connection, now, actor, "status_pause", member_id=member.id,
-                    note=f"{emoji} {text}".strip(), details={"until": until.isoformat()})
+              note=f"{emoji} {text}".strip(), details={"until": until.isoformat()})
+        outbox = Outbox(now)
+        outbox.add(f"status-paused:{slack_id}:{int(until.timestamp())}:{fingerprint(text, emoji)}"[:200], "dm", {
+            "event": "status_paused", "to": slack_id, "status_text": text, "status_emoji": emoji,
+            "until": None if not expiration else until.isoformat(),
+            "text": "Your Slack status says you're away, so you're paused: no new leads until it "
+                    "expires or you clear it."})
+        outbox.flush(connection)
         return "paused"
     if member.status_paused_until is not None or (member.status_override or "").startswith(PAUSED):
         connection.execute(update(Member).where(Member.id == member.id).values(
