@@ -10,11 +10,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from fractions import Fraction
 from typing import Any
 
 from sqlalchemy import Connection, select
 
 from bot.routing import explain
+from bot.routing.batch import Batch, Decision
 from bot.routing.errors import NotFound
 from bot.routing.fairness import Choice
 from bot.routing.ledger import (
@@ -29,7 +31,7 @@ from bot.routing.ledger import (
 from bot.routing.outbox import Outbox, lead_card
 from bot.routing.results import MemberRef, RouteOutcome
 from bot.routing.rules import RuleResult, first_match
-from bot.routing.team import TeamSettings, load_team
+from bot.routing.team import TeamSettings
 from bot.store.models import Assignment, Lead
 
 FREE_MAIL = frozenset({"gmail.com", "googlemail.com", "yahoo.com", "hotmail.com", "outlook.com",
@@ -41,39 +43,6 @@ MAX_BUCKET_DAYS = 5  # availability buckets: 24 h, 48 h ... 120 h
 
 LEADS = Lead.__table__
 INSERT_ASSIGNMENT = Assignment.__table__.insert().returning(Assignment.__table__.c.id)
-
-
-class Batch:
-    """Several leads routed in one transaction: the team row and each queue's ledger are
-    read once, kept in memory (the transaction holds their locks) and written once.
-
-    A lone `route` makes a batch of one and finishes it itself.
-    """
-
-    def __init__(self, connection: Connection, now: datetime) -> None:
-        self.connection = connection
-        self.now = now
-        self.team = load_team(connection)
-        self.queues: dict[str, OpenQueue | None] = {}
-
-    def queue(self, name: str) -> OpenQueue | None:
-        if name not in self.queues:
-            self.queues[name] = open_queue(self.connection, name, self.team, self.now)
-        return self.queues[name]
-
-    def opened_a_lead(self, member_id: int, charged: Any) -> None:
-        """Keep capacity right for this member's seats in the other cached queues."""
-        for opened in self.queues.values():
-            for info in opened.seats if opened else ():
-                if info.seat.member_id == member_id:
-                    info.facts = replace(info.facts, open_leads=info.facts.open_leads + 1)
-                    if info.seat is not charged:
-                        info.seat.open_leads += 1
-
-    def finish(self) -> None:
-        for opened in self.queues.values():
-            if opened is not None:
-                save(self.connection, opened, self.now)
 
 
 @dataclass(slots=True)
@@ -88,6 +57,8 @@ class Placement:
     notes: list[str] = field(default_factory=list)
     reason: str | None = None
     touched: list[OpenQueue] = field(default_factory=list)
+    batch: Batch | None = None
+    lags: dict[int, Fraction] | None = None
 
 
 def working_hours_start(info: SeatInfo, now: datetime) -> datetime:
@@ -118,12 +89,26 @@ class Router:
         self.webhook = webhook
 
     def route(self, connection: Connection, lead_id: str, fields: dict[str, Any],
-              now: datetime, actor: str, batch: Batch | None = None) -> RouteOutcome:
-        existing = stored_outcome(connection, lead_id)
-        if existing is not None:
-            return existing
-        own_batch = batch is None
-        batch = batch or Batch(connection, now)
+              now: datetime, actor: str) -> RouteOutcome:
+        """Route one lead in its own batch."""
+        batch = Batch(connection, now)
+        decided = self.decide(connection, lead_id, fields, now, actor, batch)
+        self.finish(batch)
+        return decided if isinstance(decided, RouteOutcome) else decided.outcome()
+
+    def finish(self, batch: Batch) -> None:
+        batch.finish(self._owe_decision)
+
+    def decide(self, connection: Connection, lead_id: str, fields: dict[str, Any], now: datetime,
+               actor: str, batch: Batch) -> Decision | RouteOutcome:
+        """Decide a new lead inside `batch`; a known id gives back its stored outcome."""
+        if lead_id in batch.decisions:
+            first = batch.decisions[lead_id]
+            return replace(first, repeat_of=first)
+        if batch.maybe_known(lead_id):
+            existing = stored_outcome(connection, lead_id)
+            if existing is not None:
+                return existing
         team = batch.team
         tried = first_match(team.rules, fields)
         matched = tried[-1] if tried and tried[-1].matched else None
@@ -133,11 +118,53 @@ class Router:
             placement = Placement(None, reason=reason)
         else:
             placement = self.place(connection, team, matched.queue, fields, now, batch=batch)
-        outcome = self.commit_placement(connection, team, placement, tried, lead_id, fields, now,
-                                        cause="new", hop=0, batch=batch, new_lead=True)
-        if own_batch:
-            batch.finish()
-        return outcome
+        decision = self._decision(placement, tried, lead_id, fields, now)
+        batch.add(decision)
+        if decision.winner is None and placement.opened is not None and placement.opened.info.channel:
+            self._owe_unassigned(batch.outbox, placement, lead_id, fields, 0)
+        return decision
+
+    def _decision(self, placement: Placement, tried: list[RuleResult], lead_id: str,
+                  fields: dict[str, Any], now: datetime) -> Decision:
+        opened, winner = placement.opened, placement.winner
+        explanation = self._explain(placement, tried, now)
+        if placement.reason and winner is None:
+            explanation["reason"] = placement.reason
+        rule = next((r.name for r in tried if r.matched), None)
+        key = account_key(opened.info.sticky, fields) if opened else None
+        assignment = None
+        if opened is not None and winner is not None:
+            opened.rotation.charge(winner.seat)
+            assignment = dict(
+                lead_id=lead_id, queue_id=opened.info.id, member_id=winner.seat.member_id,
+                membership_id=winner.seat.id, period_key=opened.info.period_key,
+                seq=opened.rotation.seq, hop=0, cause="new", state="offered", assigned_at=now,
+                account_key=key, explanation=explanation)
+        return Decision(lead_id=lead_id, fields=fields, status="assigned" if winner else "unassigned",
+                        queue=opened.info.name if opened else None, rule=rule, winner=winner,
+                        opened=opened, explanation=explanation, assignment=assignment)
+
+    def _explain(self, placement: Placement, tried: list[RuleResult], now: datetime) -> dict[str, Any]:
+        opened = placement.opened
+        return explain.decision(
+            tried=tried, opened=opened, eligible=placement.eligible, excluded=placement.excluded,
+            winner=placement.winner, tie_break=placement.tie_break,
+            strategy=opened.info.strategy if opened else "fair", route_notes=placement.notes,
+            at=now, unassigned_reason=placement.reason, lags=placement.lags)
+
+    def _owe_decision(self, outbox: Outbox, decision: Decision) -> None:
+        assert decision.opened is not None and decision.winner is not None
+        assert decision.assignment_id is not None
+        self._owe_assignment(outbox, decision.assignment_id, decision.lead_id, decision.fields,
+                             decision.opened, decision.winner, decision.rule, decision.explanation, "new")
+
+    def _owe_unassigned(self, outbox: Outbox, placement: Placement, lead_id: str,
+                        fields: dict[str, Any], hop: int) -> None:
+        assert placement.opened is not None
+        outbox.add(f"unassigned:{lead_id}:{hop}", "channel", {
+            "event": "lead_unassigned", "channel": placement.opened.info.channel,
+            "queue": placement.opened.info.name, "lead": lead_card(lead_id, fields),
+            "reason": placement.reason}, lead_id)
 
     def place(self, connection: Connection, team: TeamSettings, queue_name: str,
               fields: dict[str, Any], now: datetime, *, accrue: bool = True,
@@ -149,6 +176,7 @@ class Router:
         while name is not None and name not in seen and len(seen) < MAX_FALLBACKS:
             seen.add(name)
             opened = batch.queue(name) if batch else open_queue(connection, name, team, now)
+            placement.batch = batch
             if opened is None:
                 placement.reason = f"queue {name!r} does not exist (check the routing config)"
                 return placement
@@ -163,6 +191,7 @@ class Router:
                 choice = self._choose(connection, opened, eligible, fields, placement)
                 placement.winner = next(s for s in eligible if s.seat is choice.seat)
                 placement.tie_break = choice.tie_break
+                placement.lags = choice.lags
                 return placement
             if opened.info.respect_working_hours and self._soonest_working(opened, now, placement,
                                                                            exclude_members, accrue):
@@ -211,7 +240,10 @@ class Router:
                       fields: dict[str, Any], placement: Placement) -> Choice:
         key = account_key(opened.info.sticky, fields)
         if key is not None:
-            owner = (connection.execute(sticky_owner_query(opened.info.id, key))).scalar()
+            batch = placement.batch
+            owner = batch.sticky_owners.get((opened.info.id, key)) if batch else None
+            if owner is None:
+                owner = connection.execute(sticky_owner_query(opened.info.id, key)).scalar()
             owned = next((s for s in eligible if s.seat.member_id == owner), None)
             if owned is not None:
                 placement.notes.append(f"{owned.name} already owns the account {key}, "
@@ -221,28 +253,12 @@ class Router:
 
     def commit_placement(self, connection: Connection, team: TeamSettings,
                          placement: Placement, tried: list[RuleResult], lead_id: str,
-                         fields: dict[str, Any], now: datetime, *, cause: str, hop: int,
-                         batch: Batch | None = None, new_lead: bool = False) -> RouteOutcome:
-        """Charge the winner, write the lead, the assignment and the messages it owes.
-
-        Ledgers are saved here, or by the batch when several leads share a transaction.
-        """
+                         fields: dict[str, Any], now: datetime, *, cause: str, hop: int) -> RouteOutcome:
+        """Offer a lead again (pass, SLA, waiting): charge the winner, write it all now."""
         opened, winner = placement.opened, placement.winner
-        explanation = explain.decision(
-            tried=tried, opened=opened, eligible=placement.eligible, excluded=placement.excluded,
-            winner=winner, tie_break=placement.tie_break,
-            strategy=opened.info.strategy if opened else "fair", route_notes=placement.notes,
-            at=now, unassigned_reason=placement.reason)
+        explanation = self._explain(placement, tried, now)
         rule = next((r.name for r in tried if r.matched), None)
         key = account_key(opened.info.sticky, fields) if opened else None
-        lead_values = dict(status="assigned" if winner else "unassigned",
-                           queue=opened.info.name if opened else None, rule=rule,
-                           reason=None if winner else placement.reason, explanation=explanation,
-                           account_key=key)
-        if new_lead:
-            connection.execute(LEADS.insert(), dict(id=lead_id, fields=fields, received_at=now, **lead_values))
-        else:
-            connection.execute(LEADS.update().where(LEADS.c.id == lead_id).values(**lead_values))
         outbox = Outbox(now)
         assignment_id = None
         if opened is not None and winner is not None:
@@ -253,22 +269,20 @@ class Router:
                 seq=opened.rotation.seq, hop=hop, cause=cause, state="offered", assigned_at=now,
                 account_key=key, explanation=explanation)).scalar_one()
             change_open_leads(connection, winner.seat.member_id, +1)
-            if batch is not None:
-                batch.opened_a_lead(winner.seat.member_id, winner.seat)
             self._owe_assignment(outbox, assignment_id, lead_id, fields, opened, winner, rule,
                                  explanation, cause)
         elif opened is not None and opened.info.channel:
-            outbox.add(f"unassigned:{lead_id}:{hop}", "channel", {
-                "event": "lead_unassigned", "channel": opened.info.channel,
-                "queue": opened.info.name, "lead": lead_card(lead_id, fields),
-                "reason": placement.reason}, lead_id)
-        if batch is None:
-            for touched in placement.touched:
-                save(connection, touched, now)
+            self._owe_unassigned(outbox, placement, lead_id, fields, hop)
+        for touched in placement.touched:
+            save(connection, touched, now)
+        connection.execute(LEADS.update().where(LEADS.c.id == lead_id).values(
+            status="assigned" if winner else "unassigned", queue=opened.info.name if opened else None,
+            rule=rule, reason=None if winner else placement.reason, explanation=explanation,
+            account_key=key))
         outbox.flush(connection)
         return RouteOutcome(
-            lead_id=lead_id, created=True, status=lead_values["status"],
-            queue=lead_values["queue"], rule=rule,
+            lead_id=lead_id, created=True, status="assigned" if winner else "unassigned",
+            queue=opened.info.name if opened else None, rule=rule,
             assignee=MemberRef(winner.slack_id, winner.name) if winner else None,
             explanation=explanation, assignment_id=assignment_id)
 

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from bot.routing.hours import WorkingHours
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Availability:
     """The facts about a member and a seat that decide eligibility at one moment."""
 

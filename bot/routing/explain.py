@@ -41,10 +41,17 @@ def candidate(info: SeatInfo, rotation: Rotation, excluded: str | None) -> dict[
 
 
 def candidates_part(opened: OpenQueue, eligible: list[SeatInfo], excluded: dict[int, str],
-                    winner: SeatInfo | None) -> tuple[list[dict[str, Any]], int]:
+                    winner: SeatInfo | None,
+                    lags: dict[int, Fraction] | None = None) -> tuple[list[dict[str, Any]], int]:
     rotation = opened.rotation
+    known = lags or {}
+
+    def lag(info: SeatInfo) -> Fraction:
+        found = known.get(info.seat.id)
+        return rotation.lag(info.seat) if found is None else found
+
     contenders = heapq.nsmallest(MAX_CANDIDATES, eligible,
-                                 key=lambda s: (s is not winner, -rotation.lag(s.seat), s.seat.id))
+                                 key=lambda s: (s is not winner, -lag(s), s.seat.id))
     left_out = [s for s in opened.seats if s.seat.id in excluded][: max(0, MAX_CANDIDATES - len(contenders))]
     rows = [candidate(s, rotation, None) | {"winner": s is winner} for s in contenders]
     rows += [candidate(s, rotation, excluded[s.seat.id]) | {"winner": False} for s in left_out]
@@ -54,8 +61,9 @@ def candidates_part(opened: OpenQueue, eligible: list[SeatInfo], excluded: dict[
 def decision(*, tried: list[RuleResult], opened: OpenQueue | None, eligible: list[SeatInfo],
              excluded: dict[int, str], winner: SeatInfo | None, tie_break: str | None,
              strategy: str, route_notes: list[str], at: datetime,
-             unassigned_reason: str | None = None) -> dict[str, Any]:
-    rows, hidden = ([], 0) if opened is None else candidates_part(opened, eligible, excluded, winner)
+             unassigned_reason: str | None = None,
+             lags: dict[int, Fraction] | None = None) -> dict[str, Any]:
+    rows, hidden = ([], 0) if opened is None else candidates_part(opened, eligible, excluded, winner, lags)
     explanation: dict[str, Any] = {
         "rules": rules_part(tried),
         "queue": opened.info.name if opened else None,

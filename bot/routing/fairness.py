@@ -60,6 +60,7 @@ class Seat:
 class Choice:
     seat: Seat
     tie_break: str | None
+    lags: dict[int, Fraction] | None = None  # each candidate's lag, computed once
 
 
 @dataclass(slots=True)
@@ -105,8 +106,10 @@ class Rotation:
         lags = {seat.id: self.lag(seat) for seat in eligible}  # Fractions are dear: once each
         due = [seat for seat in eligible if lags[seat.id] > 0]
         if due:
-            return _first(due, lambda s: ((1 - lags[s.id]) / s.weight, s.last_seq), "due soonest")
-        return _first(eligible, lambda s: (-lags[s.id], s.last_seq), "largest lag")
+            choice = _first(due, lambda s: ((1 - lags[s.id]) / s.weight, s.last_seq), "due soonest")
+        else:
+            choice = _first(eligible, lambda s: (-lags[s.id], s.last_seq), "largest lag")
+        return Choice(choice.seat, choice.tie_break, lags)
 
     def charge(self, seat: Seat) -> None:
         """The seat received a lead: its lag drops by one."""

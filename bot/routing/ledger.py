@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from fractions import Fraction
 from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, func, select, update
@@ -108,7 +107,7 @@ def open_queue(connection: Connection, name: str, team: TeamSettings, now: datet
     if row is None:
         return None
     info = QueueInfo(*row[:10])
-    rotation = Rotation(vtime=Fraction(row.vtime), seq=row.seq)
+    rotation = Rotation(vtime=row.vtime, seq=row.seq)
     seats = _load_seats(connection, info.id, team, now)
     rotation.seats = {s.seat.id: s.seat for s in seats}
     current = period_key(now, team.timezone, team.period)
@@ -122,19 +121,17 @@ def _load_seats(connection: Connection, queue_id: int, team: TeamSettings,
     query = _SEATS
     params = {"queue_id": queue_id, "now": now}
     seats = []
-    for row in connection.execute(query, params).all():
-        timezone = row.timezone or team.timezone
-        seat = Seat(id=row.id, member_id=row.member_id, weight=Fraction(row.weight),
-                    lag_base=Fraction(row.lag_base), vtime_base=Fraction(row.vtime_base),
-                    frozen=row.frozen, received=row.received, adjustment=row.adjustment,
-                    last_seq=row.last_seq, open_leads=row.open_leads, capacity=row.capacity)
-        facts = Availability(
-            member_active=row.member_active, seat_active=row.active, paused_at=row.paused_at,
-            paused_until=row.paused_until, pause_reason=row.pause_reason,
-            status_paused_until=row.status_paused_until,
-            on_leave_until=_aware(row.on_leave_until), open_leads=row.open_leads,
-            capacity=row.capacity, working_hours=row.working_hours, timezone=timezone)
-        seats.append(SeatInfo(seat, row.slack_id, row.name, timezone, facts, row.weight_text))
+    for (seat_id, member_id, weight, weight_text, lag_base, vtime_base, frozen, received, adjustment,
+         last_seq, seat_active, slack_id, name, member_tz, member_active, paused_at, paused_until,
+         pause_reason, status_paused_until, open_leads, capacity, working_hours,
+         on_leave_until) in connection.execute(query, params):  # plain tuples: this loop is hot
+        timezone = member_tz or team.timezone
+        seat = Seat(seat_id, member_id, weight, lag_base, vtime_base, frozen, received, adjustment,
+                    last_seq, open_leads, capacity)
+        facts = Availability(member_active, seat_active, paused_at, paused_until, pause_reason,
+                             status_paused_until, _aware(on_leave_until), open_leads, capacity,
+                             working_hours, timezone)
+        seats.append(SeatInfo(seat, slack_id, name, timezone, facts, weight_text))
     return seats
 
 

@@ -7,7 +7,7 @@ Each method is one transaction, records who did it, and returns plain data from
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, select
@@ -15,7 +15,8 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.config.schema import RoutingConfig
 from bot.routing import calendar_leaves, calibration, members, offers, roster, standings, status
-from bot.routing.assign import Batch, Router, stored_outcome
+from bot.routing.assign import Router, stored_outcome
+from bot.routing.batch import Batch
 from bot.routing.clock import Clock, SystemClock
 from bot.routing.errors import NotFound, RoutingError
 from bot.routing.group_commit import GroupCommit, Pending
@@ -93,28 +94,23 @@ class RoutingService:
 
     async def _route_batch(self, batch: list[Pending]) -> list[RouteOutcome]:
         now = self.clock.now()
+        return await self._run(lambda c: self._decide_all(c, [(p.lead_id, p.fields, p.actor) for p in batch],
+                                                          now))
 
-        def work(connection: Connection) -> list[RouteOutcome]:
-            shared = Batch(connection, now)
-            outcomes = [self.router.route(connection, p.lead_id, p.fields, now, p.actor, shared)
-                        for p in batch]
-            shared.finish()
-            return outcomes
-
-        return await self._run(work)
+    def _decide_all(self, connection: Connection, leads: list[tuple[str, dict[str, Any], str]],
+                    now: datetime) -> list[RouteOutcome]:
+        shared = Batch(connection, now)
+        shared.prefetch_known([lead_id for lead_id, _, _ in leads])
+        decided = [self.router.decide(connection, lead_id, fields, now, actor, shared)
+                   for lead_id, fields, actor in leads]
+        self.router.finish(shared)
+        return [d if isinstance(d, RouteOutcome) else d.outcome() for d in decided]
 
     async def route_many(self, leads: list[dict[str, Any]], *, actor: str = "api") -> list[RouteOutcome]:
         """Route several leads in one transaction (bulk import); ids already seen are skipped."""
         now = self.clock.now()
-
-        def work(connection: Connection) -> list[RouteOutcome]:
-            batch = Batch(connection, now)
-            outcomes = [self.router.route(connection, lead_id_of(f), dict(f), now, actor, batch)
-                        for f in leads]
-            batch.finish()
-            return outcomes
-
-        return await self._run(work)
+        prepared = [(lead_id_of(fields), dict(fields), actor) for fields in leads]
+        return await self._run(lambda c: self._decide_all(c, prepared, now))
 
     async def lead(self, lead_id: str) -> LeadRecord:
         def work(connection: Connection) -> LeadRecord:

@@ -17,7 +17,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.routing.errors import NotFound
 from bot.routing.service import RoutingService
-from bot.slack import calibrate_modal, replies
+from bot.slack import calendar_command, calibrate_modal, replies
 from bot.slack.answers import Refusal, attempt, escape
 from bot.slack.deps import SlackDeps, deps
 from bot.slack.ids import Command
@@ -52,7 +52,7 @@ async def help_(req: Request) -> str:
 
 
 async def status(req: Request) -> str:
-    return replies.status_text(await req.service.member_status(req.user))
+    return replies.status_text(await req.service.member_status(req.user), now=req.service.clock.now())
 
 
 async def pause(req: Request) -> str:
@@ -91,6 +91,10 @@ async def away(req: Request) -> str:
     status = await req.service.member_status(req.user)
     leave = await req.service.add_leave(req.user, starts, ends, actor=req.user)
     return f"Leave scheduled: {replies.leave_line(leave, status.timezone)}."
+
+
+async def calendar(req: Request) -> str:
+    return await calendar_command.run(req.service, req.user, req.args)
 
 
 async def who(req: Request) -> str:
@@ -133,7 +137,7 @@ async def calibrate(req: Request) -> str | None:
 
 SUBCOMMANDS: dict[str, Callable[[Request], Awaitable[str | None]]] = {
     "help": help_, "status": status, "pause": pause, "resume": resume, "away": away,
-    "who": who, "why": why, "calibrate": calibrate,
+    "calendar": calendar, "who": who, "why": why, "calibrate": calibrate,
 }
 
 

@@ -1,7 +1,9 @@
-"""Events other than App Home: a member's Slack status changed (`user_change`).
+"""Events other than App Home: a member's Slack profile changed (`user_change`).
 
-Why hand it to the core untouched: whether a status like ":palm_tree: Vacation" pauses
-someone is the time-off policy's call (bot/routing), not the Slack layer's.
+Why hand the status to the core untouched: whether a status like ":palm_tree: Vacation"
+pauses someone is the time-off policy's call (bot/routing), not the Slack layer's. The
+profile's `tz` fills a timezone the config left empty (the core decides; it never
+overrides a configured one), so working hours and leave follow where the member is.
 """
 
 from __future__ import annotations
@@ -10,11 +12,38 @@ import logging
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
+from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.routing.errors import RoutingError
 from bot.slack.answers import attempt
-from bot.slack.deps import deps
+from bot.slack.deps import SlackDeps, deps
 
 log = logging.getLogger(__name__)
+PROFILE_ACTOR = "slack-profile"
+
+
+async def adopt_timezone(d: SlackDeps, slack_id: str, tz: object) -> bool:
+    """Offer the profile's timezone to the core; False when it was not taken, for any reason."""
+    if not isinstance(tz, str) or not tz.strip():
+        return False
+    try:
+        return await d.service.set_timezone(slack_id, tz.strip(), actor=PROFILE_ACTOR)
+    except RoutingError as refused:  # not in the rotation, or a tz name the core can't use
+        log.debug("timezone %r for %s not taken: %s", tz, slack_id, refused)
+    except Exception:
+        log.exception("could not set the timezone of %s", slack_id)
+    return False
+
+
+async def profile_timezone(client: AsyncWebClient, slack_id: str) -> str | None:
+    """The user's Slack timezone (users.info), or None if Slack can't say."""
+    try:
+        answer = await client.users_info(user=slack_id)
+    except Exception as error:  # SlackApiError, network: the Home tab must still open
+        log.info("users.info %s failed: %s", slack_id, error)
+        return None
+    tz = (answer.get("user") or {}).get("tz")
+    return tz if isinstance(tz, str) and tz else None
 
 
 async def on_user_change(ack: AsyncAck, event: dict[str, Any], context: AsyncBoltContext) -> None:
@@ -23,7 +52,9 @@ async def on_user_change(ack: AsyncAck, event: dict[str, Any], context: AsyncBol
     profile = user.get("profile") or {}
     if not user.get("id") or user.get("is_bot"):
         return
-    _, failure = await attempt(deps(context).service.apply_slack_status(
+    d = deps(context)
+    await adopt_timezone(d, user["id"], user.get("tz"))
+    _, failure = await attempt(d.service.apply_slack_status(
         user["id"], text=profile.get("status_text") or "", emoji=profile.get("status_emoji") or "",
         expiration=int(profile.get("status_expiration") or 0), actor="slack-status"))
     if failure:

@@ -14,7 +14,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.routing.errors import NotFound
-from bot.slack import calibrate_modal, calibrate_view, home_view, ids
+from bot.slack import calibrate_modal, calibrate_view, events, home_view, ids
 from bot.slack.answers import attempt
 from bot.slack.deps import SlackDeps, deps
 
@@ -39,7 +39,9 @@ async def on_home_opened(ack: AsyncAck, event: dict[str, Any], client: AsyncWebC
     await ack()
     if event.get("tab", "home") != "home":
         return
-    _, failure = await attempt(publish(deps(context), client, event["user"]))
+    d = deps(context)
+    await events.adopt_timezone(d, event["user"], await events.profile_timezone(client, event["user"]))
+    _, failure = await attempt(publish(d, client, event["user"]))
     if failure:
         log.warning("could not publish App Home for %s: %s", event.get("user"), failure)
 

@@ -21,7 +21,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.routing.results import MemberStatus, QueueStandings
-from bot.slack import ids, messages, replies
+from bot.slack import away_view, ids, messages, replies
 from bot.slack.answers import clip, escape
 
 MAX_BLOCKS = 100
@@ -35,14 +35,16 @@ def status_blocks(status: MemberStatus | None, not_member: str | None) -> list[B
     if status is None:
         words = escape(not_member or "You're not in the rotation.")
         return [SectionBlock(text=MarkdownTextObject(text=words))]
-    mine = clip(replies.status_text(status), 3000)
+    mine = clip(replies.status_text(status, with_leaves=False), 3000)
     blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=mine))]
     if status.state == "paused":
         button = ButtonElement(text="Resume", action_id=ids.Action.HOME_RESUME, style="primary",
                                value="resume")
     else:
         button = ButtonElement(text="Pause", action_id=ids.Action.HOME_PAUSE, value="pause")
-    blocks.append(ActionsBlock(elements=[button]))
+    away = ButtonElement(text="Schedule time off", action_id=ids.Action.HOME_AWAY, value="away")
+    blocks.append(ActionsBlock(elements=[button, away]))
+    blocks += away_view.home_blocks(status.leaves, status.timezone)
     blocks.append(HeaderBlock(text="Your recent leads"))
     if not status.recent_leads:
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text="No leads yet.")]))

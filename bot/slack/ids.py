@@ -29,10 +29,16 @@ class Action(StrEnum):
     CAL_ADJUSTMENT = "calibrate_adjustment"
     CAL_NOTE = "calibrate_note"
     CAL_ACTIVE = "calibrate_active"
+    KEEP_LEADS = "status_keep_leads"
+    HOME_AWAY = "home_schedule_leave"
+    HOME_CANCEL_LEAVE = "home_cancel_leave"
+    AWAY_START = "away_start"
+    AWAY_END = "away_end"
 
 
 class Callback(StrEnum):
     CALIBRATE = "calibrate_modal"
+    AWAY = "away_modal"
 
 
 class Block(StrEnum):
@@ -48,6 +54,10 @@ class Block(StrEnum):
     CAL_NOTE = "calibrate_note"
     CAL_ACTIVE = "calibrate_active"
     CAL_PREVIEW = "calibrate_preview"
+    STATUS_ACTIONS = "status_actions"
+    AWAY_START = "away_start"
+    AWAY_END = "away_end"
+    AWAY_LIST = "away_list"
 
 
 class ActiveChoice(StrEnum):

@@ -7,9 +7,17 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.slack import calibrate_modal, commands, events, home, lead_actions
+from bot.slack import (
+    away_modal,
+    calibrate_modal,
+    commands,
+    events,
+    home,
+    lead_actions,
+    status_actions,
+)
 
-MODULES = (commands, calibrate_modal, lead_actions, home, events)
+MODULES = (commands, calibrate_modal, lead_actions, home, away_modal, status_actions, events)
 
 
 def register(app: AsyncApp) -> None:

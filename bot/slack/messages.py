@@ -17,7 +17,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.slack import ids
+from bot.slack import ids, status_view
 from bot.slack.answers import clip, escape
 
 CARD_FIELDS = (("company", "Company"), ("email", "Email"), ("phone", "Phone"),
@@ -116,6 +116,9 @@ def render(kind: str, payload: dict[str, Any]) -> dict[str, Any]:
         text = (f"Lead {escape(lead_line(payload['lead']))} in {escape(payload.get('queue') or '-')} "
                 f"is waiting: {escape(payload.get('reason') or 'nobody is available')}")
         return {"channel": channel, "text": text, "blocks": None}
+    if event == "status_paused" and kind == "dm":
+        text, blocks = status_view.paused_dm(payload)
+        return {"channel": channel, "text": text, "blocks": [b.to_dict() for b in blocks]}
     if event in ("managers_note", "member_note"):
         return {"channel": channel, "text": escape(payload.get("text") or ""), "blocks": None}
     raise ValueError(f"unknown outbox event {event!r}")

@@ -7,7 +7,7 @@ Why pure: the command handlers stay a few lines each, and the wording can be tes
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 from fractions import Fraction
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -21,6 +21,8 @@ HELP = "\n".join([
     "• `/rotation pause until 2030-01-31 conference` — no leads until then (date and reason optional)",
     "• `/rotation resume` — back in the rotation, level with everyone",
     "• `/rotation away 2030-02-03 2030-02-07` — schedule leave; `away` lists it, `away cancel` cancels",
+    "• `/rotation calendar https://…/basic.ics` — your private calendar feed: time off in it becomes "
+    "leave; `calendar` alone shows it, `calendar off` removes it",
     "• `/rotation who us-east` — a queue's standings and who's next (no queue: yours)",
     "• `/rotation why L-1042` — why a lead went where it went",
     "• `/rotation calibrate @alice` — managers: weights, adjustments, queues",
@@ -54,8 +56,24 @@ def state_line(status: MemberStatus) -> str:
     return f"You're *{escape(status.state)}*{why}: no new leads for now."
 
 
-def status_text(status: MemberStatus) -> str:
-    lines = [f"*{escape(status.name)}* — " + state_line(status)]
+def time_line(status: MemberStatus, now: datetime | None = None) -> str:
+    """Their timezone and local time, plus working hours when the core reports them.
+
+    `working_hours` / `working_now` are read only if MemberStatus carries them, so this
+    answer grows with the core without a change here.
+    """
+    local = (now or datetime.now(UTC)).astimezone(ZoneInfo(status.timezone))
+    line = f"Your timezone: {escape(status.timezone)} (it's {local.strftime('%a %H:%M')} there)"
+    hours, working = getattr(status, "working_hours", None), getattr(status, "working_now", None)
+    if hours:
+        line += f"; working hours {escape(hours)}"
+    if working is not None:
+        line += ", working now" if working else ", outside working hours now"
+    return line + "."
+
+
+def status_text(status: MemberStatus, *, with_leaves: bool = True, now: datetime | None = None) -> str:
+    lines = [f"*{escape(status.name)}* — " + state_line(status), time_line(status, now)]
     if status.seats:
         lines.append("*Your queues this period:*")
         for seat in status.seats:
@@ -67,7 +85,8 @@ def status_text(status: MemberStatus) -> str:
                          f"lag {number(seat.lag)}{until}")
     else:
         lines.append("You're not in any queue.")
-    lines.append(leaves_text(status.leaves, status.timezone))
+    if with_leaves:
+        lines.append(leaves_text(status.leaves, status.timezone))
     return "\n".join(lines)
 
 

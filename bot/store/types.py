@@ -28,7 +28,10 @@ class FractionType(TypeDecorator[Fraction]):
         return f"{value.numerator}/{value.denominator}"
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Fraction | None:
-        return None if value is None else Fraction(value)
+        if value is None:
+            return None
+        numerator, _, denominator = value.partition("/")  # two ints: no regex parse
+        return Fraction(int(numerator), int(denominator or 1))
 
 
 class UTCDateTime(TypeDecorator[datetime]):

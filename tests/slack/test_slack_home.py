@@ -27,7 +27,7 @@ async def test_member_home_has_status_and_pause(bot: Bot) -> None:
                              "employees": 200, "source": "web"})
     view = await open_home(bot, "U01ALICE", "Ev1")
     assert view["type"] == "home"
-    assert [b["action_id"] for b in buttons(view)] == ["home_pause"]
+    assert [b["action_id"] for b in buttons(view)] == ["home_pause", "home_schedule_leave"]
     text = str(view["blocks"])
     assert "Alice Moreau" in text and "us-east" in text and "Team standings" not in text
 
@@ -36,7 +36,7 @@ async def test_pause_and_resume_buttons_republish(bot: Bot) -> None:
     await bot.post(sr.block_action(SECRET, "home_pause", "pause", view={"id": "VHOME"}))
     [call] = await bot.slack.wait_for("views.publish")
     assert (await bot.service.member_status("U01ALICE")).state == "paused"
-    assert [b["action_id"] for b in buttons(call.body["view"])] == ["home_resume"]
+    assert [b["action_id"] for b in buttons(call.body["view"])] == ["home_resume", "home_schedule_leave"]
     assert "You're paused" in str(call.body["view"]["blocks"])
     await bot.post(sr.block_action(SECRET, "home_resume", "resume", view={"id": "VHOME"}))
     await bot.slack.wait_for("views.publish", 2)

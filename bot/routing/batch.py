@@ -1,0 +1,129 @@
+"""Routing several new leads in one transaction, writing their rows once at the end.
+
+The team row and each queue's ledger are read once and kept in memory (the
+transaction holds their locks); leads, assignments, outbox messages and open-lead
+counts are inserted with one statement each when the batch finishes. A lone lead is
+a batch of one. This keeps an assignment to a handful of statements per batch.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, select, update
+
+from bot.routing.ledger import OpenQueue, SeatInfo, open_queue, save
+from bot.routing.outbox import Outbox
+from bot.routing.results import MemberRef, RouteOutcome
+from bot.routing.team import load_team
+from bot.store.models import Assignment, Lead, Member
+
+LEADS = Lead.__table__
+ASSIGNMENTS = Assignment.__table__
+MEMBERS = Member.__table__
+INSERT_ASSIGNMENTS = ASSIGNMENTS.insert().returning(ASSIGNMENTS.c.id, sort_by_parameter_order=True)
+ADD_OPEN_LEADS = update(MEMBERS).where(MEMBERS.c.id == bindparam("member_id")).values(
+    open_leads=MEMBERS.c.open_leads + bindparam("delta"))
+
+
+@dataclass(slots=True)
+class Decision:
+    """A new lead's decision; its assignment id is known once the batch has finished."""
+
+    lead_id: str
+    fields: dict[str, Any]
+    status: str
+    queue: str | None
+    rule: str | None
+    winner: SeatInfo | None
+    opened: OpenQueue | None
+    explanation: dict[str, Any]
+    assignment: dict[str, Any] | None = None
+    assignment_id: int | None = None
+    repeat_of: Decision | None = None  # the same id twice in one batch: the first decides
+
+    @property
+    def repeat(self) -> bool:
+        return self.repeat_of is not None
+
+    def outcome(self) -> RouteOutcome:
+        winner = self.winner
+        return RouteOutcome(
+            lead_id=self.lead_id, created=not self.repeat, status=self.status, queue=self.queue,
+            rule=self.rule, assignee=MemberRef(winner.slack_id, winner.name) if winner else None,
+            explanation=self.explanation,
+            assignment_id=(self.repeat_of or self).assignment_id)
+
+
+class Batch:
+    def __init__(self, connection: Connection, now: datetime) -> None:
+        self.connection = connection
+        self.now = now
+        self.team = load_team(connection)
+        self.queues: dict[str, OpenQueue | None] = {}
+        self.decisions: dict[str, Decision] = {}
+        self.known_ids: set[str] | None = None
+        self.sticky_owners: dict[tuple[int, str], int] = {}
+        self.outbox = Outbox(now)
+        self._open_leads: Counter[int] = Counter()
+
+    def prefetch_known(self, lead_ids: list[str]) -> None:
+        """One query for which ids were seen before, instead of one per lead."""
+        rows = self.connection.execute(select(LEADS.c.id).where(LEADS.c.id.in_(lead_ids)))
+        self.known_ids = {row.id for row in rows}
+
+    def maybe_known(self, lead_id: str) -> bool:
+        return self.known_ids is None or lead_id in self.known_ids
+
+    def queue(self, name: str) -> OpenQueue | None:
+        if name not in self.queues:
+            self.queues[name] = open_queue(self.connection, name, self.team, self.now)
+        return self.queues[name]
+
+    def add(self, decision: Decision) -> None:
+        self.decisions[decision.lead_id] = decision
+        winner, opened = decision.winner, decision.opened
+        if winner is None or opened is None:
+            return
+        self._open_leads[winner.seat.member_id] += 1
+        self._opened_a_lead(winner.seat.member_id, winner)
+        key = (decision.assignment or {}).get("account_key")
+        if key:
+            self.sticky_owners[(opened.info.id, key)] = winner.seat.member_id
+
+    def _opened_a_lead(self, member_id: int, winner: SeatInfo) -> None:
+        """Keep capacity right for this member's seats in every queue the batch holds."""
+        for opened in self.queues.values():
+            for info in opened.seats if opened else ():
+                if info.seat.member_id == member_id:
+                    info.facts = replace(info.facts, open_leads=info.facts.open_leads + 1)
+                    if info is not winner:
+                        info.seat.open_leads += 1
+
+    def finish(self, owe: Any) -> None:
+        """Write ledgers, leads, assignments, open counts and owed messages; `owe(outbox,
+        decision)` adds the messages an assignment owes once its id is known."""
+        connection = self.connection
+        for opened in self.queues.values():
+            if opened is not None:
+                save(connection, opened, self.now)
+        fresh = [d for d in self.decisions.values() if not d.repeat]
+        if fresh:
+            connection.execute(LEADS.insert(), [dict(
+                id=d.lead_id, fields=d.fields, received_at=self.now, status=d.status, queue=d.queue,
+                rule=d.rule, reason=None if d.winner else d.explanation.get("reason"),
+                explanation=d.explanation,
+                account_key=(d.assignment or {}).get("account_key")) for d in fresh])
+        assigned = [d for d in fresh if d.assignment is not None]
+        if assigned:
+            ids = connection.execute(INSERT_ASSIGNMENTS, [d.assignment for d in assigned]).scalars().all()
+            for decision, assignment_id in zip(assigned, ids, strict=True):
+                decision.assignment_id = assignment_id
+                owe(self.outbox, decision)
+        if self._open_leads:
+            connection.execute(ADD_OPEN_LEADS, [{"member_id": m, "delta": n}
+                                                for m, n in self._open_leads.items()])
+        self.outbox.flush(connection)

@@ -1,0 +1,90 @@
+"""Time off from App Home: open the modal, save the leave, cancel a leave.
+
+Why errors go back on the date field (response_action "errors"): a modal that closes on a
+refused leave loses what the member picked; keeping it open with the core's words under
+the field lets them fix one date. A saved or cancelled leave republishes the Home tab, so
+the list and the member's state are current without reopening it.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.routing.errors import InvalidChange, RoutingError
+from bot.slack import away_view, home, ids, replies
+from bot.slack.answers import SOMETHING_WENT_WRONG, attempt
+from bot.slack.deps import SlackDeps, deps
+
+log = logging.getLogger(__name__)
+
+
+async def republish(d: SlackDeps, client: AsyncWebClient, user: str, notice: str) -> None:
+    _, problem = await attempt(home.publish(d, client, user, notice=notice))
+    if problem:
+        log.warning("could not republish App Home for %s: %s", user, problem)
+
+
+async def open_view(d: SlackDeps, client: AsyncWebClient, user: str, trigger_id: str) -> None:
+    status = await d.service.member_status(user)  # NotFound: not in the rotation
+    team = await d.service.team()
+    today = d.service.clock.now().astimezone(ZoneInfo(status.timezone)).date()
+    view = away_view.build(status.leaves, status.timezone, today=today,
+                           long_leave_days=team.long_leave_days, pause_days_before=team.pause_days_before)
+    await client.views_open(trigger_id=trigger_id, view=view)
+
+
+async def on_open(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient,
+                  context: AsyncBoltContext) -> None:
+    """The Home tab's "Schedule time off" button; a refusal is shown on the Home tab."""
+    await ack()
+    d, user = deps(context), body["user"]["id"]
+    _, failure = await attempt(open_view(d, client, user, body["trigger_id"]))
+    if failure:
+        await republish(d, client, user, failure)
+
+
+async def on_submit(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient,
+                    context: AsyncBoltContext) -> None:
+    d, user = deps(context), body["user"]["id"]
+    starts, ends, errors = away_view.read(view)
+    if errors or starts is None or ends is None:
+        await ack(response_action="errors", errors=errors)
+        return
+    try:
+        leave = await d.service.add_leave(user, starts, ends, actor=user)
+        timezone = (await d.service.member_status(user)).timezone
+    except RoutingError as error:
+        field = error.field if isinstance(error, InvalidChange) else None
+        await ack(response_action="errors", errors={away_view.error_block(str(error), field): str(error)})
+        return
+    except Exception:
+        log.exception("scheduling leave failed")
+        await ack(response_action="errors", errors={ids.Block.AWAY_START.value: SOMETHING_WENT_WRONG})
+        return
+    await ack()
+    await republish(d, client, user, f"Time off scheduled: {replies.leave_line(leave, timezone)}.")
+
+
+async def on_cancel(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient,
+                    context: AsyncBoltContext) -> None:
+    """A leave's Cancel button on the Home tab (the member's own leave only: the core checks)."""
+    await ack()
+    d, user = deps(context), body["user"]["id"]
+    value = str(action.get("value") or "")
+    if not value.isdigit():
+        await republish(d, client, user, "That button no longer works; nothing was changed.")
+        return
+    cancelled, failure = await attempt(d.service.cancel_leave(user, actor=user, leave_id=int(value)))
+    spans = ", ".join(f"{c.starts_on.isoformat()} to {c.ends_on.isoformat()}" for c in cancelled or [])
+    await republish(d, client, user, failure or f"Cancelled your time off {spans}.")
+
+
+def register(app: AsyncApp) -> None:
+    app.action(ids.Action.HOME_AWAY.value)(on_open)
+    app.action(ids.Action.HOME_CANCEL_LEAVE.value)(on_cancel)
+    app.view(ids.Callback.AWAY.value)(on_submit)
