@@ -1,7 +1,9 @@
 """The outbox's bookkeeping: claim due messages under a lease, then mark them sent, retry or failed.
 
 Each step is one short synchronous transaction run by `Database.run` (a worker thread on
-SQLite, `run_sync` on PostgreSQL), like the routing core. Claiming bumps `available_at` by
+SQLite, `run_sync` on PostgreSQL), like the routing core; the running loop uses `exchange`,
+which records what finished and claims what is due in the same transaction, so a busy
+loop costs one write transaction per round, not two per batch. Claiming bumps `available_at` by
 a lease, so a message being sent is invisible to other loops (and replicas) until the
 lease runs out; a crash mid-send therefore delays it by at most the lease. PostgreSQL also skips rows another
 replica is claiming (FOR UPDATE SKIP LOCKED); SQLite's write lock is global anyway.
@@ -13,13 +15,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 
 from bot.delivery.transports import Message
 from bot.store.db import Database
 from bot.store.models import OutboxMessage
 
 Outbox = OutboxMessage.__table__
+# Prebuilt statements for the common outcomes, run as one executemany each.
+_MARK_SENT = (update(Outbox).where(Outbox.c.id == bindparam("b_id"))
+              .values(sent_at=bindparam("b_now"), result=bindparam("b_result"), last_error=None))
+_MARK_RETRY = (update(Outbox).where(Outbox.c.id == bindparam("b_id"))
+               .values(available_at=bindparam("b_at"), last_error=bindparam("b_error")))
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +71,22 @@ def _claim(connection: Connection, now: datetime, until: datetime, limit: int,
     return [Message(r.id, r.key, r.kind, dict(r.payload or {}), r.lead_id, r.attempts + 1) for r in rows]
 
 
+async def exchange(db: Database, outcomes: list[Outcome], now: datetime, *, lease: timedelta, limit: int,
+                   manager_channel: str | None = None) -> list[Message]:
+    """Record `outcomes` and claim up to `limit` due messages, in one transaction."""
+    if limit <= 0:
+        await record(db, outcomes, now, manager_channel=manager_channel)
+        return []
+    return await db.run(_exchange, outcomes, now, now + lease, limit, db.is_postgres, manager_channel)
+
+
+def _exchange(connection: Connection, outcomes: list[Outcome], now: datetime, until: datetime, limit: int,
+              skip_locked: bool, manager_channel: str | None) -> list[Message]:
+    if outcomes:
+        _record(connection, outcomes, now, manager_channel)
+    return _claim(connection, now, until, limit, skip_locked)
+
+
 async def record(db: Database, outcomes: list[Outcome], now: datetime, *,
                  manager_channel: str | None = None) -> None:
     """Store what happened to each claimed message, in one transaction.
@@ -77,14 +100,18 @@ async def record(db: Database, outcomes: list[Outcome], now: datetime, *,
 
 def _record(connection: Connection, outcomes: list[Outcome], now: datetime,
             manager_channel: str | None) -> None:
+    sent = [{"b_id": o.message.id, "b_now": now, "b_result": o.result} for o in outcomes
+            if isinstance(o, Sent)]
+    if sent:
+        connection.execute(_MARK_SENT, sent)
+    retry = [{"b_id": o.message.id, "b_at": o.at, "b_error": o.error} for o in outcomes
+             if isinstance(o, Retry)]
+    if retry:
+        connection.execute(_MARK_RETRY, retry)
     for outcome in outcomes:
-        row = update(Outbox).where(Outbox.c.id == outcome.message.id)
-        if isinstance(outcome, Sent):
-            connection.execute(row.values(sent_at=now, result=outcome.result, last_error=None))
-        elif isinstance(outcome, Retry):
-            connection.execute(row.values(available_at=outcome.at, last_error=outcome.error))
-        else:
-            connection.execute(row.values(failed_at=now, last_error=outcome.error))
+        if isinstance(outcome, GaveUp):
+            connection.execute(update(Outbox).where(Outbox.c.id == outcome.message.id)
+                               .values(failed_at=now, last_error=outcome.error))
             note = failure_note(outcome, manager_channel, now)
             if note is not None:
                 connection.execute(insert(Outbox).values(**note))

@@ -1,6 +1,10 @@
 """The delivery loop: wake on a new lead (or every second), claim due messages, send, record.
 
-Sends in a batch run concurrently; outcomes are recorded together. A failed attempt is
+While running, the loop is a pipeline: each round is one transaction that records the
+outcomes finished since the last round and claims what is due (up to the free room of
+`batch_size` messages in hand); sends run concurrently (at most `concurrency` at once) and
+do not wait for each other. Rounds start at most every `min_interval` seconds, so a burst
+of leads (each of which wakes the loop) costs a few transactions, not one per lead. A failed attempt is
 retried with exponential backoff and full jitter (never sooner than a Retry-After); after
 `max_attempts` (or an error that retrying cannot fix) the message is given up on, counted,
 and the managers' channel gets a note when one is configured.
@@ -15,7 +19,7 @@ import random
 from collections.abc import Mapping
 from datetime import timedelta
 
-from bot.delivery.claims import GaveUp, Outcome, Retry, Sent, claim, record
+from bot.delivery.claims import GaveUp, Outcome, Retry, Sent, claim, exchange, record
 from bot.delivery.transports import DeliveryError, Message, Transport
 from bot.routing.clock import Clock, SystemClock
 from bot.routing.service import RoutingService
@@ -40,8 +44,8 @@ class DeliveryLoop:
     def __init__(self, db: Database, transports: Mapping[str, Transport], *,
                  service: RoutingService | None = None, metrics: Metrics | None = None,
                  max_attempts: int = 8, wake: asyncio.Event | None = None, clock: Clock | None = None,
-                 poll_interval: float = 1.0, batch_size: int = 32, lease: float = 30.0,
-                 concurrency: int = 8) -> None:
+                 poll_interval: float = 1.0, batch_size: int = 64, lease: float = 30.0,
+                 concurrency: int = 16, min_interval: float = 0.005) -> None:
         self.db = db
         self.service = service  # for the managers' channel, when a message is given up on
         self.transports = dict(transports)
@@ -52,20 +56,60 @@ class DeliveryLoop:
         self.poll_interval = poll_interval
         self.batch_size = batch_size
         self.lease = timedelta(seconds=lease)
+        self.min_interval = min_interval
         self._limit = asyncio.Semaphore(concurrency)
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Deliver until `stop` is set; the batch in hand is finished first."""
+        """Deliver until `stop` is set; the messages in hand are sent and recorded first."""
+        loop = asyncio.get_running_loop()
+        in_flight: set[asyncio.Task[None]] = set()
+        finished: list[Outcome] = []
+        settled = asyncio.Event()  # a send finished: its outcome is waiting to be recorded
+
+        def start(message: Message) -> None:
+            async def send() -> None:
+                finished.append(await self._deliver(message))
+                settled.set()
+
+            task = loop.create_task(send())
+            in_flight.add(task)
+            task.add_done_callback(in_flight.discard)
+
         while not stop.is_set():
+            began = loop.time()
             self.wake.clear()
+            settled.clear()
+            done, finished = finished, []
+            room = self.batch_size - len(in_flight)
             try:
-                handled = await self.run_once()
+                claimed = await self._exchange(done, room)
             except Exception:
                 log.exception("the delivery loop failed; trying again shortly")
-                handled = 0
-            if handled >= self.batch_size:
-                continue  # more are probably due
-            await _first(self.wake, stop, timeout=self.poll_interval)
+                finished[:0] = done  # recorded next round (unless the lease ran out: sent again)
+                claimed = []
+                await _first(stop, timeout=self.poll_interval)
+            for message in claimed:
+                start(message)
+            if not (claimed and len(claimed) >= room):  # else more are probably due
+                await _first(self.wake, settled, stop, timeout=self.poll_interval)
+            pause = began + self.min_interval - loop.time()
+            if pause > 0 and not stop.is_set():
+                await asyncio.sleep(pause)  # let a burst's wakes and outcomes gather
+        if in_flight:
+            await asyncio.gather(*in_flight, return_exceptions=True)
+        if finished:
+            try:
+                await self._exchange(finished, 0)
+            except Exception:  # their leases run out and they are sent again: at least once
+                log.exception("recording %d delivered message(s) failed at shutdown", len(finished))
+
+    async def _exchange(self, outcomes: list[Outcome], room: int) -> list[Message]:
+        """One round: record `outcomes` and claim up to `room` due messages, in one transaction."""
+        channel = None
+        if self.service is not None and any(isinstance(o, GaveUp) for o in outcomes):
+            channel = (await self.service.team()).settings.get("manager_channel")
+        return await exchange(self.db, outcomes, self.clock.now(), lease=self.lease, limit=room,
+                              manager_channel=channel)
 
     async def run_once(self) -> int:
         """Claim one batch of due messages and deliver it; the number handled."""

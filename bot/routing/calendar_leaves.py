@@ -55,6 +55,12 @@ def sync_calendar(connection: Connection, team: TeamSettings, slack_id: str,
         row = existing.get(key)
         if row is not None and (absence.starts_on, absence.ends_on) == (row.starts_on, row.ends_on):
             continue
+        declined = connection.execute(select(Leave.id).where(
+            Leave.member_id == member.id, Leave.external_id == key, Leave.cancelled_at.is_not(None),
+            Leave.created_by == "calendar", Leave.starts_on == absence.starts_on,
+            Leave.ends_on == absence.ends_on)).first()
+        if declined is not None and row is None and _cancelled_by_member(connection, declined.id):
+            continue  # the member cancelled this one by hand; the feed does not bring it back
         overlapping = (connection.execute(select(Leave.id).where(
             Leave.member_id == member.id, Leave.cancelled_at.is_(None), Leave.source != "calendar",
             Leave.starts_on <= absence.ends_on, Leave.ends_on >= absence.starts_on))).first()
@@ -65,3 +71,11 @@ def sync_calendar(connection: Connection, team: TeamSettings, slack_id: str,
                         external_id=key, note=absence.title[:500])
         added += 1
     return {"added": added, "cancelled": cancelled}
+
+
+def _cancelled_by_member(connection: Connection, leave_id: int) -> bool:
+    """Whether a person (not the feed sync) cancelled this calendar leave."""
+    from bot.store.models import AuditEvent
+
+    rows = connection.execute(select(AuditEvent.details).where(AuditEvent.action == "leave_cancel"))
+    return any(leave_id in (details or {}).get("leave_ids", []) for (details,) in rows)

@@ -109,6 +109,8 @@ class MemberStatus:
     seats: list[SeatStatus]
     recent_leads: list[dict[str, Any]] = field(default_factory=list)
     is_manager: bool = False
+    working_hours: str | None = None
+    working_now: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,7 @@ from sqlalchemy import Connection, func, select
 
 from bot.routing.availability import is_paused
 from bot.routing.fairness import Rotation
+from bot.routing.hours import WorkingHours
 from bot.routing.ledger import OpenQueue, eligible_seats, open_queue
 from bot.routing.members import leaves, member_zone, require_member
 from bot.routing.periods import period_key
@@ -117,7 +118,9 @@ def member_status(connection: Connection, team: TeamSettings, slack_id: str,
         slack_id=slack_id, name=member.name, timezone=zone, state=state, reason=reason,
         paused_until=member.paused_until if state == "paused" else None, leaves=upcoming,
         seats=seats, recent_leads=[dict(r._mapping) for r in recent],
-        is_manager=slack_id in team.managers)
+        is_manager=slack_id in team.managers, working_hours=member.working_hours,
+        working_now=(WorkingHours.parse(member.working_hours).is_working(now, zone)
+                     if member.working_hours else None))
 
 
 def _pause_facts(member: Any) -> Any:

@@ -63,3 +63,5 @@ async def on_user_change(ack: AsyncAck, event: dict[str, Any], context: AsyncBol
 
 def register(app: AsyncApp) -> None:
     app.event("user_change")(on_user_change)
+    # Slack sends both for a status change; applying a status is idempotent, so either may arrive.
+    app.event("user_status_changed")(on_user_change)
