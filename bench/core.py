@@ -29,9 +29,14 @@ from bot.store.db import Database
 def config_for(size: int) -> str:
     members = [{"slack_id": f"U{i:05d}", "name": f"Rep {i}"} for i in range(size)]
     seats = [{"slack_id": m["slack_id"], "weight": 1 + i % 5} for i, m in enumerate(members)]
-    return yaml.safe_dump({"timezone": "UTC", "members": members,
-                           "queues": [{"name": "q", "members": seats}],
-                           "rules": [{"name": "all", "queue": "q"}]})
+    return yaml.safe_dump(
+        {
+            "timezone": "UTC",
+            "members": members,
+            "queues": [{"name": "q", "members": seats}],
+            "rules": [{"name": "all", "queue": "q"}],
+        }
+    )
 
 
 async def measure(url: str, size: int, leads: int) -> dict[str, float]:
@@ -84,8 +89,10 @@ async def main() -> None:
             backends.append(("postgres", server))
         except Exception as error:
             print(f"(PostgreSQL skipped: {error})")
-    print(f"{'backend':<10}{'members':>8}{'one-at-a-time leads/s':>23}{'statements/lead':>17}"
-          f"{'16 concurrent leads/s':>23}")
+    print(
+        f"{'backend':<10}{'members':>8}{'one-at-a-time leads/s':>23}{'statements/lead':>17}"
+        f"{'16 concurrent leads/s':>23}"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         for name, pg in backends:
             for size in sizes:
@@ -94,8 +101,10 @@ async def main() -> None:
                 else:
                     url = pg.create_database(f"bench_{size}_{int(time.time())}")
                 got = await measure(url, size, args.leads)
-                print(f"{name:<10}{size:>8}{got['sequential']:>23.0f}{got['statements']:>17.1f}"
-                      f"{got['concurrent']:>23.0f}")
+                print(
+                    f"{name:<10}{size:>8}{got['sequential']:>23.0f}{got['statements']:>17.1f}"
+                    f"{got['concurrent']:>23.0f}"
+                )
     if server is not None:
         postgres.stop_server()
     print(f"\nreproduce: .venv/bin/python bench/core.py --leads {args.leads} --sizes {args.sizes}")

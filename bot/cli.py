@@ -73,8 +73,10 @@ def config_check(file: str) -> None:
             click.echo(problem.render(error.source), err=True)
         click.echo(f"{len(error.problems)} problem(s) found in {file}.", err=True)
         sys.exit(1)
-    click.echo(f"{file} is valid: {len(parsed.members)} members, {len(parsed.queues)} queues, "
-               f"{len(parsed.rules)} rules.")
+    click.echo(
+        f"{file} is valid: {len(parsed.members)} members, {len(parsed.queues)} queues, "
+        f"{len(parsed.rules)} rules."
+    )
 
 
 @config.command("apply")
@@ -88,8 +90,10 @@ def config_apply(file: str) -> None:
             click.echo(problem.render(error.source), err=True)
         sys.exit(1)
     summary = with_service(lambda s: s.apply_config(parsed, actor="cli"))
-    click.echo(f"Applied {file}: {summary['members']} members, {summary['queues']} queues, "
-               f"{summary['seats']} seats, {summary['rules']} rules. Ledgers kept.")
+    click.echo(
+        f"Applied {file}: {summary['members']} members, {summary['queues']} queues, "
+        f"{summary['seats']} seats, {summary['rules']} rules. Ledgers kept."
+    )
 
 
 @config.command("export")
@@ -169,15 +173,17 @@ def import_csv(file: str) -> None:
         counts = {"assigned": 0, "unassigned": 0, "skipped": 0}
         with click.progressbar(length=len(rows), label="Routing leads", file=sys.stderr) as bar:
             for start in range(0, len(rows), IMPORT_BATCH):
-                batch = rows[start:start + IMPORT_BATCH]
+                batch = rows[start : start + IMPORT_BATCH]
                 for outcome in await service.route_many(batch, actor="import"):
                     counts["skipped" if not outcome.created else outcome.status] += 1
                 bar.update(len(batch))
         return counts
 
     counts = with_service(work)
-    click.echo(f"{len(rows)} rows: {counts['assigned']} assigned, {counts['unassigned']} unassigned, "
-               f"{counts['skipped']} already routed (skipped).")
+    click.echo(
+        f"{len(rows)} rows: {counts['assigned']} assigned, {counts['unassigned']} unassigned, "
+        f"{counts['skipped']} already routed (skipped)."
+    )
 
 
 @main.command()

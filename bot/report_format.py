@@ -9,8 +9,19 @@ from dataclasses import asdict
 
 from bot.routing.results import ReportRow
 
-COLUMNS = ("period", "queue", "name", "slack_id", "leads", "target_share", "actual_share", "lag",
-           "adjustments", "weight", "status")
+COLUMNS = (
+    "period",
+    "queue",
+    "name",
+    "slack_id",
+    "leads",
+    "target_share",
+    "actual_share",
+    "lag",
+    "adjustments",
+    "weight",
+    "status",
+)
 
 
 def render_report(rows: list[ReportRow], fmt: str) -> str:
@@ -25,8 +36,19 @@ def render_report(rows: list[ReportRow], fmt: str) -> str:
     if not rows:
         return "No queues to report.\n"
     cells = [[_cell(getattr(row, c), c) for c in COLUMNS] for row in rows]
-    header = ["period", "queue", "member", "slack id", "leads", "target", "actual", "lag", "adj",
-              "weight", "status"]
+    header = [
+        "period",
+        "queue",
+        "member",
+        "slack id",
+        "leads",
+        "target",
+        "actual",
+        "lag",
+        "adj",
+        "weight",
+        "status",
+    ]
     widths = [max(len(h), *(len(r[i]) for r in cells)) for i, h in enumerate(header)]
     lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True))]
     lines.append("  ".join("-" * w for w in widths))

@@ -30,8 +30,10 @@ def rotation(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[n
 
 def test_config_check_lists_every_problem_with_its_line(rotation, tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
-    bad.write_text("members:\n  - {slack_id: U01A, name: A}\nqueues:\n  - name: q\n"
-                   "    members:\n      - {slack_id: U01A, weight: -1}\n  - name: r\n    strategy: random\n")
+    bad.write_text(
+        "members:\n  - {slack_id: U01A, name: A}\nqueues:\n  - name: q\n"
+        "    members:\n      - {slack_id: U01A, weight: -1}\n  - name: r\n    strategy: random\n"
+    )
     output = rotation("config", "check", str(bad), code=1)
     assert f"{bad}:6: queues[0].members[0].weight: must be > 0" in output
     assert f"{bad}:8: queues[1].strategy: must be one of" in output

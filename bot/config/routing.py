@@ -52,8 +52,9 @@ def load_file(path: str | Path) -> RoutingConfig:
     try:
         text = file.read_text(encoding="utf-8")
     except OSError as error:
-        raise ConfigInvalid([ConfigProblem("", f"cannot read the file: {error.strerror}")],
-                            str(file)) from None
+        raise ConfigInvalid(
+            [ConfigProblem("", f"cannot read the file: {error.strerror}")], str(file)
+        ) from None
     return load_text(text, str(file))
 
 
@@ -112,8 +113,9 @@ def _plain(error: Any) -> str:
         "dict_type": lambda: "must be a mapping",
         "model_type": lambda: "must be a mapping",
         "literal_error": lambda: f"must be one of {ctx.get('expected')}",
-        "string_pattern_mismatch": lambda: f"{error.get('input')!r} does not look right "
-                                           f"(expected pattern {ctx.get('pattern')})",
+        "string_pattern_mismatch": lambda: (
+            f"{error.get('input')!r} does not look right (expected pattern {ctx.get('pattern')})"
+        ),
         "string_too_short": lambda: "must not be empty",
         "string_too_long": lambda: f"must be at most {ctx.get('max_length')} characters",
         "value_error": lambda: str(ctx.get("error", error["msg"])),
@@ -138,7 +140,9 @@ def _condition_problems(raw: dict[str, Any]) -> Iterator[ConfigProblem]:
 def _check_condition(node: Any, path: Path_) -> Iterator[ConfigProblem]:
     where = render_path(path)
     if not isinstance(node, dict):
-        yield ConfigProblem(where, "a condition must be a mapping like {field: country, op: equals, value: GB}")
+        yield ConfigProblem(
+            where, "a condition must be a mapping like {field: country, op: equals, value: GB}"
+        )
         return
     combinators = [key for key in COMBINATORS if key in node]
     if combinators:
@@ -156,14 +160,19 @@ def _check_condition(node: Any, path: Path_) -> Iterator[ConfigProblem]:
         return
     unknown = set(node) - {"field", "op", "value"}
     if unknown:
-        yield ConfigProblem(where, f"unknown key {sorted(unknown)[0]!r}; a condition has field, op "
-                                   "and value, or one of all / any / not")
+        yield ConfigProblem(
+            where,
+            f"unknown key {sorted(unknown)[0]!r}; a condition has field, op "
+            "and value, or one of all / any / not",
+        )
     field, op = node.get("field"), node.get("op")
     if not isinstance(field, str) or not field.strip():
         yield ConfigProblem(render_path((*path, "field")), "is required (the lead field to test)")
     if op not in OPERATORS:
-        yield ConfigProblem(render_path((*path, "op")),
-                            f"{op!r} is not an operator; use one of {', '.join(sorted(OPERATORS))}")
+        yield ConfigProblem(
+            render_path((*path, "op")),
+            f"{op!r} is not an operator; use one of {', '.join(sorted(OPERATORS))}",
+        )
         return
     value_path = render_path((*path, "value"))
     value = node.get("value")
@@ -189,15 +198,17 @@ def _reference_problems(config: RoutingConfig) -> Iterator[ConfigProblem]:
     member_ids: dict[str, int] = {}
     for index, member in enumerate(config.members):
         if member.slack_id in member_ids:
-            yield ConfigProblem(f"members[{index}].slack_id",
-                                f"{member.slack_id} is listed twice (also members[{member_ids[member.slack_id]}])")
+            yield ConfigProblem(
+                f"members[{index}].slack_id",
+                f"{member.slack_id} is listed twice (also members[{member_ids[member.slack_id]}])",
+            )
         member_ids.setdefault(member.slack_id, index)
     queue_names: dict[str, int] = {}
     for index, queue in enumerate(config.queues):
         if queue.name in queue_names:
             yield ConfigProblem(f"queues[{index}].name", f"queue {queue.name!r} is defined twice")
         queue_names.setdefault(queue.name, index)
-    for index, queue in enumerate(config.queues):
+    for index in range(len(config.queues)):
         yield from _queue_problems(config, index, member_ids, queue_names)
     for index, rule in enumerate(config.rules):
         if rule.queue not in queue_names:
@@ -205,27 +216,33 @@ def _reference_problems(config: RoutingConfig) -> Iterator[ConfigProblem]:
     catch_alls = [i for i, rule in enumerate(config.rules) if rule.when is None]
     if catch_alls and catch_alls[0] != len(config.rules) - 1:
         following = config.rules[catch_alls[0] + 1].name
-        yield ConfigProblem(f"rules[{catch_alls[0]}]",
-                            f"this catch-all (no `when`) comes before {following!r}, which can never match")
+        yield ConfigProblem(
+            f"rules[{catch_alls[0]}]",
+            f"this catch-all (no `when`) comes before {following!r}, which can never match",
+        )
 
 
-def _queue_problems(config: RoutingConfig, index: int, member_ids: dict[str, int],
-                    queue_names: dict[str, int]) -> Iterator[ConfigProblem]:
+def _queue_problems(
+    config: RoutingConfig, index: int, member_ids: dict[str, int], queue_names: dict[str, int]
+) -> Iterator[ConfigProblem]:
     queue = config.queues[index]
     where = f"queues[{index}]"
     seen: set[str] = set()
     for position, seat in enumerate(queue.members):
         if seat.slack_id not in member_ids:
-            yield ConfigProblem(f"{where}.members[{position}].slack_id",
-                                f"{seat.slack_id} is not in the members list")
+            yield ConfigProblem(
+                f"{where}.members[{position}].slack_id", f"{seat.slack_id} is not in the members list"
+            )
         if seat.slack_id in seen:
-            yield ConfigProblem(f"{where}.members[{position}].slack_id",
-                                f"{seat.slack_id} is in this queue twice")
+            yield ConfigProblem(
+                f"{where}.members[{position}].slack_id", f"{seat.slack_id} is in this queue twice"
+            )
         seen.add(seat.slack_id)
     shares = [seat for seat in queue.members if seat.share is not None]
     if shares and len(shares) != len(queue.members):
-        yield ConfigProblem(f"{where}.members",
-                            "mixes share with weight or priority; use shares for all members or none")
+        yield ConfigProblem(
+            f"{where}.members", "mixes share with weight or priority; use shares for all members or none"
+        )
     elif shares:
         total = sum(share_percent(seat.share) for seat in shares)
         if total != 100:

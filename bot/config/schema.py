@@ -36,11 +36,27 @@ class TimeOff(Strict):
 
 class StatusPause(Strict):
     emoji: list[str] = Field(
-        default_factory=lambda: [":palm_tree:", ":face_with_thermometer:", ":airplane:",
-                                 ":beach_with_umbrella:", ":mask:", ":sick:"])
+        default_factory=lambda: [
+            ":palm_tree:",
+            ":face_with_thermometer:",
+            ":airplane:",
+            ":beach_with_umbrella:",
+            ":mask:",
+            ":sick:",
+        ]
+    )
     words: list[str] = Field(
-        default_factory=lambda: ["ooo", "out of office", "vacation", "holiday", "pto", "sick",
-                                 "on leave", "off sick"])
+        default_factory=lambda: [
+            "ooo",
+            "out of office",
+            "vacation",
+            "holiday",
+            "pto",
+            "sick",
+            "on leave",
+            "off sick",
+        ]
+    )
 
 
 class Sla(Strict):

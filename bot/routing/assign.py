@@ -34,9 +34,28 @@ from bot.routing.rules import RuleResult, first_match
 from bot.routing.team import TeamSettings
 from bot.store.models import Assignment, Lead
 
-FREE_MAIL = frozenset({"gmail.com", "googlemail.com", "yahoo.com", "hotmail.com", "outlook.com",
-                       "live.com", "icloud.com", "me.com", "aol.com", "proton.me", "protonmail.com",
-                       "gmx.de", "gmx.net", "web.de", "mail.ru", "yandex.ru", "qq.com", "163.com"})
+FREE_MAIL = frozenset(
+    {
+        "gmail.com",
+        "googlemail.com",
+        "yahoo.com",
+        "hotmail.com",
+        "outlook.com",
+        "live.com",
+        "icloud.com",
+        "me.com",
+        "aol.com",
+        "proton.me",
+        "protonmail.com",
+        "gmx.de",
+        "gmx.net",
+        "web.de",
+        "mail.ru",
+        "yandex.ru",
+        "qq.com",
+        "163.com",
+    }
+)
 MAX_FALLBACKS = 10
 MAX_BUCKET_DAYS = 5  # availability buckets: 24 h, 48 h ... 120 h
 
@@ -88,8 +107,9 @@ class Router:
     def __init__(self, *, webhook: bool = False) -> None:
         self.webhook = webhook
 
-    def route(self, connection: Connection, lead_id: str, fields: dict[str, Any],
-              now: datetime, actor: str) -> RouteOutcome:
+    def route(
+        self, connection: Connection, lead_id: str, fields: dict[str, Any], now: datetime, actor: str
+    ) -> RouteOutcome:
         """Route one lead in its own batch."""
         batch = Batch(connection, now)
         decided = self.decide(connection, lead_id, fields, now, actor, batch)
@@ -99,8 +119,15 @@ class Router:
     def finish(self, batch: Batch) -> None:
         batch.finish(self._owe_decision)
 
-    def decide(self, connection: Connection, lead_id: str, fields: dict[str, Any], now: datetime,
-               actor: str, batch: Batch) -> Decision | RouteOutcome:
+    def decide(
+        self,
+        connection: Connection,
+        lead_id: str,
+        fields: dict[str, Any],
+        now: datetime,
+        actor: str,
+        batch: Batch,
+    ) -> Decision | RouteOutcome:
         """Decide a new lead inside `batch`; a known id gives back its stored outcome."""
         if lead_id in batch.decisions:
             first = batch.decisions[lead_id]
@@ -113,8 +140,11 @@ class Router:
         tried = first_match(team.rules, fields)
         matched = tried[-1] if tried and tried[-1].matched else None
         if matched is None:
-            reason = "no rule matched and there is no catch-all" if team.rules \
+            reason = (
+                "no rule matched and there is no catch-all"
+                if team.rules
                 else "no routing config has been applied yet"
+            )
             placement = Placement(None, reason=reason)
         else:
             placement = self.place(connection, team, matched.queue, fields, now, batch=batch)
@@ -124,8 +154,14 @@ class Router:
             self._owe_unassigned(batch.outbox, placement, lead_id, fields, 0)
         return decision
 
-    def _decision(self, placement: Placement, tried: list[RuleResult], lead_id: str,
-                  fields: dict[str, Any], now: datetime) -> Decision:
+    def _decision(
+        self,
+        placement: Placement,
+        tried: list[RuleResult],
+        lead_id: str,
+        fields: dict[str, Any],
+        now: datetime,
+    ) -> Decision:
         opened, winner = placement.opened, placement.winner
         explanation = self._explain(placement, tried, now)
         if placement.reason and winner is None:
@@ -136,39 +172,91 @@ class Router:
         if opened is not None and winner is not None:
             opened.rotation.charge(winner.seat)
             assignment = dict(
-                lead_id=lead_id, queue_id=opened.info.id, member_id=winner.seat.member_id,
-                membership_id=winner.seat.id, period_key=opened.info.period_key,
-                seq=opened.rotation.seq, hop=0, cause="new", state="offered", assigned_at=now,
-                account_key=key, explanation=explanation)
-        return Decision(lead_id=lead_id, fields=fields, status="assigned" if winner else "unassigned",
-                        queue=opened.info.name if opened else None, rule=rule, winner=winner,
-                        opened=opened, explanation=explanation, assignment=assignment)
+                lead_id=lead_id,
+                queue_id=opened.info.id,
+                member_id=winner.seat.member_id,
+                membership_id=winner.seat.id,
+                period_key=opened.info.period_key,
+                seq=opened.rotation.seq,
+                hop=0,
+                cause="new",
+                state="offered",
+                assigned_at=now,
+                account_key=key,
+                explanation=explanation,
+            )
+        return Decision(
+            lead_id=lead_id,
+            fields=fields,
+            status="assigned" if winner else "unassigned",
+            queue=opened.info.name if opened else None,
+            rule=rule,
+            winner=winner,
+            opened=opened,
+            explanation=explanation,
+            assignment=assignment,
+        )
 
     def _explain(self, placement: Placement, tried: list[RuleResult], now: datetime) -> dict[str, Any]:
         opened = placement.opened
         return explain.decision(
-            tried=tried, opened=opened, eligible=placement.eligible, excluded=placement.excluded,
-            winner=placement.winner, tie_break=placement.tie_break,
-            strategy=opened.info.strategy if opened else "fair", route_notes=placement.notes,
-            at=now, unassigned_reason=placement.reason, lags=placement.lags)
+            tried=tried,
+            opened=opened,
+            eligible=placement.eligible,
+            excluded=placement.excluded,
+            winner=placement.winner,
+            tie_break=placement.tie_break,
+            strategy=opened.info.strategy if opened else "fair",
+            route_notes=placement.notes,
+            at=now,
+            unassigned_reason=placement.reason,
+            lags=placement.lags,
+        )
 
     def _owe_decision(self, outbox: Outbox, decision: Decision) -> None:
         assert decision.opened is not None and decision.winner is not None
         assert decision.assignment_id is not None
-        self._owe_assignment(outbox, decision.assignment_id, decision.lead_id, decision.fields,
-                             decision.opened, decision.winner, decision.rule, decision.explanation, "new")
+        self._owe_assignment(
+            outbox,
+            decision.assignment_id,
+            decision.lead_id,
+            decision.fields,
+            decision.opened,
+            decision.winner,
+            decision.rule,
+            decision.explanation,
+            "new",
+        )
 
-    def _owe_unassigned(self, outbox: Outbox, placement: Placement, lead_id: str,
-                        fields: dict[str, Any], hop: int) -> None:
+    def _owe_unassigned(
+        self, outbox: Outbox, placement: Placement, lead_id: str, fields: dict[str, Any], hop: int
+    ) -> None:
         assert placement.opened is not None
-        outbox.add(f"unassigned:{lead_id}:{hop}", "channel", {
-            "event": "lead_unassigned", "channel": placement.opened.info.channel,
-            "queue": placement.opened.info.name, "lead": lead_card(lead_id, fields),
-            "reason": placement.reason}, lead_id)
+        outbox.add(
+            f"unassigned:{lead_id}:{hop}",
+            "channel",
+            {
+                "event": "lead_unassigned",
+                "channel": placement.opened.info.channel,
+                "queue": placement.opened.info.name,
+                "lead": lead_card(lead_id, fields),
+                "reason": placement.reason,
+            },
+            lead_id,
+        )
 
-    def place(self, connection: Connection, team: TeamSettings, queue_name: str,
-              fields: dict[str, Any], now: datetime, *, accrue: bool = True,
-              exclude_members: frozenset[int] = frozenset(), batch: Batch | None = None) -> Placement:
+    def place(
+        self,
+        connection: Connection,
+        team: TeamSettings,
+        queue_name: str,
+        fields: dict[str, Any],
+        now: datetime,
+        *,
+        accrue: bool = True,
+        exclude_members: frozenset[int] = frozenset(),
+        batch: Batch | None = None,
+    ) -> Placement:
         """Try the queue, then its fallbacks, until someone is eligible."""
         placement = Placement(None)
         name: str | None = queue_name
@@ -193,22 +281,29 @@ class Router:
                 placement.tie_break = choice.tie_break
                 placement.lags = choice.lags
                 return placement
-            if opened.info.respect_working_hours and self._soonest_working(opened, now, placement,
-                                                                           exclude_members, accrue):
+            if opened.info.respect_working_hours and self._soonest_working(
+                opened, now, placement, exclude_members, accrue
+            ):
                 choice = opened.rotation.choose([s.seat for s in placement.eligible], opened.info.strategy)
                 placement.winner = next(s for s in placement.eligible if s.seat is choice.seat)
                 placement.tie_break = choice.tie_break
                 return placement
-            placement.reason = (f"nobody in {name} is available" if opened.seats
-                                else f"{name} has no members")
+            placement.reason = f"nobody in {name} is available" if opened.seats else f"{name} has no members"
             name = opened.info.fallback
             if name is not None:
-                placement.notes.append(f"Nobody in {opened.info.name} was available, "
-                                       f"so it fell back to {name}.")
+                placement.notes.append(
+                    f"Nobody in {opened.info.name} was available, so it fell back to {name}."
+                )
         return placement
 
-    def _soonest_working(self, opened: OpenQueue, now: datetime, placement: Placement,
-                         exclude_members: frozenset[int], accrue: bool) -> bool:
+    def _soonest_working(
+        self,
+        opened: OpenQueue,
+        now: datetime,
+        placement: Placement,
+        exclude_members: frozenset[int],
+        accrue: bool,
+    ) -> bool:
         """Availability buckets: nobody is working now, so offer it to whoever starts soonest.
 
         Members free but for their hours are grouped by when they start (within 24 h,
@@ -232,12 +327,20 @@ class Router:
         opened.rotation.set_eligibility(s.seat.id for s in placement.eligible)
         if accrue:
             opened.rotation.accrue([s.seat for s in placement.eligible])
-        placement.notes.append(f"Nobody in {opened.info.name} is working now, so it went to whoever "
-                               f"starts soonest (within {first * 24} h).")
+        placement.notes.append(
+            f"Nobody in {opened.info.name} is working now, so it went to whoever "
+            f"starts soonest (within {first * 24} h)."
+        )
         return True
 
-    def _choose(self, connection: Connection, opened: OpenQueue, eligible: list[SeatInfo],
-                      fields: dict[str, Any], placement: Placement) -> Choice:
+    def _choose(
+        self,
+        connection: Connection,
+        opened: OpenQueue,
+        eligible: list[SeatInfo],
+        fields: dict[str, Any],
+        placement: Placement,
+    ) -> Choice:
         key = account_key(opened.info.sticky, fields)
         if key is not None:
             batch = placement.batch
@@ -246,14 +349,25 @@ class Router:
                 owner = connection.execute(sticky_owner_query(opened.info.id, key)).scalar()
             owned = next((s for s in eligible if s.seat.member_id == owner), None)
             if owned is not None:
-                placement.notes.append(f"{owned.name} already owns the account {key}, "
-                                       "and sticky ownership keeps it with them.")
+                placement.notes.append(
+                    f"{owned.name} already owns the account {key}, and sticky ownership keeps it with them."
+                )
                 return Choice(owned.seat, None)
         return opened.rotation.choose([s.seat for s in eligible], opened.info.strategy)
 
-    def commit_placement(self, connection: Connection, team: TeamSettings,
-                         placement: Placement, tried: list[RuleResult], lead_id: str,
-                         fields: dict[str, Any], now: datetime, *, cause: str, hop: int) -> RouteOutcome:
+    def commit_placement(
+        self,
+        connection: Connection,
+        team: TeamSettings,
+        placement: Placement,
+        tried: list[RuleResult],
+        lead_id: str,
+        fields: dict[str, Any],
+        now: datetime,
+        *,
+        cause: str,
+        hop: int,
+    ) -> RouteOutcome:
         """Offer a lead again (pass, SLA, waiting): charge the winner, write it all now."""
         opened, winner = placement.opened, placement.winner
         explanation = self._explain(placement, tried, now)
@@ -263,69 +377,127 @@ class Router:
         assignment_id = None
         if opened is not None and winner is not None:
             opened.rotation.charge(winner.seat)
-            assignment_id = connection.execute(INSERT_ASSIGNMENT, dict(
-                lead_id=lead_id, queue_id=opened.info.id, member_id=winner.seat.member_id,
-                membership_id=winner.seat.id, period_key=opened.info.period_key,
-                seq=opened.rotation.seq, hop=hop, cause=cause, state="offered", assigned_at=now,
-                account_key=key, explanation=explanation)).scalar_one()
+            assignment_id = connection.execute(
+                INSERT_ASSIGNMENT,
+                dict(
+                    lead_id=lead_id,
+                    queue_id=opened.info.id,
+                    member_id=winner.seat.member_id,
+                    membership_id=winner.seat.id,
+                    period_key=opened.info.period_key,
+                    seq=opened.rotation.seq,
+                    hop=hop,
+                    cause=cause,
+                    state="offered",
+                    assigned_at=now,
+                    account_key=key,
+                    explanation=explanation,
+                ),
+            ).scalar_one()
             change_open_leads(connection, winner.seat.member_id, +1)
-            self._owe_assignment(outbox, assignment_id, lead_id, fields, opened, winner, rule,
-                                 explanation, cause)
+            self._owe_assignment(
+                outbox, assignment_id, lead_id, fields, opened, winner, rule, explanation, cause
+            )
         elif opened is not None and opened.info.channel:
             self._owe_unassigned(outbox, placement, lead_id, fields, hop)
         for touched in placement.touched:
             save(connection, touched, now)
-        connection.execute(LEADS.update().where(LEADS.c.id == lead_id).values(
-            status="assigned" if winner else "unassigned", queue=opened.info.name if opened else None,
-            rule=rule, reason=None if winner else placement.reason, explanation=explanation,
-            account_key=key))
+        connection.execute(
+            LEADS.update()
+            .where(LEADS.c.id == lead_id)
+            .values(
+                status="assigned" if winner else "unassigned",
+                queue=opened.info.name if opened else None,
+                rule=rule,
+                reason=None if winner else placement.reason,
+                explanation=explanation,
+                account_key=key,
+            )
+        )
         outbox.flush(connection)
         return RouteOutcome(
-            lead_id=lead_id, created=True, status="assigned" if winner else "unassigned",
-            queue=opened.info.name if opened else None, rule=rule,
+            lead_id=lead_id,
+            created=True,
+            status="assigned" if winner else "unassigned",
+            queue=opened.info.name if opened else None,
+            rule=rule,
             assignee=MemberRef(winner.slack_id, winner.name) if winner else None,
-            explanation=explanation, assignment_id=assignment_id)
+            explanation=explanation,
+            assignment_id=assignment_id,
+        )
 
-    def _owe_assignment(self, outbox: Outbox, assignment_id: int, lead_id: str,
-                        fields: dict[str, Any], opened: OpenQueue, winner: SeatInfo,
-                        rule: str | None, explanation: dict[str, Any], cause: str) -> None:
+    def _owe_assignment(
+        self,
+        outbox: Outbox,
+        assignment_id: int,
+        lead_id: str,
+        fields: dict[str, Any],
+        opened: OpenQueue,
+        winner: SeatInfo,
+        rule: str | None,
+        explanation: dict[str, Any],
+        cause: str,
+    ) -> None:
         event = {
-            "event": "lead_assigned", "assignment_id": assignment_id, "cause": cause,
-            "lead": lead_card(lead_id, fields), "queue": opened.info.name, "rule": rule,
+            "event": "lead_assigned",
+            "assignment_id": assignment_id,
+            "cause": cause,
+            "lead": lead_card(lead_id, fields),
+            "queue": opened.info.name,
+            "rule": rule,
             "assignee": {"slack_id": winner.slack_id, "name": winner.name},
-            "summary": explanation["summary"], "sla_minutes": opened.info.sla_minutes,
+            "summary": explanation["summary"],
+            "sla_minutes": opened.info.sla_minutes,
         }
         outbox.add(f"assignment:{assignment_id}:dm", "dm", event | {"to": winner.slack_id}, lead_id)
         if opened.info.channel:
-            outbox.add(f"assignment:{assignment_id}:channel", "channel",
-                       event | {"channel": opened.info.channel}, lead_id)
+            outbox.add(
+                f"assignment:{assignment_id}:channel",
+                "channel",
+                event | {"channel": opened.info.channel},
+                lead_id,
+            )
         if self.webhook:
-            outbox.add(f"assignment:{assignment_id}:webhook", "webhook",
-                       event | {"fields": fields}, lead_id)
+            outbox.add(f"assignment:{assignment_id}:webhook", "webhook", event | {"fields": fields}, lead_id)
 
 
 def stored_outcome(connection: Connection, lead_id: str) -> RouteOutcome | None:
     """The decision already stored for this id (a repeat never routes twice)."""
-    lead = (connection.execute(
-        select(Lead.status, Lead.queue, Lead.rule, Lead.explanation).where(Lead.id == lead_id))).first()
+    lead = (
+        connection.execute(
+            select(Lead.status, Lead.queue, Lead.rule, Lead.explanation).where(Lead.id == lead_id)
+        )
+    ).first()
     if lead is None:
         return None
     latest = current_assignment(connection, lead_id)
     assignee = None
     if lead.status == "assigned" and latest is not None:
         assignee = MemberRef(latest["slack_id"], latest["name"])
-    return RouteOutcome(lead_id=lead_id, created=False, status=lead.status, queue=lead.queue,
-                        rule=lead.rule, assignee=assignee, explanation=lead.explanation or {},
-                        assignment_id=latest["id"] if latest else None)
+    return RouteOutcome(
+        lead_id=lead_id,
+        created=False,
+        status=lead.status,
+        queue=lead.queue,
+        rule=lead.rule,
+        assignee=assignee,
+        explanation=lead.explanation or {},
+        assignment_id=latest["id"] if latest else None,
+    )
 
 
 def current_assignment(connection: Connection, lead_id: str) -> dict[str, Any] | None:
     from bot.store.models import Member
 
-    row = (connection.execute(
-        select(Assignment.id, Assignment.state, Member.slack_id, Member.name)
-        .join(Member, Member.id == Assignment.member_id)
-        .where(Assignment.lead_id == lead_id).order_by(Assignment.id.desc()).limit(1))).first()
+    row = (
+        connection.execute(
+            select(Assignment.id, Assignment.state, Member.slack_id, Member.name)
+            .join(Member, Member.id == Assignment.member_id)
+            .where(Assignment.lead_id == lead_id)
+            .order_by(Assignment.id.desc())
+            .limit(1)
+        )
+    ).first()
     return None if row is None else dict(row._mapping)
 
 

@@ -27,7 +27,7 @@ class Availability:
 
 
 def short_time(moment: datetime, timezone: str, now: datetime | None = None) -> str:
-    """"Dec 3", or "14:00" when it is later today, in the person's timezone."""
+    """ "Dec 3", or "14:00" when it is later today, in the person's timezone."""
     local = moment.astimezone(ZoneInfo(timezone))
     if now is not None and local.date() == now.astimezone(ZoneInfo(timezone)).date():
         return local.strftime("%H:%M")
@@ -45,8 +45,7 @@ def unavailable_reason(facts: Availability, now: datetime, *, respect_hours: boo
     if not facts.seat_active:
         return "inactive in this queue"
     if is_paused(facts, now):
-        until = (f" until {short_time(facts.paused_until, facts.timezone, now)}"
-                 if facts.paused_until else "")
+        until = f" until {short_time(facts.paused_until, facts.timezone, now)}" if facts.paused_until else ""
         why = f" ({facts.pause_reason})" if facts.pause_reason else ""
         return f"paused{until}{why}"
     if facts.on_leave_until is not None:

@@ -25,8 +25,11 @@ LEADS = Lead.__table__
 ASSIGNMENTS = Assignment.__table__
 MEMBERS = Member.__table__
 INSERT_ASSIGNMENTS = ASSIGNMENTS.insert().returning(ASSIGNMENTS.c.id, sort_by_parameter_order=True)
-ADD_OPEN_LEADS = update(MEMBERS).where(MEMBERS.c.id == bindparam("member_id")).values(
-    open_leads=MEMBERS.c.open_leads + bindparam("delta"))
+ADD_OPEN_LEADS = (
+    update(MEMBERS)
+    .where(MEMBERS.c.id == bindparam("member_id"))
+    .values(open_leads=MEMBERS.c.open_leads + bindparam("delta"))
+)
 
 
 @dataclass(slots=True)
@@ -52,10 +55,15 @@ class Decision:
     def outcome(self) -> RouteOutcome:
         winner = self.winner
         return RouteOutcome(
-            lead_id=self.lead_id, created=not self.repeat, status=self.status, queue=self.queue,
-            rule=self.rule, assignee=MemberRef(winner.slack_id, winner.name) if winner else None,
+            lead_id=self.lead_id,
+            created=not self.repeat,
+            status=self.status,
+            queue=self.queue,
+            rule=self.rule,
+            assignee=MemberRef(winner.slack_id, winner.name) if winner else None,
             explanation=self.explanation,
-            assignment_id=(self.repeat_of or self).assignment_id)
+            assignment_id=(self.repeat_of or self).assignment_id,
+        )
 
 
 class Batch:
@@ -112,11 +120,23 @@ class Batch:
                 save(connection, opened, self.now)
         fresh = [d for d in self.decisions.values() if not d.repeat]
         if fresh:
-            connection.execute(LEADS.insert(), [dict(
-                id=d.lead_id, fields=d.fields, received_at=self.now, status=d.status, queue=d.queue,
-                rule=d.rule, reason=None if d.winner else d.explanation.get("reason"),
-                explanation=d.explanation,
-                account_key=(d.assignment or {}).get("account_key")) for d in fresh])
+            connection.execute(
+                LEADS.insert(),
+                [
+                    dict(
+                        id=d.lead_id,
+                        fields=d.fields,
+                        received_at=self.now,
+                        status=d.status,
+                        queue=d.queue,
+                        rule=d.rule,
+                        reason=None if d.winner else d.explanation.get("reason"),
+                        explanation=d.explanation,
+                        account_key=(d.assignment or {}).get("account_key"),
+                    )
+                    for d in fresh
+                ],
+            )
         assigned = [d for d in fresh if d.assignment is not None]
         if assigned:
             ids = connection.execute(INSERT_ASSIGNMENTS, [d.assignment for d in assigned]).scalars().all()
@@ -124,6 +144,7 @@ class Batch:
                 decision.assignment_id = assignment_id
                 owe(self.outbox, decision)
         if self._open_leads:
-            connection.execute(ADD_OPEN_LEADS, [{"member_id": m, "delta": n}
-                                                for m, n in self._open_leads.items()])
+            connection.execute(
+                ADD_OPEN_LEADS, [{"member_id": m, "delta": n} for m, n in self._open_leads.items()]
+            )
         self.outbox.flush(connection)

@@ -21,27 +21,39 @@ class CalendarAbsence:
     title: str
 
 
-def set_calendar(connection: Connection, slack_id: str, url: str | None, now: datetime,
-                       actor: str) -> None:
+def set_calendar(connection: Connection, slack_id: str, url: str | None, now: datetime, actor: str) -> None:
     member = require_member(connection, slack_id)
-    connection.execute(update(Member).where(Member.id == member.id)
-                             .values(calendar_url=url, updated_at=now))
+    connection.execute(update(Member).where(Member.id == member.id).values(calendar_url=url, updated_at=now))
     audit(connection, now, actor, "calendar_set" if url else "calendar_clear", member_id=member.id)
 
 
 def calendars(connection: Connection) -> list[tuple[str, str]]:
-    rows = connection.execute(select(Member.slack_id, Member.calendar_url).where(
-        Member.calendar_url.is_not(None), Member.in_config.is_(True)))
+    rows = connection.execute(
+        select(Member.slack_id, Member.calendar_url).where(
+            Member.calendar_url.is_not(None), Member.in_config.is_(True)
+        )
+    )
     return [(r.slack_id, r.calendar_url) for r in rows]
 
 
-def sync_calendar(connection: Connection, team: TeamSettings, slack_id: str,
-                        absences: list[CalendarAbsence], now: datetime) -> dict[str, int]:
+def sync_calendar(
+    connection: Connection, team: TeamSettings, slack_id: str, absences: list[CalendarAbsence], now: datetime
+) -> dict[str, int]:
     """Add new absences, cancel ones that left the feed; leave typed by hand is untouched."""
     member = require_member(connection, slack_id)
-    existing = {row.external_id: row for row in (connection.execute(
-        select(Leave.__table__).where(Leave.member_id == member.id, Leave.source == "calendar",
-                                      Leave.cancelled_at.is_(None), Leave.resume_at > now))).all()}
+    existing = {
+        row.external_id: row
+        for row in (
+            connection.execute(
+                select(Leave.__table__).where(
+                    Leave.member_id == member.id,
+                    Leave.source == "calendar",
+                    Leave.cancelled_at.is_(None),
+                    Leave.resume_at > now,
+                )
+            )
+        ).all()
+    }
     today = now.astimezone(ZoneInfo(member_zone(member, team))).date()  # the member's today, not UTC's
     wanted = {f"{a.uid}@{a.starts_on.isoformat()}": a for a in absences if a.ends_on >= today}
     added = cancelled = 0
@@ -55,20 +67,43 @@ def sync_calendar(connection: Connection, team: TeamSettings, slack_id: str,
         row = existing.get(key)
         if row is not None and (absence.starts_on, absence.ends_on) == (row.starts_on, row.ends_on):
             continue
-        declined = connection.execute(select(Leave.id).where(
-            Leave.member_id == member.id, Leave.external_id == key, Leave.cancelled_at.is_not(None),
-            Leave.created_by == "calendar", Leave.starts_on == absence.starts_on,
-            Leave.ends_on == absence.ends_on)).first()
+        declined = connection.execute(
+            select(Leave.id).where(
+                Leave.member_id == member.id,
+                Leave.external_id == key,
+                Leave.cancelled_at.is_not(None),
+                Leave.created_by == "calendar",
+                Leave.starts_on == absence.starts_on,
+                Leave.ends_on == absence.ends_on,
+            )
+        ).first()
         if declined is not None and row is None and _cancelled_by_member(connection, declined.id):
             continue  # the member cancelled this one by hand; the feed does not bring it back
-        overlapping = (connection.execute(select(Leave.id).where(
-            Leave.member_id == member.id, Leave.cancelled_at.is_(None), Leave.source != "calendar",
-            Leave.starts_on <= absence.ends_on, Leave.ends_on >= absence.starts_on))).first()
+        overlapping = (
+            connection.execute(
+                select(Leave.id).where(
+                    Leave.member_id == member.id,
+                    Leave.cancelled_at.is_(None),
+                    Leave.source != "calendar",
+                    Leave.starts_on <= absence.ends_on,
+                    Leave.ends_on >= absence.starts_on,
+                )
+            )
+        ).first()
         if overlapping is not None:
             continue  # already on leave by hand for these days
-        add_leave(connection, team, slack_id, now, starts_on=absence.starts_on,
-                        ends_on=absence.ends_on, actor="calendar", source="calendar",
-                        external_id=key, note=absence.title[:500])
+        add_leave(
+            connection,
+            team,
+            slack_id,
+            now,
+            starts_on=absence.starts_on,
+            ends_on=absence.ends_on,
+            actor="calendar",
+            source="calendar",
+            external_id=key,
+            note=absence.title[:500],
+        )
         added += 1
     return {"added": added, "cancelled": cancelled}
 

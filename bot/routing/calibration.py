@@ -29,7 +29,7 @@ MAX_ADJUSTMENT = 1000
 
 
 def parse_weight_input(text: str, opened: OpenQueue, slack_id: str) -> tuple[Fraction, str]:
-    """"2" (weight), "18%" (share of this queue), "priority 3" (1 in 4) → exact weight."""
+    """ "2" (weight), "18%" (share of this queue), "priority 3" (1 in 4) → exact weight."""
     raw = text.strip().lower()
     try:
         if raw.startswith("priority"):
@@ -49,14 +49,16 @@ def parse_weight_input(text: str, opened: OpenQueue, slack_id: str) -> tuple[Fra
 def validate(change: Calibration) -> None:
     if change.adjustment is not None:
         if abs(change.adjustment) > MAX_ADJUSTMENT:
-            raise InvalidChange(f"An adjustment must be between -{MAX_ADJUSTMENT} and "
-                                f"+{MAX_ADJUSTMENT}.", field="adjustment")
+            raise InvalidChange(
+                f"An adjustment must be between -{MAX_ADJUSTMENT} and +{MAX_ADJUSTMENT}.", field="adjustment"
+            )
         if change.adjustment != 0 and not (change.note and change.note.strip()):
             raise InvalidChange("Say why in a note: adjustments are audited.", field="note")
 
 
-def apply_calibration(connection: Connection, team: TeamSettings, change: Calibration,
-                            now: datetime, actor: str) -> OpenQueue:
+def apply_calibration(
+    connection: Connection, team: TeamSettings, change: Calibration, now: datetime, actor: str
+) -> OpenQueue:
     """Apply `change` to the opened queue's ledger (not saved; the caller saves or discards)."""
     validate(change)
     opened = open_queue(connection, change.queue, team, now)
@@ -64,8 +66,9 @@ def apply_calibration(connection: Connection, team: TeamSettings, change: Calibr
         raise NotFound(f"There is no queue named {change.queue!r}.")
     info = opened.by_slack_id(change.slack_id)
     if info is None:
-        raise InvalidChange(f"{change.slack_id} is not in {change.queue}; add them to the queue first.",
-                            field="member")
+        raise InvalidChange(
+            f"{change.slack_id} is not in {change.queue}; add them to the queue first.", field="member"
+        )
     rotation, seat = opened.rotation, info.seat
     if change.weight is not None and change.weight.strip():
         weight, text = parse_weight_input(change.weight, opened, change.slack_id)
@@ -83,8 +86,9 @@ def _facts_dict(facts: object) -> dict[str, object]:
     return {name: getattr(facts, name) for name in facts.__dataclass_fields__}  # type: ignore[attr-defined]
 
 
-def calibrate(connection: Connection, team: TeamSettings, change: Calibration,
-                    now: datetime, actor: str) -> str:
+def calibrate(
+    connection: Connection, team: TeamSettings, change: Calibration, now: datetime, actor: str
+) -> str:
     opened = apply_calibration(connection, team, change, now, actor)
     info = opened.by_slack_id(change.slack_id)
     assert info is not None
@@ -98,50 +102,90 @@ def calibrate(connection: Connection, team: TeamSettings, change: Calibration,
         said.append(f"weight {info.weight_text}")
     if change.adjustment:
         said.append(f"adjustment {change.adjustment:+d}")
-        audit(connection, now, actor, "adjustment", member_id=info.seat.member_id,
-                    queue_id=opened.info.id, period_key=opened.info.period_key,
-                    delta=change.adjustment, note=change.note)
+        audit(
+            connection,
+            now,
+            actor,
+            "adjustment",
+            member_id=info.seat.member_id,
+            queue_id=opened.info.id,
+            period_key=opened.info.period_key,
+            delta=change.adjustment,
+            note=change.note,
+        )
     if change.active is not None:
         said.append("active" if change.active else "inactive")
-    audit(connection, now, actor, "calibrate", member_id=info.seat.member_id,
-                queue_id=opened.info.id, note=change.note,
-                details={"weight": change.weight, "adjustment": change.adjustment,
-                         "active": change.active})
+    audit(
+        connection,
+        now,
+        actor,
+        "calibrate",
+        member_id=info.seat.member_id,
+        queue_id=opened.info.id,
+        note=change.note,
+        details={"weight": change.weight, "adjustment": change.adjustment, "active": change.active},
+    )
     return f"{info.name} in {opened.info.name}: " + (", ".join(said) if said else "no change") + "."
 
 
-def add_to_queue(connection: Connection, slack_id: str, queue: str, now: datetime,
-                       actor: str, weight: str | None = None) -> str:
+def add_to_queue(
+    connection: Connection, slack_id: str, queue: str, now: datetime, actor: str, weight: str | None = None
+) -> str:
     member = require_member(connection, slack_id)
     queue_row = (connection.execute(select_queue(queue))).first()
     if queue_row is None:
         raise NotFound(f"There is no queue named {queue!r}.")
-    existing = (connection.execute(select(Membership.__table__).where(
-        Membership.queue_id == queue_row.id, Membership.member_id == member.id))).first()
+    existing = (
+        connection.execute(
+            select(Membership.__table__).where(
+                Membership.queue_id == queue_row.id, Membership.member_id == member.id
+            )
+        )
+    ).first()
     if existing is not None and existing.in_config:
         raise InvalidChange(f"{member.name} is already in {queue}.", field="queue")
     exact = weight_from_number(weight or "1")
-    values = dict(weight=exact, weight_text=weight or "1", active=True, in_config=True,
-                  lag_base=Fraction(0), frozen=True)
+    values = dict(
+        weight=exact,
+        weight_text=weight or "1",
+        active=True,
+        in_config=True,
+        lag_base=Fraction(0),
+        frozen=True,
+    )
     if existing is None:
-        connection.execute(insert(Membership).values(
-            queue_id=queue_row.id, member_id=member.id, vtime_base=Fraction(0), received=0,
-            adjustment=0, last_seq=0, created_at=now, **values))
+        connection.execute(
+            insert(Membership).values(
+                queue_id=queue_row.id,
+                member_id=member.id,
+                vtime_base=Fraction(0),
+                received=0,
+                adjustment=0,
+                last_seq=0,
+                created_at=now,
+                **values,
+            )
+        )
     else:
         connection.execute(update(Membership).where(Membership.id == existing.id).values(**values))
     audit(connection, now, actor, "queue_add", member_id=member.id, queue_id=queue_row.id)
     return f"{member.name} joined {queue}, level with everyone (no catch-up flood)."
 
 
-def remove_from_queue(connection: Connection, slack_id: str, queue: str, now: datetime,
-                            actor: str) -> str:
+def remove_from_queue(connection: Connection, slack_id: str, queue: str, now: datetime, actor: str) -> str:
     member = require_member(connection, slack_id)
     queue_row = (connection.execute(select_queue(queue))).first()
     if queue_row is None:
         raise NotFound(f"There is no queue named {queue!r}.")
-    result = connection.execute(update(Membership).where(
-        Membership.queue_id == queue_row.id, Membership.member_id == member.id,
-        Membership.in_config.is_(True)).values(in_config=False))
+    result = connection.execute(
+        update(Membership)
+        .where(
+            Membership.queue_id == queue_row.id,
+            Membership.member_id == member.id,
+            Membership.in_config.is_(True),
+        )
+        .values(in_config=False)
+    )
     if result.rowcount == 0:
         raise InvalidChange(f"{member.name} is not in {queue}.", field="queue")
     audit(connection, now, actor, "queue_remove", member_id=member.id, queue_id=queue_row.id)

@@ -40,9 +40,13 @@ def candidate(info: SeatInfo, rotation: Rotation, excluded: str | None) -> dict[
     }
 
 
-def candidates_part(opened: OpenQueue, eligible: list[SeatInfo], excluded: dict[int, str],
-                    winner: SeatInfo | None,
-                    lags: dict[int, Fraction] | None = None) -> tuple[list[dict[str, Any]], int]:
+def candidates_part(
+    opened: OpenQueue,
+    eligible: list[SeatInfo],
+    excluded: dict[int, str],
+    winner: SeatInfo | None,
+    lags: dict[int, Fraction] | None = None,
+) -> tuple[list[dict[str, Any]], int]:
     rotation = opened.rotation
     known = lags or {}
 
@@ -50,19 +54,29 @@ def candidates_part(opened: OpenQueue, eligible: list[SeatInfo], excluded: dict[
         found = known.get(info.seat.id)
         return rotation.lag(info.seat) if found is None else found
 
-    contenders = heapq.nsmallest(MAX_CANDIDATES, eligible,
-                                 key=lambda s: (s is not winner, -lag(s), s.seat.id))
+    contenders = heapq.nsmallest(
+        MAX_CANDIDATES, eligible, key=lambda s: (s is not winner, -lag(s), s.seat.id)
+    )
     left_out = [s for s in opened.seats if s.seat.id in excluded][: max(0, MAX_CANDIDATES - len(contenders))]
     rows = [candidate(s, rotation, None) | {"winner": s is winner} for s in contenders]
     rows += [candidate(s, rotation, excluded[s.seat.id]) | {"winner": False} for s in left_out]
     return rows, len(opened.seats) - len(rows)
 
 
-def decision(*, tried: list[RuleResult], opened: OpenQueue | None, eligible: list[SeatInfo],
-             excluded: dict[int, str], winner: SeatInfo | None, tie_break: str | None,
-             strategy: str, route_notes: list[str], at: datetime,
-             unassigned_reason: str | None = None,
-             lags: dict[int, Fraction] | None = None) -> dict[str, Any]:
+def decision(
+    *,
+    tried: list[RuleResult],
+    opened: OpenQueue | None,
+    eligible: list[SeatInfo],
+    excluded: dict[int, str],
+    winner: SeatInfo | None,
+    tie_break: str | None,
+    strategy: str,
+    route_notes: list[str],
+    at: datetime,
+    unassigned_reason: str | None = None,
+    lags: dict[int, Fraction] | None = None,
+) -> dict[str, Any]:
     rows, hidden = ([], 0) if opened is None else candidates_part(opened, eligible, excluded, winner, lags)
     explanation: dict[str, Any] = {
         "rules": rules_part(tried),
@@ -105,8 +119,9 @@ def summarize(explanation: dict[str, Any], unassigned_reason: str | None = None)
     return " ".join(parts)
 
 
-def _winner_sentence(strategy: str, name: str, row: dict[str, Any] | None,
-                     candidates: list[dict[str, Any]]) -> str:
+def _winner_sentence(
+    strategy: str, name: str, row: dict[str, Any] | None, candidates: list[dict[str, Any]]
+) -> str:
     eligible = sum(1 for c in candidates if c.get("eligible"))
     if row is None:
         return f"{name} got it."
@@ -115,9 +130,11 @@ def _winner_sentence(strategy: str, name: str, row: dict[str, Any] | None,
     if strategy == "load_balance":
         return f"{name} had the most free capacity among {eligible} available."
     share = Fraction(row["lag_exact"]) + row["count"] + row["adjustment"]
-    return (f"{name} was next: a fair share so far of {float(share):.2f} leads against "
-            f"{row['count']} received{_adjusted(row)} (lag {row['lag']:+.2f}, weight {row['weight']}), "
-            f"the most overdue of {eligible} available.")
+    return (
+        f"{name} was next: a fair share so far of {float(share):.2f} leads against "
+        f"{row['count']} received{_adjusted(row)} (lag {row['lag']:+.2f}, weight {row['weight']}), "
+        f"the most overdue of {eligible} available."
+    )
 
 
 def _adjusted(row: dict[str, Any]) -> str:

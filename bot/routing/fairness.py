@@ -98,8 +98,7 @@ class Rotation:
         if strategy == "least_recent":
             return _first(eligible, lambda s: (s.last_seq,), "waited longest")
         if strategy == "load_balance":
-            return _first(eligible, lambda s: (-_free(s), s.open_leads, s.last_seq),
-                          "most free capacity")
+            return _first(eligible, lambda s: (-_free(s), s.open_leads, s.last_seq), "most free capacity")
         return self._choose_fair(eligible)
 
     def _choose_fair(self, eligible: Sequence[Seat]) -> Choice:
@@ -175,6 +174,8 @@ def _first(seats: Sequence[Seat], key, reason: str) -> Choice:  # type: ignore[n
         if runner_up[0] == best[0]:
             tie_break = "tied with the next candidate; the lower id goes first"
         else:
-            tie_break = (f"tied on {reason} with the next candidate; "
-                         "the one who waited longer since their last lead goes first")
+            tie_break = (
+                f"tied on {reason} with the next candidate; "
+                "the one who waited longer since their last lead goes first"
+            )
     return Choice(best[2], tie_break)

@@ -27,8 +27,11 @@ class Pending:
 
 
 class GroupCommit:
-    def __init__(self, route_batch: Callable[[list[Pending]], Awaitable[list[RouteOutcome]]],
-                 route_one: Callable[[Pending], Awaitable[RouteOutcome]]) -> None:
+    def __init__(
+        self,
+        route_batch: Callable[[list[Pending]], Awaitable[list[RouteOutcome]]],
+        route_one: Callable[[Pending], Awaitable[RouteOutcome]],
+    ) -> None:
         self._route_batch = route_batch
         self._route_one = route_one
         self._waiting: list[Pending] = []

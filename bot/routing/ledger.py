@@ -61,47 +61,98 @@ class OpenQueue:
 
 
 # The hot path's statements are built once; each call only binds its values.
-_QUEUE_BY_NAME = select(Queue.id, Queue.name, Queue.channel, Queue.strategy, Queue.sla_minutes,
-                        Queue.fallback, Queue.respect_working_hours, Queue.sticky, Queue.period_key,
-                        Queue.in_config, Queue.vtime, Queue.seq).where(Queue.name == bindparam("name"))
+_QUEUE_BY_NAME = select(
+    Queue.id,
+    Queue.name,
+    Queue.channel,
+    Queue.strategy,
+    Queue.sla_minutes,
+    Queue.fallback,
+    Queue.respect_working_hours,
+    Queue.sticky,
+    Queue.period_key,
+    Queue.in_config,
+    Queue.vtime,
+    Queue.seq,
+).where(Queue.name == bindparam("name"))
 _QUEUE_BY_NAME_LOCKED = _QUEUE_BY_NAME.with_for_update()
 _ON_LEAVE_UNTIL = (
     select(func.max(Leave.resume_at))
-    .where(Leave.member_id == Member.id, Leave.cancelled_at.is_(None),
-           Leave.pause_from <= bindparam("now", type_=Leave.pause_from.type),
-           Leave.resume_at > bindparam("now", type_=Leave.resume_at.type))
+    .where(
+        Leave.member_id == Member.id,
+        Leave.cancelled_at.is_(None),
+        Leave.pause_from <= bindparam("now", type_=Leave.pause_from.type),
+        Leave.resume_at > bindparam("now", type_=Leave.resume_at.type),
+    )
     .scalar_subquery()
 )
 _SEATS = (
-    select(Membership.id, Membership.member_id, Membership.weight, Membership.weight_text,
-           Membership.lag_base, Membership.vtime_base, Membership.frozen,
-           Membership.received, Membership.adjustment, Membership.last_seq,
-           Membership.active, Member.slack_id, Member.name, Member.timezone,
-           Member.active.label("member_active"), Member.paused_at, Member.paused_until,
-           Member.pause_reason, Member.status_paused_until, Member.open_leads,
-           Member.capacity, Member.working_hours, _ON_LEAVE_UNTIL.label("on_leave_until"))
+    select(
+        Membership.id,
+        Membership.member_id,
+        Membership.weight,
+        Membership.weight_text,
+        Membership.lag_base,
+        Membership.vtime_base,
+        Membership.frozen,
+        Membership.received,
+        Membership.adjustment,
+        Membership.last_seq,
+        Membership.active,
+        Member.slack_id,
+        Member.name,
+        Member.timezone,
+        Member.active.label("member_active"),
+        Member.paused_at,
+        Member.paused_until,
+        Member.pause_reason,
+        Member.status_paused_until,
+        Member.open_leads,
+        Member.capacity,
+        Member.working_hours,
+        _ON_LEAVE_UNTIL.label("on_leave_until"),
+    )
     .join(Member, Member.id == Membership.member_id)
     .where(Membership.queue_id == bindparam("queue_id"), Membership.in_config.is_(True))
     .order_by(Membership.id)
 )
-_SAVE_SEAT = update(Membership.__table__).where(Membership.__table__.c.id == bindparam("seat_id")).values(
-    weight=bindparam("new_weight"), lag_base=bindparam("new_lag"), vtime_base=bindparam("new_vtime"),
-    frozen=bindparam("new_frozen"), received=bindparam("new_received"),
-    adjustment=bindparam("new_adjustment"), last_seq=bindparam("new_last_seq"))
-_SAVE_QUEUE = update(Queue.__table__).where(Queue.__table__.c.id == bindparam("queue_id")).values(
-    vtime=bindparam("new_vtime"), seq=bindparam("new_seq"), period_key=bindparam("new_period"),
-    version=Queue.__table__.c.version + 1)
+_SAVE_SEAT = (
+    update(Membership.__table__)
+    .where(Membership.__table__.c.id == bindparam("seat_id"))
+    .values(
+        weight=bindparam("new_weight"),
+        lag_base=bindparam("new_lag"),
+        vtime_base=bindparam("new_vtime"),
+        frozen=bindparam("new_frozen"),
+        received=bindparam("new_received"),
+        adjustment=bindparam("new_adjustment"),
+        last_seq=bindparam("new_last_seq"),
+    )
+)
+_SAVE_QUEUE = (
+    update(Queue.__table__)
+    .where(Queue.__table__.c.id == bindparam("queue_id"))
+    .values(
+        vtime=bindparam("new_vtime"),
+        seq=bindparam("new_seq"),
+        period_key=bindparam("new_period"),
+        version=Queue.__table__.c.version + 1,
+    )
+)
 _MEMBERS = Member.__table__
 _OPEN_LEADS = {
-    "sqlite": update(_MEMBERS).where(_MEMBERS.c.id == bindparam("member_id")).values(
-        open_leads=func.max(_MEMBERS.c.open_leads + bindparam("delta"), 0)),
-    "postgresql": update(_MEMBERS).where(_MEMBERS.c.id == bindparam("member_id")).values(
-        open_leads=func.greatest(_MEMBERS.c.open_leads + bindparam("delta"), 0)),
+    "sqlite": update(_MEMBERS)
+    .where(_MEMBERS.c.id == bindparam("member_id"))
+    .values(open_leads=func.max(_MEMBERS.c.open_leads + bindparam("delta"), 0)),
+    "postgresql": update(_MEMBERS)
+    .where(_MEMBERS.c.id == bindparam("member_id"))
+    .values(open_leads=func.greatest(_MEMBERS.c.open_leads + bindparam("delta"), 0)),
 }
 
 
-def open_queue(connection: Connection, name: str, team: TeamSettings, now: datetime,
-               *, lock: bool = True) -> OpenQueue | None:
+def open_queue(
+    connection: Connection, name: str, team: TeamSettings, now: datetime, *, lock: bool = True
+) -> OpenQueue | None:
     locked = lock and connection.dialect.name == "postgresql"
     row = connection.execute(_QUEUE_BY_NAME_LOCKED if locked else _QUEUE_BY_NAME, {"name": name}).first()
     if row is None:
@@ -116,21 +167,62 @@ def open_queue(connection: Connection, name: str, team: TeamSettings, now: datet
     return OpenQueue(info, rotation, seats)
 
 
-def _load_seats(connection: Connection, queue_id: int, team: TeamSettings,
-                now: datetime) -> list[SeatInfo]:
+def _load_seats(connection: Connection, queue_id: int, team: TeamSettings, now: datetime) -> list[SeatInfo]:
     query = _SEATS
     params = {"queue_id": queue_id, "now": now}
     seats = []
-    for (seat_id, member_id, weight, weight_text, lag_base, vtime_base, frozen, received, adjustment,
-         last_seq, seat_active, slack_id, name, member_tz, member_active, paused_at, paused_until,
-         pause_reason, status_paused_until, open_leads, capacity, working_hours,
-         on_leave_until) in connection.execute(query, params):  # plain tuples: this loop is hot
+    for (
+        seat_id,
+        member_id,
+        weight,
+        weight_text,
+        lag_base,
+        vtime_base,
+        frozen,
+        received,
+        adjustment,
+        last_seq,
+        seat_active,
+        slack_id,
+        name,
+        member_tz,
+        member_active,
+        paused_at,
+        paused_until,
+        pause_reason,
+        status_paused_until,
+        open_leads,
+        capacity,
+        working_hours,
+        on_leave_until,
+    ) in connection.execute(query, params):  # plain tuples: this loop is hot
         timezone = member_tz or team.timezone
-        seat = Seat(seat_id, member_id, weight, lag_base, vtime_base, frozen, received, adjustment,
-                    last_seq, open_leads, capacity)
-        facts = Availability(member_active, seat_active, paused_at, paused_until, pause_reason,
-                             status_paused_until, _aware(on_leave_until), open_leads, capacity,
-                             working_hours, timezone)
+        seat = Seat(
+            seat_id,
+            member_id,
+            weight,
+            lag_base,
+            vtime_base,
+            frozen,
+            received,
+            adjustment,
+            last_seq,
+            open_leads,
+            capacity,
+        )
+        facts = Availability(
+            member_active,
+            seat_active,
+            paused_at,
+            paused_until,
+            pause_reason,
+            status_paused_until,
+            _aware(on_leave_until),
+            open_leads,
+            capacity,
+            working_hours,
+            timezone,
+        )
         seats.append(SeatInfo(seat, slack_id, name, timezone, facts, weight_text))
     return seats
 
@@ -146,14 +238,22 @@ def _aware(value: Any) -> datetime | None:
     return UTCDateTime().process_result_value(value, None)  # type: ignore[arg-type]
 
 
-def _start_period(connection: Connection, info: QueueInfo, rotation: Rotation,
-                        new_key: str, now: datetime) -> None:
+def _start_period(
+    connection: Connection, info: QueueInfo, rotation: Rotation, new_key: str, now: datetime
+) -> None:
     """Counts, adjustments and lags start again; the closed period stays in the history."""
     if info.period_key:
-        connection.info.setdefault("audit", []).append(dict(
-            at=now, actor="system", action="period_reset", queue_id=info.id,
-            period_key=info.period_key, note=f"period {info.period_key} closed, {new_key} began",
-            details={"closed": info.period_key, "opened": new_key}))
+        connection.info.setdefault("audit", []).append(
+            dict(
+                at=now,
+                actor="system",
+                action="period_reset",
+                queue_id=info.id,
+                period_key=info.period_key,
+                note=f"period {info.period_key} closed, {new_key} began",
+                details={"closed": info.period_key, "opened": new_key},
+            )
+        )
         connection.execute(insert_audit(), connection.info.pop("audit"))
     rotation.reset()
     info.period_key = new_key
@@ -170,22 +270,37 @@ def save(connection: Connection, opened: OpenQueue, now: datetime) -> None:
     rotation, info = opened.rotation, opened.info
     dirty = [seat for seat in rotation.seats.values() if seat.dirty]
     if dirty:
-        connection.execute(_SAVE_SEAT, [
-            dict(seat_id=s.id, new_weight=s.weight, new_lag=s.lag_base, new_vtime=s.vtime_base,
-                 new_frozen=s.frozen, new_received=s.received, new_adjustment=s.adjustment,
-                 new_last_seq=s.last_seq) for s in dirty])
+        connection.execute(
+            _SAVE_SEAT,
+            [
+                dict(
+                    seat_id=s.id,
+                    new_weight=s.weight,
+                    new_lag=s.lag_base,
+                    new_vtime=s.vtime_base,
+                    new_frozen=s.frozen,
+                    new_received=s.received,
+                    new_adjustment=s.adjustment,
+                    new_last_seq=s.last_seq,
+                )
+                for s in dirty
+            ],
+        )
         for seat in dirty:
             seat.dirty = False
-    connection.execute(_SAVE_QUEUE, dict(queue_id=info.id, new_vtime=rotation.vtime, new_seq=rotation.seq,
-                                         new_period=info.period_key))
+    connection.execute(
+        _SAVE_QUEUE,
+        dict(queue_id=info.id, new_vtime=rotation.vtime, new_seq=rotation.seq, new_period=info.period_key),
+    )
 
 
 def change_open_leads(connection: Connection, member_id: int, delta: int) -> None:
     connection.execute(_OPEN_LEADS[connection.dialect.name], {"member_id": member_id, "delta": delta})
 
 
-def eligible_seats(opened: OpenQueue, now: datetime,
-                   exclude_members: frozenset[int] = frozenset()) -> tuple[list[SeatInfo], dict[int, str]]:
+def eligible_seats(
+    opened: OpenQueue, now: datetime, exclude_members: frozenset[int] = frozenset()
+) -> tuple[list[SeatInfo], dict[int, str]]:
     """The seats that may take a lead now, and the reason for each that may not."""
     eligible, excluded = [], {}
     for info in opened.seats:
@@ -202,7 +317,15 @@ def eligible_seats(opened: OpenQueue, now: datetime,
 def sticky_owner_query(queue_id: int, account_key: str) -> Any:
     from bot.store.models import Assignment
 
-    return (select(Assignment.member_id)
-            .where(and_(Assignment.queue_id == queue_id, Assignment.account_key == account_key,
-                        Assignment.state.in_(("offered", "accepted"))))
-            .order_by(Assignment.id.desc()).limit(1))
+    return (
+        select(Assignment.member_id)
+        .where(
+            and_(
+                Assignment.queue_id == queue_id,
+                Assignment.account_key == account_key,
+                Assignment.state.in_(("offered", "accepted")),
+            )
+        )
+        .order_by(Assignment.id.desc())
+        .limit(1)
+    )

@@ -16,8 +16,7 @@ from bot.store.models import AuditEvent, Leave, Member, Membership, Queue
 
 
 def require_member(connection: Connection, slack_id: str) -> Any:
-    member = (connection.execute(
-        select(Member.__table__).where(Member.slack_id == slack_id))).first()
+    member = (connection.execute(select(Member.__table__).where(Member.slack_id == slack_id))).first()
     if member is None or not member.in_config:
         raise NotFound("You are not in the lead rotation. Ask a manager to add you to the routing config.")
     return member
@@ -31,24 +30,50 @@ def local_midnight(day: date, timezone: str) -> datetime:
     return datetime.combine(day, time.min, tzinfo=ZoneInfo(timezone))
 
 
-def audit(connection: Connection, now: datetime, actor: str, action: str, *,
-                member_id: int | None = None, queue_id: int | None = None,
-                period_key: str | None = None, delta: int | None = None, note: str | None = None,
-                details: dict[str, Any] | None = None) -> None:
-    connection.execute(insert(AuditEvent).values(
-        at=now, actor=actor, action=action, member_id=member_id, queue_id=queue_id,
-        period_key=period_key, delta=delta, note=note, details=details or {}))
+def audit(
+    connection: Connection,
+    now: datetime,
+    actor: str,
+    action: str,
+    *,
+    member_id: int | None = None,
+    queue_id: int | None = None,
+    period_key: str | None = None,
+    delta: int | None = None,
+    note: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> None:
+    connection.execute(
+        insert(AuditEvent).values(
+            at=now,
+            actor=actor,
+            action=action,
+            member_id=member_id,
+            queue_id=queue_id,
+            period_key=period_key,
+            delta=delta,
+            note=note,
+            details=details or {},
+        )
+    )
 
 
 def bump_member_queues(connection: Connection, member_id: int) -> None:
     """Tell cached readers of this member's queues that their state moved."""
     queue_ids = select(Membership.queue_id).where(Membership.member_id == member_id)
-    connection.execute(update(Queue).where(Queue.id.in_(queue_ids))
-                             .values(version=Queue.version + 1))
+    connection.execute(update(Queue).where(Queue.id.in_(queue_ids)).values(version=Queue.version + 1))
 
 
-def pause(connection: Connection, team: TeamSettings, slack_id: str, now: datetime, *,
-                until: date | None, reason: str | None, actor: str) -> str:
+def pause(
+    connection: Connection,
+    team: TeamSettings,
+    slack_id: str,
+    now: datetime,
+    *,
+    until: date | None,
+    reason: str | None,
+    actor: str,
+) -> str:
     member = require_member(connection, slack_id)
     zone = member_zone(member, team)
     if member.paused_at is not None and (member.paused_until is None or now < member.paused_until):
@@ -58,20 +83,34 @@ def pause(connection: Connection, team: TeamSettings, slack_id: str, now: dateti
     if until is not None:
         today = now.astimezone(ZoneInfo(zone)).date()
         if until <= today:
-            raise InvalidChange(f"{until.isoformat()} is not in the future; give a date after "
-                                f"{today.isoformat()}, or no date to pause until you resume.")
+            raise InvalidChange(
+                f"{until.isoformat()} is not in the future; give a date after "
+                f"{today.isoformat()}, or no date to pause until you resume."
+            )
         until_at = local_midnight(until, zone)
-    connection.execute(update(Member).where(Member.id == member.id).values(
-        paused_at=now, paused_until=until_at, pause_reason=reason or None, updated_at=now))
+    connection.execute(
+        update(Member)
+        .where(Member.id == member.id)
+        .values(paused_at=now, paused_until=until_at, pause_reason=reason or None, updated_at=now)
+    )
     bump_member_queues(connection, member.id)
-    audit(connection, now, actor, "pause", member_id=member.id, note=reason,
-                details={"until": until.isoformat() if until else None})
-    return (f"You're paused until {until.strftime('%a %b %-d')}: no new leads until then."
-            if until else "You're paused: no new leads until you `/rotation resume`.")
+    audit(
+        connection,
+        now,
+        actor,
+        "pause",
+        member_id=member.id,
+        note=reason,
+        details={"until": until.isoformat() if until else None},
+    )
+    return (
+        f"You're paused until {until.strftime('%a %b %-d')}: no new leads until then."
+        if until
+        else "You're paused: no new leads until you `/rotation resume`."
+    )
 
 
-def resume(connection: Connection, team: TeamSettings, slack_id: str, now: datetime, *,
-                 actor: str) -> str:
+def resume(connection: Connection, team: TeamSettings, slack_id: str, now: datetime, *, actor: str) -> str:
     member = require_member(connection, slack_id)
     paused = member.paused_at is not None and (member.paused_until is None or now < member.paused_until)
     status_paused = member.status_paused_until is not None and now < member.status_paused_until
@@ -80,74 +119,139 @@ def resume(connection: Connection, team: TeamSettings, slack_id: str, now: datet
     override = member.status_override
     if status_paused and override and override.startswith("paused:"):
         override = "ignore:" + override.removeprefix("paused:")  # resuming overrides that status
-    connection.execute(update(Member).where(Member.id == member.id).values(
-        paused_at=None, paused_until=None, pause_reason=None, status_paused_until=None,
-        status_override=override, updated_at=now))
+    connection.execute(
+        update(Member)
+        .where(Member.id == member.id)
+        .values(
+            paused_at=None,
+            paused_until=None,
+            pause_reason=None,
+            status_paused_until=None,
+            status_override=override,
+            updated_at=now,
+        )
+    )
     bump_member_queues(connection, member.id)
     audit(connection, now, actor, "resume", member_id=member.id)
-    return ("You're back in the rotation, level with everyone: you're not owed the leads "
-            "that went out while you were paused, and you won't be flooded.")
+    return (
+        "You're back in the rotation, level with everyone: you're not owed the leads "
+        "that went out while you were paused, and you won't be flooded."
+    )
 
 
 def leave_window(starts_on: date, ends_on: date, zone: str, team: TeamSettings) -> tuple[datetime, datetime]:
     """The handbook's timing: long leave pauses a few days early; back on the return day."""
     days = (ends_on - starts_on).days + 1
     lead_days = team.pause_days_before if days > team.long_leave_days else 0
-    return (local_midnight(starts_on - timedelta(days=lead_days), zone),
-            local_midnight(ends_on + timedelta(days=1), zone))
+    return (
+        local_midnight(starts_on - timedelta(days=lead_days), zone),
+        local_midnight(ends_on + timedelta(days=1), zone),
+    )
 
 
-def add_leave(connection: Connection, team: TeamSettings, slack_id: str, now: datetime,
-                    *, starts_on: date, ends_on: date, actor: str, source: str = "command",
-                    external_id: str | None = None, note: str | None = None) -> LeaveView:
+def add_leave(
+    connection: Connection,
+    team: TeamSettings,
+    slack_id: str,
+    now: datetime,
+    *,
+    starts_on: date,
+    ends_on: date,
+    actor: str,
+    source: str = "command",
+    external_id: str | None = None,
+    note: str | None = None,
+) -> LeaveView:
     member = require_member(connection, slack_id)
     zone = member_zone(member, team)
     if ends_on < starts_on:
-        raise InvalidChange(f"The leave ends ({ends_on.isoformat()}) before it starts "
-                            f"({starts_on.isoformat()}).")
+        raise InvalidChange(
+            f"The leave ends ({ends_on.isoformat()}) before it starts ({starts_on.isoformat()})."
+        )
     today = now.astimezone(ZoneInfo(zone)).date()
     if ends_on < today:
         raise InvalidChange(f"That leave is over already ({ends_on.isoformat()} is in the past).")
     for other in leaves(connection, member.id, now):
         if other.starts_on <= ends_on and starts_on <= other.ends_on:
-            raise InvalidChange(f"That overlaps your leave {other.starts_on.isoformat()} to "
-                                f"{other.ends_on.isoformat()}; cancel it first with `/rotation away cancel`.")
+            raise InvalidChange(
+                f"That overlaps your leave {other.starts_on.isoformat()} to "
+                f"{other.ends_on.isoformat()}; cancel it first with `/rotation away cancel`."
+            )
     pause_from, resume_at = leave_window(starts_on, ends_on, zone, team)
-    leave_id = (connection.execute(insert(Leave).values(
-        member_id=member.id, starts_on=starts_on, ends_on=ends_on, pause_from=pause_from,
-        resume_at=resume_at, source=source, external_id=external_id, note=note, created_by=actor,
-        created_at=now).returning(Leave.id))).scalar_one()
+    leave_id = (
+        connection.execute(
+            insert(Leave)
+            .values(
+                member_id=member.id,
+                starts_on=starts_on,
+                ends_on=ends_on,
+                pause_from=pause_from,
+                resume_at=resume_at,
+                source=source,
+                external_id=external_id,
+                note=note,
+                created_by=actor,
+                created_at=now,
+            )
+            .returning(Leave.id)
+        )
+    ).scalar_one()
     bump_member_queues(connection, member.id)
-    audit(connection, now, actor, "leave_add", member_id=member.id, note=note,
-                details={"starts_on": starts_on.isoformat(), "ends_on": ends_on.isoformat(),
-                         "source": source})
+    audit(
+        connection,
+        now,
+        actor,
+        "leave_add",
+        member_id=member.id,
+        note=note,
+        details={"starts_on": starts_on.isoformat(), "ends_on": ends_on.isoformat(), "source": source},
+    )
     return LeaveView(leave_id, starts_on, ends_on, pause_from, resume_at, source)
 
 
 def leaves(connection: Connection, member_id: int, now: datetime) -> list[LeaveView]:
-    rows = (connection.execute(
-        select(Leave.__table__).where(Leave.member_id == member_id, Leave.cancelled_at.is_(None),
-                            Leave.resume_at > now).order_by(Leave.starts_on))).all()
+    rows = (
+        connection.execute(
+            select(Leave.__table__)
+            .where(Leave.member_id == member_id, Leave.cancelled_at.is_(None), Leave.resume_at > now)
+            .order_by(Leave.starts_on)
+        )
+    ).all()
     return [LeaveView(r.id, r.starts_on, r.ends_on, r.pause_from, r.resume_at, r.source) for r in rows]
 
 
-def cancel_leave(connection: Connection, slack_id: str, now: datetime, *, actor: str,
-                       leave_id: int | None = None) -> list[LeaveView]:
+def cancel_leave(
+    connection: Connection, slack_id: str, now: datetime, *, actor: str, leave_id: int | None = None
+) -> list[LeaveView]:
     member = require_member(connection, slack_id)
     upcoming = leaves(connection, member.id, now)
     chosen = [leave for leave in upcoming if leave_id is None or leave.id == leave_id]
     if not chosen:
         raise InvalidChange("You have no upcoming leave to cancel.")
-    connection.execute(update(Leave).where(Leave.id.in_([leave.id for leave in chosen]))
-                             .values(cancelled_at=now))
+    connection.execute(
+        update(Leave).where(Leave.id.in_([leave.id for leave in chosen])).values(cancelled_at=now)
+    )
     bump_member_queues(connection, member.id)
-    audit(connection, now, actor, "leave_cancel", member_id=member.id,
-                details={"leave_ids": [leave.id for leave in chosen]})
+    audit(
+        connection,
+        now,
+        actor,
+        "leave_cancel",
+        member_id=member.id,
+        details={"leave_ids": [leave.id for leave in chosen]},
+    )
     return chosen
 
 
-def set_timezone(connection: Connection, slack_id: str, timezone: str, now: datetime, *,
-                 actor: str, only_if_unset: bool = True) -> bool:
+def set_timezone(
+    connection: Connection,
+    slack_id: str,
+    timezone: str,
+    now: datetime,
+    *,
+    actor: str,
+    only_if_unset: bool = True,
+) -> bool:
     """Take a member's timezone from their Slack profile when the config gave none."""
     from zoneinfo import ZoneInfoNotFoundError
 
@@ -158,7 +262,6 @@ def set_timezone(connection: Connection, slack_id: str, timezone: str, now: date
     member = require_member(connection, slack_id)
     if member.timezone == timezone or (only_if_unset and member.timezone):
         return False
-    connection.execute(update(Member).where(Member.id == member.id)
-                       .values(timezone=timezone, updated_at=now))
+    connection.execute(update(Member).where(Member.id == member.id).values(timezone=timezone, updated_at=now))
     audit(connection, now, actor, "timezone", member_id=member.id, details={"timezone": timezone})
     return True

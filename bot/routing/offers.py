@@ -23,28 +23,44 @@ from bot.store.models import Assignment, Lead, Member, Queue
 
 
 def _load(connection: Connection, assignment_id: int):  # type: ignore[no-untyped-def]
-    row = (connection.execute(
-        select(Assignment.__table__, Member.slack_id, Member.name, Queue.name.label("queue"))
-        .join(Member, Member.id == Assignment.member_id).join(Queue, Queue.id == Assignment.queue_id)
-        .where(Assignment.id == assignment_id))).first()
+    row = (
+        connection.execute(
+            select(Assignment.__table__, Member.slack_id, Member.name, Queue.name.label("queue"))
+            .join(Member, Member.id == Assignment.member_id)
+            .join(Queue, Queue.id == Assignment.queue_id)
+            .where(Assignment.id == assignment_id)
+        )
+    ).first()
     if row is None:
         raise NotFound(f"There is no assignment {assignment_id}.")
     return row
 
 
-def accept(connection: Connection, assignment_id: int, now: datetime,
-                 actor: str) -> AssignmentChange:
+def accept(connection: Connection, assignment_id: int, now: datetime, actor: str) -> AssignmentChange:
     row = _load(connection, assignment_id)
     assignment = row
     member = MemberRef(row.slack_id, row.name)
     if assignment.state != "offered":
-        return AssignmentChange(assignment.id, assignment.lead_id, assignment.state, False, member,
-                                seconds_to_accept=_seconds(assignment))
-    connection.execute(update(Assignment).where(Assignment.id == assignment.id)
-                             .values(state="accepted", accepted_at=now))
+        return AssignmentChange(
+            assignment.id,
+            assignment.lead_id,
+            assignment.state,
+            False,
+            member,
+            seconds_to_accept=_seconds(assignment),
+        )
+    connection.execute(
+        update(Assignment).where(Assignment.id == assignment.id).values(state="accepted", accepted_at=now)
+    )
     change_open_leads(connection, assignment.member_id, -1)
-    return AssignmentChange(assignment.id, assignment.lead_id, "accepted", True, member,
-                            seconds_to_accept=(now - assignment.assigned_at).total_seconds())
+    return AssignmentChange(
+        assignment.id,
+        assignment.lead_id,
+        "accepted",
+        True,
+        member,
+        seconds_to_accept=(now - assignment.assigned_at).total_seconds(),
+    )
 
 
 def _seconds(assignment: Assignment) -> float | None:
@@ -53,8 +69,9 @@ def _seconds(assignment: Assignment) -> float | None:
     return (assignment.accepted_at - assignment.assigned_at).total_seconds()
 
 
-def hand_on(connection: Connection, router: Router, assignment_id: int, now: datetime,
-                  actor: str, *, cause: str) -> AssignmentChange:
+def hand_on(
+    connection: Connection, router: Router, assignment_id: int, now: datetime, actor: str, *, cause: str
+) -> AssignmentChange:
     """Pass (cause "pass") or SLA miss (cause "sla"): credit back, offer to the next member."""
     row = _load(connection, assignment_id)
     assignment = row
@@ -63,8 +80,9 @@ def hand_on(connection: Connection, router: Router, assignment_id: int, now: dat
         return AssignmentChange(assignment.id, assignment.lead_id, assignment.state, False, member)
     team = load_team(connection)
     new_state = "passed" if cause == "pass" else "expired"
-    connection.execute(update(Assignment).where(Assignment.id == assignment.id)
-                             .values(state=new_state, closed_at=now))
+    connection.execute(
+        update(Assignment).where(Assignment.id == assignment.id).values(state=new_state, closed_at=now)
+    )
     change_open_leads(connection, assignment.member_id, -1)
     opened = open_queue(connection, row.queue, team, now)
     if opened is not None and opened.info.period_key == assignment.period_key:
@@ -75,22 +93,31 @@ def hand_on(connection: Connection, router: Router, assignment_id: int, now: dat
     outcome = _offer_next(connection, router, team, assignment, row.queue, now, cause)
     if cause == "sla":
         _tell_sla_move(connection, row, outcome, now)
-    return AssignmentChange(assignment.id, assignment.lead_id, new_state, True, member,
-                            next_outcome=outcome)
+    return AssignmentChange(assignment.id, assignment.lead_id, new_state, True, member, next_outcome=outcome)
 
 
-def _offer_next(connection: Connection, router: Router, team: TeamSettings,
-                      assignment: Assignment, queue: str, now: datetime, cause: str) -> RouteOutcome:
+def _offer_next(
+    connection: Connection,
+    router: Router,
+    team: TeamSettings,
+    assignment: Assignment,
+    queue: str,
+    now: datetime,
+    cause: str,
+) -> RouteOutcome:
     lead = (connection.execute(select(Lead.__table__).where(Lead.id == assignment.lead_id))).one()
-    had_it = frozenset((connection.execute(
-        select(Assignment.member_id).where(Assignment.lead_id == lead.id))).scalars().all())
-    placement = router.place(connection, team, queue, lead.fields, now, accrue=False,
-                                   exclude_members=had_it)
+    had_it = frozenset(
+        (connection.execute(select(Assignment.member_id).where(Assignment.lead_id == lead.id)))
+        .scalars()
+        .all()
+    )
+    placement = router.place(connection, team, queue, lead.fields, now, accrue=False, exclude_members=had_it)
     verb = "passed it on" if cause == "pass" else f"did not accept it within the {queue} SLA"
     placement.notes.insert(0, f"Offered again because the previous rep {verb}.")
     tried = [RuleResult(lead.rule or "-", queue, True, "re-offered")]
-    return router.commit_placement(connection, team, placement, tried, lead.id, lead.fields,
-                                         now, cause=cause, hop=assignment.hop + 1)
+    return router.commit_placement(
+        connection, team, placement, tried, lead.id, lead.fields, now, cause=cause, hop=assignment.hop + 1
+    )
 
 
 def _tell_sla_move(connection: Connection, row: Any, outcome: RouteOutcome, now: datetime) -> None:
@@ -99,47 +126,78 @@ def _tell_sla_move(connection: Connection, row: Any, outcome: RouteOutcome, now:
     where = f"it now goes to {outcome.assignee.name}" if outcome.assignee else "it is waiting for someone"
     text = f"Lead {row.lead_id} was not accepted within the {row.queue} SLA, so {where}."
     outbox = Outbox(now)
-    outbox.add(f"sla-moved:{row.id}:rep", "dm", {"event": "member_note", "to": row.slack_id, "text": text,
-                                                 "lead": lead_card(row.lead_id, lead)}, row.lead_id)
+    outbox.add(
+        f"sla-moved:{row.id}:rep",
+        "dm",
+        {"event": "member_note", "to": row.slack_id, "text": text, "lead": lead_card(row.lead_id, lead)},
+        row.lead_id,
+    )
     channel = connection.execute(select(Queue.channel).where(Queue.name == row.queue)).scalar()
     if channel:
-        outbox.add(f"sla-moved:{row.id}:channel", "channel",
-                   {"event": "member_note", "channel": channel, "text": text}, row.lead_id)
+        outbox.add(
+            f"sla-moved:{row.id}:channel",
+            "channel",
+            {"event": "member_note", "channel": channel, "text": text},
+            row.lead_id,
+        )
     outbox.flush(connection)
 
 
 def overdue(connection: Connection, now: datetime) -> list[tuple[int, int, str]]:
     """Offers past their queue's SLA: (assignment id, hop, queue name)."""
-    rows = (connection.execute(
-        select(Assignment.id, Assignment.hop, Assignment.assigned_at, Queue.name, Queue.sla_minutes)
-        .join(Queue, Queue.id == Assignment.queue_id)
-        .where(Assignment.state == "offered", Queue.sla_minutes.is_not(None))
-        .order_by(Assignment.id))).all()
-    return [(r.id, r.hop, r.name) for r in rows
-            if (now - r.assigned_at).total_seconds() >= r.sla_minutes * 60]
+    rows = (
+        connection.execute(
+            select(Assignment.id, Assignment.hop, Assignment.assigned_at, Queue.name, Queue.sla_minutes)
+            .join(Queue, Queue.id == Assignment.queue_id)
+            .where(Assignment.state == "offered", Queue.sla_minutes.is_not(None))
+            .order_by(Assignment.id)
+        )
+    ).all()
+    return [
+        (r.id, r.hop, r.name) for r in rows if (now - r.assigned_at).total_seconds() >= r.sla_minutes * 60
+    ]
 
 
-def notify_managers(connection: Connection, team: TeamSettings, now: datetime,
-                          key: str, text: str, lead_id: str, fields: dict) -> None:  # type: ignore[type-arg]
+def notify_managers(
+    connection: Connection, team: TeamSettings, now: datetime, key: str, text: str, lead_id: str, fields: dict
+) -> None:  # type: ignore[type-arg]
     channel = team.settings.get("manager_channel")
     outbox = Outbox(now)
     if channel:
-        outbox.add(key + ":channel", "channel", {"event": "managers_note", "channel": channel,
-                                                 "text": text, "lead": lead_card(lead_id, fields)}, lead_id)
+        outbox.add(
+            key + ":channel",
+            "channel",
+            {"event": "managers_note", "channel": channel, "text": text, "lead": lead_card(lead_id, fields)},
+            lead_id,
+        )
     for manager in team.managers:
-        outbox.add(f"{key}:{manager}", "dm", {"event": "managers_note", "to": manager, "text": text,
-                                              "lead": lead_card(lead_id, fields)}, lead_id)
+        outbox.add(
+            f"{key}:{manager}",
+            "dm",
+            {"event": "managers_note", "to": manager, "text": text, "lead": lead_card(lead_id, fields)},
+            lead_id,
+        )
     outbox.flush(connection)
 
 
 def pending_leads(connection: Connection, limit: int = 500) -> list[str]:
-    return list((connection.execute(
-        select(Lead.id).where(Lead.status == "unassigned").order_by(Lead.received_at, Lead.id)
-        .limit(limit))).scalars().all())
+    return list(
+        (
+            connection.execute(
+                select(Lead.id)
+                .where(Lead.status == "unassigned")
+                .order_by(Lead.received_at, Lead.id)
+                .limit(limit)
+            )
+        )
+        .scalars()
+        .all()
+    )
 
 
-def assign_pending_lead(connection: Connection, router: Router, lead_id: str,
-                              now: datetime) -> RouteOutcome | None:
+def assign_pending_lead(
+    connection: Connection, router: Router, lead_id: str, now: datetime
+) -> RouteOutcome | None:
     """Try again for a lead nobody could take; None when it is still unassigned."""
     lead = (connection.execute(select(Lead.__table__).where(Lead.id == lead_id))).first()
     if lead is None or lead.status != "unassigned" or lead.queue is None:
@@ -148,9 +206,11 @@ def assign_pending_lead(connection: Connection, router: Router, lead_id: str,
     placement = router.place(connection, team, lead.queue, lead.fields, now)
     if placement.winner is None:
         return None
-    placement.notes.insert(0, f"Nobody was available when it arrived ({lead.reason}); "
-                              "assigned as soon as someone was.")
+    placement.notes.insert(
+        0, f"Nobody was available when it arrived ({lead.reason}); assigned as soon as someone was."
+    )
     tried = [RuleResult(lead.rule or "-", lead.queue, True, "waiting for someone available")]
     hop = (connection.execute(select(Assignment.id).where(Assignment.lead_id == lead_id))).all()
-    return router.commit_placement(connection, team, placement, tried, lead_id, lead.fields,
-                                         now, cause="pending", hop=len(hop))
+    return router.commit_placement(
+        connection, team, placement, tried, lead_id, lead.fields, now, cause="pending", hop=len(hop)
+    )

@@ -37,8 +37,17 @@ class Outbox:
         self.rows: list[dict[str, Any]] = []
 
     def add(self, key: str, kind: str, payload: dict[str, Any], lead_id: str | None = None) -> None:
-        self.rows.append(dict(key=key, kind=kind, payload=payload, lead_id=lead_id,
-                              created_at=self.now, available_at=self.now, attempts=0))
+        self.rows.append(
+            dict(
+                key=key,
+                kind=kind,
+                payload=payload,
+                lead_id=lead_id,
+                created_at=self.now,
+                available_at=self.now,
+                attempts=0,
+            )
+        )
 
     def flush(self, connection: Connection) -> None:
         """Insert the rows; a key already owed is skipped (the key is the idempotency key)."""

@@ -17,8 +17,15 @@ from bot.routing.results import Calibration, PreviewPick
 from bot.routing.team import TeamSettings
 
 
-def preview(connection: Connection, team: TeamSettings, queue: str, now: datetime, *,
-                  count: int = 10, change: Calibration | None = None) -> list[PreviewPick]:
+def preview(
+    connection: Connection,
+    team: TeamSettings,
+    queue: str,
+    now: datetime,
+    *,
+    count: int = 10,
+    change: Calibration | None = None,
+) -> list[PreviewPick]:
     if change is not None:
         opened = apply_calibration(connection, team, change, now, actor="preview")
     else:

@@ -33,7 +33,8 @@ class RouteOutcome:
             "status": self.status,
             "queue": self.queue,
             "rule": self.rule,
-            "assignee": None if self.assignee is None
+            "assignee": None
+            if self.assignee is None
             else {"slack_id": self.assignee.slack_id, "name": self.assignee.name},
             "explanation": self.explanation,
         }

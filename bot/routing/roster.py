@@ -33,8 +33,7 @@ def seat_weight(seat: SeatConfig) -> tuple[Fraction, str]:
     return Fraction(1), "1"
 
 
-def apply_config(connection: Connection, config: RoutingConfig, now: datetime,
-                       actor: str) -> dict[str, int]:
+def apply_config(connection: Connection, config: RoutingConfig, now: datetime, actor: str) -> dict[str, int]:
     summary = {"members": 0, "queues": 0, "seats": 0, "rules": len(config.rules)}
     _apply_team(connection, config, now)
     member_ids = _apply_members(connection, config, now)
@@ -45,73 +44,108 @@ def apply_config(connection: Connection, config: RoutingConfig, now: datetime,
         summary["seats"] += _apply_seats(connection, queue_id, queue.members, member_ids, now)
     listed = [q.name for q in config.queues]
     connection.execute(update(Queue).where(Queue.name.not_in(listed)).values(in_config=False))
-    connection.execute(insert(AuditEvent).values(
-        at=now, actor=actor, action="config_apply", note="routing config applied",
-        details=summary))
+    connection.execute(
+        insert(AuditEvent).values(
+            at=now, actor=actor, action="config_apply", note="routing config applied", details=summary
+        )
+    )
     return summary
 
 
 def _apply_team(connection: Connection, config: RoutingConfig, now: datetime) -> None:
     values = dict(
-        timezone=config.timezone, period=config.period, managers=list(config.managers),
+        timezone=config.timezone,
+        period=config.period,
+        managers=list(config.managers),
         rules=[rule.model_dump(exclude_none=True) for rule in config.rules],
         settings={
-            "time_off": config.time_off.model_dump(), "status_pause": config.status_pause.model_dump(),
-            "sla": config.sla.model_dump(), "manager_group": config.manager_group,
-            "manager_channel": config.manager_channel},
-        updated_at=now)
+            "time_off": config.time_off.model_dump(),
+            "status_pause": config.status_pause.model_dump(),
+            "sla": config.sla.model_dump(),
+            "manager_group": config.manager_group,
+            "manager_channel": config.manager_channel,
+        },
+        updated_at=now,
+    )
     exists = (connection.execute(select(Team.id).where(Team.id == TEAM_ID))).scalar()
     if exists is None:
         connection.execute(insert(Team).values(id=TEAM_ID, config_version=1, **values))
     else:
-        connection.execute(update(Team).where(Team.id == TEAM_ID)
-                                 .values(config_version=Team.config_version + 1, **values))
+        connection.execute(
+            update(Team).where(Team.id == TEAM_ID).values(config_version=Team.config_version + 1, **values)
+        )
 
 
-def _apply_members(connection: Connection, config: RoutingConfig,
-                         now: datetime) -> dict[str, int]:
+def _apply_members(connection: Connection, config: RoutingConfig, now: datetime) -> dict[str, int]:
     existing = dict((connection.execute(select(Member.slack_id, Member.id))).all())
     ids: dict[str, int] = {}
     for member in config.members:
-        values = dict(name=member.name, email=member.email, role=member.role,
-                      timezone=member.timezone, capacity=member.capacity,
-                      working_hours=member.working_hours, active=member.active, in_config=True,
-                      updated_at=now)
+        values = dict(
+            name=member.name,
+            email=member.email,
+            role=member.role,
+            timezone=member.timezone,
+            capacity=member.capacity,
+            working_hours=member.working_hours,
+            active=member.active,
+            in_config=True,
+            updated_at=now,
+        )
         if member.slack_id in existing:
-            connection.execute(update(Member).where(Member.slack_id == member.slack_id)
-                                     .values(**values))
+            connection.execute(update(Member).where(Member.slack_id == member.slack_id).values(**values))
             ids[member.slack_id] = existing[member.slack_id]
         else:
-            ids[member.slack_id] = (connection.execute(insert(Member).values(
-                slack_id=member.slack_id, created_at=now, open_leads=0, **values)
-                .returning(Member.id))).scalar_one()
+            ids[member.slack_id] = (
+                connection.execute(
+                    insert(Member)
+                    .values(slack_id=member.slack_id, created_at=now, open_leads=0, **values)
+                    .returning(Member.id)
+                )
+            ).scalar_one()
     gone = [slack_id for slack_id in existing if slack_id not in ids]
     if gone:
-        connection.execute(update(Member).where(Member.slack_id.in_(gone))
-                                 .values(in_config=False, active=False, updated_at=now))
+        connection.execute(
+            update(Member)
+            .where(Member.slack_id.in_(gone))
+            .values(in_config=False, active=False, updated_at=now)
+        )
     return ids
 
 
 def _upsert_queue(connection: Connection, queue: Any, position: int) -> int:
-    values = dict(position=position, channel=queue.channel, strategy=queue.strategy,
-                  sla_minutes=queue.sla_minutes, fallback=queue.fallback,
-                  respect_working_hours=queue.respect_working_hours, sticky=queue.sticky,
-                  in_config=True)
+    values = dict(
+        position=position,
+        channel=queue.channel,
+        strategy=queue.strategy,
+        sla_minutes=queue.sla_minutes,
+        fallback=queue.fallback,
+        respect_working_hours=queue.respect_working_hours,
+        sticky=queue.sticky,
+        in_config=True,
+    )
     queue_id = (connection.execute(select(Queue.id).where(Queue.name == queue.name))).scalar()
     if queue_id is None:
-        return (connection.execute(insert(Queue).values(
-            name=queue.name, vtime=Fraction(0), period_key="", seq=0, version=0, **values)
-            .returning(Queue.id))).scalar_one()
-    connection.execute(update(Queue).where(Queue.id == queue_id)
-                             .values(version=Queue.version + 1, **values))
+        return (
+            connection.execute(
+                insert(Queue)
+                .values(name=queue.name, vtime=Fraction(0), period_key="", seq=0, version=0, **values)
+                .returning(Queue.id)
+            )
+        ).scalar_one()
+    connection.execute(update(Queue).where(Queue.id == queue_id).values(version=Queue.version + 1, **values))
     return queue_id
 
 
-def _apply_seats(connection: Connection, queue_id: int, seats: list[SeatConfig],
-                       member_ids: dict[str, int], now: datetime) -> int:
+def _apply_seats(
+    connection: Connection, queue_id: int, seats: list[SeatConfig], member_ids: dict[str, int], now: datetime
+) -> int:
     vtime = (connection.execute(select(Queue.vtime).where(Queue.id == queue_id))).scalar_one()
-    rows = {row.member_id: row for row in (connection.execute(
-        select(Membership.__table__).where(Membership.queue_id == queue_id))).all()}
+    rows = {
+        row.member_id: row
+        for row in (
+            connection.execute(select(Membership.__table__).where(Membership.queue_id == queue_id))
+        ).all()
+    }
     listed: set[int] = set()
     for seat_config in seats:
         member_id = member_ids[seat_config.slack_id]
@@ -119,16 +153,34 @@ def _apply_seats(connection: Connection, queue_id: int, seats: list[SeatConfig],
         weight, text = seat_weight(seat_config)
         row = rows.get(member_id)
         if row is None:
-            connection.execute(insert(Membership).values(
-                queue_id=queue_id, member_id=member_id, weight=weight, weight_text=text,
-                active=seat_config.active, in_config=True, lag_base=Fraction(0),
-                vtime_base=Fraction(0), frozen=True, received=0, adjustment=0, last_seq=0,
-                created_at=now))
+            connection.execute(
+                insert(Membership).values(
+                    queue_id=queue_id,
+                    member_id=member_id,
+                    weight=weight,
+                    weight_text=text,
+                    active=seat_config.active,
+                    in_config=True,
+                    lag_base=Fraction(0),
+                    vtime_base=Fraction(0),
+                    frozen=True,
+                    received=0,
+                    adjustment=0,
+                    last_seq=0,
+                    created_at=now,
+                )
+            )
             continue
         values: dict[str, Any] = dict(weight_text=text, active=seat_config.active, in_config=True)
         if Fraction(row.weight) != weight:
-            ledger = Seat(row.id, member_id, Fraction(row.weight), Fraction(row.lag_base),
-                          Fraction(row.vtime_base), row.frozen)
+            ledger = Seat(
+                row.id,
+                member_id,
+                Fraction(row.weight),
+                Fraction(row.lag_base),
+                Fraction(row.vtime_base),
+                row.frozen,
+            )
             ledger.rebase(Fraction(vtime))
             values |= dict(weight=weight, lag_base=ledger.lag_base, vtime_base=ledger.vtime_base)
         if not row.in_config:
@@ -136,24 +188,31 @@ def _apply_seats(connection: Connection, queue_id: int, seats: list[SeatConfig],
         connection.execute(update(Membership).where(Membership.id == row.id).values(**values))
     dropped = [row.id for member_id, row in rows.items() if member_id not in listed and row.in_config]
     if dropped:
-        connection.execute(update(Membership).where(Membership.id.in_(dropped))
-                                 .values(in_config=False))
+        connection.execute(update(Membership).where(Membership.id.in_(dropped)).values(in_config=False))
     return len(listed)
 
 
 def export_config(connection: Connection) -> dict[str, Any]:
     """The current state as a routing config (the same shape `config apply` reads)."""
     team = (connection.execute(select(Team.__table__).where(Team.id == TEAM_ID))).first()
-    members = (connection.execute(select(Member.__table__).where(Member.in_config.is_(True))
-                                        .order_by(Member.id))).all()
-    queues = (connection.execute(select(Queue.__table__).where(Queue.in_config.is_(True))
-                                       .order_by(Queue.position))).all()
-    seats = (connection.execute(
-        select(Membership.__table__, Member.slack_id).join(Member, Member.id == Membership.member_id)
-        .where(Membership.in_config.is_(True)).order_by(Membership.id))).all()
+    members = (
+        connection.execute(select(Member.__table__).where(Member.in_config.is_(True)).order_by(Member.id))
+    ).all()
+    queues = (
+        connection.execute(select(Queue.__table__).where(Queue.in_config.is_(True)).order_by(Queue.position))
+    ).all()
+    seats = (
+        connection.execute(
+            select(Membership.__table__, Member.slack_id)
+            .join(Member, Member.id == Membership.member_id)
+            .where(Membership.in_config.is_(True))
+            .order_by(Membership.id)
+        )
+    ).all()
     settings = team.settings if team else {}
     exported: dict[str, Any] = {
-        "timezone": team.timezone if team else "UTC", "period": team.period if team else "monthly",
+        "timezone": team.timezone if team else "UTC",
+        "period": team.period if team else "monthly",
         "managers": list(team.managers) if team else [],
     }
     for key in ("manager_group", "manager_channel"):
@@ -163,8 +222,9 @@ def export_config(connection: Connection) -> dict[str, Any]:
         if key in settings:
             exported[key] = settings[key]
     exported["members"] = [_member_out(m) for m in members]
-    exported["queues"] = [_queue_out(q, [(s, s.slack_id) for s in seats if s.queue_id == q.id])
-                          for q in queues]
+    exported["queues"] = [
+        _queue_out(q, [(s, s.slack_id) for s in seats if s.queue_id == q.id]) for q in queues
+    ]
     exported["rules"] = list(team.rules) if team else []
     return exported
 

@@ -16,8 +16,20 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 VALUE_OPS = frozenset(
-    {"equals", "not_equals", "in", "not_in", "contains", "starts_with", "ends_with", "matches",
-     "gt", "gte", "lt", "lte"}
+    {
+        "equals",
+        "not_equals",
+        "in",
+        "not_in",
+        "contains",
+        "starts_with",
+        "ends_with",
+        "matches",
+        "gt",
+        "gte",
+        "lt",
+        "lte",
+    }
 )
 PRESENCE_OPS = frozenset({"exists", "blank"})
 NUMBER_OPS = frozenset({"gt", "gte", "lt", "lte"})
@@ -158,8 +170,10 @@ def _evaluate_leaf(field: str, op: str, expected: Any, lead: Mapping[str, Any]) 
         if number is None or bound is None:
             return Outcome(False, f"{shown} is not a number")
         matched = {
-            "gt": number > bound, "gte": number >= bound,
-            "lt": number < bound, "lte": number <= bound,
+            "gt": number > bound,
+            "gte": number >= bound,
+            "lt": number < bound,
+            "lte": number <= bound,
         }[op]
         relation = _SYMBOL[op] if matched else f"not {_SYMBOL[op]}"
         return Outcome(matched, f"{shown} is {relation} {_show(expected)}")
@@ -168,10 +182,14 @@ def _evaluate_leaf(field: str, op: str, expected: Any, lead: Mapping[str, Any]) 
         return Outcome(matched, f"{shown} {'matches' if matched else 'does not match'} /{expected}/")
     matched = _text_test(op)(as_text(value), as_text(expected))
     phrase = op.replace("_", " ")
-    return Outcome(matched, f"{shown} {'' if matched else 'does not '}{phrase} {_show(expected)}"
-                   .replace("does not contains", "does not contain")
-                   .replace("does not starts", "does not start")
-                   .replace("does not ends", "does not end"))
+    return Outcome(
+        matched,
+        f"{shown} {'' if matched else 'does not '}{phrase} {_show(expected)}".replace(
+            "does not contains", "does not contain"
+        )
+        .replace("does not starts", "does not start")
+        .replace("does not ends", "does not end"),
+    )
 
 
 def first_match(rules: Sequence[Mapping[str, Any]], lead: Mapping[str, Any]) -> list[RuleResult]:

@@ -68,7 +68,9 @@ class RoutingService:
 
     # --- leads ---------------------------------------------------------------
 
-    async def route(self, fields: dict[str, Any], *, actor: str = "api", dry_run: bool = False) -> RouteOutcome:
+    async def route(
+        self, fields: dict[str, Any], *, actor: str = "api", dry_run: bool = False
+    ) -> RouteOutcome:
         """Route one lead; a repeated id returns the stored decision (created=False).
 
         Concurrent calls are committed together (see `group_commit`); a dry run never is.
@@ -83,8 +85,9 @@ class RoutingService:
     async def _route_one(self, pending: Pending) -> RouteOutcome:
         now = self.clock.now()
         try:
-            return await self._run(lambda c: self.router.route(c, pending.lead_id, pending.fields, now,
-                                                               pending.actor))
+            return await self._run(
+                lambda c: self.router.route(c, pending.lead_id, pending.fields, now, pending.actor)
+            )
         except IntegrityError:
             # Another replica stored the same id between our check and our insert.
             found = await self._run(lambda c: stored_outcome(c, pending.lead_id))
@@ -94,15 +97,19 @@ class RoutingService:
 
     async def _route_batch(self, batch: list[Pending]) -> list[RouteOutcome]:
         now = self.clock.now()
-        return await self._run(lambda c: self._decide_all(c, [(p.lead_id, p.fields, p.actor) for p in batch],
-                                                          now))
+        return await self._run(
+            lambda c: self._decide_all(c, [(p.lead_id, p.fields, p.actor) for p in batch], now)
+        )
 
-    def _decide_all(self, connection: Connection, leads: list[tuple[str, dict[str, Any], str]],
-                    now: datetime) -> list[RouteOutcome]:
+    def _decide_all(
+        self, connection: Connection, leads: list[tuple[str, dict[str, Any], str]], now: datetime
+    ) -> list[RouteOutcome]:
         shared = Batch(connection, now)
         shared.prefetch_known([lead_id for lead_id, _, _ in leads])
-        decided = [self.router.decide(connection, lead_id, fields, now, actor, shared)
-                   for lead_id, fields, actor in leads]
+        decided = [
+            self.router.decide(connection, lead_id, fields, now, actor, shared)
+            for lead_id, fields, actor in leads
+        ]
         self.router.finish(shared)
         return [d if isinstance(d, RouteOutcome) else d.outcome() for d in decided]
 
@@ -117,15 +124,26 @@ class RoutingService:
             lead = (connection.execute(select(Lead.__table__).where(Lead.id == lead_id))).first()
             if lead is None:
                 raise NotFound(f"There is no lead with id {lead_id}.")
-            rows = (connection.execute(
-                select(Assignment.__table__, Member.slack_id, Member.name, Queue.name.label("queue"))
-                .join(Member, Member.id == Assignment.member_id)
-                .join(Queue, Queue.id == Assignment.queue_id)
-                .where(Assignment.lead_id == lead_id).order_by(Assignment.id))).all()
+            rows = (
+                connection.execute(
+                    select(Assignment.__table__, Member.slack_id, Member.name, Queue.name.label("queue"))
+                    .join(Member, Member.id == Assignment.member_id)
+                    .join(Queue, Queue.id == Assignment.queue_id)
+                    .where(Assignment.lead_id == lead_id)
+                    .order_by(Assignment.id)
+                )
+            ).all()
             return LeadRecord(
-                lead_id=lead.id, fields=lead.fields, received_at=lead.received_at, status=lead.status,
-                queue=lead.queue, rule=lead.rule, reason=lead.reason, explanation=lead.explanation,
-                assignments=[_assignment_json(r) for r in rows])
+                lead_id=lead.id,
+                fields=lead.fields,
+                received_at=lead.received_at,
+                status=lead.status,
+                queue=lead.queue,
+                rule=lead.rule,
+                reason=lead.reason,
+                explanation=lead.explanation,
+                assignments=[_assignment_json(r) for r in rows],
+            )
 
         return await self._run(work, commit=False)
 
@@ -133,8 +151,9 @@ class RoutingService:
         return await self._run(lambda c: offers.accept(c, assignment_id, self.clock.now(), actor))
 
     async def pass_lead(self, assignment_id: int, *, actor: str) -> AssignmentChange:
-        return await self._run(lambda c: offers.hand_on(c, self.router, assignment_id,
-                                                        self.clock.now(), actor, cause="pass"))
+        return await self._run(
+            lambda c: offers.hand_on(c, self.router, assignment_id, self.clock.now(), actor, cause="pass")
+        )
 
     async def assign_pending(self) -> list[RouteOutcome]:
         """Assign waiting leads to whoever has become eligible, oldest first."""
@@ -142,7 +161,10 @@ class RoutingService:
         done = []
         for lead_id in ids:
             outcome = await self._run(
-                lambda c, lead_id=lead_id: offers.assign_pending_lead(c, self.router, lead_id, self.clock.now()))
+                lambda c, lead_id=lead_id: offers.assign_pending_lead(
+                    c, self.router, lead_id, self.clock.now()
+                )
+            )
             if outcome is not None:
                 done.append(outcome)
         return done
@@ -170,77 +192,129 @@ class RoutingService:
         change = offers.hand_on(connection, self.router, assignment_id, now, "sla", cause="sla")
         if hop + 1 == team.max_hops:
             fields = connection.execute(select(Lead.fields).where(Lead.id == change.lead_id)).scalar_one()
-            where = (f"it is now with {change.next_outcome.assignee.name}, its last hop"
-                     if change.next_outcome and change.next_outcome.assignee else "it is waiting unassigned")
-            offers.notify_managers(connection, team, now, f"sla-exhausted:{change.lead_id}",
-                                   f"Lead {change.lead_id} was not accepted after {hop + 1} offers; "
-                                   f"{where}. Please step in.", change.lead_id, fields)
+            where = (
+                f"it is now with {change.next_outcome.assignee.name}, its last hop"
+                if change.next_outcome and change.next_outcome.assignee
+                else "it is waiting unassigned"
+            )
+            offers.notify_managers(
+                connection,
+                team,
+                now,
+                f"sla-exhausted:{change.lead_id}",
+                f"Lead {change.lead_id} was not accepted after {hop + 1} offers; {where}. Please step in.",
+                change.lead_id,
+                fields,
+            )
         return change
 
     # --- members -------------------------------------------------------------
 
-    async def pause(self, slack_id: str, *, until: date | None = None, reason: str | None = None,
-                    actor: str) -> str:
+    async def pause(
+        self, slack_id: str, *, until: date | None = None, reason: str | None = None, actor: str
+    ) -> str:
         def work(c: Connection) -> str:
-            return members.pause(c, self._team(c), slack_id, self.clock.now(),
-                                       until=until, reason=reason, actor=actor)
+            return members.pause(
+                c, self._team(c), slack_id, self.clock.now(), until=until, reason=reason, actor=actor
+            )
+
         return await self._run(work)
 
     async def resume(self, slack_id: str, *, actor: str) -> str:
         def work(c: Connection) -> str:
             return members.resume(c, self._team(c), slack_id, self.clock.now(), actor=actor)
+
         return await self._run(work)
 
-    async def add_leave(self, slack_id: str, starts_on: date, ends_on: date, *, actor: str,
-                        source: str = "command", external_id: str | None = None,
-                        note: str | None = None) -> LeaveView:
+    async def add_leave(
+        self,
+        slack_id: str,
+        starts_on: date,
+        ends_on: date,
+        *,
+        actor: str,
+        source: str = "command",
+        external_id: str | None = None,
+        note: str | None = None,
+    ) -> LeaveView:
         def work(c: Connection) -> LeaveView:
-            return members.add_leave(c, self._team(c), slack_id, self.clock.now(),
-                                           starts_on=starts_on, ends_on=ends_on, actor=actor,
-                                           source=source, external_id=external_id, note=note)
+            return members.add_leave(
+                c,
+                self._team(c),
+                slack_id,
+                self.clock.now(),
+                starts_on=starts_on,
+                ends_on=ends_on,
+                actor=actor,
+                source=source,
+                external_id=external_id,
+                note=note,
+            )
+
         return await self._run(work)
 
-    async def cancel_leave(self, slack_id: str, *, actor: str, leave_id: int | None = None) -> list[LeaveView]:
-        return await self._run(lambda c: members.cancel_leave(c, slack_id, self.clock.now(), actor=actor,
-                                                              leave_id=leave_id))
+    async def cancel_leave(
+        self, slack_id: str, *, actor: str, leave_id: int | None = None
+    ) -> list[LeaveView]:
+        return await self._run(
+            lambda c: members.cancel_leave(c, slack_id, self.clock.now(), actor=actor, leave_id=leave_id)
+        )
 
     async def leaves(self, slack_id: str) -> list[LeaveView]:
         def work(c: Connection) -> list[LeaveView]:
             member = members.require_member(c, slack_id)
             return members.leaves(c, member.id, self.clock.now())
+
         return await self._run(work, commit=False)
 
     async def member_status(self, slack_id: str) -> MemberStatus:
         def work(c: Connection) -> MemberStatus:
             return standings.member_status(c, self._team(c), slack_id, self.clock.now())
+
         return await self._run(work, commit=False)
 
     async def is_manager(self, slack_id: str) -> bool:
         def work(c: Connection) -> bool:
             return slack_id in (self._team(c)).managers
+
         return await self._run(work, commit=False)
 
     async def team(self) -> TeamSettings:
         return await self._run(load_team, commit=False)
 
-    async def apply_slack_status(self, slack_id: str, *, text: str, emoji: str, expiration: int,
-                                 actor: str = "slack") -> str | None:
+    async def apply_slack_status(
+        self, slack_id: str, *, text: str, emoji: str, expiration: int, actor: str = "slack"
+    ) -> str | None:
         """A Slack status change: "paused", "resumed" or None (nothing changed)."""
+
         def work(c: Connection) -> str | None:
-            return status.apply_slack_status(c, self._team(c), slack_id, self.clock.now(),
-                                                   text=text, emoji=emoji, expiration=expiration,
-                                                   actor=actor)
+            return status.apply_slack_status(
+                c,
+                self._team(c),
+                slack_id,
+                self.clock.now(),
+                text=text,
+                emoji=emoji,
+                expiration=expiration,
+                actor=actor,
+            )
+
         return await self._run(work)
 
-    async def set_timezone(self, slack_id: str, timezone: str, *, actor: str = "slack",
-                           only_if_unset: bool = True) -> bool:
+    async def set_timezone(
+        self, slack_id: str, timezone: str, *, actor: str = "slack", only_if_unset: bool = True
+    ) -> bool:
         """Use the member's Slack profile timezone (by default only when the config set none)."""
-        return await self._run(lambda c: members.set_timezone(c, slack_id, timezone, self.clock.now(),
-                                                              actor=actor, only_if_unset=only_if_unset))
+        return await self._run(
+            lambda c: members.set_timezone(
+                c, slack_id, timezone, self.clock.now(), actor=actor, only_if_unset=only_if_unset
+            )
+        )
 
     async def ignore_status(self, slack_id: str, *, text: str, emoji: str, actor: str) -> str:
-        return await self._run(lambda c: status.ignore_status(c, slack_id, self.clock.now(), text=text,
-                                                              emoji=emoji, actor=actor))
+        return await self._run(
+            lambda c: status.ignore_status(c, slack_id, self.clock.now(), text=text, emoji=emoji, actor=actor)
+        )
 
     async def set_calendar(self, slack_id: str, url: str | None, *, actor: str) -> None:
         await self._run(lambda c: calendar_leaves.set_calendar(c, slack_id, url, self.clock.now(), actor))
@@ -248,15 +322,17 @@ class RoutingService:
     async def calendars(self) -> list[tuple[str, str]]:
         return await self._run(calendar_leaves.calendars, commit=False)
 
-    async def sync_calendar(self, slack_id: str,
-                            absences: list[calendar_leaves.CalendarAbsence]) -> dict[str, int]:
+    async def sync_calendar(
+        self, slack_id: str, absences: list[calendar_leaves.CalendarAbsence]
+    ) -> dict[str, int]:
         def work(c: Connection) -> dict[str, int]:
-            return calendar_leaves.sync_calendar(c, self._team(c), slack_id, absences,
-                                                       self.clock.now())
+            return calendar_leaves.sync_calendar(c, self._team(c), slack_id, absences, self.clock.now())
+
         return await self._run(work)
 
     async def start_due_periods(self) -> list[str]:
         """Open a new period in every queue whose period has ended; safe to run any number of times."""
+
         def work(c: Connection) -> list[str]:
             from bot.routing.ledger import open_queue, save
             from bot.routing.periods import period_key
@@ -264,8 +340,7 @@ class RoutingService:
             team = self._team(c)
             now = self.clock.now()
             current = period_key(now, team.timezone, team.period)
-            names = (c.execute(select(Queue.name, Queue.period_key)
-                                     .where(Queue.in_config.is_(True)))).all()
+            names = (c.execute(select(Queue.name, Queue.period_key).where(Queue.in_config.is_(True)))).all()
             started = []
             for name, key in names:
                 if key != current:
@@ -274,6 +349,7 @@ class RoutingService:
                         save(c, opened, now)
                         started.append(name)
             return started
+
         return await self._run(work)
 
     # --- managers ------------------------------------------------------------
@@ -281,33 +357,39 @@ class RoutingService:
     async def calibrate(self, change: Calibration, *, actor: str) -> str:
         def work(c: Connection) -> str:
             return calibration.calibrate(c, self._team(c), change, self.clock.now(), actor)
+
         return await self._run(work)
 
     async def add_to_queue(self, slack_id: str, queue: str, *, actor: str, weight: str | None = None) -> str:
-        return await self._run(lambda c: calibration.add_to_queue(c, slack_id, queue, self.clock.now(),
-                                                                  actor, weight))
+        return await self._run(
+            lambda c: calibration.add_to_queue(c, slack_id, queue, self.clock.now(), actor, weight)
+        )
 
     async def remove_from_queue(self, slack_id: str, queue: str, *, actor: str) -> str:
-        return await self._run(lambda c: calibration.remove_from_queue(c, slack_id, queue,
-                                                                       self.clock.now(), actor))
+        return await self._run(
+            lambda c: calibration.remove_from_queue(c, slack_id, queue, self.clock.now(), actor)
+        )
 
-    async def preview(self, queue: str, *, count: int = 10,
-                      change: Calibration | None = None) -> list[PreviewPick]:
+    async def preview(
+        self, queue: str, *, count: int = 10, change: Calibration | None = None
+    ) -> list[PreviewPick]:
         """The next `count` picks of `queue`, with `change` applied hypothetically; never commits."""
+
         def work(c: Connection) -> list[PreviewPick]:
-            return preview(c, self._team(c), queue, self.clock.now(), count=count,
-                                 change=change)
+            return preview(c, self._team(c), queue, self.clock.now(), count=count, change=change)
+
         return await self._run(work, commit=False)
 
     async def standings(self, queue: str | None = None) -> list[QueueStandings]:
         def work(c: Connection) -> list[QueueStandings]:
             return standings.all_standings(c, self._team(c), self.clock.now(), queue)
+
         return await self._run(work, commit=False)
 
     async def report(self, *, period: str | None = None, queue: str | None = None) -> list[ReportRow]:
         def work(c: Connection) -> list[ReportRow]:
-            return standings.report(c, self._team(c), self.clock.now(), period=period,
-                                          queue=queue)
+            return standings.report(c, self._team(c), self.clock.now(), period=period, queue=queue)
+
         return await self._run(work, commit=False)
 
     async def apply_config(self, config: RoutingConfig, *, actor: str = "cli") -> dict[str, int]:
@@ -320,14 +402,20 @@ class RoutingService:
         def work(c: Connection) -> list[str]:
             rows = c.execute(select(Queue.name).where(Queue.in_config.is_(True)).order_by(Queue.position))
             return list(rows.scalars().all())
+
         return await self._run(work, commit=False)
 
 
 def _assignment_json(row: Any) -> dict[str, Any]:
     a = row
     return {
-        "assignment_id": a.id, "queue": row.queue, "assignee": {"slack_id": row.slack_id, "name": row.name},
-        "state": a.state, "cause": a.cause, "hop": a.hop, "assigned_at": a.assigned_at.isoformat(),
+        "assignment_id": a.id,
+        "queue": row.queue,
+        "assignee": {"slack_id": row.slack_id, "name": row.name},
+        "state": a.state,
+        "cause": a.cause,
+        "hop": a.hop,
+        "assigned_at": a.assigned_at.isoformat(),
         "accepted_at": a.accepted_at.isoformat() if a.accepted_at else None,
         "explanation": a.explanation,
     }

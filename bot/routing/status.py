@@ -39,9 +39,17 @@ def fingerprint(text: str, emoji: str) -> str:
 PAUSED, IGNORED = "paused:", "ignore:"
 
 
-def apply_slack_status(connection: Connection, team: TeamSettings, slack_id: str,
-                             now: datetime, *, text: str, emoji: str, expiration: int,
-                             actor: str) -> str | None:
+def apply_slack_status(
+    connection: Connection,
+    team: TeamSettings,
+    slack_id: str,
+    now: datetime,
+    *,
+    text: str,
+    emoji: str,
+    expiration: int,
+    actor: str,
+) -> str | None:
     """Pause or release a member after a status change; returns what changed, in words."""
     member = require_member(connection, slack_id)
     away = is_away_status(text, emoji, team)
@@ -53,34 +61,61 @@ def apply_slack_status(connection: Connection, team: TeamSettings, slack_id: str
             return None
         if member.status_paused_until == until:
             return None
-        connection.execute(update(Member).where(Member.id == member.id).values(
-            status_paused_until=until, status_override=PAUSED + fingerprint(text, emoji), updated_at=now))
+        connection.execute(
+            update(Member)
+            .where(Member.id == member.id)
+            .values(
+                status_paused_until=until, status_override=PAUSED + fingerprint(text, emoji), updated_at=now
+            )
+        )
         bump_member_queues(connection, member.id)
-        audit(connection, now, actor, "status_pause", member_id=member.id,
-              note=f"{emoji} {text}".strip(), details={"until": until.isoformat()})
+        audit(
+            connection,
+            now,
+            actor,
+            "status_pause",
+            member_id=member.id,
+            note=f"{emoji} {text}".strip(),
+            details={"until": until.isoformat()},
+        )
         outbox = Outbox(now)
-        outbox.add(f"status-paused:{slack_id}:{int(until.timestamp())}:{fingerprint(text, emoji)}"[:200], "dm", {
-            "event": "status_paused", "to": slack_id, "status_text": text, "status_emoji": emoji,
-            "until": None if not expiration else until.isoformat(),
-            "text": "Your Slack status says you're away, so you're paused: no new leads until it "
-                    "expires or you clear it."})
+        outbox.add(
+            f"status-paused:{slack_id}:{int(until.timestamp())}:{fingerprint(text, emoji)}"[:200],
+            "dm",
+            {
+                "event": "status_paused",
+                "to": slack_id,
+                "status_text": text,
+                "status_emoji": emoji,
+                "until": None if not expiration else until.isoformat(),
+                "text": "Your Slack status says you're away, so you're paused: no new leads until it "
+                "expires or you clear it.",
+            },
+        )
         outbox.flush(connection)
         return "paused"
     if member.status_paused_until is not None or (member.status_override or "").startswith(PAUSED):
-        connection.execute(update(Member).where(Member.id == member.id).values(
-            status_paused_until=None, status_override=None, updated_at=now))
+        connection.execute(
+            update(Member)
+            .where(Member.id == member.id)
+            .values(status_paused_until=None, status_override=None, updated_at=now)
+        )
         bump_member_queues(connection, member.id)
         audit(connection, now, actor, "status_clear", member_id=member.id)
         return "resumed"
     return None
 
 
-def ignore_status(connection: Connection, slack_id: str, now: datetime, *, text: str,
-                        emoji: str, actor: str) -> str:
-    """"Keep receiving leads anyway": stop pausing for this particular status."""
+def ignore_status(
+    connection: Connection, slack_id: str, now: datetime, *, text: str, emoji: str, actor: str
+) -> str:
+    """ "Keep receiving leads anyway": stop pausing for this particular status."""
     member = require_member(connection, slack_id)
-    connection.execute(update(Member).where(Member.id == member.id).values(
-        status_paused_until=None, status_override=IGNORED + fingerprint(text, emoji), updated_at=now))
+    connection.execute(
+        update(Member)
+        .where(Member.id == member.id)
+        .values(status_paused_until=None, status_override=IGNORED + fingerprint(text, emoji), updated_at=now)
+    )
     bump_member_queues(connection, member.id)
     audit(connection, now, actor, "status_ignore", member_id=member.id)
     return "Got it: you'll keep receiving leads despite your status."

@@ -33,7 +33,7 @@ def share_percent(value: object) -> Fraction:
     """Parse "18%", "18" or 18 as a percentage strictly between 0 and 100."""
     match = _SHARE.match(str(value))
     if not match:
-        raise WeightError(f"must be a percentage like \"18%\", not {value!r}")
+        raise WeightError(f'must be a percentage like "18%", not {value!r}')
     percent = Fraction(match.group(1))
     if not 0 < percent < 100:
         raise WeightError("must be more than 0% and less than 100%")

@@ -30,6 +30,7 @@ class Rollback(Exception):
     def __init__(self, value: Any) -> None:
         self.value = value
 
+
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///rotation.db"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -48,9 +49,12 @@ class Database:
         """SQLite only: a synchronous engine on the same file, for `run`."""
         if self._sync_engine is None:
             sync_url = self.engine.url.set(drivername="sqlite")
-            engine = create_engine(sync_url, connect_args={"check_same_thread": False,
-                                                           "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
-                                   pool_size=8, max_overflow=16)
+            engine = create_engine(
+                sync_url,
+                connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+                pool_size=8,
+                max_overflow=16,
+            )
             _configure_sqlite_sync(engine)
             self._sync_engine = engine
         return self._sync_engine

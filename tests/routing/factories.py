@@ -21,12 +21,22 @@ def make_queue(name: str, members: list[Any], **fields: Any) -> dict[str, Any]:
     return {"name": name, "members": seats, **fields}
 
 
-def make_config(members: list[dict[str, Any]], queues: list[dict[str, Any]],
-                rules: list[dict[str, Any]] | None = None, **team: Any) -> str:
+def make_config(
+    members: list[dict[str, Any]],
+    queues: list[dict[str, Any]],
+    rules: list[dict[str, Any]] | None = None,
+    **team: Any,
+) -> str:
     if rules is None:
         rules = [{"name": "everyone", "queue": queues[0]["name"]}]
-    config = {"timezone": "America/New_York", "managers": ["U0BOSS"], **team,
-              "members": members, "queues": queues, "rules": rules}
+    config = {
+        "timezone": "America/New_York",
+        "managers": ["U0BOSS"],
+        **team,
+        "members": members,
+        "queues": queues,
+        "rules": rules,
+    }
     return yaml.safe_dump(config, sort_keys=False)
 
 

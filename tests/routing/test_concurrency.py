@@ -13,8 +13,9 @@ WEIGHTS = {"U01A": 1, "U02B": 2, "U03C": 3, "U04D": 4}
 
 
 async def test_concurrent_routing_is_serialized_per_queue(database_url: str, clock: ManualClock) -> None:
-    config = make_config(team_of(*WEIGHTS),
-                         [make_queue("q", [{"slack_id": k, "weight": w} for k, w in WEIGHTS.items()])])
+    config = make_config(
+        team_of(*WEIGHTS), [make_queue("q", [{"slack_id": k, "weight": w} for k, w in WEIGHTS.items()])]
+    )
     service = await make_service(database_url, clock, config)
     leads = [{"id": f"C-{i}"} for i in range(200)]
     queue: asyncio.Queue[dict[str, str]] = asyncio.Queue()

@@ -20,7 +20,9 @@ def problems(text: str) -> list[str]:
 
 
 def test_weight_must_be_positive_with_its_line_and_path() -> None:
-    found = problems(GOOD_MEMBERS + """
+    found = problems(
+        GOOD_MEMBERS
+        + """
 queues:
   - name: emea
     members:
@@ -28,47 +30,59 @@ queues:
   - name: us
     members:
       - {slack_id: U01ALICE, weight: 0}
-""")
+"""
+    )
     assert found == ["routing.yaml:12: queues[1].members[0].weight: must be > 0"]
 
 
-@pytest.mark.parametrize(("snippet", "expected"), [
-    ("timezone: Mars/Base\n", 'timezone: "Mars/Base" is not a timezone name'),
-    ("period: daily\n", "period: must be one of 'monthly', 'weekly', 'quarterly' or 'never'"),
-    ("managers: [bob]\n", "managers: \"bob\" is not a Slack user id"),
-    ("time_off: {long_leave_days: -1}\n", "time_off.long_leave_days: must be ≥ 0"),
-    ("colour: blue\n", "colour: is not a known key"),
-])
+@pytest.mark.parametrize(
+    ("snippet", "expected"),
+    [
+        ("timezone: Mars/Base\n", 'timezone: "Mars/Base" is not a timezone name'),
+        ("period: daily\n", "period: must be one of 'monthly', 'weekly', 'quarterly' or 'never'"),
+        ("managers: [bob]\n", 'managers: "bob" is not a Slack user id'),
+        ("time_off: {long_leave_days: -1}\n", "time_off.long_leave_days: must be ≥ 0"),
+        ("colour: blue\n", "colour: is not a known key"),
+    ],
+)
 def test_team_settings_errors(snippet: str, expected: str) -> None:
     assert any(expected in p for p in problems(snippet))
 
 
-@pytest.mark.parametrize(("member", "expected"), [
-    ("{slack_id: bob, name: Bob}", "members[0].slack_id: 'bob' is not a Slack user id"),
-    ("{slack_id: U01X}", "members[0].name: is required"),
-    ("{slack_id: U01X, name: X, capacity: 0}", "members[0].capacity: must be > 0"),
-    ("{slack_id: U01X, name: X, working_hours: 9-5}", "members[0].working_hours: cannot read"),
-    ("{slack_id: U01X, name: X, timezone: Nowhere}", "members[0].timezone:"),
-])
+@pytest.mark.parametrize(
+    ("member", "expected"),
+    [
+        ("{slack_id: bob, name: Bob}", "members[0].slack_id: 'bob' is not a Slack user id"),
+        ("{slack_id: U01X}", "members[0].name: is required"),
+        ("{slack_id: U01X, name: X, capacity: 0}", "members[0].capacity: must be > 0"),
+        ("{slack_id: U01X, name: X, working_hours: 9-5}", "members[0].working_hours: cannot read"),
+        ("{slack_id: U01X, name: X, timezone: Nowhere}", "members[0].timezone:"),
+    ],
+)
 def test_member_errors(member: str, expected: str) -> None:
     found = problems(f"members:\n  - {member}\n")
     assert any(expected in p and p.startswith("routing.yaml:2:") for p in found), found
 
 
-@pytest.mark.parametrize(("queue", "expected"), [
-    ("{name: q, strategy: random, members: []}", "queues[0].strategy: must be one of"),
-    ("{name: q, members: [{slack_id: U01ALICE, weight: 1, priority: 2}]}", "give one of weight"),
-    ("{name: q, members: [{slack_id: U01ALICE, share: 150%}]}", "less than 100%"),
-    ("{name: q, members: [{slack_id: U01ALICE, priority: 0}]}", "must be 1 or more"),
-    ("{name: q, channel: general, members: []}", "not a Slack channel id"),
-])
+@pytest.mark.parametrize(
+    ("queue", "expected"),
+    [
+        ("{name: q, strategy: random, members: []}", "queues[0].strategy: must be one of"),
+        ("{name: q, members: [{slack_id: U01ALICE, weight: 1, priority: 2}]}", "give one of weight"),
+        ("{name: q, members: [{slack_id: U01ALICE, share: 150%}]}", "less than 100%"),
+        ("{name: q, members: [{slack_id: U01ALICE, priority: 0}]}", "must be 1 or more"),
+        ("{name: q, channel: general, members: []}", "not a Slack channel id"),
+    ],
+)
 def test_queue_shape_errors(queue: str, expected: str) -> None:
     found = problems(GOOD_MEMBERS + f"queues:\n  - {queue}\n")
     assert any(expected in p for p in found), found
 
 
 def test_references_are_checked() -> None:
-    found = problems(GOOD_MEMBERS + """
+    found = problems(
+        GOOD_MEMBERS
+        + """
 queues:
   - name: emea
     fallback: nowhere
@@ -79,7 +93,8 @@ queues:
 rules:
   - {name: all, queue: us}
   - {name: late, queue: missing}
-""")
+"""
+    )
     text = "\n".join(found)
     assert "queues[0].fallback: there is no queue named 'nowhere'" in text
     assert "queues[0].members[1].slack_id: U09NOBODY is not in the members list" in text
@@ -90,19 +105,25 @@ rules:
     assert "rules[0]: this catch-all (no `when`) comes before 'late'" in text
 
 
-@pytest.mark.parametrize(("when", "expected"), [
-    ("{field: x, op: likes, value: 1}", "rules[0].when.op: 'likes' is not an operator"),
-    ("{field: x, op: gte, value: lots}", "rules[0].when.value: gte compares numbers"),
-    ("{field: x, op: in, value: GB}", "rules[0].when.value: in needs a non-empty list"),
-    ("{field: x, op: matches, value: '(unclosed'}", "not a valid regular expression"),
-    ("{field: x, op: exists, value: 1}", "rules[0].when.value: exists takes no value"),
-    ("{field: x, op: equals}", "rules[0].when.value: is required for equals"),
-    ("{all: []}", "rules[0].when.all: must be a non-empty list"),
-    ("{any: [{field: x, op: nope, value: 1}]}", "rules[0].when.any[0].op"),
-    ("{op: equals, value: 1}", "rules[0].when.field: is required"),
-])
+@pytest.mark.parametrize(
+    ("when", "expected"),
+    [
+        ("{field: x, op: likes, value: 1}", "rules[0].when.op: 'likes' is not an operator"),
+        ("{field: x, op: gte, value: lots}", "rules[0].when.value: gte compares numbers"),
+        ("{field: x, op: in, value: GB}", "rules[0].when.value: in needs a non-empty list"),
+        ("{field: x, op: matches, value: '(unclosed'}", "not a valid regular expression"),
+        ("{field: x, op: exists, value: 1}", "rules[0].when.value: exists takes no value"),
+        ("{field: x, op: equals}", "rules[0].when.value: is required for equals"),
+        ("{all: []}", "rules[0].when.all: must be a non-empty list"),
+        ("{any: [{field: x, op: nope, value: 1}]}", "rules[0].when.any[0].op"),
+        ("{op: equals, value: 1}", "rules[0].when.field: is required"),
+    ],
+)
 def test_condition_errors(when: str, expected: str) -> None:
-    text = GOOD_MEMBERS + f"queues: [{{name: q, members: []}}]\nrules:\n  - name: r\n    when: {when}\n    queue: q\n"
+    text = (
+        GOOD_MEMBERS
+        + f"queues: [{{name: q, members: []}}]\nrules:\n  - name: r\n    when: {when}\n    queue: q\n"
+    )
     found = problems(text)
     assert any(expected in p and ":8:" in p for p in found), found
 

@@ -6,44 +6,70 @@ import pytest
 
 from bot.routing.rules import evaluate, first_match
 
-LEAD = {"country": "gb", "employees": "1,200", "email": "Ann@Acme.CO.UK", "source": "Webinar",
-        "score": 42, "notes": "", "vip": True, "company": {"size": "500"}}
+LEAD = {
+    "country": "gb",
+    "employees": "1,200",
+    "email": "Ann@Acme.CO.UK",
+    "source": "Webinar",
+    "score": 42,
+    "notes": "",
+    "vip": True,
+    "company": {"size": "500"},
+}
 
 
-@pytest.mark.parametrize(("op", "field", "value", "expected"), [
-    ("equals", "country", "GB", True),
-    ("equals", "country", "DE", False),
-    ("equals", "employees", 1200, True),
-    ("equals", "vip", True, True),
-    ("not_equals", "country", "DE", True),
-    ("not_equals", "country", "Gb", False),
-    ("in", "country", ["DE", "GB"], True),
-    ("in", "score", ["41", "42"], True),
-    ("not_in", "country", ["DE", "FR"], True),
-    ("not_in", "country", ["gb"], False),
-    ("contains", "email", "acme", True),
-    ("contains", "email", "globex", False),
-    ("starts_with", "email", "ann@", True),
-    ("starts_with", "email", "bob@", False),
-    ("ends_with", "email", ".co.uk", True),
-    ("ends_with", "email", ".com", False),
-    ("matches", "email", r"@acme\.(com|co\.uk)$", True),
-    ("matches", "email", r"^bob", False),
-    ("gt", "employees", 1000, True),
-    ("gt", "employees", 1200, False),
-    ("gte", "employees", "1200", True),
-    ("lt", "score", 50, True),
-    ("lt", "score", 42, False),
-    ("lte", "score", 42, True),
-    ("gt", "source", 5, False),  # not a number: false, not an error
-    ("equals", "company.size", 500, True),
-])
+@pytest.mark.parametrize(
+    ("op", "field", "value", "expected"),
+    [
+        ("equals", "country", "GB", True),
+        ("equals", "country", "DE", False),
+        ("equals", "employees", 1200, True),
+        ("equals", "vip", True, True),
+        ("not_equals", "country", "DE", True),
+        ("not_equals", "country", "Gb", False),
+        ("in", "country", ["DE", "GB"], True),
+        ("in", "score", ["41", "42"], True),
+        ("not_in", "country", ["DE", "FR"], True),
+        ("not_in", "country", ["gb"], False),
+        ("contains", "email", "acme", True),
+        ("contains", "email", "globex", False),
+        ("starts_with", "email", "ann@", True),
+        ("starts_with", "email", "bob@", False),
+        ("ends_with", "email", ".co.uk", True),
+        ("ends_with", "email", ".com", False),
+        ("matches", "email", r"@acme\.(com|co\.uk)$", True),
+        ("matches", "email", r"^bob", False),
+        ("gt", "employees", 1000, True),
+        ("gt", "employees", 1200, False),
+        ("gte", "employees", "1200", True),
+        ("lt", "score", 50, True),
+        ("lt", "score", 42, False),
+        ("lte", "score", 42, True),
+        ("gt", "source", 5, False),  # not a number: false, not an error
+        ("equals", "company.size", 500, True),
+    ],
+)
 def test_operator(op: str, field: str, value: object, expected: bool) -> None:
     assert evaluate({"field": field, "op": op, "value": value}, LEAD).matched is expected
 
 
-@pytest.mark.parametrize("op", ["equals", "not_equals", "in", "not_in", "contains", "starts_with",
-                                "ends_with", "matches", "gt", "gte", "lt", "lte"])
+@pytest.mark.parametrize(
+    "op",
+    [
+        "equals",
+        "not_equals",
+        "in",
+        "not_in",
+        "contains",
+        "starts_with",
+        "ends_with",
+        "matches",
+        "gt",
+        "gte",
+        "lt",
+        "lte",
+    ],
+)
 def test_a_missing_field_is_a_false_condition_and_says_so(op: str) -> None:
     value = ["x"] if op in ("in", "not_in") else "1"
     outcome = evaluate({"field": "region", "op": op, "value": value}, LEAD)

@@ -76,7 +76,8 @@ async def test_pause_and_resume_refuse_what_makes_no_sense(sales: RoutingService
 
 
 async def test_nobody_eligible_stores_unassigned_then_assigns_when_someone_returns(
-        sales: RoutingService) -> None:
+    sales: RoutingService,
+) -> None:
     for member in ("U01A", "U02B", "U03C"):
         await sales.pause(member, actor=member)
     waiting = await sales.route({"id": "W-1"})
@@ -129,8 +130,9 @@ async def test_weight_as_share_and_priority(sales: RoutingService) -> None:
     assert picks.count("U01A") == 5  # weights 1/2, 1, 1: one in five
 
 
-async def test_period_resets_counts_and_history_stays_in_reports(sales: RoutingService,
-                                                                 clock: ManualClock) -> None:
+async def test_period_resets_counts_and_history_stays_in_reports(
+    sales: RoutingService, clock: ManualClock
+) -> None:
     for i in range(6):
         await sales.route({"id": f"N-{i}"})
     clock.advance(days=8)  # into December in New York
@@ -141,37 +143,55 @@ async def test_period_resets_counts_and_history_stays_in_reports(sales: RoutingS
     assert {row.period for row in await sales.report()} == {"2026-12"}
 
 
-async def test_config_reapply_keeps_ledgers_and_updates_weights(database_url: str, clock: ManualClock) -> None:
+async def test_config_reapply_keeps_ledgers_and_updates_weights(
+    database_url: str, clock: ManualClock
+) -> None:
     service = await make_service(database_url, clock, THREE)
     for i in range(9):
         await service.route({"id": f"R-{i}"})
     from bot.config.routing import load_text
 
-    changed = make_config(team_of("U01A", "U02B", "U03C"),
-                          [make_queue("sales", [{"slack_id": "U01A", "weight": 2}, "U02B"])])
+    changed = make_config(
+        team_of("U01A", "U02B", "U03C"), [make_queue("sales", [{"slack_id": "U01A", "weight": 2}, "U02B"])]
+    )
     await service.apply_config(load_text(changed))
     [standing] = await service.standings("sales")
     assert {s.slack_id: s.received for s in standing.seats} == {"U01A": 3, "U02B": 3}
     exported = await service.export_config()
-    assert exported["queues"][0]["members"] == [{"slack_id": "U01A", "weight": 2}, {"slack_id": "U02B"} | {"weight": 1}]
+    assert exported["queues"][0]["members"] == [
+        {"slack_id": "U01A", "weight": 2},
+        {"slack_id": "U02B"} | {"weight": 1},
+    ]
     await service.db.dispose()
 
 
 async def test_fallback_and_sticky_ownership(database_url: str, clock: ManualClock) -> None:
     config = make_config(
         team_of("U01A", "U02B", "U03C"),
-        [make_queue("enterprise", ["U01A", "U02B"], sticky="domain", fallback="all"),
-         make_queue("all", ["U03C"])],
-        rules=[{"name": "big", "when": {"field": "employees", "op": "gte", "value": 1000},
-                "queue": "enterprise"}, {"name": "rest", "queue": "all"}])
+        [
+            make_queue("enterprise", ["U01A", "U02B"], sticky="domain", fallback="all"),
+            make_queue("all", ["U03C"]),
+        ],
+        rules=[
+            {
+                "name": "big",
+                "when": {"field": "employees", "op": "gte", "value": 1000},
+                "queue": "enterprise",
+            },
+            {"name": "rest", "queue": "all"},
+        ],
+    )
     service = await make_service(database_url, clock, config)
     first = await service.route({"id": "S-1", "employees": "5000", "email": "a@globex.com"})
-    others = [await service.route({"id": f"S-{i}", "employees": 2000, "email": f"p{i}@globex.com"})
-              for i in range(2, 5)]
+    others = [
+        await service.route({"id": f"S-{i}", "employees": 2000, "email": f"p{i}@globex.com"})
+        for i in range(2, 5)
+    ]
     assert {o.assignee.slack_id for o in others} == {first.assignee.slack_id}
     assert "sticky ownership" in others[0].explanation["summary"]
-    gmail = [await service.route({"id": f"G-{i}", "employees": 2000, "email": f"g{i}@gmail.com"})
-             for i in range(2)]
+    gmail = [
+        await service.route({"id": f"G-{i}", "employees": 2000, "email": f"g{i}@gmail.com"}) for i in range(2)
+    ]
     assert all("sticky" not in g.explanation["summary"] for g in gmail)  # free mail is no account
     await service.pause("U01A", actor="U01A")
     await service.pause("U02B", actor="U02B")
@@ -183,7 +203,9 @@ async def test_fallback_and_sticky_ownership(database_url: str, clock: ManualClo
 
 async def test_capacity_and_scheduled_leave(database_url: str, clock: ManualClock) -> None:
     members = [make_member("U01A", capacity=2), make_member("U02B", timezone="Europe/Berlin")]
-    service = await make_service(database_url, clock, make_config(members, [make_queue("q", ["U01A", "U02B"])]))
+    service = await make_service(
+        database_url, clock, make_config(members, [make_queue("q", ["U01A", "U02B"])])
+    )
     await service.add_leave("U02B", date(2026, 11, 23), date(2026, 11, 24), actor="U02B")
     got = [await service.route({"id": f"K-{i}"}) for i in range(3)]
     assert [g.assignee.slack_id if g.assignee else None for g in got] == ["U01A", "U01A", None]

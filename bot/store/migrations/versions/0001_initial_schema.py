@@ -99,9 +99,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("key"),
     )
     with op.batch_alter_table("outbox", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_outbox_pending", ["sent_at", "failed_at", "available_at"], unique=False
-        )
+        batch_op.create_index("ix_outbox_pending", ["sent_at", "failed_at", "available_at"], unique=False)
 
     op.create_table(
         "queues",
@@ -229,12 +227,8 @@ def upgrade() -> None:
     with op.batch_alter_table("assignments", schema=None) as batch_op:
         batch_op.create_index("ix_assignments_lead", ["lead_id"], unique=False)
         batch_op.create_index("ix_assignments_member_state", ["member_id", "state"], unique=False)
-        batch_op.create_index(
-            "ix_assignments_queue_account", ["queue_id", "account_key"], unique=False
-        )
-        batch_op.create_index(
-            "ix_assignments_queue_period", ["queue_id", "period_key"], unique=False
-        )
+        batch_op.create_index("ix_assignments_queue_account", ["queue_id", "account_key"], unique=False)
+        batch_op.create_index("ix_assignments_queue_period", ["queue_id", "period_key"], unique=False)
 
     # ### end Alembic commands ###
 
