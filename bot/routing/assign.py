@@ -80,6 +80,35 @@ class Placement:
     lags: dict[int, Fraction] | None = None
 
 
+def charge_and_offer(
+    opened: OpenQueue,
+    winner: SeatInfo,
+    lead_id: str,
+    now: datetime,
+    key: str | None,
+    explanation: dict[str, Any],
+    *,
+    hop: int,
+    cause: str,
+) -> dict[str, Any]:
+    """Charge the winner's ledger and return the assignment row that offers them the lead."""
+    opened.rotation.charge(winner.seat)
+    return dict(
+        lead_id=lead_id,
+        queue_id=opened.info.id,
+        member_id=winner.seat.member_id,
+        membership_id=winner.seat.id,
+        period_key=opened.info.period_key,
+        seq=opened.rotation.seq,
+        hop=hop,
+        cause=cause,
+        state="offered",
+        assigned_at=now,
+        account_key=key,
+        explanation=explanation,
+    )
+
+
 def working_hours_start(info: SeatInfo, now: datetime) -> datetime:
     from bot.routing.hours import WorkingHours
 
@@ -170,21 +199,7 @@ class Router:
         key = account_key(opened.info.sticky, fields) if opened else None
         assignment = None
         if opened is not None and winner is not None:
-            opened.rotation.charge(winner.seat)
-            assignment = dict(
-                lead_id=lead_id,
-                queue_id=opened.info.id,
-                member_id=winner.seat.member_id,
-                membership_id=winner.seat.id,
-                period_key=opened.info.period_key,
-                seq=opened.rotation.seq,
-                hop=0,
-                cause="new",
-                state="offered",
-                assigned_at=now,
-                account_key=key,
-                explanation=explanation,
-            )
+            assignment = charge_and_offer(opened, winner, lead_id, now, key, explanation, hop=0, cause="new")
         return Decision(
             lead_id=lead_id,
             fields=fields,
@@ -376,24 +391,8 @@ class Router:
         outbox = Outbox(now)
         assignment_id = None
         if opened is not None and winner is not None:
-            opened.rotation.charge(winner.seat)
-            assignment_id = connection.execute(
-                INSERT_ASSIGNMENT,
-                dict(
-                    lead_id=lead_id,
-                    queue_id=opened.info.id,
-                    member_id=winner.seat.member_id,
-                    membership_id=winner.seat.id,
-                    period_key=opened.info.period_key,
-                    seq=opened.rotation.seq,
-                    hop=hop,
-                    cause=cause,
-                    state="offered",
-                    assigned_at=now,
-                    account_key=key,
-                    explanation=explanation,
-                ),
-            ).scalar_one()
+            row = charge_and_offer(opened, winner, lead_id, now, key, explanation, hop=hop, cause=cause)
+            assignment_id = connection.execute(INSERT_ASSIGNMENT, row).scalar_one()
             change_open_leads(connection, winner.seat.member_id, +1)
             self._owe_assignment(
                 outbox, assignment_id, lead_id, fields, opened, winner, rule, explanation, cause
