@@ -13,12 +13,13 @@ from datetime import datetime
 from fractions import Fraction
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from bot.routing import explain
+from bot.routing.accounts import account_key
 from bot.routing.batch import Batch, Decision
-from bot.routing.errors import NotFound
 from bot.routing.fairness import Choice
+from bot.routing.lead_lookup import stored_outcome
 from bot.routing.ledger import (
     OpenQueue,
     SeatInfo,
@@ -34,28 +35,6 @@ from bot.routing.rules import RuleResult, first_match
 from bot.routing.team import TeamSettings
 from bot.store.models import Assignment, Lead
 
-FREE_MAIL = frozenset(
-    {
-        "gmail.com",
-        "googlemail.com",
-        "yahoo.com",
-        "hotmail.com",
-        "outlook.com",
-        "live.com",
-        "icloud.com",
-        "me.com",
-        "aol.com",
-        "proton.me",
-        "protonmail.com",
-        "gmx.de",
-        "gmx.net",
-        "web.de",
-        "mail.ru",
-        "yandex.ru",
-        "qq.com",
-        "163.com",
-    }
-)
 MAX_FALLBACKS = 10
 MAX_BUCKET_DAYS = 5  # availability buckets: 24 h, 48 h ... 120 h
 
@@ -115,19 +94,6 @@ def working_hours_start(info: SeatInfo, now: datetime) -> datetime:
     if not info.facts.working_hours:
         return now
     return WorkingHours.parse(info.facts.working_hours).next_start(now, info.timezone)
-
-
-def account_key(sticky: str | None, fields: dict[str, Any]) -> str | None:
-    """The account a lead belongs to: its email's company domain or its `account` field."""
-    lowered = {str(key).lower(): value for key, value in fields.items()}
-    if sticky == "account":
-        value = lowered.get("account")
-        return str(value).strip().casefold() or None if value not in (None, "") else None
-    if sticky == "domain":
-        email = str(lowered.get("email") or "")
-        domain = email.rpartition("@")[2].strip().casefold()
-        return domain if "@" in email and domain and domain not in FREE_MAIL else None
-    return None
 
 
 class Router:
@@ -458,50 +424,3 @@ class Router:
             )
         if self.webhook:
             outbox.add(f"assignment:{assignment_id}:webhook", "webhook", event | {"fields": fields}, lead_id)
-
-
-def stored_outcome(connection: Connection, lead_id: str) -> RouteOutcome | None:
-    """The decision already stored for this id (a repeat never routes twice)."""
-    lead = (
-        connection.execute(
-            select(Lead.status, Lead.queue, Lead.rule, Lead.explanation).where(Lead.id == lead_id)
-        )
-    ).first()
-    if lead is None:
-        return None
-    latest = current_assignment(connection, lead_id)
-    assignee = None
-    if lead.status == "assigned" and latest is not None:
-        assignee = MemberRef(latest["slack_id"], latest["name"])
-    return RouteOutcome(
-        lead_id=lead_id,
-        created=False,
-        status=lead.status,
-        queue=lead.queue,
-        rule=lead.rule,
-        assignee=assignee,
-        explanation=lead.explanation or {},
-        assignment_id=latest["id"] if latest else None,
-    )
-
-
-def current_assignment(connection: Connection, lead_id: str) -> dict[str, Any] | None:
-    from bot.store.models import Member
-
-    row = (
-        connection.execute(
-            select(Assignment.id, Assignment.state, Member.slack_id, Member.name)
-            .join(Member, Member.id == Assignment.member_id)
-            .where(Assignment.lead_id == lead_id)
-            .order_by(Assignment.id.desc())
-            .limit(1)
-        )
-    ).first()
-    return None if row is None else dict(row._mapping)
-
-
-def require_lead(connection: Connection, lead_id: str) -> Any:
-    lead = (connection.execute(select(Lead.__table__).where(Lead.id == lead_id))).mappings().first()
-    if lead is None:
-        raise NotFound(f"There is no lead with id {lead_id}.")
-    return lead

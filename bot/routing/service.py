@@ -15,11 +15,12 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.config.schema import RoutingConfig
 from bot.routing import calendar_leaves, calibration, members, offers, roster, standings, status
-from bot.routing.assign import Router, stored_outcome
+from bot.routing.assign import Router
 from bot.routing.batch import Batch
 from bot.routing.clock import Clock, SystemClock
 from bot.routing.errors import NotFound, RoutingError
 from bot.routing.group_commit import GroupCommit, Pending
+from bot.routing.lead_lookup import stored_outcome
 from bot.routing.preview import preview
 from bot.routing.results import (
     AssignmentChange,
