@@ -15,6 +15,7 @@ from sqlalchemy import Connection, select, update
 from bot.routing.assign import Router
 from bot.routing.errors import NotFound
 from bot.routing.ledger import change_open_leads, open_queue, save
+from bot.routing.members import audit
 from bot.routing.outbox import Outbox, lead_card
 from bot.routing.results import AssignmentChange, MemberRef, RouteOutcome
 from bot.routing.rules import RuleResult
@@ -53,6 +54,15 @@ def accept(connection: Connection, assignment_id: int, now: datetime, actor: str
         update(Assignment).where(Assignment.id == assignment.id).values(state="accepted", accepted_at=now)
     )
     change_open_leads(connection, assignment.member_id, -1)
+    audit(
+        connection,
+        now,
+        actor,
+        "accept",
+        member_id=assignment.member_id,
+        queue_id=assignment.queue_id,
+        details={"lead_id": assignment.lead_id},
+    )
     return AssignmentChange(
         assignment.id,
         assignment.lead_id,
@@ -84,6 +94,15 @@ def hand_on(
         update(Assignment).where(Assignment.id == assignment.id).values(state=new_state, closed_at=now)
     )
     change_open_leads(connection, assignment.member_id, -1)
+    audit(
+        connection,
+        now,
+        actor,
+        cause,
+        member_id=assignment.member_id,
+        queue_id=assignment.queue_id,
+        details={"lead_id": assignment.lead_id},
+    )
     opened = open_queue(connection, row.queue, team, now)
     if opened is not None and opened.info.period_key == assignment.period_key:
         seat = opened.rotation.seats.get(assignment.membership_id)
