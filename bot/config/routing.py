@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from bot.config.schema import RoutingConfig
 from bot.routing.rules import COMBINATORS, LIST_OPS, NUMBER_OPS, OPERATORS, PRESENCE_OPS, as_number
-from bot.routing.weights import share_percent
+from bot.routing.weights import WeightError, share_percent
 
 Path_ = tuple[str | int, ...]
 
@@ -73,18 +73,11 @@ def load_text(text: str, source: str = "config") -> RoutingConfig:
         raw = {}
     if not isinstance(raw, dict):
         raise ConfigInvalid([ConfigProblem("", "the config must be a mapping of keys", 1)], source)
-    problems = [*_schema_problems(raw), *_condition_problems(raw)]
-    config = None
-    if not any(p.path.startswith(("members", "queues", "rules")) for p in problems):
-        try:
-            config = RoutingConfig.model_validate(raw)
-        except ValidationError:
-            config = None
-    if config is not None:
-        problems.extend(_reference_problems(config))
-    if problems or config is None:
-        raise ConfigInvalid([_locate(p, lines) for p in problems], source)
-    return config
+    problems = [*_schema_problems(raw), *_condition_problems(raw), *_reference_problems(raw)]
+    if problems:
+        located = sorted((_locate(p, lines) for p in problems), key=lambda p: p.line or 0)
+        raise ConfigInvalid(located, source)
+    return RoutingConfig.model_validate(raw)
 
 
 def _schema_problems(raw: dict[str, Any]) -> list[ConfigProblem]:
@@ -194,28 +187,41 @@ def _check_condition(node: Any, path: Path_) -> Iterator[ConfigProblem]:
         yield ConfigProblem(value_path, f"{op} compares one value, not a list (use in / not_in)")
 
 
-def _reference_problems(config: RoutingConfig) -> Iterator[ConfigProblem]:
+def _items(raw: dict[str, Any], key: str) -> list[dict[str, Any]]:
+    """The entries of a list section as mappings (anything else as {}), positions kept."""
+    value = raw.get(key)
+    return [item if isinstance(item, dict) else {} for item in value] if isinstance(value, list) else []
+
+
+def _reference_problems(raw: dict[str, Any]) -> Iterator[ConfigProblem]:
+    """Cross-references, checked on the raw file so they are reported with the shape errors."""
+    members, queues, rules = _items(raw, "members"), _items(raw, "queues"), _items(raw, "rules")
     member_ids: dict[str, int] = {}
-    for index, member in enumerate(config.members):
-        if member.slack_id in member_ids:
+    for index, member in enumerate(members):
+        slack_id = member.get("slack_id")
+        if isinstance(slack_id, str) and slack_id in member_ids:
             yield ConfigProblem(
                 f"members[{index}].slack_id",
-                f"{member.slack_id} is listed twice (also members[{member_ids[member.slack_id]}])",
+                f"{slack_id} is listed twice (also members[{member_ids[slack_id]}])",
             )
-        member_ids.setdefault(member.slack_id, index)
+        if isinstance(slack_id, str):
+            member_ids.setdefault(slack_id, index)
     queue_names: dict[str, int] = {}
-    for index, queue in enumerate(config.queues):
-        if queue.name in queue_names:
-            yield ConfigProblem(f"queues[{index}].name", f"queue {queue.name!r} is defined twice")
-        queue_names.setdefault(queue.name, index)
-    for index in range(len(config.queues)):
-        yield from _queue_problems(config, index, member_ids, queue_names)
-    for index, rule in enumerate(config.rules):
-        if rule.queue not in queue_names:
-            yield ConfigProblem(f"rules[{index}].queue", f"there is no queue named {rule.queue!r}")
-    catch_alls = [i for i, rule in enumerate(config.rules) if rule.when is None]
-    if catch_alls and catch_alls[0] != len(config.rules) - 1:
-        following = config.rules[catch_alls[0] + 1].name
+    for index, queue in enumerate(queues):
+        name = queue.get("name")
+        if isinstance(name, str) and name in queue_names:
+            yield ConfigProblem(f"queues[{index}].name", f"queue {name!r} is defined twice")
+        if isinstance(name, str):
+            queue_names.setdefault(name, index)
+    for index, queue in enumerate(queues):
+        yield from _queue_problems(queues, index, queue, member_ids, queue_names)
+    for index, rule in enumerate(rules):
+        target = rule.get("queue")
+        if isinstance(target, str) and target not in queue_names:
+            yield ConfigProblem(f"rules[{index}].queue", f"there is no queue named {target!r}")
+    catch_alls = [i for i, rule in enumerate(rules) if rule and rule.get("when") is None]
+    if catch_alls and catch_alls[0] != len(rules) - 1:
+        following = rules[catch_alls[0] + 1].get("name", "the next rule")
         yield ConfigProblem(
             f"rules[{catch_alls[0]}]",
             f"this catch-all (no `when`) comes before {following!r}, which can never match",
@@ -223,45 +229,58 @@ def _reference_problems(config: RoutingConfig) -> Iterator[ConfigProblem]:
 
 
 def _queue_problems(
-    config: RoutingConfig, index: int, member_ids: dict[str, int], queue_names: dict[str, int]
+    queues: list[dict[str, Any]],
+    index: int,
+    queue: dict[str, Any],
+    member_ids: dict[str, int],
+    queue_names: dict[str, int],
 ) -> Iterator[ConfigProblem]:
-    queue = config.queues[index]
     where = f"queues[{index}]"
+    seats = [seat if isinstance(seat, dict) else {} for seat in queue.get("members") or []]
     seen: set[str] = set()
-    for position, seat in enumerate(queue.members):
-        if seat.slack_id not in member_ids:
+    for position, seat in enumerate(seats):
+        slack_id = seat.get("slack_id")
+        if not isinstance(slack_id, str):
+            continue
+        if slack_id not in member_ids:
             yield ConfigProblem(
-                f"{where}.members[{position}].slack_id", f"{seat.slack_id} is not in the members list"
+                f"{where}.members[{position}].slack_id", f"{slack_id} is not in the members list"
             )
-        if seat.slack_id in seen:
-            yield ConfigProblem(
-                f"{where}.members[{position}].slack_id", f"{seat.slack_id} is in this queue twice"
-            )
-        seen.add(seat.slack_id)
-    shares = [seat for seat in queue.members if seat.share is not None]
-    if shares and len(shares) != len(queue.members):
-        yield ConfigProblem(
-            f"{where}.members", "mixes share with weight or priority; use shares for all members or none"
-        )
-    elif shares:
-        total = sum(share_percent(seat.share) for seat in shares)
-        if total != 100:
-            yield ConfigProblem(f"{where}.members", f"shares add up to {float(total):g}%, not 100%")
-    if queue.fallback is not None:
-        if queue.fallback not in queue_names:
-            yield ConfigProblem(f"{where}.fallback", f"there is no queue named {queue.fallback!r}")
-        elif _fallback_cycle(config, queue.name):
+        if slack_id in seen:
+            yield ConfigProblem(f"{where}.members[{position}].slack_id", f"{slack_id} is in this queue twice")
+        seen.add(slack_id)
+    yield from _share_problems(where, seats)
+    fallback = queue.get("fallback")
+    if isinstance(fallback, str):
+        if fallback not in queue_names:
+            yield ConfigProblem(f"{where}.fallback", f"there is no queue named {fallback!r}")
+        elif _fallback_cycle(queues, queue.get("name")):
             yield ConfigProblem(f"{where}.fallback", "fallbacks go round in a circle back to this queue")
 
 
-def _fallback_cycle(config: RoutingConfig, start: str) -> bool:
-    by_name = {queue.name: queue for queue in config.queues}
-    seen, name = {start}, by_name[start].fallback
-    while name is not None and name in by_name:
+def _share_problems(where: str, seats: list[dict[str, Any]]) -> Iterator[ConfigProblem]:
+    shares = [seat.get("share") for seat in seats if seat.get("share") is not None]
+    if shares and len(shares) != len(seats):
+        yield ConfigProblem(
+            f"{where}.members", "mixes share with weight or priority; use shares for all members or none"
+        )
+        return
+    try:
+        total = sum(share_percent(share) for share in shares)
+    except WeightError:
+        return  # the share itself is reported where it stands
+    if shares and total != 100:
+        yield ConfigProblem(f"{where}.members", f"shares add up to {float(total):g}%, not 100%")
+
+
+def _fallback_cycle(queues: list[dict[str, Any]], start: Any) -> bool:
+    by_name = {queue.get("name"): queue for queue in queues}
+    seen, name = {start}, by_name[start].get("fallback")
+    while isinstance(name, str) and name in by_name:
         if name in seen:
             return name == start
         seen.add(name)
-        name = by_name[name].fallback
+        name = by_name[name].get("fallback")
     return False
 
 

@@ -130,3 +130,17 @@ def test_condition_errors(when: str, expected: str) -> None:
 
 def test_yaml_syntax_error_has_a_line() -> None:
     assert problems("members: [\n  - oops: {\n")[0].startswith("routing.yaml:")
+
+
+def test_shape_and_reference_mistakes_are_reported_together_in_line_order() -> None:
+    found = problems(GOOD_MEMBERS + """
+queues:
+  - name: emea
+    fallback: nowhere
+    members: [{slack_id: U01ALICE, weight: 0}, {slack_id: U09NOBODY}]
+""")
+    assert found == [
+        "routing.yaml:8: queues[0].fallback: there is no queue named 'nowhere'",
+        "routing.yaml:9: queues[0].members[0].weight: must be > 0",
+        "routing.yaml:9: queues[0].members[1].slack_id: U09NOBODY is not in the members list",
+    ]
