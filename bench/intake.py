@@ -2,8 +2,9 @@
 
     .venv/bin/python bench/intake.py [--leads 2000] [--concurrency 16] [--rate 100] [--seconds 10]
 
-Three measurements, each against a server in its own process on a fresh SQLite file:
-1. `rotation serve` (the example config, Slack pointed at tests/fake_slack.py): leads/s and
+Three measurements, each against a server in its own process on a fresh SQLite file, the load
+(and the fake Slack) in this process:
+1. `python -m bot serve` (the example config, Slack pointed at tests/fake_slack.py): leads/s and
    p50/p99 latency of POST /leads at the given concurrency.
 2. The same server at a steady `--rate` leads/s: time from sending a lead to its DM arriving at
    the fake Slack, p50/p99.
@@ -109,12 +110,10 @@ def start_ours(tmp: Path, port: int, slack_api: str) -> subprocess.Popen[bytes]:
         "SLACK_SIGNING_SECRET": "bench", "SLACK_API_URL": slack_api,
         "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
     }
-    env.pop("SLACK_APP_TOKEN", None)
-    code = ("import logging; logging.basicConfig(level=logging.WARNING);"
-            "from bot.web.server import run; from bot.config.settings import Settings;"
-            "raise SystemExit(run(Settings.from_env()))")
+    for name in ("SLACK_APP_TOKEN", "ROTATION_WEBHOOK_URL", "ROTATION_WEBHOOK_SECRET"):
+        env.pop(name, None)
     with (tmp / "serve.log").open("ab") as log:
-        return subprocess.Popen([sys.executable, "-c", code], cwd=tmp, env=env, stdout=log,
+        return subprocess.Popen([sys.executable, "-m", "bot", "serve"], cwd=tmp, env=env, stdout=log,
                                 stderr=subprocess.STDOUT)
 
 
@@ -122,6 +121,15 @@ def start_bare(tmp: Path, port: int) -> subprocess.Popen[bytes]:
     with (tmp / "bare.log").open("ab") as log:
         return subprocess.Popen([sys.executable, __file__, "--serve-bare", str(port), str(tmp / "bare.db")],
                                 stdout=log, stderr=subprocess.STDOUT)
+
+
+def cpu_seconds(process: subprocess.Popen[bytes]) -> float:
+    """User + system CPU the process has used so far (Linux; NaN elsewhere)."""
+    try:
+        fields = Path(f"/proc/{process.pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:
@@ -189,10 +197,11 @@ class TimedSlack(FakeSlack):
 
 
 async def speed_to_lead(url: str, slack: TimedSlack, prefix: str, rate: float, seconds: float,
-                        ) -> list[float]:
-    """Send `rate` leads/s for `seconds`; the intake → DM time of each."""
+                        ) -> tuple[list[float], list[float]]:
+    """Send `rate` leads/s for `seconds`: the intake → DM time of each, and the POST latencies."""
     headers = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
     sent: dict[str, float] = {}
+    latencies: list[float] = []
     count = int(rate * seconds)
     async with aiohttp.ClientSession() as http:
         async def one(n: int, at: float) -> None:
@@ -201,6 +210,9 @@ async def speed_to_lead(url: str, slack: TimedSlack, prefix: str, rate: float, s
             sent[body["id"]] = time.perf_counter()
             async with http.post(f"{url}/leads", json=body, headers=headers) as response:
                 await response.read()
+                if response.status not in (200, 201):
+                    raise SystemExit(f"POST /leads answered {response.status}")
+            latencies.append(time.perf_counter() - sent[body["id"]])
 
         began = time.perf_counter()
         await asyncio.gather(*(one(n, began + n / rate) for n in range(count)))
@@ -210,7 +222,7 @@ async def speed_to_lead(url: str, slack: TimedSlack, prefix: str, rate: float, s
     missing = count - len(slack.arrived)
     if missing:
         print(f"  warning: {missing} DM(s) not seen (unassigned leads, or still owed)")
-    return [slack.arrived[i] - t for i, t in sent.items() if i in slack.arrived]
+    return [slack.arrived[i] - t for i, t in sent.items() if i in slack.arrived], latencies
 
 
 async def main(args: argparse.Namespace) -> None:
@@ -223,10 +235,16 @@ async def main(args: argparse.Namespace) -> None:
             try:
                 await wait_healthy(url, ours, tmp / "serve.log")
                 await closed_loop(url, [lead(n, "W") for n in range(100)], args.concurrency)  # warm up
+                await wait_for_backlog(url)
+                cpu = cpu_seconds(ours)
                 ours_rate, ours_lat = await closed_loop(url, [lead(n, "B") for n in range(args.leads)],
                                                         args.concurrency)
+                burst_cpu = cpu_seconds(ours) - cpu
                 drained = await wait_for_backlog(url)  # the burst's messages go out first
-                dm_times = await speed_to_lead(url, slack, "S", args.rate, args.seconds)
+                drain_cpu = cpu_seconds(ours) - cpu - burst_cpu
+                cpu = cpu_seconds(ours)
+                dm_times, steady_lat = await speed_to_lead(url, slack, "S", args.rate, args.seconds)
+                steady_cpu = cpu_seconds(ours) - cpu
             finally:
                 stop(ours)
         port = free_port()
@@ -235,25 +253,32 @@ async def main(args: argparse.Namespace) -> None:
             bare_url = f"http://127.0.0.1:{port}"
             await wait_healthy(bare_url, bare, tmp / "bare.log")
             await closed_loop(bare_url, [lead(n, "W") for n in range(100)], args.concurrency)
+            cpu = cpu_seconds(bare)
             bare_rate, bare_lat = await closed_loop(bare_url, [lead(n, "B") for n in range(args.leads)],
                                                     args.concurrency)
+            bare_cpu = cpu_seconds(bare) - cpu
         finally:
             stop(bare)
 
     ms = 1000
     print(f"POST /leads, {args.leads} leads at concurrency {args.concurrency}, SQLite (WAL), "
-          f"{os.cpu_count()} CPUs:")
+          f"{os.cpu_count()} CPUs; each server in its own process, load and fake Slack in this one:")
     print(f"  rotation serve : {ours_rate:7.0f} leads/s   p50 {percentile(ours_lat, .5) * ms:6.1f} ms   "
-          f"p99 {percentile(ours_lat, .99) * ms:6.1f} ms")
+          f"p99 {percentile(ours_lat, .99) * ms:6.1f} ms   "
+          f"server CPU {burst_cpu / args.leads * ms:.2f} ms/lead")
     print(f"  bare handler   : {bare_rate:7.0f} req/s     p50 {percentile(bare_lat, .5) * ms:6.1f} ms   "
-          f"p99 {percentile(bare_lat, .99) * ms:6.1f} ms")
+          f"p99 {percentile(bare_lat, .99) * ms:6.1f} ms   "
+          f"server CPU {bare_cpu / args.leads * ms:.2f} ms/req")
     print(f"  ours / bare    : {ours_rate / bare_rate:7.0%}")
     print(f"  the burst's {2 * args.leads} messages (DM + channel post per lead) were all delivered "
-          f"{drained:.1f} s after its last answer")
+          f"{drained:.1f} s after its last answer (server CPU {drain_cpu:.1f} s meanwhile)")
     if dm_times:
         print(f"intake -> DM at the fake Slack, {args.rate:.0f} leads/s for {args.seconds:.0f} s "
               f"({len(dm_times)} DMs): p50 {statistics.median(dm_times) * ms:.1f} ms   "
               f"p99 {percentile(dm_times, .99) * ms:.1f} ms")
+        print(f"  POST /leads meanwhile: p50 {percentile(steady_lat, .5) * ms:.1f} ms   "
+              f"p99 {percentile(steady_lat, .99) * ms:.1f} ms   server CPU "
+              f"{steady_cpu / (args.rate * args.seconds) * ms:.2f} ms/lead (intake and delivery)")
     print(f"reproduce: .venv/bin/python bench/intake.py --leads {args.leads} "
           f"--concurrency {args.concurrency} --rate {args.rate:.0f} --seconds {args.seconds:.0f}")
 

@@ -68,7 +68,8 @@ class DeliveryLoop:
 
         def start(message: Message) -> None:
             async def send() -> None:
-                finished.append(await self._deliver(message))
+                outcome = await self._deliver(message)
+                finished.append(outcome)  # the list of the round to come (looked up after the send)
                 settled.set()
 
             task = loop.create_task(send())

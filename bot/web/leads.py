@@ -100,16 +100,16 @@ def intake_handler(service: RoutingService, settings: Settings, metrics: Metrics
             _lead_id, fields = parse_lead(body)
             outcome = await service.route(fields, actor="webhook")
         except Rejected as rejected:
-            metrics.intake_requests.labels(str(rejected.status)).inc()
+            metrics.answered(rejected.status)
             return error(rejected.status, rejected.message)
         except RoutingError as exc:
-            metrics.intake_requests.labels("422").inc()
+            metrics.answered(422)
             return error(422, str(exc))
         status = 201 if outcome.created else 200
         if outcome.created:
             on_routed()
             metrics.lead_routed(outcome.queue, outcome.status)
-        metrics.intake_requests.labels(str(status)).inc()
+        metrics.answered(status)
         metrics.intake_latency.observe(time.perf_counter() - started)
         return web.json_response(outcome.as_json(), status=status)
 

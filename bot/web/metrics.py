@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiohttp import web
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -11,7 +13,7 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
-from sqlalchemy import Connection, func, select
+from sqlalchemy import func, select
 
 from bot.store.db import Database
 from bot.store.models import OutboxMessage
@@ -47,21 +49,39 @@ class Metrics:
                                           "Time from a message being owed to it being sent.",
                                           buckets=LATENCY_BUCKETS, registry=r)
 
+        self._answers: dict[int, Any] = {}  # status code -> its counter child (labels() costs a lock)
+        self._routed: dict[tuple[str | None, str], tuple[Any, Any]] = {}
+
+    def answered(self, status: int) -> None:
+        """Count one POST /leads answer."""
+        child = self._answers.get(status)
+        if child is None:
+            child = self._answers[status] = self.intake_requests.labels(str(status))
+        child.inc()
+
     def lead_routed(self, queue: str | None, status: str) -> None:
-        label = queue or "none"
-        self.leads_received.labels(label).inc()
-        (self.leads_assigned if status == "assigned" else self.leads_unassigned).labels(label).inc()
+        children = self._routed.get((queue, status))
+        if children is None:
+            label = queue or "none"
+            outcome = self.leads_assigned if status == "assigned" else self.leads_unassigned
+            children = self._routed[(queue, status)] = (self.leads_received.labels(label),
+                                                        outcome.labels(label))
+        for child in children:
+            child.inc()
+
+
+BACKLOG = select(func.count()).select_from(OutboxMessage).where(
+    OutboxMessage.sent_at.is_(None), OutboxMessage.failed_at.is_(None))
 
 
 async def backlog(db: Database) -> int:
-    """How many outbox messages are neither sent nor given up."""
-    return await db.run(_backlog, commit=False)
+    """How many outbox messages are neither sent nor given up.
 
-
-def _backlog(connection: Connection) -> int:
-    query = select(func.count()).select_from(OutboxMessage).where(
-        OutboxMessage.sent_at.is_(None), OutboxMessage.failed_at.is_(None))
-    return int(connection.execute(query).scalar_one())
+    A plain read (like the health check): a scrape never queues for SQLite's write lock.
+    """
+    async with db.engine.connect() as connection:
+        reader = await connection.execution_options(read_only=True)
+        return int((await reader.execute(BACKLOG)).scalar_one())
 
 
 def metrics_handler(metrics: Metrics, db: Database):  # type: ignore[no-untyped-def]

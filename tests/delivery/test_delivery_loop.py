@@ -185,6 +185,62 @@ async def test_two_loops_never_send_a_message_twice(backend: str, sqlite_url: st
         await service.db.dispose()
 
 
+async def until_all_sent(db: Any, count: int, timeout: float = 10) -> list[Any]:
+    for _ in range(int(timeout * 100)):
+        rows = await outbox_rows(db)
+        if len(rows) == count and all(r.sent_at is not None for r in rows):
+            return rows
+        await asyncio.sleep(0.01)
+    raise AssertionError("not every message was recorded as sent")
+
+
+async def test_the_running_loop_records_sends_as_they_finish_in_few_rounds(service: RoutingService) -> None:
+    """A burst of leads, each waking the loop: every send is recorded while the loop runs,
+    once each, and the rounds (one transaction each) are far fewer than the wakes."""
+    transport = CountingTransport()
+    wake, stop = asyncio.Event(), asyncio.Event()
+    loop = DeliveryLoop(service.db, {"dm": transport, "channel": transport}, wake=wake, poll_interval=30,
+                        batch_size=16, min_interval=0.02)
+    rounds = 0
+    exchange = loop._exchange
+
+    async def counted(outcomes: list[claims.Outcome], room: int) -> list[Message]:
+        nonlocal rounds
+        rounds += 1
+        return await exchange(outcomes, room)
+
+    loop._exchange = counted  # type: ignore[method-assign]
+    task = asyncio.create_task(loop.run(stop))
+    for n in range(60):
+        await service.route({"id": f"L-{n}"})
+        wake.set()
+    rows = await until_all_sent(service.db, 120)
+    assert all(r.attempts == 1 for r in rows)
+    assert sorted(transport.sent) == sorted(r.key for r in rows)
+    assert rounds < 60
+    stop.set()
+    await asyncio.wait_for(task, 5)
+
+
+async def test_stopping_finishes_and_records_the_sends_in_hand(service: RoutingService) -> None:
+    class Slow(CountingTransport):
+        async def send(self, message: Message) -> dict[str, Any]:
+            await asyncio.sleep(0.2)
+            return await super().send(message)
+
+    transport = Slow()
+    for n in range(5):
+        await service.route({"id": f"L-{n}"})
+    stop = asyncio.Event()
+    loop = DeliveryLoop(service.db, {"dm": transport, "channel": transport}, poll_interval=30)
+    task = asyncio.create_task(loop.run(stop))
+    await asyncio.sleep(0.05)  # claimed, sending
+    stop.set()
+    await asyncio.wait_for(task, 5)
+    rows = await outbox_rows(service.db)
+    assert len(transport.sent) == 10 and all(r.sent_at is not None for r in rows)
+
+
 async def test_without_slack_each_message_is_a_readable_log_line(service: RoutingService,
                                                                   caplog: pytest.LogCaptureFixture) -> None:
     outcome = await service.route({"id": "L-7", "name": "Ada", "email": "ada@example.com"})
