@@ -11,7 +11,6 @@ from datetime import datetime
 from fractions import Fraction
 from typing import Any
 
-from bot.routing.fairness import Rotation
 from bot.routing.ledger import OpenQueue, SeatInfo
 from bot.routing.rules import RuleResult
 from bot.routing.weights import describe_weight
@@ -25,8 +24,7 @@ def rules_part(tried: list[RuleResult]) -> list[dict[str, Any]]:
     return [{"name": r.name, "queue": r.queue, "matched": r.matched, "why": r.why} for r in tried]
 
 
-def candidate(info: SeatInfo, rotation: Rotation, excluded: str | None) -> dict[str, Any]:
-    lag = rotation.lag(info.seat)
+def candidate(info: SeatInfo, lag: Fraction, excluded: str | None) -> dict[str, Any]:
     return {
         "slack_id": info.slack_id,
         "name": info.name,
@@ -58,8 +56,8 @@ def candidates_part(
         MAX_CANDIDATES, eligible, key=lambda s: (s is not winner, -lag(s), s.seat.id)
     )
     left_out = [s for s in opened.seats if s.seat.id in excluded][: max(0, MAX_CANDIDATES - len(contenders))]
-    rows = [candidate(s, rotation, None) | {"winner": s is winner} for s in contenders]
-    rows += [candidate(s, rotation, excluded[s.seat.id]) | {"winner": False} for s in left_out]
+    rows = [candidate(s, lag(s), None) | {"winner": s is winner} for s in contenders]
+    rows += [candidate(s, lag(s), excluded[s.seat.id]) | {"winner": False} for s in left_out]
     return rows, len(opened.seats) - len(rows)
 
 
@@ -129,7 +127,7 @@ def _winner_sentence(
         return f"{name} had waited longest since their last lead among {eligible} available."
     if strategy == "load_balance":
         return f"{name} had the most free capacity among {eligible} available."
-    share = Fraction(row["lag_exact"]) + row["count"] + row["adjustment"]
+    share = row["lag"] + row["count"] + row["adjustment"]  # for display: the float is enough
     return (
         f"{name} was next: a fair share so far of {float(share):.2f} leads against "
         f"{row['count']} received{_adjusted(row)} (lag {row['lag']:+.2f}, weight {row['weight']}), "

@@ -90,7 +90,7 @@ class Rotation:
         """Every eligible seat's lag grows by w / W_eligible (one lead's worth of share)."""
         total = sum((seat.weight for seat in eligible), Fraction(0))
         if total > 0:
-            self.vtime += 1 / total
+            self.vtime += Fraction(total.denominator, total.numerator)
 
     def choose(self, eligible: Sequence[Seat], strategy: str = "fair") -> Choice:
         if not eligible:
