@@ -11,7 +11,7 @@ from datetime import date, datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from bot.config.schema import RoutingConfig
 from bot.routing import calendar_leaves, calibration, members, offers, roster, standings, status
@@ -38,6 +38,16 @@ from bot.store.db import Database
 from bot.store.models import Assignment, Lead, Member, Queue
 
 T = TypeVar("T")
+
+
+DEADLOCK_RETRIES = 3
+RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})  # deadlock detected, serialization failure
+
+
+def is_retryable(error: DBAPIError) -> bool:
+    original = error.orig
+    code = getattr(original, "sqlstate", None) or getattr(original, "pgcode", None)
+    return code in RETRYABLE_SQLSTATES
 
 
 def lead_id_of(fields: dict[str, Any]) -> str:
@@ -84,17 +94,26 @@ class RoutingService:
         return await self._group_commit.route(lead_id, stored, actor)
 
     async def _route_one(self, pending: Pending) -> RouteOutcome:
-        now = self.clock.now()
-        try:
-            return await self._run(
-                lambda c: self.router.route(c, pending.lead_id, pending.fields, now, pending.actor)
-            )
-        except IntegrityError:
-            # Another replica stored the same id between our check and our insert.
-            found = await self._run(lambda c: stored_outcome(c, pending.lead_id))
-            if found is None:
-                raise
-            return found
+        for attempt in range(1, DEADLOCK_RETRIES + 1):
+            now = self.clock.now()
+            try:
+                return await self._run(
+                    lambda c, now=now: self.router.route(
+                        c, pending.lead_id, pending.fields, now, pending.actor
+                    )
+                )
+            except IntegrityError:
+                # Another replica stored the same id between our check and our insert.
+                found = await self._run(lambda c: stored_outcome(c, pending.lead_id))
+                if found is None:
+                    raise
+                return found
+            except DBAPIError as error:
+                # Two replicas locking a queue and its fallback in opposite orders: PostgreSQL
+                # aborts one of them; nothing was written, so trying again is safe.
+                if not is_retryable(error) or attempt == DEADLOCK_RETRIES:
+                    raise
+        raise AssertionError("unreachable")
 
     async def _route_batch(self, batch: list[Pending]) -> list[RouteOutcome]:
         now = self.clock.now()

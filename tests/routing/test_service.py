@@ -226,3 +226,17 @@ async def test_member_status_shows_shares_and_leave(sales: RoutingService) -> No
         await sales.add_leave("U01A", date(2026, 12, 30), date(2027, 1, 5), actor="U01A")
     with pytest.raises(InvalidChange, match="ends"):
         await sales.add_leave("U01A", date(2027, 2, 5), date(2027, 2, 1), actor="U01A")
+
+
+def test_deadlocks_and_serialization_failures_are_retried_nothing_else() -> None:
+    from sqlalchemy.exc import DBAPIError
+
+    from bot.routing.service import is_retryable
+
+    class Orig(Exception):
+        def __init__(self, sqlstate: str) -> None:
+            self.sqlstate = sqlstate
+
+    assert is_retryable(DBAPIError("stmt", {}, Orig("40P01")))
+    assert is_retryable(DBAPIError("stmt", {}, Orig("40001")))
+    assert not is_retryable(DBAPIError("stmt", {}, Orig("23505")))
