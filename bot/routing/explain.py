@@ -47,13 +47,15 @@ def candidates_part(
 ) -> tuple[list[dict[str, Any]], int]:
     rotation = opened.rotation
     known = lags or {}
+    vtime = float(rotation.vtime)
 
     def lag(info: SeatInfo) -> Fraction:
         found = known.get(info.seat.id)
         return rotation.lag(info.seat) if found is None else found
 
+    # Rank by the float lag (cheap), show exact numbers for the dozen rows kept.
     contenders = heapq.nsmallest(
-        MAX_CANDIDATES, eligible, key=lambda s: (s is not winner, -lag(s), s.seat.id)
+        MAX_CANDIDATES, eligible, key=lambda s: (s is not winner, -s.seat.approx_lag(vtime), s.seat.id)
     )
     left_out = [s for s in opened.seats if s.seat.id in excluded][: max(0, MAX_CANDIDATES - len(contenders))]
     rows = [candidate(s, lag(s), None) | {"winner": s is winner} for s in contenders]

@@ -20,11 +20,15 @@ changes only the winner and the seats whose eligibility changed.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 
 STRATEGIES = ("fair", "least_recent", "load_balance")
+# Far above the rounding error of a float lag (~1e-13 for lags and weights in the
+# thousands) and far below any real difference between two exact lags worth telling apart
+# by floats: anything closer is compared exactly.
+TOLERANCE = 1e-6
 
 
 @dataclass(slots=True)
@@ -49,6 +53,12 @@ class Seat:
             return self.lag_base
         return self.lag_base + self.weight * (vtime - self.vtime_base)
 
+    def approx_lag(self, vtime: float) -> float:
+        """The lag as a float, for ranking only (see `Rotation._choose_fair`)."""
+        if self.frozen:
+            return float(self.lag_base)
+        return float(self.lag_base) + float(self.weight) * (vtime - float(self.vtime_base))
+
     def rebase(self, vtime: Fraction) -> None:
         """Fold the accrued lag into lag_base so weight or state can change safely."""
         self.lag_base = self.lag(vtime)
@@ -70,6 +80,8 @@ class Rotation:
     vtime: Fraction = Fraction(0)
     seq: int = 0
     seats: dict[int, Seat] = field(default_factory=dict)
+    # The eligible set's total weight, kept while the set is the same (reweight clears it).
+    _total_for: tuple[frozenset[int], Fraction] | None = field(default=None, repr=False, compare=False)
 
     def lag(self, seat: Seat) -> Fraction:
         return seat.lag(self.vtime)
@@ -88,7 +100,10 @@ class Rotation:
 
     def accrue(self, eligible: Sequence[Seat]) -> None:
         """Every eligible seat's lag grows by w / W_eligible (one lead's worth of share)."""
-        total = sum((seat.weight for seat in eligible), Fraction(0))
+        ids = frozenset(seat.id for seat in eligible)
+        if self._total_for is None or self._total_for[0] != ids:
+            self._total_for = (ids, sum((seat.weight for seat in eligible), Fraction(0)))
+        total = self._total_for[1]
         if total > 0:
             self.vtime += Fraction(total.denominator, total.numerator)
 
@@ -102,12 +117,28 @@ class Rotation:
         return self._choose_fair(eligible)
 
     def _choose_fair(self, eligible: Sequence[Seat]) -> Choice:
-        lags = {seat.id: self.lag(seat) for seat in eligible}  # Fractions are dear: once each
-        due = [seat for seat in eligible if lags[seat.id] > 0]
+        """Rank with floats, decide with Fractions.
+
+        Exact arithmetic on every seat is what made large queues slow, so floats find
+        the seats that could be the answer (anything within a tolerance far above float
+        error of the best) and only those are compared exactly. The result is the exact
+        rule's, ties included.
+        """
+        vtime = float(self.vtime)
+        approx = {seat.id: seat.approx_lag(vtime) for seat in eligible}
+        due = [
+            s
+            for s in eligible
+            if approx[s.id] > TOLERANCE or (approx[s.id] >= -TOLERANCE and self.lag(s) > 0)
+        ]
         if due:
-            choice = _first(due, lambda s: ((1 - lags[s.id]) / s.weight, s.last_seq), "due soonest")
+            near = _near_best(due, lambda s: (1 - approx[s.id]) / float(s.weight))
+            lags = {seat.id: self.lag(seat) for seat in near}
+            choice = _first(near, lambda s: ((1 - lags[s.id]) / s.weight, s.last_seq), "due soonest")
         else:
-            choice = _first(eligible, lambda s: (-lags[s.id], s.last_seq), "largest lag")
+            near = _near_best(eligible, lambda s: -approx[s.id])
+            lags = {seat.id: self.lag(seat) for seat in near}
+            choice = _first(near, lambda s: (-lags[s.id], s.last_seq), "largest lag")
         return Choice(choice.seat, choice.tie_break, lags)
 
     def charge(self, seat: Seat) -> None:
@@ -144,6 +175,7 @@ class Rotation:
     def reweight(self, seat: Seat, weight: Fraction) -> None:
         seat.rebase(self.vtime)
         seat.weight = weight
+        self._total_for = None
 
     def reset(self) -> None:
         """A new period: every count, adjustment and lag starts again at zero."""
@@ -155,6 +187,14 @@ class Rotation:
             seat.adjustment = 0
             seat.frozen = True
             seat.dirty = True
+
+
+def _near_best(seats: Sequence[Seat], approx_key: Callable[[Seat], float]) -> list[Seat]:
+    """The seats whose approximate key is within the tolerance of the smallest one."""
+    keyed = [(approx_key(seat), seat) for seat in seats]
+    best = min(key for key, _ in keyed)
+    bound = best + TOLERANCE * max(1.0, abs(best))
+    return [seat for key, seat in keyed if key <= bound]
 
 
 def _free(seat: Seat) -> float:

@@ -195,7 +195,7 @@ def _load_seats(connection: Connection, queue_id: int, team: TeamSettings, now: 
         capacity,
         working_hours,
         on_leave_until,
-    ) in connection.execute(query, params):  # plain tuples: this loop is hot
+    ) in connection.execute(query, params).all():  # plain tuples: this loop is hot
         timezone = member_tz or team.timezone
         seat = Seat(
             seat_id,
