@@ -127,3 +127,37 @@ def test_least_recent_and_load_balance_strategies() -> None:
     rotation.seats[1].capacity, rotation.seats[1].open_leads = 10, 6
     rotation.seats[2].capacity, rotation.seats[2].open_leads = 5, 3
     assert rotation.choose(seats, "load_balance").seat.id == 0
+
+
+def exact_choice(rotation: Rotation, seats: list[Seat]) -> int:
+    """The design's rule with Fractions only: the reference the fast path must match."""
+    lags = {s.id: rotation.lag(s) for s in seats}
+    due = [s for s in seats if lags[s.id] > 0]
+    if due:
+        return min(due, key=lambda s: ((1 - lags[s.id]) / s.weight, s.last_seq, s.id)).id
+    return min(seats, key=lambda s: (-lags[s.id], s.last_seq, s.id)).id
+
+
+lag_values = st.fractions(min_value=-3, max_value=1, max_denominator=10**6)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(1, 100), lag_values, st.integers(0, 5)), min_size=1, max_size=30),
+    st.fractions(min_value=0, max_value=50, max_denominator=1000),
+)
+def test_float_ranking_picks_exactly_what_the_exact_rule_picks(
+    rows: list[tuple[int, Fraction, int]], vtime: Fraction
+) -> None:
+    seats = {
+        i: Seat(
+            id=i, member_id=i, weight=Fraction(w), lag_base=lag, vtime_base=vtime, frozen=False, last_seq=seq
+        )
+        for i, (w, lag, seq) in enumerate(rows)
+    }
+    # Near-ties that floats cannot tell apart: a lag one part in 10**15 above another.
+    if len(seats) > 1:
+        seats[1].lag_base = seats[0].lag_base + Fraction(1, 10**15)
+    rotation = Rotation(vtime=vtime, seats=seats)
+    eligible = list(seats.values())
+    assert rotation.choose(eligible).seat.id == exact_choice(rotation, eligible)
