@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, literal, select, tuple_, update
 
 from bot.routing.assign import Router
 from bot.routing.errors import NotFound
@@ -18,7 +18,7 @@ from bot.routing.ledger import change_open_leads, open_queue, save
 from bot.routing.members import audit
 from bot.routing.outbox import Outbox, lead_card
 from bot.routing.results import AssignmentChange, MemberRef, RouteOutcome
-from bot.routing.rules import RuleResult
+from bot.routing.rules import RuleResult, first_match
 from bot.routing.team import TeamSettings, load_team
 from bot.store.models import Assignment, Lead, Member, Queue
 
@@ -199,19 +199,20 @@ def notify_managers(
     outbox.flush(connection)
 
 
-def pending_leads(connection: Connection, limit: int = 500) -> list[str]:
-    return list(
-        (
-            connection.execute(
-                select(Lead.id)
-                .where(Lead.status == "unassigned")
-                .order_by(Lead.received_at, Lead.id)
-                .limit(limit)
-            )
+def pending_leads(
+    connection: Connection, after: tuple[datetime, str] | None = None, limit: int = 500
+) -> list[tuple[datetime, str]]:
+    """One page of waiting leads, oldest first, after `after` (keyset pagination, so leads
+    that still cannot be placed never hide the ones behind them)."""
+    query = select(Lead.received_at, Lead.id).where(Lead.status == "unassigned")
+    if after is not None:
+        moment, lead_id = after
+        query = query.where(
+            tuple_(Lead.received_at, Lead.id)
+            > tuple_(literal(moment, Lead.received_at.type), literal(lead_id, Lead.id.type))
         )
-        .scalars()
-        .all()
-    )
+    rows = connection.execute(query.order_by(Lead.received_at, Lead.id).limit(limit))
+    return [(row.received_at, row.id) for row in rows]
 
 
 def assign_pending_lead(
@@ -219,16 +220,22 @@ def assign_pending_lead(
 ) -> RouteOutcome | None:
     """Try again for a lead nobody could take; None when it is still unassigned."""
     lead = (connection.execute(select(Lead.__table__).where(Lead.id == lead_id))).first()
-    if lead is None or lead.status != "unassigned" or lead.queue is None:
+    if lead is None or lead.status != "unassigned":
         return None
     team = load_team(connection)
-    placement = router.place(connection, team, lead.queue, lead.fields, now)
+    queue, rule = lead.queue, lead.rule
+    if queue is None:  # it arrived before a config (or a rule) could place it: try the rules now
+        tried = first_match(team.rules, lead.fields)
+        if not tried or not tried[-1].matched:
+            return None
+        queue, rule = tried[-1].queue, tried[-1].name
+    placement = router.place(connection, team, queue, lead.fields, now)
     if placement.winner is None:
         return None
     placement.notes.insert(
         0, f"Nobody was available when it arrived ({lead.reason}); assigned as soon as someone was."
     )
-    tried = [RuleResult(lead.rule or "-", lead.queue, True, "waiting for someone available")]
+    tried = [RuleResult(rule or "-", queue, True, "waiting for someone available")]
     hop = (connection.execute(select(Assignment.id).where(Assignment.lead_id == lead_id))).all()
     return router.commit_placement(
         connection, team, placement, tried, lead_id, lead.fields, now, cause="pending", hop=len(hop)

@@ -240,3 +240,31 @@ def test_deadlocks_and_serialization_failures_are_retried_nothing_else() -> None
     assert is_retryable(DBAPIError("stmt", {}, Orig("40P01")))
     assert is_retryable(DBAPIError("stmt", {}, Orig("40001")))
     assert not is_retryable(DBAPIError("stmt", {}, Orig("23505")))
+
+
+async def test_waiting_leads_that_cannot_be_placed_never_hide_the_others(
+    database_url: str, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.config.routing import load_text
+    from bot.routing import offers
+    from bot.store.db import Database
+
+    database = Database(database_url)
+    await database.migrate()
+    service = RoutingService(database, clock)
+    for i in range(3):  # the oldest waiting leads will match no rule: they wait forever
+        await service.route({"id": f"US-{i}", "country": "US"})
+    clock.advance(seconds=1)
+    early = [await service.route({"id": f"E-{i}", "country": "DE"}) for i in range(3)]  # no config yet
+    assert {o.status for o in early} == {"unassigned"}
+    only_de = make_config(
+        team_of("U01A"),
+        [make_queue("q", ["U01A"])],
+        rules=[{"name": "de", "when": {"field": "country", "op": "equals", "value": "DE"}, "queue": "q"}],
+    )
+    await service.apply_config(load_text(only_de))
+    monkeypatch.setattr(offers.pending_leads, "__defaults__", (None, 2))  # pages of two
+    done = await service.assign_pending()
+    assert sorted(o.lead_id for o in done) == ["E-0", "E-1", "E-2"]
+    assert all(o.assignee.slack_id == "U01A" for o in done)
+    await database.dispose()
