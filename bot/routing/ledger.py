@@ -306,7 +306,7 @@ def eligible_seats(
     for info in opened.seats:
         reason = info.reason(now, opened.info.respect_working_hours)
         if reason is None and info.seat.member_id in exclude_members:
-            reason = "already had this lead"
+            reason = "offered this lead already"
         if reason is None:
             eligible.append(info)
         else:

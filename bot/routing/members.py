@@ -22,6 +22,21 @@ def require_member(connection: Connection, slack_id: str) -> Any:
     return member
 
 
+def slack_ids_named(connection: Connection, word: str) -> list[str]:
+    """Members whose full or first name is `word` (ignoring case and a leading @).
+
+    For a manager who types `/rotation calibrate @alice` where Slack left the mention
+    as plain text instead of turning it into a user ID.
+    """
+    wanted = word.lstrip("@").casefold()
+    rows = connection.execute(select(Member.slack_id, Member.name).where(Member.in_config.is_(True)))
+    return [
+        slack_id
+        for slack_id, name in rows
+        if wanted and wanted in (name.casefold(), name.split()[0].casefold() if name.split() else "")
+    ]
+
+
 def member_zone(member: Any, team: TeamSettings) -> str:
     return member.timezone or team.timezone
 
@@ -104,7 +119,8 @@ def pause(
         details={"until": until.isoformat() if until else None},
     )
     return (
-        f"You're paused until {until.strftime('%a %b %-d')}: no new leads until then."
+        f"You're paused until {until.strftime('%a %b %-d')} (you come back at 00:00 {zone} "
+        "time that day): no new leads until then."
         if until
         else "You're paused: no new leads until you `/rotation resume`."
     )

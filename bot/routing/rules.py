@@ -141,7 +141,7 @@ def evaluate(condition: Mapping[str, Any], lead: Mapping[str, Any]) -> Outcome:
         return Outcome(False, "; ".join(reasons) or "no alternatives")
     if "not" in condition:
         inner = evaluate(condition["not"], lead)
-        return Outcome(not inner.matched, f"not ({inner.why})")
+        return Outcome(not inner.matched, inner.why)  # the inner fact is the reason either way
     return _evaluate_leaf(condition["field"], condition["op"], condition.get("value"), lead)
 
 

@@ -53,8 +53,10 @@ def is_retryable(error: DBAPIError) -> bool:
 def lead_id_of(fields: dict[str, Any]) -> str:
     """The contract's id rule: a non-empty string, or a number read as its decimal string."""
     raw = fields.get("id")
-    if isinstance(raw, bool) or raw is None:
+    if raw is None:
         raise RoutingError("The lead has no `id`: give each lead its source's id.")
+    if isinstance(raw, bool):
+        raise RoutingError("The lead's `id` must be a non-empty string or a number, not true/false.")
     if isinstance(raw, int):
         return str(raw)
     if isinstance(raw, float) and raw.is_integer():
@@ -177,16 +179,18 @@ class RoutingService:
 
     async def assign_pending(self) -> list[RouteOutcome]:
         """Assign waiting leads to whoever has become eligible, oldest first."""
-        ids = await self._run(offers.pending_leads, commit=False)
-        done = []
-        for lead_id in ids:
-            outcome = await self._run(
-                lambda c, lead_id=lead_id: offers.assign_pending_lead(
-                    c, self.router, lead_id, self.clock.now()
+        done: list[RouteOutcome] = []
+        after = None
+        while page := await self._run(lambda c, after=after: offers.pending_leads(c, after), commit=False):
+            for _, lead_id in page:
+                outcome = await self._run(
+                    lambda c, lead_id=lead_id: offers.assign_pending_lead(
+                        c, self.router, lead_id, self.clock.now()
+                    )
                 )
-            )
-            if outcome is not None:
-                done.append(outcome)
+                if outcome is not None:
+                    done.append(outcome)
+            after = page[-1]
         return done
 
     async def reassign_overdue(self) -> list[AssignmentChange]:
@@ -292,6 +296,10 @@ class RoutingService:
             return standings.member_status(c, self._team(c), slack_id, self.clock.now())
 
         return await self._run(work, commit=False)
+
+    async def slack_ids_named(self, word: str) -> list[str]:
+        """The members a plain-text name like `@alice` may mean (see members.slack_ids_named)."""
+        return await self._run(lambda c: members.slack_ids_named(c, word), commit=False)
 
     async def is_manager(self, slack_id: str) -> bool:
         def work(c: Connection) -> bool:

@@ -122,17 +122,27 @@ async def why(req: Request) -> str:
 async def calibrate(req: Request) -> str | None:
     if not await req.deps.is_manager(req.client, req.user):
         return MANAGERS_ONLY
-    member = None
-    if req.args:
-        match = MENTION.match(req.args[0])
-        if match is None:
-            raise Refusal(f"`{escape(req.args[0])}` is not a member; mention them, "
-                          "e.g. `/rotation calibrate @alice`.")
-        member = match.group(1) or match.group(2)
+    member = await _member_meant(req, " ".join(req.args)) if req.args else None
     if not req.trigger_id:
         raise Refusal("Slack sent no trigger to open the calibration window; please try again.")
     await calibrate_modal.open_modal(req.deps, req.client, req.trigger_id, req.user, member)
     return None
+
+
+async def _member_meant(req: Request, words: str) -> str:
+    """The Slack ID behind a mention (`<@U123|alice>`), a bare ID, or a member's name."""
+    match = MENTION.match(words)
+    if match is not None:
+        return match.group(1) or match.group(2)
+    named = await req.service.slack_ids_named(html.unescape(words))
+    if len(named) == 1:
+        return named[0]
+    if named:
+        raise Refusal(f"Several members are called `{escape(words)}`; pick one from Slack's "
+                      "@-mention list, e.g. `/rotation calibrate @alice`.")
+    raise Refusal(f"`{escape(words)}` is not a member of the rotation; mention them from Slack's "
+                  "@-mention list, e.g. `/rotation calibrate @alice`, or leave the name out "
+                  "to choose in the window.")
 
 
 SUBCOMMANDS: dict[str, Callable[[Request], Awaitable[str | None]]] = {

@@ -48,9 +48,16 @@ async def test_manager_opens_modal_with_member_preselected(bot: Bot) -> None:
     assert bot.slack.responses == []  # nothing to say: the modal is the answer
 
 
-async def test_bad_mention_is_refused(bot: Bot) -> None:
-    assert "is not a member" in await bot.command("calibrate alice", user=MANAGER)
+async def test_unknown_name_is_refused(bot: Bot) -> None:
+    assert "is not a member" in await bot.command("calibrate @zelda", user=MANAGER)
     assert bot.slack.calls_to("views.open") == []
+
+
+async def test_a_name_typed_as_plain_text_finds_the_member(bot: Bot) -> None:
+    await bot.post(sr.slash_command(SECRET, "calibrate @alice", user_id=MANAGER,
+                                    response_url=bot.slack.response_url("cmd")))
+    [opened] = await bot.slack.wait_for("views.open")
+    assert block(opened.body["view"], "calibrate_member")["element"]["initial_user"] == "U01ALICE"
 
 
 async def test_valid_submission_changes_the_ledger_and_confirms(bot: Bot) -> None:
