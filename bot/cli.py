@@ -192,7 +192,10 @@ def import_csv(file: str) -> None:
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table")
 def report(period: str | None, queue: str | None, fmt: str) -> None:
     """Per queue and member: leads, target and actual share, lag, adjustments, weight, status."""
-    rows = with_service(lambda s: s.report(period=period, queue=queue))
+    try:
+        rows = with_service(lambda s: s.report(period=period, queue=queue))
+    except RoutingError as error:
+        raise click.UsageError(str(error)) from None
     from bot.report_format import render_report
 
     click.echo(render_report(rows, fmt), nl=False)

@@ -88,3 +88,18 @@ def test_export_round_trips_through_apply(rotation, tmp_path: Path) -> None:
     assert [q["name"] for q in yaml.safe_load(exported)["queues"]] == [q["name"] for q in original["queues"]]
     rotation("config", "apply", str(again))
     assert rotation("config", "export") == exported
+
+
+def test_report_refuses_a_malformed_period_and_an_unknown_queue(rotation) -> None:
+    rotation("config", "apply", str(EXAMPLES / "routing.yaml"))
+    for bad in ("2026-13", "nov", "2026-W47"):
+        assert "is not a period of this monthly team" in rotation("report", "--period", bad, code=2)
+    assert "no queue named 'nosuch'" in rotation("report", "--queue", "nosuch", code=2)
+    assert rotation("report", "--period", "2025-03", "--format", "json").startswith("[")
+
+
+def test_an_empty_config_is_refused(rotation, tmp_path: Path) -> None:
+    empty = tmp_path / "empty.yaml"
+    empty.write_text("")
+    output = rotation("config", "check", str(empty), code=1)
+    assert "queues: at least one queue is needed" in output

@@ -73,7 +73,12 @@ def load_text(text: str, source: str = "config") -> RoutingConfig:
         raw = {}
     if not isinstance(raw, dict):
         raise ConfigInvalid([ConfigProblem("", "the config must be a mapping of keys", 1)], source)
-    problems = [*_schema_problems(raw), *_condition_problems(raw), *_reference_problems(raw)]
+    problems = [
+        *_schema_problems(raw),
+        *_condition_problems(raw),
+        *_reference_problems(raw),
+        *_emptiness_problems(raw),
+    ]
     if problems:
         located = sorted((_locate(p, lines) for p in problems), key=lambda p: p.line or 0)
         raise ConfigInvalid(located, source)
@@ -185,6 +190,16 @@ def _check_condition(node: Any, path: Path_) -> Iterator[ConfigProblem]:
             yield ConfigProblem(value_path, f"is not a valid regular expression: {error}")
     elif op not in LIST_OPS and isinstance(value, list | dict):
         yield ConfigProblem(value_path, f"{op} compares one value, not a list (use in / not_in)")
+
+
+def _emptiness_problems(raw: dict[str, Any]) -> Iterator[ConfigProblem]:
+    """Applying a config with no queues would take every queue out of the rotation at once.
+
+    Rules may be missing (leads then wait as unassigned, each saying no rule matched),
+    which lets a team load its members and queues before it writes its rules.
+    """
+    if not raw.get("queues"):
+        yield ConfigProblem("queues", "at least one queue is needed, or no lead can be routed")
 
 
 def _items(raw: dict[str, Any], key: str) -> list[dict[str, Any]]:
@@ -300,5 +315,8 @@ def _locate(problem: ConfigProblem, lines: dict[str, int]) -> ConfigProblem:
     while path:
         if path in lines:
             return ConfigProblem(problem.path, problem.message, lines[path])
-        path = re.sub(r"(\.[^.\[\]]+|\[\d+\])$", "", path)
+        parent = re.sub(r"(\.?[^.\[\]]+|\[\d+\])$", "", path)
+        if parent == path:
+            break
+        path = parent
     return problem

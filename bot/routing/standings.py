@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from fractions import Fraction
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 
 from bot.routing.availability import is_paused
+from bot.routing.errors import InvalidChange, NotFound
 from bot.routing.fairness import Rotation
 from bot.routing.hours import WorkingHours
 from bot.routing.ledger import OpenQueue, eligible_seats, open_queue
@@ -189,6 +191,18 @@ def _pause_facts(member: Any) -> Any:
     return SimpleNamespace(paused_at=member.paused_at, paused_until=member.paused_until)
 
 
+PERIOD_FORMS = {
+    "monthly": (re.compile(r"^\d{4}-(0[1-9]|1[0-2])$"), "2026-11"),
+    "weekly": (re.compile(r"^\d{4}-W(0[1-9]|[1-4]\d|5[0-3])$"), "2026-W48"),
+    "quarterly": (re.compile(r"^\d{4}-Q[1-4]$"), "2026-Q4"),
+    "never": (re.compile(r"^all$"), "all"),
+}
+
+
+def queue_names_in_config(connection: Connection) -> set[str]:
+    return set(connection.execute(select(Queue.name).where(Queue.in_config.is_(True))).scalars())
+
+
 def report(
     connection: Connection,
     team: TeamSettings,
@@ -202,6 +216,14 @@ def report(
     The current period reads the live ledger; a closed period is rebuilt from the
     assignments and adjustments kept in the history.
     """
+    form, example = PERIOD_FORMS[team.period]
+    if period is not None and not form.match(period):
+        raise InvalidChange(
+            f"{period!r} is not a period of this {team.period} team; write it like {example}.",
+            field="period",
+        )
+    if queue is not None and queue not in queue_names_in_config(connection):
+        raise NotFound(f"There is no queue named {queue!r}.")
     current = period_key(now, team.timezone, team.period)
     standings = all_standings(connection, team, now, queue)
     rows: list[ReportRow] = []
