@@ -262,8 +262,12 @@ class Router:
                 placement.tie_break = choice.tie_break
                 placement.lags = choice.lags
                 return placement
-            if opened.info.respect_working_hours and self._soonest_working(
-                opened, now, placement, exclude_members, accrue
+            # A fallback is the team's stated answer to "nobody here can take it now";
+            # only a queue without one waits for whoever starts work soonest.
+            if (
+                opened.info.respect_working_hours
+                and opened.info.fallback is None
+                and self._soonest_working(opened, now, placement, exclude_members, accrue)
             ):
                 choice = opened.rotation.choose([s.seat for s in placement.eligible], opened.info.strategy)
                 placement.winner = next(s for s in placement.eligible if s.seat is choice.seat)
@@ -285,7 +289,8 @@ class Router:
         exclude_members: frozenset[int],
         accrue: bool,
     ) -> bool:
-        """Availability buckets: nobody is working now, so offer it to whoever starts soonest.
+        """Availability buckets: nobody is working now and there is no fallback, so offer
+        the lead to whoever starts soonest.
 
         Members free but for their hours are grouped by when they start (within 24 h,
         48 h ... 120 h); the earliest group shares the lead by the queue's rotation.

@@ -19,7 +19,9 @@ queues:
      members: [{slack_id: U0BERLIN}, {slack_id: U0NEWYORK}, {slack_id: U0SUNDAY}]}
   - {name: monday, respect_working_hours: true, members: [{slack_id: U0MONDAY}]}
   - {name: ignore, respect_working_hours: false, members: [{slack_id: U0ANYTIME}]}
+  - {name: nights, respect_working_hours: true, fallback: ignore, members: [{slack_id: U0BERLIN}]}
 rules:
+  - {name: nights, when: {field: q, op: equals, value: nights}, queue: nights}
   - {name: monday, when: {field: q, op: equals, value: monday}, queue: monday}
   - {name: ignore, when: {field: q, op: equals, value: ignore}, queue: ignore}
   - {name: rest, queue: hours}
@@ -55,6 +57,16 @@ async def test_queue_without_respect_working_hours_ignores_them(make_sqlite_serv
     service = await make_sqlite_service(CONFIG)
     clock.set(utc(2026, 12, 5, 3, 0))  # Saturday night
     assert await leads.route(service, q="ignore") == "U0ANYTIME"
+
+
+async def test_out_of_hours_a_queue_with_a_fallback_uses_it(make_sqlite_service, clock, leads) -> None:
+    service = await make_sqlite_service(CONFIG)
+    clock.set(utc(2026, 12, 2, 9, 0))  # Berta works: her queue keeps the lead
+    assert await leads.route(service, q="nights") == "U0BERLIN"
+    clock.set(utc(2026, 12, 2, 23, 0))  # Berta is off until 08:00 UTC: the fallback takes it
+    outcome = await service.route({"id": "N2", "q": "nights"})
+    assert outcome.queue == "ignore" and outcome.assignee.slack_id == "U0ANYTIME"
+    assert "fell back to ignore" in str(outcome.explanation)
 
 
 async def test_nobody_working_goes_to_the_earliest_bucket(make_sqlite_service, clock, leads) -> None:
