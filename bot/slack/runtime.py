@@ -86,6 +86,9 @@ class SlackRuntime:
 
     async def handle(self, request: web.Request) -> web.Response:
         """POST /slack/events: verify the signature (401 if bad or stale) and dispatch."""
+        if not _is_timestamp(request.headers.get("X-Slack-Request-Timestamp")):
+            # slack_sdk's verifier would raise on a non-numeric timestamp, and Bolt answer 500
+            return web.json_response({"error": "invalid request"}, status=401)
         self._ensure_session()
         bolt_response = await self.app.async_dispatch(await to_bolt_request(request))
         return await to_aiohttp_response(bolt_response)
@@ -116,3 +119,8 @@ class SlackRuntime:
             channel=message["channel"], text=message["text"], blocks=message["blocks"],
             unfurl_links=False, unfurl_media=False)
         return {"channel": response.get("channel"), "ts": response.get("ts")}
+
+
+def _is_timestamp(value: str | None) -> bool:
+    """Whether a Slack request timestamp header holds whole seconds, as Slack sends them."""
+    return value is not None and value.strip().isdigit()

@@ -24,6 +24,10 @@ async def test_unsigned_bad_and_stale_requests_get_401(bot: Bot) -> None:
     assert (await bot.post(sr.slash_command("wrong-secret", "status"))).status == 401
     stale = int(time.time()) - 6 * 60
     assert (await bot.post(sr.slash_command(SECRET, "status", timestamp=stale))).status == 401
+    for garbage in ("yesterday", "", "1.5e9"):
+        body, headers = sr.slash_command(SECRET, "status")
+        response = await bot.post((body, headers | {"X-Slack-Request-Timestamp": garbage}))
+        assert response.status == 401, garbage
     assert bot.slack.responses == [] and bot.slack.calls == []
 
 
