@@ -27,7 +27,7 @@ from bot.routing.ledger import (
     eligible_seats,
     open_queue,
     save,
-    sticky_owner_query,
+    sticky_owner,
 )
 from bot.routing.outbox import Outbox, lead_card
 from bot.routing.results import MemberRef, RouteOutcome
@@ -332,7 +332,7 @@ class Router:
             batch = placement.batch
             owner = batch.sticky_owners.get((opened.info.id, key)) if batch else None
             if owner is None:
-                owner = connection.execute(sticky_owner_query(opened.info.id, key)).scalar()
+                owner = sticky_owner(connection, opened.info.id, key)
             owned = next((s for s in eligible if s.seat.member_id == owner), None)
             if owned is not None:
                 placement.notes.append(

@@ -24,18 +24,21 @@ def rules_part(tried: list[RuleResult]) -> list[dict[str, Any]]:
     return [{"name": r.name, "queue": r.queue, "matched": r.matched, "why": r.why} for r in tried]
 
 
-def candidate(info: SeatInfo, lag: Fraction, excluded: str | None) -> dict[str, Any]:
-    return {
+def candidate(info: SeatInfo, lag: Fraction | float, excluded: str | None) -> dict[str, Any]:
+    """One candidate's row; the exact lag is kept where the decision computed it."""
+    row = {
         "slack_id": info.slack_id,
         "name": info.name,
         "weight": describe_weight(info.seat.weight),
         "count": info.seat.received,
         "adjustment": info.seat.adjustment,
         "lag": round(float(lag), 3),
-        "lag_exact": f"{lag.numerator}/{lag.denominator}",
         "eligible": excluded is None,
         "excluded": excluded,
     }
+    if isinstance(lag, Fraction):
+        row["lag_exact"] = f"{lag.numerator}/{lag.denominator}"
+    return row
 
 
 def candidates_part(
@@ -49,9 +52,10 @@ def candidates_part(
     known = lags or {}
     vtime = float(rotation.vtime)
 
-    def lag(info: SeatInfo) -> Fraction:
+    def lag(info: SeatInfo) -> Fraction | float:
+        """Exact where the choice compared it exactly; shown to 3 places, a float does elsewhere."""
         found = known.get(info.seat.id)
-        return rotation.lag(info.seat) if found is None else found
+        return info.seat.approx_lag(vtime) if found is None else found
 
     # Rank by the float lag (cheap), show exact numbers for the dozen rows kept.
     contenders = heapq.nsmallest(

@@ -47,6 +47,11 @@ class Seat:
     open_leads: int = 0
     capacity: int | None = None
     dirty: bool = field(default=False, compare=False)
+    # float(lag_base), float(vtime_base), float(weight), and the Fractions they came from:
+    # a Fraction's float conversion is slow, and ranking asks for it on every lead.
+    _floats: tuple[Fraction, Fraction, Fraction, float, float, float] | None = field(
+        default=None, compare=False, repr=False
+    )
 
     def lag(self, vtime: Fraction) -> Fraction:
         if self.frozen:
@@ -55,9 +60,32 @@ class Seat:
 
     def approx_lag(self, vtime: float) -> float:
         """The lag as a float, for ranking only (see `Rotation._choose_fair`)."""
+        lag_base, vtime_base, weight = self._approx()
         if self.frozen:
-            return float(self.lag_base)
-        return float(self.lag_base) + float(self.weight) * (vtime - float(self.vtime_base))
+            return lag_base
+        return lag_base + weight * (vtime - vtime_base)
+
+    def approx_weight(self) -> float:
+        return self._approx()[2]
+
+    def _approx(self) -> tuple[float, float, float]:
+        cached = self._floats
+        # Fractions are immutable, so the same objects mean the same values.
+        if (
+            cached is None
+            or cached[0] is not self.lag_base
+            or cached[1] is not self.vtime_base
+            or cached[2] is not self.weight
+        ):
+            cached = self._floats = (
+                self.lag_base,
+                self.vtime_base,
+                self.weight,
+                float(self.lag_base),
+                float(self.vtime_base),
+                float(self.weight),
+            )
+        return cached[3], cached[4], cached[5]
 
     def rebase(self, vtime: Fraction) -> None:
         """Fold the accrued lag into lag_base so weight or state can change safely."""
@@ -132,7 +160,7 @@ class Rotation:
             if approx[s.id] > TOLERANCE or (approx[s.id] >= -TOLERANCE and self.lag(s) > 0)
         ]
         if due:
-            near = _near_best(due, lambda s: (1 - approx[s.id]) / float(s.weight))
+            near = _near_best(due, lambda s: (1 - approx[s.id]) / s.approx_weight())
             lags = {seat.id: self.lag(seat) for seat in near}
             choice = _first(near, lambda s: ((1 - lags[s.id]) / s.weight, s.last_seq), "due soonest")
         else:

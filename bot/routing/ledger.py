@@ -314,18 +314,26 @@ def eligible_seats(
     return eligible, excluded
 
 
-def sticky_owner_query(queue_id: int, account_key: str) -> Any:
+def sticky_owner(connection: Connection, queue_id: int, account_key: str) -> int | None:
+    """The member holding the account in the queue now, if anyone does."""
+    return connection.execute(_STICKY_OWNER, {"queue_id": queue_id, "account_key": account_key}).scalar()
+
+
+def _sticky_owner_statement() -> Any:
     from bot.store.models import Assignment
 
     return (
         select(Assignment.member_id)
         .where(
             and_(
-                Assignment.queue_id == queue_id,
-                Assignment.account_key == account_key,
+                Assignment.queue_id == bindparam("queue_id"),
+                Assignment.account_key == bindparam("account_key"),
                 Assignment.state.in_(("offered", "accepted")),
             )
         )
         .order_by(Assignment.id.desc())
         .limit(1)
     )
+
+
+_STICKY_OWNER = _sticky_owner_statement()
