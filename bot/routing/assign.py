@@ -24,6 +24,7 @@ from bot.routing.ledger import (
     OpenQueue,
     SeatInfo,
     change_open_leads,
+    check_capacity,
     eligible_seats,
     open_queue,
     save,
@@ -57,6 +58,7 @@ class Placement:
     touched: list[OpenQueue] = field(default_factory=list)
     batch: Batch | None = None
     lags: dict[int, Fraction] | None = None
+    approx: dict[int, float] | None = None
 
 
 def charge_and_offer(
@@ -192,6 +194,7 @@ class Router:
             at=now,
             unassigned_reason=placement.reason,
             lags=placement.lags,
+            approx=placement.approx,
         )
 
     def _owe_decision(self, outbox: Outbox, decision: Decision) -> None:
@@ -260,7 +263,7 @@ class Router:
                 choice = self._choose(connection, opened, eligible, fields, placement)
                 placement.winner = next(s for s in eligible if s.seat is choice.seat)
                 placement.tie_break = choice.tie_break
-                placement.lags = choice.lags
+                placement.lags, placement.approx = choice.lags, choice.approx
                 return placement
             # A fallback is the team's stated answer to "nobody here can take it now";
             # only a queue without one waits for whoever starts work soonest.
@@ -365,6 +368,7 @@ class Router:
             row = charge_and_offer(opened, winner, lead_id, now, key, explanation, hop=hop, cause=cause)
             assignment_id = connection.execute(INSERT_ASSIGNMENT, row).scalar_one()
             change_open_leads(connection, winner.seat.member_id, +1)
+            check_capacity(connection, [winner])
             self._owe_assignment(
                 outbox, assignment_id, lead_id, fields, opened, winner, rule, explanation, cause
             )

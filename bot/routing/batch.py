@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, select, update
 
-from bot.routing.ledger import OpenQueue, SeatInfo, open_queue, save
+from bot.routing.ledger import OpenQueue, SeatInfo, check_capacity, open_queue, save
 from bot.routing.outbox import Outbox
 from bot.routing.results import MemberRef, RouteOutcome
 from bot.routing.team import load_team
@@ -147,4 +147,5 @@ class Batch:
             connection.execute(
                 ADD_OPEN_LEADS, [{"member_id": m, "delta": n} for m, n in self._open_leads.items()]
             )
+            check_capacity(connection, [d.winner for d in assigned if d.winner is not None])
         self.outbox.flush(connection)

@@ -9,6 +9,15 @@ class NotFound(RoutingError):
     pass
 
 
+class CapacityTaken(Exception):
+    """Another transaction filled a member's last open slot after we read their count.
+
+    Routing is serialized per queue, not per member, so two queues (or replicas) sharing a
+    member with a capacity can both give them "the last" lead. The transaction that
+    notices is rolled back and routed again, now seeing the member at capacity.
+    """
+
+
 class InvalidChange(RoutingError):
     """A change that cannot be made; `field` names the input at fault, when there is one."""
 

@@ -47,6 +47,7 @@ def candidates_part(
     excluded: dict[int, str],
     winner: SeatInfo | None,
     lags: dict[int, Fraction] | None = None,
+    approx: dict[int, float] | None = None,
 ) -> tuple[list[dict[str, Any]], int]:
     rotation = opened.rotation
     known = lags or {}
@@ -54,12 +55,16 @@ def candidates_part(
 
     def lag(info: SeatInfo) -> Fraction | float:
         """Exact where the choice compared it exactly; shown to 3 places, a float does elsewhere."""
-        found = known.get(info.seat.id)
-        return info.seat.approx_lag(vtime) if found is None else found
+        exact = known.get(info.seat.id)
+        if exact is not None:
+            return exact
+        rough = floats.get(info.seat.id)
+        return info.seat.approx_lag(vtime) if rough is None else rough
 
-    # Rank by the float lag (cheap), show exact numbers for the dozen rows kept.
+    # Rank by the float lag (cheap, and usually already computed by the choice).
+    floats = approx or {s.seat.id: s.seat.approx_lag(vtime) for s in eligible}
     contenders = heapq.nsmallest(
-        MAX_CANDIDATES, eligible, key=lambda s: (s is not winner, -s.seat.approx_lag(vtime), s.seat.id)
+        MAX_CANDIDATES, eligible, key=lambda s: (s is not winner, -floats[s.seat.id], s.seat.id)
     )
     left_out = [s for s in opened.seats if s.seat.id in excluded][: max(0, MAX_CANDIDATES - len(contenders))]
     rows = [candidate(s, lag(s), None) | {"winner": s is winner} for s in contenders]
@@ -80,8 +85,11 @@ def decision(
     at: datetime,
     unassigned_reason: str | None = None,
     lags: dict[int, Fraction] | None = None,
+    approx: dict[int, float] | None = None,
 ) -> dict[str, Any]:
-    rows, hidden = ([], 0) if opened is None else candidates_part(opened, eligible, excluded, winner, lags)
+    rows, hidden = ([], 0) if opened is None else candidates_part(
+        opened, eligible, excluded, winner, lags, approx
+    )
     explanation: dict[str, Any] = {
         "rules": rules_part(tried),
         "queue": opened.info.name if opened else None,

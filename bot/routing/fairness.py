@@ -98,7 +98,8 @@ class Seat:
 class Choice:
     seat: Seat
     tie_break: str | None
-    lags: dict[int, Fraction] | None = None  # each candidate's lag, computed once
+    lags: dict[int, Fraction] | None = None  # the exact lags compared, computed once
+    approx: dict[int, float] | None = None  # every eligible seat's float lag, for explanations
 
 
 @dataclass(slots=True)
@@ -167,7 +168,7 @@ class Rotation:
             near = _near_best(eligible, lambda s: -approx[s.id])
             lags = {seat.id: self.lag(seat) for seat in near}
             choice = _first(near, lambda s: (-lags[s.id], s.last_seq), "largest lag")
-        return Choice(choice.seat, choice.tie_break, lags)
+        return Choice(choice.seat, choice.tie_break, lags, approx)
 
     def charge(self, seat: Seat) -> None:
         """The seat received a lead: its lag drops by one."""

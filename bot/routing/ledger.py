@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, bindparam, func, select, update
 
 from bot.routing.availability import Availability, unavailable_reason
+from bot.routing.errors import CapacityTaken
 from bot.routing.fairness import Rotation, Seat
 from bot.routing.periods import period_key
 from bot.routing.team import TeamSettings
@@ -296,6 +297,25 @@ def save(connection: Connection, opened: OpenQueue, now: datetime) -> None:
 
 def change_open_leads(connection: Connection, member_id: int, delta: int) -> None:
     connection.execute(_OPEN_LEADS[connection.dialect.name], {"member_id": member_id, "delta": delta})
+
+
+_OVER_CAPACITY = select(_MEMBERS.c.id).where(
+    _MEMBERS.c.id.in_(bindparam("member_ids", expanding=True)),
+    _MEMBERS.c.capacity.is_not(None),
+    _MEMBERS.c.open_leads > _MEMBERS.c.capacity,
+)
+
+
+def check_capacity(connection: Connection, winners: list[SeatInfo]) -> None:
+    """After counting new leads against `winners`: raise CapacityTaken if any is now over.
+
+    Only members with a capacity are checked, so queues without one pay nothing. The
+    count was raised by an UPDATE, which waits for any other transaction holding the row,
+    so the total read here includes leads committed elsewhere since our read.
+    """
+    capped = sorted({w.seat.member_id for w in winners if w.facts.capacity is not None})
+    if capped and connection.execute(_OVER_CAPACITY, {"member_ids": capped}).first() is not None:
+        raise CapacityTaken()
 
 
 def eligible_seats(

@@ -18,7 +18,7 @@ from bot.routing import calendar_leaves, calibration, members, offers, roster, s
 from bot.routing.assign import Router
 from bot.routing.batch import Batch
 from bot.routing.clock import Clock, SystemClock
-from bot.routing.errors import NotFound, RoutingError
+from bot.routing.errors import CapacityTaken, NotFound, RoutingError
 from bot.routing.group_commit import GroupCommit, Pending
 from bot.routing.lead_lookup import stored_outcome
 from bot.routing.preview import preview
@@ -40,11 +40,16 @@ from bot.store.models import Assignment, Lead, Member, Queue
 T = TypeVar("T")
 
 
-DEADLOCK_RETRIES = 3
+ATTEMPTS = 3  # a transaction aborted by a race is run again this many times in all
 RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})  # deadlock detected, serialization failure
 
 
-def is_retryable(error: DBAPIError) -> bool:
+def is_retryable(error: Exception) -> bool:
+    """A race another transaction won; nothing was written, so running again is safe."""
+    if isinstance(error, CapacityTaken):
+        return True
+    if not isinstance(error, DBAPIError):
+        return False
     original = error.orig
     code = getattr(original, "sqlstate", None) or getattr(original, "pgcode", None)
     return code in RETRYABLE_SQLSTATES
@@ -74,7 +79,18 @@ class RoutingService:
         self._group_commit = GroupCommit(self._route_batch, self._route_one)
 
     async def _run(self, work: Callable[[Connection], T], *, commit: bool = True) -> T:
-        return await self.db.run(work, commit=commit)
+        """Run `work` in one transaction, again if a race aborted it (see `is_retryable`).
+
+        Two replicas locking a queue and its fallback in opposite orders make PostgreSQL
+        abort one of them; two queues sharing a capped member can both fill their last slot.
+        """
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                return await self.db.run(work, commit=commit)
+            except Exception as error:
+                if attempt == ATTEMPTS or not is_retryable(error):
+                    raise
+        raise AssertionError("unreachable")
 
     def _team(self, connection: Connection) -> TeamSettings:
         return load_team(connection)
@@ -96,26 +112,17 @@ class RoutingService:
         return await self._group_commit.route(lead_id, stored, actor)
 
     async def _route_one(self, pending: Pending) -> RouteOutcome:
-        for attempt in range(1, DEADLOCK_RETRIES + 1):
-            now = self.clock.now()
-            try:
-                return await self._run(
-                    lambda c, now=now: self.router.route(
-                        c, pending.lead_id, pending.fields, now, pending.actor
-                    )
-                )
-            except IntegrityError:
-                # Another replica stored the same id between our check and our insert.
-                found = await self._run(lambda c: stored_outcome(c, pending.lead_id))
-                if found is None:
-                    raise
-                return found
-            except DBAPIError as error:
-                # Two replicas locking a queue and its fallback in opposite orders: PostgreSQL
-                # aborts one of them; nothing was written, so trying again is safe.
-                if not is_retryable(error) or attempt == DEADLOCK_RETRIES:
-                    raise
-        raise AssertionError("unreachable")
+        now = self.clock.now()
+        try:
+            return await self._run(
+                lambda c: self.router.route(c, pending.lead_id, pending.fields, now, pending.actor)
+            )
+        except IntegrityError:
+            # Another replica stored the same id between our check and our insert.
+            found = await self._run(lambda c: stored_outcome(c, pending.lead_id))
+            if found is None:
+                raise
+            return found
 
     async def _route_batch(self, batch: list[Pending]) -> list[RouteOutcome]:
         now = self.clock.now()

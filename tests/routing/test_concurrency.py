@@ -5,9 +5,13 @@ from __future__ import annotations
 import asyncio
 from fractions import Fraction
 
-from factories import make_config, make_queue, make_service, team_of
+import pytest
+from factories import make_config, make_member, make_queue, make_service, team_of
+from sqlalchemy import Connection
 
+from bot.routing.batch import Batch, Decision
 from bot.routing.clock import ManualClock
+from bot.routing.errors import CapacityTaken
 
 WEIGHTS = {"U01A": 1, "U02B": 2, "U03C": 3, "U04D": 4}
 
@@ -39,4 +43,45 @@ async def test_concurrent_routing_is_serialized_per_queue(database_url: str, clo
     assert sum(s.received for s in standing.seats) == 200
     for lead in leads[:5]:
         assert len((await service.lead(lead["id"])).assignments) == 1
+    await service.db.dispose()
+
+
+async def test_two_queues_cannot_both_fill_a_members_last_slot(postgres_url: str, clock: ManualClock) -> None:
+    """Routing locks a queue, not its members: the second to count the lead must notice."""
+    members = [make_member("U01CAP", capacity=1), make_member("U02FREE")]
+    config = make_config(
+        members,
+        [
+            make_queue("east", ["U01CAP"]),
+            make_queue("west", [{"slack_id": "U01CAP", "weight": 100}, "U02FREE"]),
+        ],
+        rules=[{"name": "east", "when": {"field": "q", "op": "equals", "value": "east"}, "queue": "east"},
+               {"name": "rest", "queue": "west"}],
+    )
+    service = await make_service(postgres_url, clock, config)
+    now = clock.now()
+
+    def decide(connection: Connection, lead_id: str, queue: str) -> tuple[Batch, Decision]:
+        batch = Batch(connection, now)
+        decided = service.router.decide(connection, lead_id, {"id": lead_id, "q": queue}, now, "t", batch)
+        assert isinstance(decided, Decision)
+        return batch, decided
+
+    async with service.db.engine.connect() as first, service.db.engine.connect() as second:
+        await first.begin()
+        batch, east = await first.run_sync(decide, "E1", "east")
+        assert east.winner is not None and east.winner.slack_id == "U01CAP"  # her count read as 0
+        await second.begin()
+        west = await second.run_sync(lambda c: service.router.route(c, "W1", {"id": "W1"}, now, "t"))
+        assert west.assignee is not None and west.assignee.slack_id == "U01CAP"
+        await second.commit()
+        with pytest.raises(CapacityTaken):
+            await first.run_sync(lambda c: service.router.finish(batch))
+        await first.rollback()
+
+    again = await service.route({"id": "E1", "q": "east"})  # what the retry does: she is full now
+    assert again.status == "unassigned" and "at capacity 1/1" in str(again.explanation)
+    assert (await service.route({"id": "W2"})).assignee.slack_id == "U02FREE"
+    [member] = [s for s in (await service.standings("west"))[0].seats if s.slack_id == "U01CAP"]
+    assert member.received == 1
     await service.db.dispose()
