@@ -25,6 +25,7 @@ LEADS = Lead.__table__
 ASSIGNMENTS = Assignment.__table__
 MEMBERS = Member.__table__
 INSERT_ASSIGNMENTS = ASSIGNMENTS.insert().returning(ASSIGNMENTS.c.id, sort_by_parameter_order=True)
+KNOWN_IDS = select(LEADS.c.id).where(LEADS.c.id.in_(bindparam("lead_ids", expanding=True)))
 ADD_OPEN_LEADS = (
     update(MEMBERS)
     .where(MEMBERS.c.id == bindparam("member_id"))
@@ -80,7 +81,7 @@ class Batch:
 
     def prefetch_known(self, lead_ids: list[str]) -> None:
         """One query for which ids were seen before, instead of one per lead."""
-        rows = self.connection.execute(select(LEADS.c.id).where(LEADS.c.id.in_(lead_ids)))
+        rows = self.connection.execute(KNOWN_IDS, {"lead_ids": lead_ids})
         self.known_ids = {row.id for row in rows}
 
     def maybe_known(self, lead_id: str) -> bool:

@@ -34,8 +34,11 @@ class TeamSettings:
         return int(self.settings.get("sla", {}).get("max_hops", 3))
 
 
+_TEAM_ROW = select(Team.__table__).where(Team.id == TEAM_ID)  # built once: read per transaction
+
+
 def load_team(connection: Connection) -> TeamSettings:
-    row = (connection.execute(select(Team.__table__).where(Team.id == TEAM_ID))).mappings().first()
+    row = connection.execute(_TEAM_ROW).mappings().first()
     if row is None:
         return TeamSettings()
     return TeamSettings(
