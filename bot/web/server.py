@@ -34,6 +34,7 @@ def run(settings: Settings) -> int:
     """Serve until SIGTERM/SIGINT; the process's exit code."""
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # one line per plugin
     try:
         return asyncio.run(serve(settings))
     except Exception:
