@@ -6,8 +6,10 @@ Each method is one transaction, records who did it, and returns plain data from
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, select
@@ -64,8 +66,9 @@ def lead_id_of(fields: dict[str, Any]) -> str:
         raise RoutingError("The lead's `id` must be a non-empty string or a number, not true/false.")
     if isinstance(raw, int):
         return str(raw)
-    if isinstance(raw, float) and raw.is_integer():
-        return str(int(raw))
+    if isinstance(raw, float) and math.isfinite(raw):
+        # The contract reads a number as its decimal string: 13.0 is "13", 12.5 is "12.5".
+        return str(int(raw)) if raw.is_integer() else format(Decimal(repr(raw)), "f")
     if isinstance(raw, str) and raw.strip():
         return raw.strip()
     raise RoutingError("The lead's `id` must be a non-empty string or a number.")

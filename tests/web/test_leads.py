@@ -30,6 +30,9 @@ async def test_a_numeric_id_is_its_decimal_string(serve: ServeFactory) -> None:
     assert (await app.post_lead({"id": 42}))[0] == 201
     status, body = await app.post_lead({"id": "42"})
     assert (status, body["lead_id"]) == (200, "42")
+    assert (await app.post_lead({"id": 7.0}))[1]["lead_id"] == "7"
+    assert (await app.post_lead({"id": 1.5}))[1]["lead_id"] == "1.5"
+    assert (await app.post_lead({"id": 1e-7}))[1]["lead_id"] == "0.0000001"
 
 
 async def test_get_lead_shows_fields_assignments_and_explanations(serve: ServeFactory) -> None:
@@ -72,7 +75,7 @@ BAD_REQUESTS: list[tuple[str, dict[str, str], bytes, int, str]] = [
     ("empty id", {}, b'{"id": "  "}', 400, "id"),
     ("boolean id", {}, b'{"id": true}', 400, "id"),
     ("object id", {}, b'{"id": {"a": 1}}', 400, "id"),
-    ("fractional id", {}, b'{"id": 1.5}', 400, "id"),
+    ("infinite id", {}, b'{"id": Infinity}', 400, "JSON"),
     ("nested object", {}, b'{"id": "x", "address": {"city": "Paris"}}', 422, "`address`"),
     ("a list field", {}, b'{"id": "x", "tags": ["a"]}', 422, "`tags`"),
     ("overlong id", {}, b'{"id": "' + b"x" * 201 + b'"}', 422, "`id`"),
