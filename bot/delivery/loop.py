@@ -45,7 +45,7 @@ class DeliveryLoop:
                  service: RoutingService | None = None, metrics: Metrics | None = None,
                  max_attempts: int = 8, wake: asyncio.Event | None = None, clock: Clock | None = None,
                  poll_interval: float = 1.0, batch_size: int = 64, lease: float = 30.0,
-                 concurrency: int = 16, min_interval: float = 0.005) -> None:
+                 concurrency: int = 16, min_interval: float = 0.02) -> None:
         self.db = db
         self.service = service  # for the managers' channel, when a message is given up on
         self.transports = dict(transports)
