@@ -7,6 +7,9 @@ and which as GET query parameters; how the ``Retry-After`` header of a 429 is
 read; that a non-200 status raises ``SlackApiError``. Pointing the real client
 at this server (``base_url=slack.api_url``) keeps all of that under test.
 
+It also speaks Socket Mode (``apps.connections.open`` and a websocket), so the
+real Bolt ``AsyncSocketModeHandler`` can connect; see ``socket_send``.
+
 Usage::
 
     async with FakeSlack() as slack:
@@ -34,7 +37,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Self
 
-from aiohttp import web
+from aiohttp import WSCloseCode, WSMsgType, web
 from multidict import CIMultiDict, CIMultiDictProxy
 
 JsonDict = dict[str, Any]
@@ -82,11 +85,7 @@ class RecordedCall:
     @property
     def token(self) -> str | None:
         """The bearer token the call carried (header or ``token`` argument)."""
-        auth = self.headers.get("Authorization", "")
-        if auth.startswith("Bearer "):
-            return auth.removeprefix("Bearer ")
-        token = self.body.get("token")
-        return str(token) if token is not None else None
+        return _token(self.headers, self.body)
 
 
 @dataclass(frozen=True)
@@ -112,6 +111,13 @@ class FakeSlack:
         self._counter = itertools.count(1)
         self._ts_base = int(time.time())
         self._runner: web.AppRunner | None = None
+        # Socket Mode: tickets issued by apps.connections.open, open websockets (newest
+        # last), every JSON frame the client sent (its acks), and how many sockets closed.
+        self._tickets: set[str] = set()
+        self._sockets: list[web.WebSocketResponse] = []
+        self.socket_messages: list[JsonDict] = []
+        self.sockets_closed = 0
+        self._closing = False
         self._port: int | None = None
         self._handlers: dict[str, Callable[[JsonDict], JsonDict]] = {
             "auth.test": self._auth_test,
@@ -135,6 +141,7 @@ class FakeSlack:
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._handle_api)
         app.router.add_post("/response/{name}", self._handle_response_url)
+        app.router.add_get("/link/", self._handle_socket)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         # Binding the socket ourselves gives the port without private attributes.
@@ -145,6 +152,11 @@ class FakeSlack:
 
     async def close(self) -> None:
         """Stop serving; safe to call twice."""
+        # Close the sockets, else cleanup waits on their handlers; a client that
+        # reconnects when its socket closes (slack_sdk does) is turned away.
+        self._closing = True
+        while self._sockets:
+            await self._sockets[-1].close(code=WSCloseCode.GOING_AWAY)
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -178,10 +190,11 @@ class FakeSlack:
         return [c for c in self.calls if c.method == method]
 
     def clear(self) -> None:
-        """Forget recorded calls and responses (users, groups and faults stay)."""
+        """Forget recorded calls, responses and socket frames (users, groups and faults stay)."""
         self.calls.clear()
         self.responses.clear()
         self.responses_by_name.clear()
+        self.socket_messages.clear()
 
     async def wait_for(
         self, method: str, count: int = 1, timeout: float = 5.0
@@ -215,6 +228,42 @@ class FakeSlack:
                 )
             await asyncio.sleep(0.01)
         return list(self.responses)
+
+    # -- Socket Mode ---------------------------------------------------------
+    #
+    # Why: with SLACK_APP_TOKEN the bot takes no HTTP requests from Slack at all;
+    # Slack pushes every command, interaction and event as an envelope over a
+    # websocket and waits for an ack carrying the same ``envelope_id``. Serving
+    # that protocol here lets tests drive the real Socket Mode handler.
+
+    @property
+    def sockets_open(self) -> int:
+        """How many Socket Mode connections are open now."""
+        return len(self._sockets)
+
+    async def socket_send(self, envelope: JsonDict, timeout: float = 5.0) -> None:
+        """Push one envelope (``{"envelope_id", "type", "payload", ...}``) to the client.
+
+        Goes to the newest connection, waiting up to ``timeout`` for one to be open.
+        """
+        await _wait_until(lambda: bool(self._sockets), timeout, lambda: "an open Socket Mode connection")
+        await self._sockets[-1].send_json(envelope)
+
+    async def wait_for_ack(self, envelope_id: str, timeout: float = 5.0) -> JsonDict:
+        """Wait for the client's ack of ``envelope_id``; return it (``payload`` included)."""
+
+        def ack() -> JsonDict | None:
+            return next((m for m in self.socket_messages if m.get("envelope_id") == envelope_id), None)
+
+        await _wait_until(
+            lambda: ack() is not None, timeout,
+            lambda: f"the ack of envelope {envelope_id!r}; frames seen: {self.socket_messages!r}")
+        return ack() or {}
+
+    async def wait_for_socket_closed(self, count: int = 1, timeout: float = 5.0) -> None:
+        """Wait until ``count`` Socket Mode connections in all were closed."""
+        await _wait_until(lambda: self.sockets_closed >= count, timeout,
+                          lambda: f"{count} closed Socket Mode connection(s), {self.sockets_closed} so far")
 
     # -- scripting -----------------------------------------------------------
 
@@ -282,6 +331,8 @@ class FakeSlack:
             return fault.status, {"ok": False, "error": fault.error}, extra
         if not headers.get("Authorization") and not body.get("token"):
             return 200, {"ok": False, "error": "not_authed"}, {}
+        if method == "apps.connections.open":  # the one answer that depends on the token
+            return 200, self._apps_connections_open(_token(headers, body) or ""), {}
         handler = self._handlers.get(method)
         return 200, handler(body) if handler else {"ok": True}, {}
 
@@ -292,7 +343,40 @@ class FakeSlack:
         # Slack's response URLs answer a plain-text "ok".
         return web.Response(text="ok")
 
+    async def _handle_socket(self, request: web.Request) -> web.StreamResponse:
+        """A Socket Mode connection: ``hello`` first, as Slack does, then record every frame."""
+        if request.query.get("ticket") not in self._tickets:
+            return web.Response(status=401, text="invalid ticket")
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        if self._closing:
+            await ws.close(code=WSCloseCode.GOING_AWAY)
+            return ws
+        self._sockets.append(ws)
+        try:
+            await ws.send_json({
+                "type": "hello",
+                "num_connections": len(self._sockets),
+                "debug_info": {"host": "applink-fake", "approximate_connection_time": 18060},
+                "connection_info": {"app_id": APP_ID},
+            })
+            async for message in ws:
+                if message.type == WSMsgType.TEXT:
+                    self.socket_messages.append(json.loads(message.data))
+        finally:
+            self._sockets.remove(ws)
+            self.sockets_closed += 1
+        return ws
+
     # -- method answers ------------------------------------------------------
+
+    def _apps_connections_open(self, token: str) -> JsonDict:
+        # Slack opens sockets only for app-level tokens; a bot or user token is refused.
+        if not token.startswith("xapp-"):
+            return {"ok": False, "error": "not_allowed_token_type"}
+        ticket = f"{self._ts_base:x}{next(self._counter):06x}"
+        self._tickets.add(ticket)
+        return {"ok": True, "url": f"ws://127.0.0.1:{self.port}/link/?ticket={ticket}&app_id={APP_ID}"}
 
     def _next_ts(self) -> str:
         return f"{self._ts_base}.{next(self._counter):06d}"
@@ -395,6 +479,24 @@ class FakeSlack:
         if group_id not in self._usergroups:
             return {"ok": False, "error": "no_such_subteam"}
         return {"ok": True, "users": list(self._usergroups[group_id])}
+
+
+def _token(headers: Mapping[str, str], body: JsonDict) -> str | None:
+    """The bearer token a request carried (``Authorization`` header or ``token`` argument)."""
+    auth = headers.get("Authorization", "")
+    if auth.startswith("Bearer "):
+        return auth.removeprefix("Bearer ")
+    token = body.get("token")
+    return str(token) if token is not None else None
+
+
+async def _wait_until(done: Callable[[], bool], timeout: float, what: Callable[[], str]) -> None:
+    """Poll ``done`` until it holds; after ``timeout`` seconds fail, saying ``what()`` was awaited."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not done():
+        if asyncio.get_running_loop().time() >= deadline:
+            raise AssertionError(f"waited {timeout}s for {what()}")
+        await asyncio.sleep(0.01)
 
 
 def _dm_channel(channel: str) -> str:

@@ -1,0 +1,109 @@
+"""Socket Mode: the real runtime connects to FakeSlack's websocket and answers envelopes.
+
+Why: with SLACK_APP_TOKEN set, Slack reaches the bot only over the socket, so the HTTP
+tests prove nothing about it. These connect the real `SlackRuntime` (Bolt's
+AsyncSocketModeHandler, slack_sdk's aiohttp client) and push envelopes as Slack does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import AsyncIterator
+from typing import Any
+from urllib.parse import parse_qsl
+
+import pytest
+from slack_harness import FakeSlack, settings_for, sr
+
+from bot.routing.service import RoutingService
+from bot.slack.runtime import SlackRuntime
+
+APP_TOKEN = "xapp-1-A0ROTATION-1234-abcdef"
+_envelope_ids = itertools.count(1)
+
+
+def slash_command_envelope(text: str, response_url: str, user_id: str = "U01ALICE") -> dict[str, Any]:
+    """`/rotation text` as Slack sends it over the socket: the HTTP form's fields, as JSON."""
+    body, _headers = sr.slash_command("unused-in-socket-mode", text, user_id=user_id,
+                                      response_url=response_url)
+    return {"envelope_id": f"env-{next(_envelope_ids)}", "type": "slash_commands",
+            "accepts_response_payload": True, "payload": dict(parse_qsl(body))}
+
+
+@pytest.fixture
+async def runtime(slack: FakeSlack, service: RoutingService) -> AsyncIterator[SlackRuntime]:
+    # No signing secret: in Socket Mode nothing is signed, and none is needed.
+    settings = settings_for(slack, slack_app_token=APP_TOKEN, slack_signing_secret=None)
+    runtime = SlackRuntime.from_settings(settings, service)
+    assert runtime is not None
+    try:
+        # bounded: slack_sdk retries a refused or failed connection forever
+        await asyncio.wait_for(runtime.start(), timeout=5)
+        yield runtime
+    finally:
+        await runtime.close()
+
+
+async def command(slack: FakeSlack, text: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Send `/rotation text` as U01ALICE over the socket; return (the ack, the ephemeral answer)."""
+    before = len(slack.responses)
+    envelope = slash_command_envelope(text, slack.response_url("socket"))
+    await slack.socket_send(envelope)
+    ack = await slack.wait_for_ack(envelope["envelope_id"])
+    answer = (await slack.wait_for_responses(before + 1))[before]
+    return ack, answer
+
+
+async def test_start_opens_one_socket_with_the_app_token(slack: FakeSlack, runtime: SlackRuntime) -> None:
+    await runtime.start()  # a second start keeps the connection it has
+    [opened] = slack.calls_to("apps.connections.open")
+    assert opened.token == APP_TOKEN
+    assert slack.sockets_open == 1
+    assert slack.sockets_closed == 0
+
+
+async def test_status_is_acked_over_the_socket_and_answered_on_response_url(
+        slack: FakeSlack, runtime: SlackRuntime) -> None:
+    ack, answer = await command(slack, "status")
+    # An empty ack: the answer follows on the response URL, ephemerally.
+    assert ack == {"envelope_id": ack["envelope_id"]} and ack["envelope_id"].startswith("env-")
+    assert slack.responses_by_name["socket"] == [answer]
+    assert answer["response_type"] == "ephemeral"
+    assert "Alice Moreau" in answer["text"] and "*active*" in answer["text"]
+    # Web API calls made on the way use the bot token; only the socket uses the app token.
+    others = [c for c in slack.calls if c.method != "apps.connections.open"]
+    assert all(c.token == "xoxb-test" for c in others), [(c.method, c.token) for c in others]
+
+
+async def test_each_envelope_gets_its_own_ack(slack: FakeSlack, runtime: SlackRuntime) -> None:
+    first = slash_command_envelope("help", slack.response_url("first"))
+    second = slash_command_envelope("help", slack.response_url("second"))
+    await slack.socket_send(first)
+    await slack.socket_send(second)
+    assert (await slack.wait_for_ack(second["envelope_id"]))["envelope_id"] == second["envelope_id"]
+    assert (await slack.wait_for_ack(first["envelope_id"]))["envelope_id"] == first["envelope_id"]
+    await slack.wait_for_responses(2)
+    assert len(slack.responses_by_name["first"]) == len(slack.responses_by_name["second"]) == 1
+    acked = [m["envelope_id"] for m in slack.socket_messages]
+    assert sorted(acked) == sorted([first["envelope_id"], second["envelope_id"]])
+
+
+async def test_pause_over_the_socket_pauses_the_member(slack: FakeSlack, runtime: SlackRuntime) -> None:
+    assert (await runtime.service.member_status("U01ALICE")).state == "active"
+    _ack, answer = await command(slack, "pause")
+    assert "paused" in answer["text"], answer
+    assert (await runtime.service.member_status("U01ALICE")).state == "paused"
+    _ack, answer = await command(slack, "resume")
+    assert "back in the rotation" in answer["text"], answer
+    assert (await runtime.service.member_status("U01ALICE")).state == "active"
+
+
+async def test_close_disconnects_the_socket(slack: FakeSlack, runtime: SlackRuntime) -> None:
+    assert slack.sockets_open == 1
+    await runtime.close()
+    await slack.wait_for_socket_closed()
+    assert slack.sockets_open == 0
+    assert runtime.client.session is not None and runtime.client.session.closed
+    await runtime.close()  # safe twice
+    assert len(slack.calls_to("apps.connections.open")) == 1  # closed, not reconnecting
