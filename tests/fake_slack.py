@@ -155,8 +155,8 @@ class FakeSlack:
         # Close the sockets, else cleanup waits on their handlers; a client that
         # reconnects when its socket closes (slack_sdk does) is turned away.
         self._closing = True
-        while self._sockets:
-            await self._sockets[-1].close(code=WSCloseCode.GOING_AWAY)
+        for ws in list(self._sockets):  # not `while`: a closed one leaves the list only later
+            await ws.close(code=WSCloseCode.GOING_AWAY)
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None

@@ -23,10 +23,9 @@ APP_TOKEN = "xapp-1-A0ROTATION-1234-abcdef"
 _envelope_ids = itertools.count(1)
 
 
-def slash_command_envelope(text: str, response_url: str, user_id: str = "U01ALICE") -> dict[str, Any]:
-    """`/rotation text` as Slack sends it over the socket: the HTTP form's fields, as JSON."""
-    body, _headers = sr.slash_command("unused-in-socket-mode", text, user_id=user_id,
-                                      response_url=response_url)
+def slash_command_envelope(text: str, response_url: str) -> dict[str, Any]:
+    """`/rotation text` from U01ALICE as Slack sends it over the socket: the HTTP form's fields, as JSON."""
+    body, _headers = sr.slash_command("unused-in-socket-mode", text, response_url=response_url)
     return {"envelope_id": f"env-{next(_envelope_ids)}", "type": "slash_commands",
             "accepts_response_payload": True, "payload": dict(parse_qsl(body))}
 
@@ -37,22 +36,29 @@ async def runtime(slack: FakeSlack, service: RoutingService) -> AsyncIterator[Sl
     settings = settings_for(slack, slack_app_token=APP_TOKEN, slack_signing_secret=None)
     runtime = SlackRuntime.from_settings(settings, service)
     assert runtime is not None
+    handler = None
     try:
         # bounded: slack_sdk retries a refused or failed connection forever
         await asyncio.wait_for(runtime.start(), timeout=5)
+        handler = runtime._socket
         yield runtime
     finally:
         await runtime.close()
+        # A socket client left open keeps reconnecting and hangs the event loop's
+        # shutdown, so a close() that leaks it must fail a test, not hang the suite.
+        if handler is not None and not handler.client.closed:
+            await handler.close_async()
 
 
-async def command(slack: FakeSlack, text: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Send `/rotation text` as U01ALICE over the socket; return (the ack, the ephemeral answer)."""
+async def command(slack: FakeSlack, text: str) -> str:
+    """Send `/rotation text` as U01ALICE over the socket; once acked, return the ephemeral answer."""
     before = len(slack.responses)
     envelope = slash_command_envelope(text, slack.response_url("socket"))
     await slack.socket_send(envelope)
-    ack = await slack.wait_for_ack(envelope["envelope_id"])
+    await slack.wait_for_ack(envelope["envelope_id"])
     answer = (await slack.wait_for_responses(before + 1))[before]
-    return ack, answer
+    assert answer.get("response_type") == "ephemeral", answer
+    return str(answer["text"])
 
 
 async def test_start_opens_one_socket_with_the_app_token(slack: FakeSlack, runtime: SlackRuntime) -> None:
@@ -65,15 +71,17 @@ async def test_start_opens_one_socket_with_the_app_token(slack: FakeSlack, runti
 
 async def test_status_is_acked_over_the_socket_and_answered_on_response_url(
         slack: FakeSlack, runtime: SlackRuntime) -> None:
-    ack, answer = await command(slack, "status")
-    # An empty ack: the answer follows on the response URL, ephemerally.
-    assert ack == {"envelope_id": ack["envelope_id"]} and ack["envelope_id"].startswith("env-")
+    envelope = slash_command_envelope("status", slack.response_url("socket"))
+    await slack.socket_send(envelope)
+    # An empty ack with the envelope's id; the answer follows on the response URL.
+    assert await slack.wait_for_ack(envelope["envelope_id"]) == {"envelope_id": envelope["envelope_id"]}
+    [answer] = await slack.wait_for_responses()
     assert slack.responses_by_name["socket"] == [answer]
     assert answer["response_type"] == "ephemeral"
     assert "Alice Moreau" in answer["text"] and "*active*" in answer["text"]
     # Web API calls made on the way use the bot token; only the socket uses the app token.
     others = [c for c in slack.calls if c.method != "apps.connections.open"]
-    assert all(c.token == "xoxb-test" for c in others), [(c.method, c.token) for c in others]
+    assert others and all(c.token == "xoxb-test" for c in others), [(c.method, c.token) for c in others]
 
 
 async def test_each_envelope_gets_its_own_ack(slack: FakeSlack, runtime: SlackRuntime) -> None:
@@ -81,29 +89,30 @@ async def test_each_envelope_gets_its_own_ack(slack: FakeSlack, runtime: SlackRu
     second = slash_command_envelope("help", slack.response_url("second"))
     await slack.socket_send(first)
     await slack.socket_send(second)
-    assert (await slack.wait_for_ack(second["envelope_id"]))["envelope_id"] == second["envelope_id"]
-    assert (await slack.wait_for_ack(first["envelope_id"]))["envelope_id"] == first["envelope_id"]
+    await slack.wait_for_ack(first["envelope_id"])
+    await slack.wait_for_ack(second["envelope_id"])
     await slack.wait_for_responses(2)
     assert len(slack.responses_by_name["first"]) == len(slack.responses_by_name["second"]) == 1
-    acked = [m["envelope_id"] for m in slack.socket_messages]
-    assert sorted(acked) == sorted([first["envelope_id"], second["envelope_id"]])
+    acked = sorted(frame["envelope_id"] for frame in slack.socket_messages)
+    assert acked == sorted([first["envelope_id"], second["envelope_id"]])  # once each
 
 
 async def test_pause_over_the_socket_pauses_the_member(slack: FakeSlack, runtime: SlackRuntime) -> None:
     assert (await runtime.service.member_status("U01ALICE")).state == "active"
-    _ack, answer = await command(slack, "pause")
-    assert "paused" in answer["text"], answer
+    answer = await command(slack, "pause")
+    assert "paused" in answer, answer
     assert (await runtime.service.member_status("U01ALICE")).state == "paused"
-    _ack, answer = await command(slack, "resume")
-    assert "back in the rotation" in answer["text"], answer
+    answer = await command(slack, "resume")
+    assert "back in the rotation" in answer, answer
     assert (await runtime.service.member_status("U01ALICE")).state == "active"
 
 
 async def test_close_disconnects_the_socket(slack: FakeSlack, runtime: SlackRuntime) -> None:
-    assert slack.sockets_open == 1
+    assert slack.sockets_open == 1 and runtime._socket is not None
+    socket_client = runtime._socket.client  # slack_sdk's; closed, it will not reconnect
     await runtime.close()
     await slack.wait_for_socket_closed()
     assert slack.sockets_open == 0
+    assert socket_client.closed
     assert runtime.client.session is not None and runtime.client.session.closed
     await runtime.close()  # safe twice
-    assert len(slack.calls_to("apps.connections.open")) == 1  # closed, not reconnecting
