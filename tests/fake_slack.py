@@ -260,6 +260,11 @@ class FakeSlack:
             lambda: f"the ack of envelope {envelope_id!r}; frames seen: {self.socket_messages!r}")
         return ack() or {}
 
+    async def wait_for_socket_open(self, count: int = 1, timeout: float = 5.0) -> None:
+        """Wait until ``count`` Socket Mode connections are open at once."""
+        await _wait_until(lambda: self.sockets_open >= count, timeout,
+                          lambda: f"{count} open Socket Mode connection(s), {self.sockets_open} now")
+
     async def wait_for_socket_closed(self, count: int = 1, timeout: float = 5.0) -> None:
         """Wait until ``count`` Socket Mode connections in all were closed."""
         await _wait_until(lambda: self.sockets_closed >= count, timeout,

@@ -8,6 +8,7 @@ opens a connection pool per call, and without the rate-limit/server-error handle
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from typing import Any
 
@@ -16,6 +17,7 @@ from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
@@ -31,7 +33,13 @@ from bot.slack.messages import render
 
 log = logging.getLogger(__name__)
 
-__all__ = ["SlackRuntime", "render", "retry_handlers"]
+__all__ = ["SlackAppTokenRefused", "SlackRuntime", "render", "retry_handlers"]
+
+TICKET_TIMEOUT = 10.0  # seconds to wait for Slack's first Socket Mode ticket before going on
+
+
+class SlackAppTokenRefused(Exception):
+    """Slack said no to SLACK_APP_TOKEN: a configuration mistake that retrying cannot mend."""
 
 
 def retry_handlers() -> list[Any]:
@@ -60,6 +68,8 @@ class SlackRuntime:
         dedupe.install(self.app, service.db)
         listeners.register(self.app)
         self._socket: AsyncSocketModeHandler | None = None
+        self._connecting: asyncio.Task[None] | None = None
+        self.socket_ping_interval = 10.0  # seconds; also how long slack_sdk waits between connection tries
 
     @classmethod
     def from_settings(cls, settings: Settings, service: RoutingService) -> SlackRuntime | None:
@@ -94,17 +104,50 @@ class SlackRuntime:
         return await to_aiohttp_response(bolt_response)
 
     async def start(self) -> None:
-        """Connect in Socket Mode when SLACK_APP_TOKEN is set; otherwise HTTP only."""
+        """Socket Mode when SLACK_APP_TOKEN is set: check the token now, connect in the background.
+
+        Why the split: slack_sdk retries a failed connection every few seconds forever, so
+        awaiting the connection would keep the HTTP port shut (and SIGTERM unanswered)
+        whenever Slack is out of reach. The first ticket (`apps.connections.open`) is asked
+        for here, bounded: a token Slack refuses raises SlackAppTokenRefused in plain
+        words; an unreachable Slack is logged and left to the background retries.
+        """
         self._ensure_session()
         if not self.settings.slack_app_token or self._socket is not None:
             return
-        self._socket = AsyncSocketModeHandler(self.app, self.settings.slack_app_token,
-                                              web_client=self.client)
-        await self._socket.connect_async()
+        handler = AsyncSocketModeHandler(self.app, self.settings.slack_app_token, web_client=self.client,
+                                         ping_interval=self.socket_ping_interval)
+        try:
+            handler.client.wss_uri = await asyncio.wait_for(handler.client.issue_new_wss_url(),
+                                                            TICKET_TIMEOUT)
+        except SlackApiError as refused:
+            if refused.response.status_code >= 500:  # Slack is having a bad moment: retry later
+                log.warning("Slack could not open Socket Mode yet (HTTP %d); still trying in the background",
+                            refused.response.status_code)
+            else:
+                await handler.client.close()
+                raise SlackAppTokenRefused(
+                    f"Slack refused SLACK_APP_TOKEN ({refused.response.get('error', 'no reason given')}): "
+                    "Socket Mode needs the app-level token (it starts with xapp-) "
+                    "with the connections:write scope, from the app's Basic Information page") from None
+        except (aiohttp.ClientError, OSError, TimeoutError) as unreachable:
+            log.warning("cannot reach Slack for Socket Mode (%s); still trying in the background",
+                        unreachable or type(unreachable).__name__)
+        self._socket = handler
+        self._connecting = asyncio.create_task(self._connect(handler), name="slack-socket-mode")
+
+    @staticmethod
+    async def _connect(handler: AsyncSocketModeHandler) -> None:
+        await handler.connect_async()  # returns once connected; retries until then
         log.info("connected to Slack in Socket Mode")
 
     async def close(self) -> None:
-        """Disconnect Socket Mode and close the shared session; safe to call twice."""
+        """Stop connecting, disconnect Socket Mode and close the shared session; safe to call twice."""
+        if self._connecting is not None:
+            self._connecting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._connecting
+            self._connecting = None
         if self._socket is not None:
             await self._socket.close_async()
             self._socket = None

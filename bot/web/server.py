@@ -70,8 +70,8 @@ async def _serve(db: Database, settings: Settings, stop: asyncio.Event,
     loops: list[asyncio.Task[Any]] = []
     code = 0
     try:
-        if slack is not None:
-            await slack.start()
+        if slack is not None and not await _start_slack(slack):
+            return 1
         try:
             await web.TCPSite(runner, settings.host, settings.port).start()
         except OSError as exc:
@@ -121,6 +121,18 @@ def _slack_runtime(settings: Settings, service: RoutingService) -> Any:
         return None
     runtime = importlib.import_module("bot.slack.runtime")
     return runtime.SlackRuntime.from_settings(settings, service)
+
+
+async def _start_slack(slack: Any) -> bool:
+    """Start Socket Mode if configured; False (logged in plain words) if Slack refused the app token."""
+    from bot.slack.runtime import SlackAppTokenRefused
+
+    try:
+        await slack.start()
+    except SlackAppTokenRefused as refused:
+        log.error("%s; not serving", refused)
+        return False
+    return True
 
 
 def _job_runner(service: RoutingService, db: Database, settings: Settings) -> Any:

@@ -9,15 +9,20 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import socket
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
+import aiohttp
 import pytest
 from slack_harness import FakeSlack, settings_for, sr
 
+from bot.config.settings import Settings
 from bot.routing.service import RoutingService
-from bot.slack.runtime import SlackRuntime
+from bot.slack.runtime import SlackAppTokenRefused, SlackRuntime
+from bot.web.server import serve
 
 APP_TOKEN = "xapp-1-A0ROTATION-1234-abcdef"
 _envelope_ids = itertools.count(1)
@@ -41,6 +46,7 @@ async def runtime(slack: FakeSlack, service: RoutingService) -> AsyncIterator[Sl
         # bounded: slack_sdk retries a refused or failed connection forever
         await asyncio.wait_for(runtime.start(), timeout=5)
         handler = runtime._socket
+        await slack.wait_for_socket_open()
         yield runtime
     finally:
         await runtime.close()
@@ -116,3 +122,88 @@ async def test_close_disconnects_the_socket(slack: FakeSlack, runtime: SlackRunt
     assert socket_client.closed
     assert runtime.client.session is not None and runtime.client.session.closed
     await runtime.close()  # safe twice
+
+
+# -- starting when Slack says no, or is out of reach ------------------------------------
+
+async def test_a_refused_app_token_fails_start_in_plain_words(slack: FakeSlack,
+                                                               service: RoutingService) -> None:
+    settings = settings_for(slack, slack_app_token="xoxb-a-bot-token-by-mistake", slack_signing_secret=None)
+    runtime = SlackRuntime.from_settings(settings, service)
+    assert runtime is not None
+    try:
+        with pytest.raises(SlackAppTokenRefused) as refused:
+            await asyncio.wait_for(runtime.start(), timeout=5)
+        assert "SLACK_APP_TOKEN" in str(refused.value) and "not_allowed_token_type" in str(refused.value)
+        assert "xapp-" in str(refused.value)
+        assert len(slack.calls_to("apps.connections.open")) == 1  # asked once, not retried
+        assert slack.sockets_open == 0
+    finally:
+        await runtime.close()
+
+
+async def test_slack_down_at_start_is_retried_in_the_background(slack: FakeSlack,
+                                                                service: RoutingService) -> None:
+    for _ in range(2):  # the first ask and slack_sdk's one quick retry
+        slack.fail_next("apps.connections.open", status=503)
+    runtime = SlackRuntime.from_settings(settings_for(slack, slack_app_token=APP_TOKEN,
+                                                      slack_signing_secret=None), service)
+    assert runtime is not None
+    runtime.socket_ping_interval = 0.2
+    try:
+        await asyncio.wait_for(runtime.start(), timeout=5)  # returns although no socket is open
+        await slack.wait_for_socket_open()  # the background task got a ticket once Slack recovered
+        assert len(slack.calls_to("apps.connections.open")) == 3
+        answer = await command(slack, "help")
+        assert "/rotation" in answer
+    finally:
+        await runtime.close()
+    assert slack.sockets_open == 0
+
+
+def unreachable_api_url() -> str:
+    """A Web API URL on a port nobody listens on: Slack out of reach."""
+    with socket.socket() as closed_port:
+        closed_port.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{closed_port.getsockname()[1]}/api/"
+
+
+async def test_close_while_still_connecting_stops_trying(service: RoutingService) -> None:
+    nowhere = unreachable_api_url()
+    runtime = SlackRuntime.from_settings(Settings(slack_bot_token="xoxb-test", slack_app_token=APP_TOKEN,
+                                                  slack_api_url=nowhere), service)
+    assert runtime is not None
+    await asyncio.wait_for(runtime.start(), timeout=5)
+    connecting = runtime._connecting
+    assert connecting is not None and not connecting.done()
+    await asyncio.wait_for(runtime.close(), timeout=5)
+    assert connecting.done()
+
+
+def serve_settings(tmp_path: Path, slack_api_url: str, app_token: str) -> Settings:
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    return Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'rotation.db'}", host="127.0.0.1",
+                    port=port, slack_bot_token="xoxb-test", slack_app_token=app_token,
+                    slack_api_url=slack_api_url)
+
+
+async def test_serve_with_a_refused_app_token_exits_1(slack: FakeSlack, tmp_path: Path,
+                                                     caplog: pytest.LogCaptureFixture) -> None:
+    settings = serve_settings(tmp_path, slack.api_url, "xoxb-a-bot-token-by-mistake")
+    assert await asyncio.wait_for(serve(settings), timeout=30) == 1
+    assert any("Slack refused SLACK_APP_TOKEN" in record.getMessage() for record in caplog.records)
+
+
+async def test_serve_answers_http_while_slack_is_out_of_reach(tmp_path: Path) -> None:
+    nowhere = unreachable_api_url()
+    settings = serve_settings(tmp_path, nowhere, APP_TOKEN)
+    stop, started = asyncio.Event(), asyncio.Event()
+    serving = asyncio.create_task(serve(settings, stop=stop, started=started))
+    await asyncio.wait_for(started.wait(), timeout=30)
+    health_url = f"http://127.0.0.1:{settings.port}/healthz"
+    async with aiohttp.ClientSession() as http, http.get(health_url) as health:
+        assert health.status == 200
+    stop.set()
+    assert await asyncio.wait_for(serving, timeout=30) == 0
