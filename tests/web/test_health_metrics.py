@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from pathlib import Path
 
 import aiohttp
@@ -30,6 +32,19 @@ async def test_healthz_is_503_when_the_database_does_not_answer(tmp_path: Path) 
     finally:
         await runner.cleanup()
         await db.dispose()
+        await sqlite_threads_stopped()
+
+
+async def sqlite_threads_stopped() -> None:
+    """Wait for aiosqlite's worker threads to end while this test's event loop still runs.
+
+    Why: when a connection fails to open, aiosqlite stops its thread without waiting for
+    it; if the loop closes first, the thread's last reply raises "Event loop is closed"
+    and pytest pins that on whichever test runs next.
+    """
+    workers = [t for t in threading.enumerate() if "_connection_worker_thread" in t.name]
+    for worker in workers:
+        await asyncio.to_thread(worker.join, 5)
 
 
 async def test_metrics_count_leads_per_queue_latency_and_backlog(serve: ServeFactory) -> None:
