@@ -18,6 +18,7 @@ import logging
 import random
 from collections.abc import Mapping
 from datetime import timedelta
+from typing import Protocol
 
 from bot.delivery.claims import GaveUp, Outcome, Retry, Sent, claim, exchange, record
 from bot.delivery.transports import DeliveryError, Message, Transport
@@ -33,6 +34,14 @@ MAX_DELAY = 300.0
 KEPT_RESULT_KEYS = ("ok", "channel", "ts", "status", "console", "message_ts")
 
 
+class DeliveryCounts(Protocol):
+    """Where the loop reports each attempt: the metrics, or the pipe to `rotation serve`."""
+
+    def sent(self, kind: str) -> None: ...
+    def failed(self, kind: str) -> None: ...
+    def gave_up(self, kind: str) -> None: ...
+
+
 def backoff(attempts: int, retry_after: float | None = None, *, rng: random.Random | None = None) -> float:
     """Seconds to wait after `attempts` failed tries: full jitter on an exponential cap."""
     cap = min(MAX_DELAY, BASE_DELAY * 2 ** max(0, attempts - 1))
@@ -42,14 +51,14 @@ def backoff(attempts: int, retry_after: float | None = None, *, rng: random.Rand
 
 class DeliveryLoop:
     def __init__(self, db: Database, transports: Mapping[str, Transport], *,
-                 service: RoutingService | None = None, metrics: Metrics | None = None,
+                 service: RoutingService | None = None, metrics: DeliveryCounts | None = None,
                  max_attempts: int = 8, wake: asyncio.Event | None = None, clock: Clock | None = None,
                  poll_interval: float = 1.0, batch_size: int = 64, lease: float = 30.0,
                  concurrency: int = 16, min_interval: float = 0.02) -> None:
         self.db = db
         self.service = service  # for the managers' channel, when a message is given up on
         self.transports = dict(transports)
-        self.metrics = metrics or Metrics()
+        self.metrics: DeliveryCounts = metrics or Metrics()
         self.max_attempts = max(1, max_attempts)
         self.wake = wake or asyncio.Event()
         self.clock = clock or SystemClock()
@@ -142,13 +151,13 @@ class DeliveryLoop:
             except Exception as exc:  # a bug in a transport must not stop the loop
                 log.exception("sending outbox message %s failed", message.key)
                 return self._failed(message, f"{type(exc).__name__}: {exc}", None, False)
-        self.metrics.deliveries.labels(message.kind).inc()
+        self.metrics.sent(message.kind)
         return Sent(message, _jsonable(result))
 
     def _failed(self, message: Message, error: str, retry_after: float | None, permanent: bool) -> Outcome:
-        self.metrics.delivery_errors.labels(message.kind).inc()
+        self.metrics.failed(message.kind)
         if permanent or message.attempts >= self.max_attempts:
-            self.metrics.delivery_failures.labels(message.kind).inc()
+            self.metrics.gave_up(message.kind)
             log.error("giving up on %s after %d attempt(s): %s", message.key, message.attempts, error)
             return GaveUp(message, error)
         delay = backoff(message.attempts, retry_after)

@@ -59,6 +59,17 @@ class Metrics:
             child = self._answers[status] = self.intake_requests.labels(str(status))
         child.inc()
 
+    # -- what the delivery loop reports (see bot.delivery.loop.DeliveryCounts) --
+
+    def sent(self, kind: str) -> None:
+        self.deliveries.labels(kind).inc()
+
+    def failed(self, kind: str) -> None:
+        self.delivery_errors.labels(kind).inc()
+
+    def gave_up(self, kind: str) -> None:
+        self.delivery_failures.labels(kind).inc()
+
     def lead_routed(self, queue: str | None, status: str) -> None:
         children = self._routed.get((queue, status))
         if children is None:
