@@ -124,12 +124,23 @@ def start_bare(tmp: Path, port: int) -> subprocess.Popen[bytes]:
 
 
 def cpu_seconds(process: subprocess.Popen[bytes]) -> float:
-    """User + system CPU the process has used so far (Linux; NaN elsewhere)."""
+    """User + system CPU the server has used so far, its delivery process included (Linux; NaN elsewhere)."""
+    return sum(_own_cpu_seconds(pid) for pid in [process.pid, *_children(process.pid)])
+
+
+def _own_cpu_seconds(pid: int) -> float:
     try:
-        fields = Path(f"/proc/{process.pid}/stat").read_text().rpartition(")")[2].split()
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
     except OSError:
         return float("nan")
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:

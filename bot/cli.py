@@ -8,7 +8,7 @@ import json
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import click
 import yaml
@@ -39,7 +39,7 @@ def with_service(work: Callable[[RoutingService], Awaitable[T]]) -> T:
     return asyncio.run(run())
 
 
-def fail(message: str) -> None:
+def fail(message: str) -> NoReturn:
     click.echo(f"error: {message}", err=True)
     sys.exit(1)
 
@@ -54,7 +54,20 @@ def serve() -> None:
     """Apply migrations, load ROTATION_CONFIG, serve HTTP (and Slack) until SIGTERM."""
     from bot.web.server import run
 
-    sys.exit(run(Settings.from_env()))
+    try:
+        settings = Settings.from_env()
+    except ValueError as error:
+        fail(str(error))
+    sys.exit(run(settings))
+
+
+@main.command(hidden=True)
+@click.option("--for-serve", is_flag=True, required=True, help="Started by `rotation serve`, never by hand.")
+def deliver(for_serve: bool) -> None:
+    """The delivery loop of `rotation serve`, in its own process (serve starts it)."""
+    from bot.delivery.child import main as deliver_main
+
+    sys.exit(deliver_main())
 
 
 @main.group()

@@ -24,6 +24,18 @@ class Settings:
     webhook_secret: str | None = None
     outbox_max_attempts: int = 8
     manager_group: str | None = None
+    delivery: str = "auto"  # where the outbox is sent from: "process", "inline" or "auto"
+
+    @property
+    def delivery_in_process(self) -> bool:
+        """Whether serve delivers from its own process (else from a child process of its own).
+
+        "auto" picks a child when the machine has more than one CPU: then intake and
+        delivery each get a core instead of queueing behind each other.
+        """
+        if self.delivery == "auto":
+            return (os.cpu_count() or 1) < 2
+        return self.delivery == "inline"
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -48,4 +60,14 @@ class Settings:
             webhook_secret=get("ROTATION_WEBHOOK_SECRET"),
             outbox_max_attempts=int(get("ROTATION_OUTBOX_MAX_ATTEMPTS") or 8),
             manager_group=get("ROTATION_MANAGER_GROUP"),
+            delivery=_one_of("ROTATION_DELIVERY", get("ROTATION_DELIVERY") or "auto", DELIVERY_MODES),
         )
+
+
+DELIVERY_MODES = ("auto", "process", "inline")
+
+
+def _one_of(name: str, value: str, allowed: tuple[str, ...]) -> str:
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {', '.join(allowed)}, not {value!r}")
+    return value

@@ -193,3 +193,10 @@ def default_transports(slack: SlackDeliverer | None, webhook_url: str | None,
     """Slack for dm/channel when it is configured, else the log; the webhook when a URL is set."""
     chat: Transport = SlackTransport(slack) if slack is not None else ConsoleTransport()
     return {"dm": chat, "channel": chat, "webhook": WebhookTransport(webhook_url, webhook_secret)}
+
+
+async def close_transports(transports: dict[str, Transport]) -> None:
+    """Close what holds connections (each transport once, though several kinds share one)."""
+    for transport in {id(t): t for t in transports.values()}.values():
+        if isinstance(transport, WebhookTransport):
+            await transport.close()

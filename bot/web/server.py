@@ -19,7 +19,8 @@ from aiohttp import web
 
 from bot.config.settings import Settings
 from bot.delivery.loop import DeliveryLoop
-from bot.delivery.transports import WebhookTransport, default_transports
+from bot.delivery.process import DeliveryProcess, DeliveryProcessFailed
+from bot.delivery.transports import Transport, close_transports, default_transports
 from bot.routing.service import RoutingService
 from bot.store.db import Database
 from bot.web.app import create_app
@@ -60,17 +61,18 @@ async def _serve(db: Database, settings: Settings, stop: asyncio.Event,
     if settings.routing_config and not await _apply_config(service, settings.routing_config):
         return 1
     slack = _slack_runtime(settings, service)
-    metrics, wake = Metrics(), asyncio.Event()
-    app = create_app(service, settings, slack, metrics=metrics, wake=wake)
+    metrics = Metrics()
     transports = default_transports(slack, settings.webhook_url, settings.webhook_secret)
-    delivery = DeliveryLoop(db, transports, service=service, metrics=metrics, wake=wake,
-                            max_attempts=settings.outbox_max_attempts)
+    delivery = _delivery(settings, db, service, transports, metrics)
+    app = create_app(service, settings, slack, metrics=metrics, wake=delivery.wake)
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT)
     await runner.setup()
     loops: list[asyncio.Task[Any]] = []
     code = 0
     try:
         if slack is not None and not await _start_slack(slack):
+            return 1
+        if isinstance(delivery, DeliveryProcess) and not await _start_delivery_process(delivery):
             return 1
         try:
             await web.TCPSite(runner, settings.host, settings.port).start()
@@ -92,11 +94,11 @@ async def _serve(db: Database, settings: Settings, stop: asyncio.Event,
         stop.set()
         await runner.cleanup()  # stops listening, waits for in-flight handlers
         await _finish(loops)
+        if isinstance(delivery, DeliveryProcess):
+            await delivery.close()
         if slack is not None:
             await slack.close()
-        for transport in {id(t): t for t in transports.values()}.values():
-            if isinstance(transport, WebhookTransport):
-                await transport.close()
+        await close_transports(transports)
     log.info("stopped")
     return code
 
@@ -121,6 +123,34 @@ def _slack_runtime(settings: Settings, service: RoutingService) -> Any:
         return None
     runtime = importlib.import_module("bot.slack.runtime")
     return runtime.SlackRuntime.from_settings(settings, service)
+
+
+class InlineDelivery:
+    """The delivery loop in serve's own process (ROTATION_DELIVERY=inline, or one CPU)."""
+
+    def __init__(self, loop: DeliveryLoop, wake: asyncio.Event) -> None:
+        self.loop, self.wake = loop, wake.set
+
+    async def run(self, stop: asyncio.Event) -> None:
+        await self.loop.run(stop)
+
+
+def _delivery(settings: Settings, db: Database, service: RoutingService, transports: dict[str, Transport],
+              metrics: Metrics) -> InlineDelivery | DeliveryProcess:
+    if not settings.delivery_in_process:
+        return DeliveryProcess(settings, metrics)
+    wake = asyncio.Event()
+    return InlineDelivery(DeliveryLoop(db, transports, service=service, metrics=metrics, wake=wake,
+                                       max_attempts=settings.outbox_max_attempts), wake)
+
+
+async def _start_delivery_process(delivery: DeliveryProcess) -> bool:
+    try:
+        await delivery.start()
+    except DeliveryProcessFailed as failed:
+        log.error("%s; not serving", failed)
+        return False
+    return True
 
 
 async def _start_slack(slack: Any) -> bool:

@@ -13,7 +13,7 @@ from typing import Any
 
 import aiohttp
 import pytest
-from web_support import AUTH, CONFIG, TOKEN, free_port
+from web_support import AUTH, CONFIG, TOKEN, delivery_pids, free_port, wait_for_exit
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from fake_slack import FakeSlack
@@ -40,7 +40,7 @@ class Server:
         self.env = os.environ | {
             "DATABASE_URL": f"sqlite+aiosqlite:///{tmp / 'rotation.db'}", "ROTATION_CONFIG": str(config),
             "ROTATION_INTAKE_TOKEN": TOKEN, "HOST": "127.0.0.1", "PORT": str(self.port),
-            "PYTHONPATH": str(ROOT),
+            "PYTHONPATH": str(ROOT), "ROTATION_DELIVERY": "process",  # as on any multi-core machine
         }
         for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "ROTATION_WEBHOOK_URL"):
             self.env.pop(name, None)
@@ -77,6 +77,10 @@ class Server:
                 return self.process.returncode
             await asyncio.sleep(0.05)
         raise AssertionError(f"serve did not stop:\n{self.log.read_text()}")
+
+    def delivery_pids(self) -> list[int]:
+        assert self.process is not None
+        return delivery_pids(self.process.pid)
 
     def kill(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -143,8 +147,11 @@ async def test_sigkill_in_a_burst_loses_no_acknowledged_lead(server: Server, fak
     sending = asyncio.create_task(burst(server.url, ids, answered))
     while len(answered) < 60:
         await asyncio.sleep(0.005)
+    children = server.delivery_pids()
+    assert len(children) == 1
     server.kill()  # SIGKILL
     await sending
+    await wait_for_exit(children)  # the delivery process saw its pipe close and finished
     acknowledged = dict(answered)
     assert 60 <= len(acknowledged) < len(ids)
 
@@ -178,8 +185,10 @@ async def test_sigterm_finishes_in_flight_requests_and_exits_0(server: Server) -
     sending = asyncio.create_task(burst(server.url, [f"T-{n}" for n in range(300)], answered))
     while len(answered) < 20:
         await asyncio.sleep(0.005)
+    children = server.delivery_pids()
     server.signal(signal.SIGTERM)
     assert await server.wait() == 0
+    await wait_for_exit(children)
     await sending
     log = server.log.read_text()
     assert "Traceback" not in log and "stopped" in log

@@ -128,7 +128,7 @@ async def serve(sqlite_url: str) -> AsyncIterator[ServeFactory]:
         settings = replace(Settings(intake_token=TOKEN, database_url=url or sqlite_url), **overrides)
         service = await prepared_service(settings.database_url, webhook=bool(settings.webhook_url))
         metrics, wake = Metrics(), asyncio.Event()
-        runner, base = await start_app(create_app(service, settings, slack, metrics=metrics, wake=wake))
+        runner, base = await start_app(create_app(service, settings, slack, metrics=metrics, wake=wake.set))
         http = aiohttp.ClientSession()
 
         async def cleanup() -> None:
@@ -142,3 +142,36 @@ async def serve(sqlite_url: str) -> AsyncIterator[ServeFactory]:
     yield start
     for cleanup in reversed(cleanups):
         await cleanup()
+
+
+def delivery_pids(parent: int) -> list[int]:
+    """The `rotation deliver` processes `parent` started (Linux /proc; serve's delivery children)."""
+    try:
+        children = Path(f"/proc/{parent}/task/{parent}/children").read_text().split()
+    except OSError:
+        return []
+    return [int(pid) for pid in children if "deliver" in _cmdline(int(pid))]
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
+async def wait_for_exit(pids: list[int], timeout: float = 30) -> None:
+    """Wait until none of `pids` is running (zombies count as gone: they wait for their reaper)."""
+    for _ in range(int(timeout * 20)):
+        if not [pid for pid in pids if _running(pid)]:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"still running after {timeout}s: {[p for p in pids if _running(p)]}")
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except OSError:
+        return False
+    return state != "Z"

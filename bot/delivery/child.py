@@ -1,0 +1,126 @@
+"""The delivery loop in a process of its own, started and stopped by `rotation serve`.
+
+Why a process: rendering Block Kit and calling Slack cost as much CPU as routing a lead,
+and in one process every DM queued behind intake and intake behind every DM (one core
+busy, the other idle). Split, each side gets a core.
+
+The two processes share the database (the outbox is the truth) and two pipes:
+- this process's stdin, from serve: any bytes mean "new messages are owed, look now";
+  end of file means serve is stopping or gone: send what is in hand, record it, exit 0.
+- this process's stdout, to serve: `ready` once, then one line per attempt,
+  `sent|failed|gave_up <kind>`, which serve adds to its /metrics.
+Logs go to stderr, which serve shares with us. SIGINT/SIGTERM are left to serve (a
+Ctrl-C reaches the whole process group), so a stop always goes through serve.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import json
+import logging
+import os
+import signal
+import sys
+from typing import TextIO
+
+from bot.config.settings import Settings
+from bot.delivery.loop import DeliveryLoop
+from bot.delivery.transports import close_transports, default_transports
+from bot.routing.service import RoutingService
+from bot.store.db import Database
+
+log = logging.getLogger("bot.delivery")
+
+SETTINGS_VARIABLE = "ROTATION_DELIVERY_SETTINGS"  # serve's Settings, as JSON
+READY = "ready"
+REPORTS = ("sent", "failed", "gave_up")
+
+
+def settings_environment(settings: Settings) -> dict[str, str]:
+    """The environment serve starts this process with: its own, plus its exact settings."""
+    return os.environ | {SETTINGS_VARIABLE: json.dumps(dataclasses.asdict(settings))}
+
+
+def settings_from_environment() -> Settings:
+    return Settings(**json.loads(os.environ[SETTINGS_VARIABLE]))
+
+
+class PipeCounts:
+    """DeliveryCounts that tell serve, one line each; a serve that is gone is not told."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+
+    def say(self, line: str) -> None:
+        with contextlib.suppress(OSError, ValueError):  # serve gone: the end of stdin stops us
+            self.out.write(line + "\n")
+            self.out.flush()
+
+    def sent(self, kind: str) -> None:
+        self.say(f"sent {kind}")
+
+    def failed(self, kind: str) -> None:
+        self.say(f"failed {kind}")
+
+    def gave_up(self, kind: str) -> None:
+        self.say(f"gave_up {kind}")
+
+
+async def deliver_for_serve(settings: Settings) -> int:
+    """Run the delivery loop until serve closes our stdin; the exit code."""
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(signum, lambda: None)
+    stop, wake = asyncio.Event(), asyncio.Event()
+    orders = asyncio.StreamReader()
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(orders), sys.stdin)
+
+    db = Database(settings.database_url)
+    service = RoutingService(db, webhook=bool(settings.webhook_url))
+    slack = _slack_deliverer(settings, service)
+    transports = default_transports(slack, settings.webhook_url, settings.webhook_secret)
+    counts = PipeCounts(sys.stdout)
+    delivery = DeliveryLoop(db, transports, service=service, metrics=counts, wake=wake,
+                            max_attempts=settings.outbox_max_attempts)
+    listening = asyncio.create_task(_listen(orders, wake, stop))
+    try:
+        counts.say(READY)
+        await delivery.run(stop)
+    finally:
+        listening.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await listening
+        if slack is not None:
+            await slack.close()
+        await close_transports(transports)
+        await db.dispose()
+    return 0
+
+
+async def _listen(orders: asyncio.StreamReader, wake: asyncio.Event, stop: asyncio.Event) -> None:
+    while await orders.read(4096):
+        wake.set()
+    stop.set()
+
+
+def _slack_deliverer(settings: Settings, service: RoutingService):  # type: ignore[no-untyped-def]
+    if not settings.slack_bot_token:
+        return None
+    from bot.slack.runtime import SlackRuntime
+
+    return SlackRuntime.from_settings(settings, service)
+
+
+def main() -> int:
+    """Entry point of `rotation deliver --for-serve`."""
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        return asyncio.run(deliver_for_serve(settings_from_environment()))
+    except Exception:
+        log.exception("the delivery process failed")
+        return 1

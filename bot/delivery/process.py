@@ -1,0 +1,104 @@
+"""`rotation serve`'s side of the delivery process (bot.delivery.child): start, wake, count, stop.
+
+The child is started before serve opens its port and must say `ready` first, so a child
+that cannot start (a broken install, an unreadable database) stops serve in plain words
+instead of leaving messages owed with nobody sending them. If it exits while serve runs,
+`run` raises and serve shuts down: a supervisor restarts the whole, and the outbox keeps
+every message owed meanwhile.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import sys
+
+from bot.config.settings import Settings
+from bot.delivery.child import READY, REPORTS, settings_environment
+from bot.web.metrics import Metrics
+
+log = logging.getLogger("bot.delivery")
+
+READY_TIMEOUT = 60.0  # seconds the child may take to import and connect
+FINISH_TIMEOUT = 25.0  # seconds it gets to send and record what it holds (serve waits 30)
+
+
+class DeliveryProcessFailed(RuntimeError):
+    pass
+
+
+class DeliveryProcess:
+    def __init__(self, settings: Settings, metrics: Metrics) -> None:
+        self.settings = settings
+        self.metrics = metrics
+        self._child: asyncio.subprocess.Process | None = None
+
+    @property
+    def pid(self) -> int | None:
+        return None if self._child is None else self._child.pid
+
+    async def start(self) -> None:
+        """Start the child and wait for its `ready`; DeliveryProcessFailed if it never says it."""
+        self._child = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "deliver", "--for-serve",
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+            env=settings_environment(self.settings))
+        try:
+            first = await asyncio.wait_for(self._line(), READY_TIMEOUT)
+        except TimeoutError:
+            first = None
+        if first != READY:
+            await self._kill()
+            raise DeliveryProcessFailed("the delivery process did not start (its errors are in the log)")
+        log.info("delivering from process %d", self._child.pid)
+
+    def wake(self) -> None:
+        """Tell the child new messages are owed (after each lead); nothing if it is gone."""
+        child = self._child
+        if child is not None and child.stdin is not None and not child.stdin.is_closing():
+            child.stdin.write(b"!")
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Count the child's reports; once `stop` is set, let it finish (end of its stdin) and wait."""
+        child = self._child
+        assert child is not None and child.stdin is not None, "start() first"
+        reading = asyncio.create_task(self._count_reports())
+        stopping = asyncio.create_task(stop.wait())
+        try:
+            await asyncio.wait([reading, stopping], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
+        if not stop.is_set():
+            code = await child.wait()
+            raise DeliveryProcessFailed(f"the delivery process exited with code {code}")
+        child.stdin.close()
+        try:
+            await asyncio.wait_for(child.wait(), FINISH_TIMEOUT)
+        except TimeoutError:
+            log.error("the delivery process did not finish in %.0f s; killing it", FINISH_TIMEOUT)
+            await self._kill()
+        await reading
+
+    async def close(self) -> None:
+        """Kill the child if it is still running (serve failed before `run` stopped it)."""
+        await self._kill()
+
+    async def _count_reports(self) -> None:
+        while (line := await self._line()) is not None:
+            report, _, kind = line.partition(" ")
+            if report in REPORTS and kind:
+                getattr(self.metrics, report)(kind)
+
+    async def _line(self) -> str | None:
+        assert self._child is not None and self._child.stdout is not None
+        raw = await self._child.stdout.readline()
+        return raw.decode().strip() if raw else None
+
+    async def _kill(self) -> None:
+        child = self._child
+        if child is None or child.returncode is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            child.kill()
+        await child.wait()
