@@ -4,7 +4,9 @@ While running, the loop is a pipeline: each round is one transaction that record
 outcomes finished since the last round and claims what is due (up to the free room of
 `batch_size` messages in hand); sends run concurrently (at most `concurrency` at once) and
 do not wait for each other. Rounds start at most every `min_interval` seconds, so a burst
-of leads (each of which wakes the loop) costs a few transactions, not one per lead. A failed attempt is
+of leads (each of which wakes the loop) costs a few transactions, not one per lead; and
+finished sends are recorded with the next claim, or within `record_within` seconds when no
+lead comes (a crash in that window sends them again: at least once). A failed attempt is
 retried with exponential backoff and full jitter (never sooner than a Retry-After); after
 `max_attempts` (or an error that retrying cannot fix) the message is given up on, counted,
 and the managers' channel gets a note when one is configured.
@@ -54,7 +56,7 @@ class DeliveryLoop:
                  service: RoutingService | None = None, metrics: DeliveryCounts | None = None,
                  max_attempts: int = 8, wake: asyncio.Event | None = None, clock: Clock | None = None,
                  poll_interval: float = 1.0, batch_size: int = 64, lease: float = 30.0,
-                 concurrency: int = 16, min_interval: float = 0.02) -> None:
+                 concurrency: int = 16, min_interval: float = 0.02, record_within: float = 0.2) -> None:
         self.db = db
         self.service = service  # for the managers' channel, when a message is given up on
         self.transports = dict(transports)
@@ -66,6 +68,7 @@ class DeliveryLoop:
         self.batch_size = batch_size
         self.lease = timedelta(seconds=lease)
         self.min_interval = min_interval
+        self.record_within = record_within
         self._limit = asyncio.Semaphore(concurrency)
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -102,6 +105,11 @@ class DeliveryLoop:
                 start(message)
             if not (claimed and len(claimed) >= room):  # else more are probably due
                 await _first(self.wake, settled, stop, timeout=self.poll_interval)
+                only_sends_finished = settled.is_set() and not (self.wake.is_set() or stop.is_set())
+                if only_sends_finished and len(in_flight) < self.batch_size // 2:
+                    # Only sends finished: their outcomes can ride with the next claim, so
+                    # wait up to `record_within` for a new lead before a round of their own.
+                    await _first(self.wake, stop, timeout=self.record_within)
             pause = began + self.min_interval - loop.time()
             if pause > 0 and not stop.is_set():
                 await asyncio.sleep(pause)  # let a burst's wakes and outcomes gather
