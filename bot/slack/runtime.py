@@ -17,6 +17,7 @@ from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -62,7 +63,7 @@ class SlackRuntime:
             signing_secret=settings.slack_signing_secret or "",
             request_verification_enabled=True,  # unsigned, bad or stale (>5 min) requests: 401
             # with a client (token) and no OAuth, Bolt authorizes lazily: auth.test on the first request
-            logger=logging.getLogger("bot.slack.bolt"),
+            logger=_bolt_logger(),
         )
         slack_deps.install(self.app, slack_deps.SlackDeps(service, settings.manager_group))
         dedupe.install(self.app, service.db)
@@ -162,6 +163,21 @@ class SlackRuntime:
             channel=message["channel"], text=message["text"], blocks=message["blocks"],
             unfurl_links=False, unfurl_media=False)
         return {"channel": response.get("channel"), "ts": response.get("ts")}
+
+
+class _SameTokenWarning(logging.Filter):
+    """Drops Bolt's "`token` will be unused" warning: Bolt reads SLACK_BOT_TOKEN from the
+    environment itself, finds our client too, and warns, though both hold the same token."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != warning_client_prioritized_and_token_skipped()
+
+
+def _bolt_logger() -> logging.Logger:
+    logger = logging.getLogger("bot.slack.bolt")
+    if not any(isinstance(f, _SameTokenWarning) for f in logger.filters):
+        logger.addFilter(_SameTokenWarning())
+    return logger
 
 
 def _is_timestamp(value: str | None) -> bool:

@@ -92,3 +92,18 @@ async def test_no_token_means_no_runtime(slack: FakeSlack, service: RoutingServi
     await runtime.start()  # no app token: HTTP only, nothing to connect
     await runtime.close()
     await runtime.close()
+
+
+async def test_no_token_unused_warning_when_slack_bot_token_is_set(
+        slack: FakeSlack, service: RoutingService, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    # Bolt reads SLACK_BOT_TOKEN itself and would warn that our client's (same) token wins.
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test")
+    runtime = SlackRuntime.from_settings(settings_for(slack), service)
+    assert runtime is not None
+    try:
+        assert not [r for r in caplog.records if "will be unused" in r.getMessage()]
+        runtime.app.logger.warning("other Bolt warnings still show")
+        assert [r.getMessage() for r in caplog.records] == ["other Bolt warnings still show"]
+    finally:
+        await runtime.close()
