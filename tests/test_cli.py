@@ -103,3 +103,9 @@ def test_an_empty_config_is_refused(rotation, tmp_path: Path) -> None:
     empty.write_text("")
     output = rotation("config", "check", str(empty), code=1)
     assert "queues: at least one queue is needed" in output
+
+
+def test_serve_refuses_an_unknown_delivery_mode(rotation, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ROTATION_DELIVERY", "sideways")
+    output = rotation("serve", code=1)
+    assert "ROTATION_DELIVERY must be one of auto, process, inline, not 'sideways'" in output
