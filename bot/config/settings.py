@@ -27,15 +27,18 @@ class Settings:
     delivery: str = "auto"  # where the outbox is sent from: "process", "inline" or "auto"
 
     @property
-    def delivery_in_process(self) -> bool:
-        """Whether serve delivers from its own process (else from a child process of its own).
+    def delivers_inline(self) -> bool:
+        """Whether serve sends the outbox itself, rather than from a child process of its own.
 
-        "auto" picks a child when the machine has more than one CPU: then intake and
-        delivery each get a core instead of queueing behind each other.
+        "auto" picks the child where it helps and works: more than one CPU to run on (then
+        intake and delivery each get one instead of queueing behind each other), a POSIX
+        system (the pipes), and a database both processes can open (not an in-memory one).
         """
-        if self.delivery == "auto":
-            return (os.cpu_count() or 1) < 2
-        return self.delivery == "inline"
+        if self.delivery != "auto":
+            return self.delivery == "inline"
+        in_memory = self.database_url.startswith("sqlite") and (
+            ":memory:" in self.database_url or self.database_url.rstrip("/").endswith(":"))
+        return os.name != "posix" or in_memory or _usable_cpus() < 2
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -65,6 +68,14 @@ class Settings:
 
 
 DELIVERY_MODES = ("auto", "process", "inline")
+
+
+def _usable_cpus() -> int:
+    """CPUs this process may run on (its affinity, e.g. a container's cpuset), not the machine's."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 def _one_of(name: str, value: str, allowed: tuple[str, ...]) -> str:

@@ -9,8 +9,8 @@ The two processes share the database (the outbox is the truth) and two pipes:
   end of file means serve is stopping or gone: send what is in hand, record it, exit 0.
 - this process's stdout, to serve: `ready` once, then one line per attempt,
   `sent|failed|gave_up <kind>`, which serve adds to its /metrics.
-Logs go to stderr, which serve shares with us. SIGINT/SIGTERM are left to serve (a
-Ctrl-C reaches the whole process group), so a stop always goes through serve.
+Logs go to stderr, which serve shares with us. Serve starts us in a session of our own and
+we ignore SIGINT/SIGTERM, so a stop always goes through serve.
 """
 
 from __future__ import annotations
@@ -104,9 +104,11 @@ async def deliver_for_serve(settings: Settings) -> int:
 
 
 async def _listen(orders: asyncio.StreamReader, wake: asyncio.Event, stop: asyncio.Event) -> None:
-    while await orders.read(4096):
-        wake.set()
-    stop.set()
+    try:
+        while await orders.read(4096):
+            wake.set()
+    finally:  # end of file, or a broken pipe: serve is stopping or gone
+        stop.set()
 
 
 def _slack_deliverer(settings: Settings, service: RoutingService):  # type: ignore[no-untyped-def]

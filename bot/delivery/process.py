@@ -4,7 +4,8 @@ The child is started before serve opens its port and must say `ready` first, so 
 that cannot start (a broken install, an unreadable database) stops serve in plain words
 instead of leaving messages owed with nobody sending them. If it exits while serve runs,
 `run` raises and serve shuts down: a supervisor restarts the whole, and the outbox keeps
-every message owed meanwhile.
+every message owed meanwhile. However serve ends, the child is asked to finish first
+(end of its stdin) and killed only if it does not within FINISH_TIMEOUT.
 """
 
 from __future__ import annotations
@@ -33,17 +34,22 @@ class DeliveryProcess:
         self.settings = settings
         self.metrics = metrics
         self._child: asyncio.subprocess.Process | None = None
+        self._reading: asyncio.Task[None] | None = None
 
     @property
     def pid(self) -> int | None:
         return None if self._child is None else self._child.pid
 
     async def start(self) -> None:
-        """Start the child and wait for its `ready`; DeliveryProcessFailed if it never says it."""
+        """Start the child and wait for its `ready`; DeliveryProcessFailed if it never says it.
+
+        The child gets a session of its own, so a Ctrl-C in the terminal reaches serve only,
+        and serve alone decides when the child stops (by closing its stdin).
+        """
         self._child = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "bot", "deliver", "--for-serve",
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-            env=settings_environment(self.settings))
+            env=settings_environment(self.settings), start_new_session=True)
         try:
             first = await asyncio.wait_for(self._line(), READY_TIMEOUT)
         except TimeoutError:
@@ -51,6 +57,7 @@ class DeliveryProcess:
         if first != READY:
             await self._kill()
             raise DeliveryProcessFailed("the delivery process did not start (its errors are in the log)")
+        self._reading = asyncio.create_task(self._count_reports())
         log.info("delivering from process %d", self._child.pid)
 
     def wake(self) -> None:
@@ -60,29 +67,36 @@ class DeliveryProcess:
             child.stdin.write(b"!")
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Count the child's reports; once `stop` is set, let it finish (end of its stdin) and wait."""
-        child = self._child
-        assert child is not None and child.stdin is not None, "start() first"
-        reading = asyncio.create_task(self._count_reports())
+        """Count the child's reports until `stop`, then let it finish; raises if it ends first."""
+        assert self._child is not None and self._reading is not None, "start() first"
         stopping = asyncio.create_task(stop.wait())
         try:
-            await asyncio.wait([reading, stopping], return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait([self._reading, stopping], return_when=asyncio.FIRST_COMPLETED)
         finally:
             stopping.cancel()
         if not stop.is_set():
-            code = await child.wait()
-            raise DeliveryProcessFailed(f"the delivery process exited with code {code}")
-        child.stdin.close()
+            await self._kill()  # its reports stopped: it died, or it says things we cannot read
+            raise DeliveryProcessFailed(f"the delivery process ended (exit code {self._child.returncode})")
+        await self.close()
+
+    async def close(self) -> None:
+        """Let the child send and record what it holds (end of its stdin), then wait; kill it if it
+        takes longer than FINISH_TIMEOUT. Safe to call twice, and before `run`."""
+        child = self._child
+        if child is None or child.returncode is not None:
+            return
+        if child.stdin is not None and not child.stdin.is_closing():
+            child.stdin.close()
         try:
             await asyncio.wait_for(child.wait(), FINISH_TIMEOUT)
         except TimeoutError:
             log.error("the delivery process did not finish in %.0f s; killing it", FINISH_TIMEOUT)
             await self._kill()
-        await reading
-
-    async def close(self) -> None:
-        """Kill the child if it is still running (serve failed before `run` stopped it)."""
-        await self._kill()
+        if child.returncode:
+            log.error("the delivery process exited with code %d", child.returncode)
+        if self._reading is not None:
+            with contextlib.suppress(Exception):
+                await self._reading  # the last reports, up to the end of its stdout
 
     async def _count_reports(self) -> None:
         while (line := await self._line()) is not None:
@@ -93,7 +107,7 @@ class DeliveryProcess:
     async def _line(self) -> str | None:
         assert self._child is not None and self._child.stdout is not None
         raw = await self._child.stdout.readline()
-        return raw.decode().strip() if raw else None
+        return raw.decode(errors="replace").strip() if raw else None
 
     async def _kill(self) -> None:
         child = self._child

@@ -37,6 +37,9 @@ log = logging.getLogger(__name__)
 __all__ = ["SlackAppTokenRefused", "SlackRuntime", "render", "retry_handlers"]
 
 TICKET_TIMEOUT = 10.0  # seconds to wait for Slack's first Socket Mode ticket before going on
+# Slack's answers to apps.connections.open that retrying cannot mend: the token is wrong.
+TOKEN_REFUSALS = frozenset({"invalid_auth", "not_authed", "not_allowed_token_type", "token_revoked",
+                            "token_expired", "account_inactive", "missing_scope"})
 
 
 class SlackAppTokenRefused(Exception):
@@ -122,18 +125,19 @@ class SlackRuntime:
             handler.client.wss_uri = await asyncio.wait_for(handler.client.issue_new_wss_url(),
                                                             TICKET_TIMEOUT)
         except SlackApiError as refused:
-            if refused.response.status_code >= 500:  # Slack is having a bad moment: retry later
-                log.warning("Slack could not open Socket Mode yet (HTTP %d); still trying in the background",
-                            refused.response.status_code)
+            error = refused.response.get("error")
+            if error not in TOKEN_REFUSALS:  # Slack is having a bad moment: retry later
+                log.warning("Slack could not open Socket Mode yet (HTTP %d, %s); "
+                            "still trying in the background", refused.response.status_code, error)
             else:
                 await handler.client.close()
                 raise SlackAppTokenRefused(
-                    f"Slack refused SLACK_APP_TOKEN ({refused.response.get('error', 'no reason given')}): "
+                    f"Slack refused SLACK_APP_TOKEN ({error}): "
                     "Socket Mode needs the app-level token (it starts with xapp-) "
                     "with the connections:write scope, from the app's Basic Information page") from None
         except (aiohttp.ClientError, OSError, TimeoutError) as unreachable:
             log.warning("cannot reach Slack for Socket Mode (%s); still trying in the background",
-                        unreachable or type(unreachable).__name__)
+                        str(unreachable) or type(unreachable).__name__)
         self._socket = handler
         self._connecting = asyncio.create_task(self._connect(handler), name="slack-socket-mode")
 

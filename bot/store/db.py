@@ -132,7 +132,8 @@ class Database:
         if self._sync_engine is not None:
             self._sync_engine.dispose()
         if isinstance(self._file_lock, _WriterLock):
-            self._file_lock.close()
+            with self._write_lock:  # not while a worker thread still holds it
+                self._file_lock.close()
 
 
 class _WriterLock:
@@ -148,18 +149,25 @@ class _WriterLock:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._handle: Any = None
+        self._held = False
 
     def __enter__(self) -> None:
+        self._held = False
         if self._handle is None:
             try:
                 self._handle = self.path.open("a")
             except OSError:  # a directory we cannot write to: the busy handler still keeps writes apart
                 return
-        fcntl.flock(self._handle, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(self._handle, fcntl.LOCK_EX)
+        except OSError:  # a file system without flock (some NFS/FUSE mounts): the same fallback
+            return
+        self._held = True
 
     def __exit__(self, *_exc: object) -> None:
-        if self._handle is not None:
+        if self._held:
             fcntl.flock(self._handle, fcntl.LOCK_UN)
+            self._held = False
 
     def close(self) -> None:
         if self._handle is not None:

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
-import importlib.util
 import logging
 import signal
 from typing import Any
@@ -20,8 +18,10 @@ from aiohttp import web
 from bot.config.settings import Settings
 from bot.delivery.loop import DeliveryLoop
 from bot.delivery.process import DeliveryProcess, DeliveryProcessFailed
-from bot.delivery.transports import Transport, close_transports, default_transports
+from bot.delivery.transports import close_transports, default_transports
+from bot.jobs.runner import JobRunner
 from bot.routing.service import RoutingService
+from bot.slack.runtime import SlackAppTokenRefused, SlackRuntime
 from bot.store.db import Database
 from bot.web.app import create_app
 from bot.web.metrics import Metrics
@@ -60,19 +60,18 @@ async def _serve(db: Database, settings: Settings, stop: asyncio.Event,
     service = RoutingService(db, webhook=bool(settings.webhook_url))
     if settings.routing_config and not await _apply_config(service, settings.routing_config):
         return 1
-    slack = _slack_runtime(settings, service)
+    slack = SlackRuntime.from_settings(settings, service)
     metrics = Metrics()
-    transports = default_transports(slack, settings.webhook_url, settings.webhook_secret)
-    delivery = _delivery(settings, db, service, transports, metrics)
+    delivery = _delivery(settings, db, service, slack, metrics)
     app = create_app(service, settings, slack, metrics=metrics, wake=delivery.wake)
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT)
     await runner.setup()
     loops: list[asyncio.Task[Any]] = []
     code = 0
     try:
-        if slack is not None and not await _start_slack(slack):
+        if slack is not None and not await _started(slack, SlackAppTokenRefused):
             return 1
-        if isinstance(delivery, DeliveryProcess) and not await _start_delivery_process(delivery):
+        if isinstance(delivery, DeliveryProcess) and not await _started(delivery, DeliveryProcessFailed):
             return 1
         try:
             await web.TCPSite(runner, settings.host, settings.port).start()
@@ -82,9 +81,8 @@ async def _serve(db: Database, settings: Settings, stop: asyncio.Event,
         log.info("serving on http://%s:%d (Slack: %s)", settings.host, settings.port,
                  "on" if slack is not None else "off, messages go to the log")
         loops.append(asyncio.create_task(delivery.run(stop), name="delivery"))
-        jobs = _job_runner(service, db, settings)
-        if jobs is not None:
-            loops.append(asyncio.create_task(jobs.run_forever(stop), name="jobs"))
+        jobs = JobRunner(service=service, db=db, settings=settings)
+        loops.append(asyncio.create_task(jobs.run_forever(stop), name="jobs"))
         if started is not None:
             started.set()
         if not await _until(stop, loops):
@@ -94,11 +92,9 @@ async def _serve(db: Database, settings: Settings, stop: asyncio.Event,
         stop.set()
         await runner.cleanup()  # stops listening, waits for in-flight handlers
         await _finish(loops)
-        if isinstance(delivery, DeliveryProcess):
-            await delivery.close()
+        await delivery.close()
         if slack is not None:
             await slack.close()
-        await close_transports(transports)
     log.info("stopped")
     return code
 
@@ -116,15 +112,6 @@ async def _apply_config(service: RoutingService, path: str) -> bool:
     return True
 
 
-def _slack_runtime(settings: Settings, service: RoutingService) -> Any:
-    if importlib.util.find_spec("bot.slack.runtime") is None:
-        if settings.slack_bot_token:
-            log.warning("SLACK_BOT_TOKEN is set but this build has no Slack runtime; messages go to the log")
-        return None
-    runtime = importlib.import_module("bot.slack.runtime")
-    return runtime.SlackRuntime.from_settings(settings, service)
-
-
 class InlineDelivery:
     """The delivery loop in serve's own process (ROTATION_DELIVERY=inline, or one CPU)."""
 
@@ -134,42 +121,28 @@ class InlineDelivery:
     async def run(self, stop: asyncio.Event) -> None:
         await self.loop.run(stop)
 
+    async def close(self) -> None:
+        await close_transports(self.loop.transports)
 
-def _delivery(settings: Settings, db: Database, service: RoutingService, transports: dict[str, Transport],
+
+def _delivery(settings: Settings, db: Database, service: RoutingService, slack: SlackRuntime | None,
               metrics: Metrics) -> InlineDelivery | DeliveryProcess:
-    if not settings.delivery_in_process:
+    if not settings.delivers_inline:
         return DeliveryProcess(settings, metrics)
     wake = asyncio.Event()
+    transports = default_transports(slack, settings.webhook_url, settings.webhook_secret)
     return InlineDelivery(DeliveryLoop(db, transports, service=service, metrics=metrics, wake=wake,
                                        max_attempts=settings.outbox_max_attempts), wake)
 
 
-async def _start_delivery_process(delivery: DeliveryProcess) -> bool:
+async def _started(part: Any, refusal: type[Exception]) -> bool:
+    """Start Slack or the delivery process; False (logged in plain words) if it refused to."""
     try:
-        await delivery.start()
-    except DeliveryProcessFailed as failed:
-        log.error("%s; not serving", failed)
-        return False
-    return True
-
-
-async def _start_slack(slack: Any) -> bool:
-    """Start Socket Mode if configured; False (logged in plain words) if Slack refused the app token."""
-    from bot.slack.runtime import SlackAppTokenRefused
-
-    try:
-        await slack.start()
-    except SlackAppTokenRefused as refused:
+        await part.start()
+    except refusal as refused:
         log.error("%s; not serving", refused)
         return False
     return True
-
-
-def _job_runner(service: RoutingService, db: Database, settings: Settings) -> Any:
-    if importlib.util.find_spec("bot.jobs.runner") is None:
-        return None
-    jobs = importlib.import_module("bot.jobs.runner")
-    return jobs.JobRunner(service=service, db=db, settings=settings)
 
 
 async def _until(stop: asyncio.Event, loops: list[asyncio.Task[Any]]) -> bool:

@@ -9,6 +9,7 @@ would leave leads' DMs unsent while the intake looked healthy.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import re
 import signal
@@ -25,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from fake_slack import FakeSlack
 
 from bot.config.settings import Settings
+from bot.delivery.child import settings_environment, settings_from_environment
 from bot.web.server import serve
 
 
@@ -67,6 +69,15 @@ class Serving:
         async with aiohttp.ClientSession() as http, http.get(f"{self.url}/metrics") as response:
             return await response.text()
 
+    async def wait_for_metric(self, wanted: str | re.Pattern[str], timeout: float = 10) -> str:
+        """The /metrics text once it holds `wanted` (a line, or a pattern to search for)."""
+        for _ in range(int(timeout * 20)):
+            text = await self.metrics()
+            if (wanted in text.splitlines()) if isinstance(wanted, str) else wanted.search(text):
+                return text
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"/metrics never showed {wanted!r}:\n{text}")
+
     async def stop(self) -> int:
         self.stopping.set()
         return await asyncio.wait_for(self.task, 60)
@@ -97,9 +108,9 @@ async def test_the_child_delivers_and_serve_counts_it(start: Starter, fake_slack
     lead = await serving.post({"id": "P-1", "name": "Ada"})
     dm, post = await fake_slack.wait_for("chat.postMessage", 2)
     assert {dm.body["channel"], post.body["channel"]} == {lead["assignee"]["slack_id"], "C0EMEA"}
-    metrics = await serving.metrics()
-    assert 'rotation_deliveries_total{kind="dm"} 1.0' in metrics  # reported by the child over its pipe
-    assert 'rotation_deliveries_total{kind="channel"} 1.0' in metrics
+    # reported by the child over its pipe, a moment after Slack answered
+    await serving.wait_for_metric('rotation_deliveries_total{kind="dm"} 1.0')
+    await serving.wait_for_metric('rotation_deliveries_total{kind="channel"} 1.0')
     assert await serving.stop() == 0
     await wait_for_exit([child])
 
@@ -111,10 +122,7 @@ async def test_a_message_given_up_on_in_the_child_is_counted(start: Starter, fak
     await serving.post({"id": "P-2"})
     await fake_slack.wait_for("chat.postMessage", 2)
     failures = re.compile(r'^rotation_delivery_failures_total\{kind="(dm|channel)"\} 1\.0$', re.M)
-    for _ in range(100):
-        if failures.search(metrics := await serving.metrics()):
-            break
-        await asyncio.sleep(0.05)
+    metrics = await serving.wait_for_metric(failures)
     [kind] = failures.findall(metrics)
     assert f'rotation_delivery_errors_total{{kind="{kind}"}} 1.0' in metrics
     assert await serving.stop() == 0
@@ -140,9 +148,31 @@ async def test_serve_exits_1_when_the_child_cannot_start(start: Starter, monkeyp
 async def test_inline_delivery_needs_no_child(start: Starter, fake_slack: FakeSlack) -> None:
     serving = start("inline")
     await serving.ready()
+    me = os.getpid()
+    assert Path(f"/proc/{me}/task/{me}/children").exists()  # else the next line proves nothing
     assert delivery_pids(os.getpid()) == []
     lead = await serving.post({"id": "I-1"})
     first, second = await fake_slack.wait_for("chat.postMessage", 2)
     assert {first.body["channel"], second.body["channel"]} == {lead["assignee"]["slack_id"], "C0EMEA"}
-    assert 'rotation_deliveries_total{kind="dm"} 1.0' in await serving.metrics()
+    await serving.wait_for_metric('rotation_deliveries_total{kind="dm"} 1.0')
     assert await serving.stop() == 0
+
+
+def test_the_child_gets_serves_settings_exactly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    defaults = Settings()
+    changed = {}
+    for field in dataclasses.fields(Settings):
+        value = getattr(defaults, field.name)
+        changed[field.name] = (value + 1 if isinstance(value, int) else
+                               "inline" if field.name == "delivery" else f"{field.name}-set")
+    settings = Settings(**changed)
+    assert all(getattr(settings, name) != getattr(defaults, name) for name in changed)
+    monkeypatch.setattr(os, "environ", settings_environment(settings))
+    assert settings_from_environment() == settings
+
+
+@pytest.mark.parametrize("url", ["sqlite+aiosqlite://", "sqlite+aiosqlite:///:memory:"])
+def test_auto_delivers_inline_for_an_in_memory_database(url: str) -> None:
+    # the child would open a database of its own, empty, and never see a message
+    assert Settings(database_url=url, delivery="auto").delivers_inline
+    assert not Settings(database_url=url, delivery="process").delivers_inline

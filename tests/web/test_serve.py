@@ -186,6 +186,7 @@ async def test_sigterm_finishes_in_flight_requests_and_exits_0(server: Server) -
     while len(answered) < 20:
         await asyncio.sleep(0.005)
     children = server.delivery_pids()
+    assert len(children) == 1
     server.signal(signal.SIGTERM)
     assert await server.wait() == 0
     await wait_for_exit(children)
