@@ -123,7 +123,9 @@ def main() -> int:
     """Entry point of `rotation deliver --for-serve`."""
     with contextlib.suppress(OSError, AttributeError):
         # When both want the CPU (a burst), answering the CRM comes first and DMs wait a
-        # moment; when intake is idle, niceness costs delivery nothing.
+        # moment; when intake is idle, niceness costs delivery nothing. Mild on purpose: the
+        # child also holds the SQLite write lock for a millisecond at a time, and a much
+        # lower priority could leave intake waiting behind a descheduled holder.
         os.nice(NICENESS)
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, stream=sys.stderr,
