@@ -26,19 +26,17 @@ FINISH_TIMEOUT = 25.0  # seconds it gets to send and record what it holds (serve
 
 
 class DeliveryProcessFailed(RuntimeError):
-    pass
+    """The child did not start, or ended while serve was running."""
 
 
 class DeliveryProcess:
+    """One delivery child per serve: `start`, then `wake` per lead, `run` until stop, `close`."""
+
     def __init__(self, settings: Settings, metrics: Metrics) -> None:
         self.settings = settings
         self.metrics = metrics
         self._child: asyncio.subprocess.Process | None = None
         self._reading: asyncio.Task[None] | None = None
-
-    @property
-    def pid(self) -> int | None:
-        return None if self._child is None else self._child.pid
 
     async def start(self) -> None:
         """Start the child and wait for its `ready`; DeliveryProcessFailed if it never says it.
