@@ -80,6 +80,9 @@ class RoutingService:
         self.clock = clock or SystemClock()
         self.router = Router(webhook=webhook)
         self._group_commit = GroupCommit(self._route_batch, self._route_one)
+        # Called after every committed write: it may have owed messages (a new lead, a Pass,
+        # an SLA re-offer, a pause), so serve points it at the delivery loop's wake.
+        self.on_commit: Callable[[], None] | None = None
 
     async def _run(self, work: Callable[[Connection], T], *, commit: bool = True) -> T:
         """Run `work` in one transaction, again if a race aborted it (see `is_retryable`).
@@ -89,10 +92,14 @@ class RoutingService:
         """
         for attempt in range(1, ATTEMPTS + 1):
             try:
-                return await self.db.run(work, commit=commit)
+                result = await self.db.run(work, commit=commit)
             except Exception as error:
                 if attempt == ATTEMPTS or not is_retryable(error):
                     raise
+                continue
+            if commit and self.on_commit is not None:
+                self.on_commit()
+            return result
         raise AssertionError("unreachable")
 
     def _team(self, connection: Connection) -> TeamSettings:

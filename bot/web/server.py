@@ -63,7 +63,8 @@ async def _serve(db: Database, settings: Settings, stop: asyncio.Event,
     slack = SlackRuntime.from_settings(settings, service)
     metrics = Metrics()
     delivery = _delivery(settings, db, service, slack, metrics)
-    app = create_app(service, settings, slack, metrics=metrics, wake=delivery.wake)
+    service.on_commit = delivery.wake  # every write may owe messages: send them at once
+    app = create_app(service, settings, slack, metrics=metrics)
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT)
     await runner.setup()
     loops: list[asyncio.Task[Any]] = []

@@ -268,3 +268,19 @@ async def test_waiting_leads_that_cannot_be_placed_never_hide_the_others(
     assert sorted(o.lead_id for o in done) == ["E-0", "E-1", "E-2"]
     assert all(o.assignee.slack_id == "U01A" for o in done)
     await database.dispose()
+
+
+async def test_every_committed_write_wakes_delivery_and_reads_do_not(sales: RoutingService) -> None:
+    """A Pass or a pause owes messages too, not only a new lead: delivery must hear of each."""
+    wakes: list[str] = []
+    sales.on_commit = lambda: wakes.append("wake")
+    outcome = await sales.route({"id": "W-1"})
+    assert len(wakes) == 1
+    await sales.member_status(outcome.assignee.slack_id)
+    await sales.route({"id": "W-2"}, dry_run=True)
+    assert len(wakes) == 1  # a read and a dry run commit nothing
+    await sales.pass_lead(outcome.assignment_id, actor=outcome.assignee.slack_id)
+    assert len(wakes) == 2
+    with pytest.raises(RoutingError):
+        await sales.route({"id": ""})
+    assert len(wakes) == 2  # refused: nothing written
