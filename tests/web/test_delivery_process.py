@@ -36,10 +36,10 @@ async def fake_slack() -> AsyncIterator[FakeSlack]:
         yield slack
 
 
-def settings_for(tmp_path: Path, slack: FakeSlack, delivery: str) -> Settings:
+def settings_for(tmp_path: Path, slack: FakeSlack, delivery: str, url: str | None = None) -> Settings:
     config = tmp_path / "routing.yaml"
     config.write_text(CONFIG)
-    return Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'rotation.db'}",
+    return Settings(database_url=url or f"sqlite+aiosqlite:///{tmp_path / 'rotation.db'}",
                     routing_config=str(config), intake_token=TOKEN, host="127.0.0.1", port=free_port(),
                     slack_bot_token="xoxb-test", slack_signing_secret="secret", slack_api_url=slack.api_url,
                     delivery=delivery)
@@ -83,16 +83,17 @@ class Serving:
         return await asyncio.wait_for(self.task, 60)
 
 
-Starter = Callable[[str], "Serving"]
+Starter = Callable[..., "Serving"]
 
 
 @pytest.fixture
-async def start(tmp_path: Path, fake_slack: FakeSlack) -> AsyncIterator[Callable[[str], Serving]]:
-    """`start("process" | "inline")`: serve in this process; stopped after the test whatever happens."""
+async def start(tmp_path: Path, fake_slack: FakeSlack) -> AsyncIterator[Starter]:
+    """`start("process" | "inline", url=None)`: serve in this process (on a fresh SQLite file
+    unless `url` says otherwise); stopped after the test whatever happens."""
     started: list[Serving] = []
 
-    def start_serving(delivery: str) -> Serving:
-        started.append(Serving(settings_for(tmp_path, fake_slack, delivery)))
+    def start_serving(delivery: str, url: str | None = None) -> Serving:
+        started.append(Serving(settings_for(tmp_path, fake_slack, delivery, url)))
         return started[-1]
 
     yield start_serving
@@ -101,8 +102,9 @@ async def start(tmp_path: Path, fake_slack: FakeSlack) -> AsyncIterator[Callable
             await serving.stop()
 
 
-async def test_the_child_delivers_and_serve_counts_it(start: Starter, fake_slack: FakeSlack) -> None:
-    serving = start("process")
+async def test_the_child_delivers_and_serve_counts_it(start: Starter, fake_slack: FakeSlack,
+                                                      database_url: str) -> None:
+    serving = start("process", database_url)  # SQLite and PostgreSQL
     await serving.ready()
     [child] = delivery_pids(os.getpid())
     lead = await serving.post({"id": "P-1", "name": "Ada"})
