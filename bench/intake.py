@@ -4,8 +4,9 @@
 
 Three measurements, each against a server in its own process on a fresh SQLite file, the load
 (and the fake Slack) in this process:
-1. `python -m bot serve` (the example config, Slack pointed at tests/fake_slack.py): leads/s and
-   p50/p99 latency of POST /leads at the given concurrency.
+1. `python -m bot serve` (the example config, Slack pointed at tests/fake_slack.py, delivering from
+   its child process on a multi-core machine): leads/s and p50/p99 latency of POST /leads at the
+   given concurrency. "server CPU" counts serve and its delivery child together.
 2. The same server at a steady `--rate` leads/s: time from sending a lead to its DM arriving at
    the fake Slack, p50/p99.
 3. A bare aiohttp handler that parses the JSON and commits one row to SQLite (WAL) per request,
