@@ -21,7 +21,6 @@ import dataclasses
 import json
 import logging
 import os
-import signal
 import sys
 from typing import TextIO
 
@@ -29,6 +28,7 @@ from bot.config.settings import Settings
 from bot.delivery.loop import DeliveryLoop
 from bot.delivery.transports import close_transports, default_transports
 from bot.routing.service import RoutingService
+from bot.stop_signals import on_stop_signals
 from bot.store.db import Database
 
 log = logging.getLogger("bot.delivery")
@@ -74,9 +74,7 @@ class PipeCounts:
 async def deliver_for_serve(settings: Settings) -> int:
     """Run the delivery loop until serve closes our stdin; the exit code."""
     loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-            loop.add_signal_handler(signum, lambda: None)
+    on_stop_signals(lambda: None)  # ignored: serve says when to stop, by closing our stdin
     stop, wake = asyncio.Event(), asyncio.Event()
     orders = asyncio.StreamReader()
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(orders), sys.stdin)

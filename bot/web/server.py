@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import signal
 from typing import Any
 
 from aiohttp import web
@@ -22,6 +21,7 @@ from bot.delivery.transports import close_transports, default_transports
 from bot.jobs.runner import JobRunner
 from bot.routing.service import RoutingService
 from bot.slack.runtime import SlackAppTokenRefused, SlackRuntime
+from bot.stop_signals import on_stop_signals
 from bot.store.db import Database
 from bot.web.app import create_app
 from bot.web.metrics import Metrics
@@ -46,7 +46,7 @@ def run(settings: Settings) -> int:
 async def serve(settings: Settings, *, stop: asyncio.Event | None = None,
                 started: asyncio.Event | None = None) -> int:
     stop = stop or asyncio.Event()
-    _on_signals(stop)
+    on_stop_signals(stop.set)
     db = Database(settings.database_url)
     try:
         return await _serve(db, settings, stop, started)
@@ -174,10 +174,3 @@ async def _finish(loops: list[asyncio.Task[Any]], timeout: float = 30.0) -> None
     for task in loops:
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await task
-
-
-def _on_signals(stop: asyncio.Event) -> None:
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-            loop.add_signal_handler(signum, stop.set)
