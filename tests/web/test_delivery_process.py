@@ -20,20 +20,11 @@ from typing import Any
 
 import aiohttp
 import pytest
-from web_support import AUTH, CONFIG, TOKEN, delivery_pids, free_port, wait_for_exit
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from fake_slack import FakeSlack
+from web_support import AUTH, CONFIG, TOKEN, FakeSlack, delivery_pids, free_port, wait_for_exit
 
 from bot.config.settings import Settings
 from bot.delivery.child import settings_environment, settings_from_environment
 from bot.web.server import serve
-
-
-@pytest.fixture
-async def fake_slack() -> AsyncIterator[FakeSlack]:
-    async with FakeSlack() as slack:
-        yield slack
 
 
 def settings_for(tmp_path: Path, slack: FakeSlack, delivery: str, url: str | None = None) -> Settings:

@@ -3,20 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import sys
-from pathlib import Path
 
 import aiohttp
+from web_support import AUTH, TOKEN, FakeSlack, prepared_service, start_app
 
 from bot.config.settings import Settings
 from bot.delivery.loop import DeliveryLoop
 from bot.delivery.transports import default_transports
 from bot.web.app import create_app
 from bot.web.metrics import Metrics
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from fake_slack import FakeSlack
-from web_support import AUTH, TOKEN, prepared_service, start_app
 
 
 async def test_a_lead_reaches_the_rep_and_the_channel(sqlite_url: str) -> None:

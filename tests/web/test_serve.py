@@ -7,16 +7,13 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
-from web_support import AUTH, CONFIG, TOKEN, delivery_pids, free_port, wait_for_exit
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from fake_slack import FakeSlack
+from web_support import AUTH, CONFIG, TOKEN, FakeSlack, delivery_pids, free_port, wait_for_exit
 
 ROOT = Path(__file__).resolve().parents[2]
 HAS_SLACK_RUNTIME = (ROOT / "bot" / "slack" / "runtime.py").exists()
@@ -86,12 +83,6 @@ class Server:
         if self.process is not None and self.process.poll() is None:
             self.process.kill()
             self.process.wait()
-
-
-@pytest.fixture
-async def fake_slack() -> AsyncIterator[FakeSlack]:
-    async with FakeSlack() as slack:
-        yield slack
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import sys
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -21,6 +22,9 @@ from bot.store.db import Database
 from bot.store.models import Assignment, Lead, OutboxMessage
 from bot.web.app import create_app
 from bot.web.metrics import Metrics
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, for the fake Slack
+from fake_slack import FakeSlack
 
 TOKEN = "test-intake-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -175,3 +179,10 @@ def _running(pid: int) -> bool:
     except OSError:
         return False
     return state != "Z"
+
+
+@pytest.fixture
+async def fake_slack() -> AsyncIterator[FakeSlack]:
+    """The fake Slack Web API (tests/fake_slack.py), listening on a local port."""
+    async with FakeSlack() as slack:
+        yield slack
