@@ -15,8 +15,10 @@ from bot.store.db import Database
 
 try:  # tests/ as a package (tests/__init__.py) or as a plain rootdir-less directory
     from tests import postgres as _pg
+    from tests.fake_slack import FakeSlack
 except ImportError:  # pragma: no cover - depends on how pytest imports conftest
     import postgres as _pg  # type: ignore[no-redef]
+    from fake_slack import FakeSlack  # type: ignore[no-redef]
 
 # --- PostgreSQL ---
 # One throwaway server per test session (started lazily, only when a test asks
@@ -70,6 +72,13 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite+aiosqlite:///{tmp_path / 'rotation.db'}"
+
+
+@pytest.fixture
+async def fake_slack() -> AsyncIterator[FakeSlack]:
+    """The fake Slack Web API (tests/fake_slack.py), listening on a local port."""
+    async with FakeSlack() as slack:
+        yield slack
 
 
 @pytest.fixture

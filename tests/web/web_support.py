@@ -24,7 +24,7 @@ from bot.web.app import create_app
 from bot.web.metrics import Metrics
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, for the fake Slack
-from fake_slack import FakeSlack
+from fake_slack import FakeSlack  # noqa: F401 - re-exported: the tests here import it from web_support
 
 TOKEN = "test-intake-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -115,11 +115,6 @@ async def prepared_service(url: str, *, webhook: bool = False, config: str = CON
     return service
 
 
-@pytest.fixture
-def sqlite_url(tmp_path: Path) -> str:
-    return f"sqlite+aiosqlite:///{tmp_path / 'rotation.db'}"
-
-
 ServeFactory = Callable[..., Any]
 
 
@@ -179,10 +174,3 @@ def _running(pid: int) -> bool:
     except OSError:
         return False
     return state != "Z"
-
-
-@pytest.fixture
-async def fake_slack() -> AsyncIterator[FakeSlack]:
-    """The fake Slack Web API (tests/fake_slack.py), listening on a local port."""
-    async with FakeSlack() as slack:
-        yield slack
