@@ -89,8 +89,21 @@ class Batch:
 
     def queue(self, name: str) -> OpenQueue | None:
         if name not in self.queues:
-            self.queues[name] = open_queue(self.connection, name, self.team, self.now)
+            opened = open_queue(self.connection, name, self.team, self.now)
+            if opened is not None:
+                self._count_batch_leads(opened)
+            self.queues[name] = opened
         return self.queues[name]
+
+    def _count_batch_leads(self, opened: OpenQueue) -> None:
+        """A queue opened mid-batch reads open counts from before the batch's leads
+        (they are written in `finish`); add those leads, or a capped member shared with an
+        earlier queue looks free and the whole batch fails its capacity check."""
+        for info in opened.seats:
+            taken = self._open_leads.get(info.seat.member_id, 0)
+            if taken:
+                info.facts = replace(info.facts, open_leads=info.facts.open_leads + taken)
+                info.seat.open_leads += taken
 
     def add(self, decision: Decision) -> None:
         self.decisions[decision.lead_id] = decision

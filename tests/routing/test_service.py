@@ -214,6 +214,22 @@ async def test_capacity_and_scheduled_leave(database_url: str, clock: ManualCloc
     await service.db.dispose()
 
 
+async def test_a_batch_counts_its_own_leads_against_a_cap_shared_by_two_queues(
+    database_url: str, clock: ManualClock
+) -> None:
+    """U01A fills their cap in queue a; queue b, opened later in the same transaction,
+    must see them full, or the batch fails its capacity check and nothing is routed."""
+    members = [make_member("U01A", capacity=1), make_member("U02B")]
+    queues = [make_queue("a", ["U01A"]), make_queue("b", ["U01A", "U02B"])]
+    to_a = {"field": "country", "op": "equals", "value": "A"}
+    rules = [{"name": "to a", "when": to_a, "queue": "a"}, {"name": "rest", "queue": "b"}]
+    service = await make_service(database_url, clock, make_config(members, queues, rules))
+    got = await service.route_many([{"id": "A-1", "country": "A"}, {"id": "B-1"}, {"id": "B-2"}])
+    assert [g.assignee.slack_id for g in got] == ["U01A", "U02B", "U02B"]
+    assert "at capacity 1/1" in got[1].explanation["summary"]
+    await service.db.dispose()
+
+
 async def test_member_status_shows_shares_and_leave(sales: RoutingService) -> None:
     await sales.add_leave("U01A", date(2026, 12, 20), date(2027, 1, 3), actor="U01A")
     for i in range(3):
