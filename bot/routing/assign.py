@@ -134,7 +134,7 @@ class Router:
             if existing is not None:
                 return existing
         team = batch.team
-        tried = first_match(team.rules, fields)
+        tried = first_match(team.rule_set, fields)
         matched = tried[-1] if tried and tried[-1].matched else None
         if matched is None:
             reason = (

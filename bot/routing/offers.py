@@ -225,7 +225,7 @@ def assign_pending_lead(
     team = load_team(connection)
     queue, rule = lead.queue, lead.rule
     if queue is None:  # it arrived before a config (or a rule) could place it: try the rules now
-        tried = first_match(team.rules, lead.fields)
+        tried = first_match(team.rule_set, lead.fields)
         if not tried or not tried[-1].matched:
             return None
         queue, rule = tried[-1].queue, tried[-1].name

@@ -98,14 +98,6 @@ def is_blank(value: Any) -> bool:
     return value is _MISSING or value is None or (isinstance(value, str) and not value.strip())
 
 
-def same(lead_value: Any, rule_value: Any) -> bool:
-    """Equality as a person means it: numbers by value, text ignoring case."""
-    left, right = as_number(lead_value), as_number(rule_value)
-    if left is not None and right is not None:
-        return left == right
-    return as_text(lead_value) == as_text(rule_value)
-
-
 def _show(value: Any) -> str:
     if isinstance(value, list | tuple):
         return "[" + ", ".join(_show(v) for v in value) + "]"
@@ -114,91 +106,205 @@ def _show(value: Any) -> str:
     return as_text(value) if isinstance(value, bool) else str(value)
 
 
-def _text_test(name: str) -> Callable[[str, str], bool]:
-    tests: dict[str, Callable[[str, str], bool]] = {
-        "contains": lambda a, b: b in a,
-        "starts_with": str.startswith,
-        "ends_with": str.endswith,
-    }
-    return tests[name]
+_TEXT_TESTS: dict[str, Callable[[str, str], bool]] = {
+    "contains": lambda a, b: b in a,
+    "starts_with": str.startswith,
+    "ends_with": str.endswith,
+}
+_DENIED = {
+    "contains": "does not contain",
+    "starts_with": "does not start with",
+    "ends_with": "does not end with",
+}
+
+
+class _Fields:
+    """One lead's fields, each looked up, read as a number and folded to text once: a
+    rule set tests the same few fields (country, employees, email) many times over."""
+
+    __slots__ = ("_lead", "_seen")
+
+    def __init__(self, lead: Mapping[str, Any]) -> None:
+        self._lead = lead
+        self._seen: dict[str, tuple[Any, Decimal | None, str]] = {}
+
+    def get(self, field: str) -> tuple[Any, Decimal | None, str]:
+        """(value, value as a number or None, value as folded text) for `field`."""
+        seen = self._seen.get(field)
+        if seen is None:
+            value = field_value(self._lead, field)
+            absent = value is _MISSING or value is None
+            seen = (value, None, "") if absent else (value, as_number(value), as_text(value))
+            self._seen[field] = seen
+        return seen
+
+
+Test = Callable[[_Fields], Outcome]
+
+
+def compile_condition(condition: Mapping[str, Any]) -> Test:
+    """A condition tree as a function of a lead's fields, its constants parsed once."""
+    if "all" in condition:
+        return _all_of([compile_condition(c) for c in condition["all"]])
+    if "any" in condition:
+        return _any_of([compile_condition(c) for c in condition["any"]])
+    if "not" in condition:
+        inner = compile_condition(condition["not"])
+        # The inner fact is the reason either way.
+        return lambda fields: Outcome(not (outcome := inner(fields)).matched, outcome.why)
+    return _leaf(condition["field"], condition["op"], condition.get("value"))
 
 
 def evaluate(condition: Mapping[str, Any], lead: Mapping[str, Any]) -> Outcome:
     """Evaluate a condition tree against a lead's fields."""
-    if "all" in condition:
-        for child in condition["all"]:
-            outcome = evaluate(child, lead)
+    return compile_condition(condition)(_Fields(lead))
+
+
+def _all_of(children: list[Test]) -> Test:
+    def test(fields: _Fields) -> Outcome:
+        reasons = []
+        for child in children:
+            outcome = child(fields)
             if not outcome.matched:
                 return outcome
-        return Outcome(True, " and ".join(evaluate(c, lead).why for c in condition["all"]))
-    if "any" in condition:
+            reasons.append(outcome.why)
+        return Outcome(True, " and ".join(reasons))
+
+    return test
+
+
+def _any_of(children: list[Test]) -> Test:
+    def test(fields: _Fields) -> Outcome:
         reasons = []
-        for child in condition["any"]:
-            outcome = evaluate(child, lead)
+        for child in children:
+            outcome = child(fields)
             if outcome.matched:
                 return outcome
             reasons.append(outcome.why)
         return Outcome(False, "; ".join(reasons) or "no alternatives")
-    if "not" in condition:
-        inner = evaluate(condition["not"], lead)
-        return Outcome(not inner.matched, inner.why)  # the inner fact is the reason either way
-    return _evaluate_leaf(condition["field"], condition["op"], condition.get("value"), lead)
+
+    return test
 
 
-def _evaluate_leaf(field: str, op: str, expected: Any, lead: Mapping[str, Any]) -> Outcome:
-    value = field_value(lead, field)
-    if op == "blank":
-        blank = is_blank(value)
-        return Outcome(blank, f"{field} is {'blank' if blank else 'not blank'}")
-    if op == "exists":
-        present = not is_blank(value)
-        return Outcome(present, f"{field} is {'given' if present else 'missing'}")
-    if value is _MISSING or value is None:
-        return Outcome(False, f"{field} is missing")
-    shown = f"{field} {_show(value)}"
+def _leaf(field: str, op: str, expected: Any) -> Test:
+    if op in PRESENCE_OPS:
+        return _presence(field, op)
+    compare = _comparison(op, expected)
+
+    def test(fields: _Fields) -> Outcome:
+        value, number, text = fields.get(field)
+        if value is _MISSING or value is None:
+            return Outcome(False, f"{field} is missing")
+        return compare(f"{field} {_show(value)}", value, number, text)
+
+    return test
+
+
+def _presence(field: str, op: str) -> Test:
+    def test(fields: _Fields) -> Outcome:
+        blank = is_blank(fields.get(field)[0])
+        if op == "blank":
+            return Outcome(blank, f"{field} is {'blank' if blank else 'not blank'}")
+        return Outcome(not blank, f"{field} is {'missing' if blank else 'given'}")
+
+    return test
+
+
+Comparison = Callable[[str, Any, "Decimal | None", str], Outcome]
+
+
+def _comparison(op: str, expected: Any) -> Comparison:
+    """How a present value is compared with `expected`; `shown` is "field value"."""
+    shown_expected = _show(expected)
     if op in ("equals", "not_equals"):
-        equal = same(value, expected)
-        matched = equal if op == "equals" else not equal
-        verb = "is" if equal else "is not"
-        return Outcome(matched, f"{shown} {verb} {_show(expected)}")
+        want_number, want_text = as_number(expected), as_text(expected)
+
+        def equals(shown: str, _value: Any, number: Decimal | None, text: str) -> Outcome:
+            both_numbers = number is not None and want_number is not None
+            equal = number == want_number if both_numbers else text == want_text
+            verb = "is" if equal else "is not"
+            return Outcome(equal if op == "equals" else not equal, f"{shown} {verb} {shown_expected}")
+
+        return equals
     if op in LIST_OPS:
-        found = any(same(value, option) for option in expected)
-        matched = found if op == "in" else not found
-        return Outcome(matched, f"{shown} {'is' if found else 'is not'} in {_show(expected)}")
+        # Equality as `same` means it: numbers by value, anything else as folded text.
+        numbers = {n for option in expected if (n := as_number(option)) is not None}
+        texts = {as_text(option) for option in expected}
+        non_numbers = {as_text(option) for option in expected if as_number(option) is None}
+
+        def member(shown: str, _value: Any, number: Decimal | None, text: str) -> Outcome:
+            found = (number in numbers or text in non_numbers) if number is not None else text in texts
+            matched = found if op == "in" else not found
+            return Outcome(matched, f"{shown} {'is' if found else 'is not'} in {shown_expected}")
+
+        return member
     if op in NUMBER_OPS:
-        number, bound = as_number(value), as_number(expected)
-        if number is None or bound is None:
-            return Outcome(False, f"{shown} is not a number")
-        matched = {
-            "gt": number > bound,
-            "gte": number >= bound,
-            "lt": number < bound,
-            "lte": number <= bound,
-        }[op]
-        relation = _SYMBOL[op] if matched else f"not {_SYMBOL[op]}"
-        return Outcome(matched, f"{shown} is {relation} {_show(expected)}")
+        bound = as_number(expected)
+        holds = _NUMBER_TESTS[op]
+
+        def compare(shown: str, _value: Any, number: Decimal | None, _text: str) -> Outcome:
+            if number is None or bound is None:
+                return Outcome(False, f"{shown} is not a number")
+            matched = holds(number, bound)
+            relation = _SYMBOL[op] if matched else f"not {_SYMBOL[op]}"
+            return Outcome(matched, f"{shown} is {relation} {shown_expected}")
+
+        return compare
     if op == "matches":
-        matched = re.search(str(expected), str(value), re.IGNORECASE) is not None
-        return Outcome(matched, f"{shown} {'matches' if matched else 'does not match'} /{expected}/")
-    matched = _text_test(op)(as_text(value), as_text(expected))
-    phrase = op.replace("_", " ")
-    return Outcome(
-        matched,
-        f"{shown} {'' if matched else 'does not '}{phrase} {_show(expected)}".replace(
-            "does not contains", "does not contain"
-        )
-        .replace("does not starts", "does not start")
-        .replace("does not ends", "does not end"),
-    )
+        pattern = re.compile(str(expected), re.IGNORECASE)
+
+        def matches(shown: str, value: Any, _number: Decimal | None, _text: str) -> Outcome:
+            matched = pattern.search(str(value)) is not None
+            return Outcome(matched, f"{shown} {'matches' if matched else 'does not match'} /{expected}/")
+
+        return matches
+    text_test, want = _TEXT_TESTS[op], as_text(expected)
+    said, denied = op.replace("_", " "), _DENIED[op]
+
+    def text_compare(shown: str, _value: Any, _number: Decimal | None, text: str) -> Outcome:
+        matched = text_test(text, want)
+        return Outcome(matched, f"{shown} {said if matched else denied} {shown_expected}")
+
+    return text_compare
 
 
-def first_match(rules: Sequence[Mapping[str, Any]], lead: Mapping[str, Any]) -> list[RuleResult]:
-    """Try rules in order; the list ends with the first that matched (if any did)."""
-    tried: list[RuleResult] = []
+_NUMBER_TESTS: dict[str, Callable[[Decimal, Decimal], bool]] = {
+    "gt": lambda a, b: a > b,
+    "gte": lambda a, b: a >= b,
+    "lt": lambda a, b: a < b,
+    "lte": lambda a, b: a <= b,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class RuleSet:
+    """The team's rules compiled once, tried in order for every lead."""
+
+    rules: tuple[tuple[str, str, Test | None], ...]  # (name, queue, condition or None for catch-all)
+
+    def __bool__(self) -> bool:
+        return bool(self.rules)
+
+
+def compile_rules(rules: Sequence[Mapping[str, Any]]) -> RuleSet:
+    compiled = []
     for rule in rules:
         when = rule.get("when")
-        outcome = Outcome(True, "catch-all") if when is None else evaluate(when, lead)
-        tried.append(RuleResult(rule["name"], rule["queue"], outcome.matched, outcome.why))
+        compiled.append((rule["name"], rule["queue"], None if when is None else compile_condition(when)))
+    return RuleSet(tuple(compiled))
+
+
+def first_match(rules: RuleSet | Sequence[Mapping[str, Any]], lead: Mapping[str, Any]) -> list[RuleResult]:
+    """Try rules in order; the list ends with the first that matched (if any did)."""
+    rule_set = rules if isinstance(rules, RuleSet) else compile_rules(rules)
+    fields = _Fields(lead)
+    tried: list[RuleResult] = []
+    for name, queue, test in rule_set.rules:
+        outcome = _CATCH_ALL if test is None else test(fields)
+        tried.append(RuleResult(name, queue, outcome.matched, outcome.why))
         if outcome.matched:
             break
     return tried
+
+
+_CATCH_ALL = Outcome(True, "catch-all")

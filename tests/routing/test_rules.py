@@ -113,3 +113,39 @@ def test_first_match_wins_and_the_catch_all_takes_the_rest() -> None:
     assert tried[0].why == 'country "gb" is not "DE"'
     tried = first_match(rules, {"country": "JP"})
     assert tried[-1].queue == "all" and tried[-1].why == "catch-all"
+
+
+@pytest.mark.parametrize(
+    ("condition", "why"),
+    [
+        ({"field": "country", "op": "in", "value": ["DE", "FR"]}, 'country "gb" is not in ["DE", "FR"]'),
+        ({"field": "score", "op": "in", "value": ["x", 42.0]}, "score 42 is in [\"x\", 42.0]"),
+        ({"field": "employees", "op": "gt", "value": 1000}, 'employees "1,200" is > 1000'),
+        ({"field": "score", "op": "gte", "value": 50}, "score 42 is not ≥ 50"),
+        ({"field": "email", "op": "starts_with", "value": "bob"},
+         'email "Ann@Acme.CO.UK" does not start with "bob"'),
+        ({"field": "email", "op": "ends_with", "value": ".uk"}, 'email "Ann@Acme.CO.UK" ends with ".uk"'),
+        # The quoted value is shown as it is, never rephrased with the operator.
+        ({"field": "source", "op": "contains", "value": "does not contains"},
+         'source "Webinar" does not contain "does not contains"'),
+        ({"field": "notes", "op": "blank"}, "notes is blank"),
+        ({"not": {"field": "vip", "op": "equals", "value": True}}, "vip true is true"),
+    ],
+)
+def test_each_outcome_says_why_in_words(condition: dict[str, object], why: str) -> None:
+    assert evaluate(condition, LEAD).why == why
+
+
+def test_compiled_rules_agree_with_the_plain_ones() -> None:
+    from bot.routing.rules import compile_rules
+
+    rules = [
+        {"name": "big uk", "queue": "uk", "when": {"all": [
+            {"field": "country", "op": "in", "value": ["GB", "IE"]},
+            {"field": "employees", "op": "gte", "value": 5000}]}},
+        {"name": "uk", "queue": "uk", "when": {"field": "country", "op": "equals", "value": "gb"}},
+    ]
+    compiled = compile_rules(rules)
+    assert first_match(compiled, LEAD) == first_match(rules, LEAD)
+    assert [r.name for r in first_match(compiled, LEAD)] == ["big uk", "uk"]
+    assert first_match(compiled, LEAD)[0].why == 'employees "1,200" is not ≥ 5000'
