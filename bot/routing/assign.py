@@ -333,9 +333,10 @@ class Router:
         key = account_key(opened.info.sticky, fields)
         if key is not None:
             batch = placement.batch
-            owner = batch.sticky_owners.get((opened.info.id, key)) if batch else None
-            if owner is None:
+            if batch is None:
                 owner = sticky_owner(connection, opened.info.id, key)
+            else:
+                owner = batch.sticky_owner(opened, key)
             owned = next((s for s in eligible if s.seat.member_id == owner), None)
             if owned is not None:
                 placement.notes.append(

@@ -15,7 +15,16 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, select, update
 
-from bot.routing.ledger import OpenQueue, SeatInfo, check_capacity, open_queue, save
+from bot.routing.accounts import account_key
+from bot.routing.ledger import (
+    OpenQueue,
+    SeatInfo,
+    check_capacity,
+    open_queue,
+    save,
+    sticky_owner,
+    sticky_owners,
+)
 from bot.routing.outbox import Outbox
 from bot.routing.results import MemberRef, RouteOutcome
 from bot.routing.team import load_team
@@ -75,14 +84,35 @@ class Batch:
         self.queues: dict[str, OpenQueue | None] = {}
         self.decisions: dict[str, Decision] = {}
         self.known_ids: set[str] | None = None
-        self.sticky_owners: dict[tuple[int, str], int] = {}
+        self.sticky_owners: dict[tuple[int, str], int] = {}  # accounts this batch has placed
+        self._leads: list[dict[str, Any]] = []
+        # Per queue: the batch's accounts and who held them before the batch.
+        self._stored_owners: dict[int, tuple[set[str], dict[str, int]]] = {}
         self.outbox = Outbox(now)
         self._open_leads: Counter[int] = Counter()
 
-    def prefetch_known(self, lead_ids: list[str]) -> None:
-        """One query for which ids were seen before, instead of one per lead."""
-        rows = self.connection.execute(KNOWN_IDS, {"lead_ids": lead_ids})
+    def prefetch(self, leads: list[tuple[str, dict[str, Any]]]) -> None:
+        """One query for which ids were seen before, instead of one per lead; the fields
+        are kept so a sticky queue can look up all the batch's accounts at once."""
+        rows = self.connection.execute(KNOWN_IDS, {"lead_ids": [lead_id for lead_id, _ in leads]})
         self.known_ids = {row.id for row in rows}
+        self._leads = [fields for _, fields in leads]
+
+    def sticky_owner(self, opened: OpenQueue, key: str) -> int | None:
+        """Who holds the account in the queue: this batch's own placements first, then
+        what was stored, read for every account of the batch on the queue's first ask."""
+        queue_id = opened.info.id
+        placed = self.sticky_owners.get((queue_id, key))
+        if placed is not None:
+            return placed
+        if queue_id not in self._stored_owners:
+            keys = {k for fields in self._leads if (k := account_key(opened.info.sticky, fields))}
+            owners = sticky_owners(self.connection, queue_id, sorted(keys)) if keys else {}
+            self._stored_owners[queue_id] = (keys, owners)
+        keys, owners = self._stored_owners[queue_id]
+        if key not in keys:  # a lead the batch was not told about (a batch of one)
+            return sticky_owner(self.connection, queue_id, key)
+        return owners.get(key)
 
     def maybe_known(self, lead_id: str) -> bool:
         return self.known_ids is None or lead_id in self.known_ids

@@ -339,6 +339,15 @@ def sticky_owner(connection: Connection, queue_id: int, account_key: str) -> int
     return connection.execute(_STICKY_OWNER, {"queue_id": queue_id, "account_key": account_key}).scalar()
 
 
+def sticky_owners(connection: Connection, queue_id: int, account_keys: list[str]) -> dict[str, int]:
+    """`sticky_owner` for several accounts in one query."""
+    owners: dict[str, int] = {}
+    rows = connection.execute(_STICKY_OWNERS, {"queue_id": queue_id, "account_keys": account_keys})
+    for key, member_id in rows:  # oldest first, so the latest offer of each account wins
+        owners[key] = member_id
+    return owners
+
+
 def _sticky_owner_statement() -> Any:
     from bot.store.models import Assignment
 
@@ -356,4 +365,19 @@ def _sticky_owner_statement() -> Any:
     )
 
 
+def _sticky_owners_statement() -> Any:
+    from bot.store.models import Assignment
+
+    return (
+        select(Assignment.account_key, Assignment.member_id)
+        .where(
+            Assignment.queue_id == bindparam("queue_id"),
+            Assignment.account_key.in_(bindparam("account_keys", expanding=True)),
+            Assignment.state.in_(("offered", "accepted")),
+        )
+        .order_by(Assignment.id)
+    )
+
+
 _STICKY_OWNER = _sticky_owner_statement()
+_STICKY_OWNERS = _sticky_owners_statement()

@@ -144,7 +144,7 @@ class RoutingService:
         self, connection: Connection, leads: list[tuple[str, dict[str, Any], str]], now: datetime
     ) -> list[RouteOutcome]:
         shared = Batch(connection, now)
-        shared.prefetch_known([lead_id for lead_id, _, _ in leads])
+        shared.prefetch([(lead_id, fields) for lead_id, fields, _ in leads])
         decided = [
             self.router.decide(connection, lead_id, fields, now, actor, shared)
             for lead_id, fields, actor in leads

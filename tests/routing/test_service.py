@@ -201,6 +201,25 @@ async def test_fallback_and_sticky_ownership(database_url: str, clock: ManualClo
     await service.db.dispose()
 
 
+async def test_sticky_accounts_in_one_batch_keep_stored_and_new_owners(
+    database_url: str, clock: ManualClock
+) -> None:
+    three = ["U01A", "U02B", "U03C"]
+    config = make_config(team_of(*three), [make_queue("q", three, sticky="domain")])
+    service = await make_service(database_url, clock, config)
+    globex = await service.route({"id": "S-0", "email": "a@globex.com"})
+    batch = await service.route_many(
+        [{"id": f"S-{i}", "email": f"p{i}@{'globex' if i % 2 else 'initech'}.com"} for i in range(1, 9)]
+        + [{"id": "S-9", "email": "z@gmail.com"}]
+    )
+    owners = {o.lead_id: o.assignee.slack_id for o in batch}
+    assert {owners[f"S-{i}"] for i in (1, 3, 5, 7)} == {globex.assignee.slack_id}
+    assert len({owners[f"S-{i}"] for i in (2, 4, 6, 8)}) == 1  # the first initech lead's owner keeps it
+    assert "sticky ownership" in batch[2].explanation["summary"]
+    assert "sticky" not in batch[-1].explanation["summary"]
+    await service.db.dispose()
+
+
 async def test_capacity_and_scheduled_leave(database_url: str, clock: ManualClock) -> None:
     members = [make_member("U01A", capacity=2), make_member("U02B", timezone="Europe/Berlin")]
     service = await make_service(
