@@ -3,8 +3,12 @@
 Two figures per row: leads routed one at a time (a transaction each) and leads from 16
 concurrent callers (group commit shares transactions among them).
 
+"example" as a size routes leads shaped like bench/intake.py's through examples/routing.yaml
+(13 members, 5 queues with fallbacks, capacities and a sticky queue, 6 rules). The CPU
+columns are this process's CPU per lead, steadier than leads/s on a shared machine.
+
 Run:  .venv/bin/python bench/core.py            (SQLite; PostgreSQL too when its binaries exist)
-      .venv/bin/python bench/core.py --leads 500 --sizes 10,100,1000
+      .venv/bin/python bench/core.py --leads 500 --sizes 10,100,1000,example
 """
 
 from __future__ import annotations
@@ -15,18 +19,23 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import yaml
 from sqlalchemy import event
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from bot.config.routing import load_text
 from bot.routing.service import RoutingService
 from bot.store.db import Database
 
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "bench"))
 
-def config_for(size: int) -> str:
+
+def config_for(size: int | str) -> str:
+    if size == "example":
+        return (ROOT / "examples" / "routing.yaml").read_text()
     members = [{"slack_id": f"U{i:05d}", "name": f"Rep {i}"} for i in range(size)]
     seats = [{"slack_id": m["slack_id"], "weight": 1 + i % 5} for i, m in enumerate(members)]
     return yaml.safe_dump(
@@ -39,7 +48,15 @@ def config_for(size: int) -> str:
     )
 
 
-async def measure(url: str, size: int, leads: int) -> dict[str, float]:
+def lead_for(size: int | str, lead_id: str, n: int) -> dict[str, Any]:
+    if size == "example":
+        from intake import lead
+
+        return lead(n, "") | {"id": lead_id}
+    return {"id": lead_id, "country": "GB"}
+
+
+async def measure(url: str, size: int | str, leads: int) -> dict[str, float]:
     db = Database(url)
     await db.migrate()
     service = RoutingService(db)
@@ -54,22 +71,25 @@ async def measure(url: str, size: int, leads: int) -> dict[str, float]:
     for i in range(20):  # warm up caches and the pool
         await service.route({"id": f"warm-{i}"})
     event.listen(engine, "before_cursor_execute", count)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     for i in range(leads):  # one at a time: one transaction per lead
-        await service.route({"id": f"lead-{i}", "country": "GB"})
+        await service.route(lead_for(size, f"lead-{i}", i))
     sequential = leads / (time.perf_counter() - start)
+    sequential_cpu = (time.process_time() - cpu) / leads
     event.remove(engine, "before_cursor_execute", count)
     per_lead = statements / leads
 
     async def producer(worker: int) -> None:
         for i in range(worker, leads, 16):
-            await service.route({"id": f"conc-{i}", "country": "GB"})
+            await service.route(lead_for(size, f"conc-{i}", leads + i))
 
-    start = time.perf_counter()  # 16 callers at once: their leads share transactions
+    start, cpu = time.perf_counter(), time.process_time()  # 16 callers at once: they share transactions
     await asyncio.gather(*(producer(w) for w in range(16)))
     concurrent = leads / (time.perf_counter() - start)
+    concurrent_cpu = (time.process_time() - cpu) / leads
     await db.dispose()
-    return {"sequential": sequential, "statements": per_lead, "concurrent": concurrent}
+    return {"sequential": sequential, "sequential_cpu": sequential_cpu, "statements": per_lead,
+            "concurrent": concurrent, "concurrent_cpu": concurrent_cpu}
 
 
 async def main() -> None:
@@ -78,7 +98,7 @@ async def main() -> None:
     parser.add_argument("--sizes", default="10,100,1000")
     parser.add_argument("--no-postgres", action="store_true")
     args = parser.parse_args()
-    sizes = [int(s) for s in args.sizes.split(",")]
+    sizes: list[int | str] = [s if s == "example" else int(s) for s in args.sizes.split(",")]
     backends = [("sqlite", None)]
     server = None
     if not args.no_postgres:
@@ -90,8 +110,8 @@ async def main() -> None:
         except Exception as error:
             print(f"(PostgreSQL skipped: {error})")
     print(
-        f"{'backend':<10}{'members':>8}{'one-at-a-time leads/s':>23}{'statements/lead':>17}"
-        f"{'16 concurrent leads/s':>23}"
+        f"{'backend':<10}{'members':>8}{'one-at-a-time leads/s':>23}{'CPU ms/lead':>12}"
+        f"{'statements/lead':>17}{'16 concurrent leads/s':>23}{'CPU ms/lead':>12}"
     )
     with tempfile.TemporaryDirectory() as tmp:
         for name, pg in backends:
@@ -102,8 +122,9 @@ async def main() -> None:
                     url = pg.create_database(f"bench_{size}_{int(time.time())}")
                 got = await measure(url, size, args.leads)
                 print(
-                    f"{name:<10}{size:>8}{got['sequential']:>23.0f}{got['statements']:>17.1f}"
-                    f"{got['concurrent']:>23.0f}"
+                    f"{name:<10}{size:>8}{got['sequential']:>23.0f}{got['sequential_cpu'] * 1000:>12.2f}"
+                    f"{got['statements']:>17.1f}{got['concurrent']:>23.0f}"
+                    f"{got['concurrent_cpu'] * 1000:>12.2f}"
                 )
     if server is not None:
         postgres.stop_server()
