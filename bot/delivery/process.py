@@ -52,6 +52,9 @@ class DeliveryProcess:
             first = await asyncio.wait_for(self._line(), READY_TIMEOUT)
         except TimeoutError:
             first = None
+        except asyncio.CancelledError:  # serve was stopped while the child started
+            await self._kill()
+            raise
         if first != READY:
             await self._kill()
             raise DeliveryProcessFailed("the delivery process did not start (its errors are in the log)")

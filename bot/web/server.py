@@ -70,10 +70,13 @@ async def _serve(db: Database, settings: Settings, stop: asyncio.Event,
     loops: list[asyncio.Task[Any]] = []
     code = 0
     try:
-        if slack is not None and not await _started(slack, SlackAppTokenRefused):
-            return 1
-        if isinstance(delivery, DeliveryProcess) and not await _started(delivery, DeliveryProcessFailed):
-            return 1
+        starting: list[tuple[Any, type[Exception]]] = [] if slack is None else [(slack, SlackAppTokenRefused)]
+        if isinstance(delivery, DeliveryProcess):
+            starting.append((delivery, DeliveryProcessFailed))
+        for part, refusal in starting:
+            began = await _started(part, refusal, stop)
+            if began is not True:
+                return 1 if began is False else 0
         try:
             await web.TCPSite(runner, settings.host, settings.port).start()
         except OSError as exc:
@@ -136,10 +139,25 @@ def _delivery(settings: Settings, db: Database, service: RoutingService, slack: 
                                        max_attempts=settings.outbox_max_attempts), wake)
 
 
-async def _started(part: Any, refusal: type[Exception]) -> bool:
-    """Start Slack or the delivery process; False (logged in plain words) if it refused to."""
+async def _started(part: Any, refusal: type[Exception], stop: asyncio.Event) -> bool | None:
+    """Start Slack or the delivery process: True; False (logged in plain words) if it refused
+    to; None if told to stop first (a SIGTERM while Slack or the child is slow to answer)."""
+    starting = asyncio.ensure_future(part.start())
+    stopping = asyncio.ensure_future(stop.wait())
     try:
-        await part.start()
+        await asyncio.wait([starting, stopping], return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopping.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await stopping
+    if not starting.done():
+        starting.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await starting
+        log.info("stopped while starting; not serving")
+        return None
+    try:
+        starting.result()
     except refusal as refused:
         log.error("%s; not serving", refused)
         return False

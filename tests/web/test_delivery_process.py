@@ -138,6 +138,25 @@ async def test_serve_exits_1_when_the_child_cannot_start(start: Starter, monkeyp
     assert any("the delivery process did not start" in r.getMessage() for r in caplog.records)
 
 
+async def test_a_stop_while_the_child_starts_ends_serve_at_once(
+    start: Starter, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A child slow to say ready (READY_TIMEOUT is a minute) must not hold up a SIGTERM."""
+    hanging = tmp_path / "hanging-python"
+    hanging.write_text("#!/bin/bash\nexec -a hanging-deliver sleep 600\n")  # never says ready
+    hanging.chmod(0o755)
+    monkeypatch.setattr(sys, "executable", str(hanging))
+    serving = start("process")
+    for _ in range(100):
+        if delivery_pids(os.getpid()):
+            break
+        await asyncio.sleep(0.05)
+    [child] = delivery_pids(os.getpid())
+    assert await serving.stop() == 0
+    assert not serving.started.is_set()
+    await wait_for_exit([child])
+
+
 async def test_inline_delivery_needs_no_child(start: Starter, fake_slack: FakeSlack) -> None:
     serving = start("inline")
     await serving.ready()
