@@ -16,6 +16,8 @@ TEAM_ID = 1
 
 @dataclass(frozen=True, slots=True)
 class TeamSettings:
+    """Shared by every transaction that reads the same config (see `load_team`): read only."""
+
     timezone: str = "UTC"
     period: str = "monthly"
     managers: tuple[str, ...] = ()
