@@ -132,8 +132,7 @@ class Batch:
         for info in opened.seats:
             taken = self._open_leads.get(info.seat.member_id, 0)
             if taken:
-                info.facts = replace(info.facts, open_leads=info.facts.open_leads + taken)
-                info.seat.open_leads += taken
+                _count_open(info, taken, seat_too=True)
 
     def add(self, decision: Decision) -> None:
         self.decisions[decision.lead_id] = decision
@@ -151,9 +150,7 @@ class Batch:
         for opened in self.queues.values():
             for info in opened.seats if opened else ():
                 if info.seat.member_id == member_id:
-                    info.facts = replace(info.facts, open_leads=info.facts.open_leads + 1)
-                    if info is not winner:
-                        info.seat.open_leads += 1
+                    _count_open(info, 1, seat_too=info is not winner)  # charging counted the winner's
 
     def finish(self, owe: Any) -> None:
         """Write ledgers, leads, assignments, open counts and owed messages; `owe(outbox,
@@ -193,3 +190,11 @@ class Batch:
             )
             check_capacity(connection, [d.winner for d in assigned if d.winner is not None])
         self.outbox.flush(connection)
+
+
+def _count_open(info: SeatInfo, leads: int, *, seat_too: bool) -> None:
+    """Add `leads` to what a seat knows of its member's open leads (eligibility reads the
+    facts; the seat's own count is what the ledger shows)."""
+    info.facts = replace(info.facts, open_leads=info.facts.open_leads + leads)
+    if seat_too:
+        info.seat.open_leads += leads
