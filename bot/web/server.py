@@ -143,13 +143,7 @@ async def _started(part: Any, refusal: type[Exception], stop: asyncio.Event) -> 
     """Start Slack or the delivery process: True; False (logged in plain words) if it refused
     to; None if told to stop first (a SIGTERM while Slack or the child is slow to answer)."""
     starting = asyncio.ensure_future(part.start())
-    stopping = asyncio.ensure_future(stop.wait())
-    try:
-        await asyncio.wait([starting, stopping], return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        stopping.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await stopping
+    await _until_stop_or(stop, [starting])
     if not starting.done():
         starting.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -166,13 +160,7 @@ async def _started(part: Any, refusal: type[Exception], stop: asyncio.Event) -> 
 
 async def _until(stop: asyncio.Event, loops: list[asyncio.Task[Any]]) -> bool:
     """Wait for the stop signal (True); a background loop that dies ends the wait too (False)."""
-    stopping = asyncio.ensure_future(stop.wait())
-    try:
-        await asyncio.wait([stopping, *loops], return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        stopping.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await stopping
+    await _until_stop_or(stop, loops)
     if stop.is_set():
         return True
     for task in loops:
@@ -180,6 +168,17 @@ async def _until(stop: asyncio.Event, loops: list[asyncio.Task[Any]]) -> bool:
             error = None if task.cancelled() else task.exception()
             log.error("the %s loop stopped unexpectedly; shutting down", task.get_name(), exc_info=error)
     return False
+
+
+async def _until_stop_or(stop: asyncio.Event, tasks: list[asyncio.Future[Any]]) -> None:
+    """Return when `stop` is set or any of `tasks` is done."""
+    stopping = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait([stopping, *tasks], return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopping.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await stopping
 
 
 async def _finish(loops: list[asyncio.Task[Any]], timeout: float = 30.0) -> None:
