@@ -19,6 +19,7 @@ from slack_sdk.models.blocks import (
 
 from bot.slack import ids, status_view
 from bot.slack.answers import clip, escape
+from bot.slack.block_json import blocks_json
 
 CARD_FIELDS = (("company", "Company"), ("email", "Email"), ("phone", "Phone"),
                ("country", "Country"), ("source", "Source"))
@@ -109,7 +110,7 @@ def render(kind: str, payload: dict[str, Any]) -> dict[str, Any]:
         raise ValueError(f"cannot render a {kind!r} message without a destination: {event!r}")
     if event == "lead_assigned" and kind == "dm":
         text, blocks = assigned_dm(payload)
-        return {"channel": channel, "text": text, "blocks": [b.to_dict() for b in blocks]}
+        return {"channel": channel, "text": text, "blocks": blocks_json(blocks)}
     if event == "lead_assigned":
         return {"channel": channel, "text": announcement(payload), "blocks": None}
     if event == "lead_unassigned":
@@ -118,7 +119,7 @@ def render(kind: str, payload: dict[str, Any]) -> dict[str, Any]:
         return {"channel": channel, "text": text, "blocks": None}
     if event == "status_paused" and kind == "dm":
         text, blocks = status_view.paused_dm(payload)
-        return {"channel": channel, "text": text, "blocks": [b.to_dict() for b in blocks]}
+        return {"channel": channel, "text": text, "blocks": blocks_json(blocks)}
     if event in ("managers_note", "member_note"):
         return {"channel": channel, "text": escape(payload.get("text") or ""), "blocks": None}
     raise ValueError(f"unknown outbox event {event!r}")
