@@ -6,6 +6,7 @@ so a rejected request changes nothing. A 201 is sent only after the commit.
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 import math
@@ -72,46 +73,79 @@ def parse_lead(body: bytes) -> tuple[str, dict[str, Any]]:
         raise Rejected(400, f"The body is not valid JSON ({exc}).") from None
     if not isinstance(fields, dict):
         raise Rejected(400, "The body must be a JSON object of lead fields, like {\"id\": \"L-1\"}.")
-    if fields.get("id") is None:
+    raw_id = fields.get("id")
+    if raw_id is None or (isinstance(raw_id, str) and not raw_id.strip()):
         raise Rejected(400, "The lead has no `id`: give each lead its source's id.")
+    for name, value in fields.items():
+        _check_field(name, value)
     try:
         lead_id = lead_id_of(fields)
-    except RoutingError as exc:
-        raise Rejected(400, str(exc)) from None
+    except RoutingError as exc:  # present but of the wrong type: a field of the wrong type
+        raise Rejected(422, str(exc)) from None
     if len(lead_id) > MAX_ID_LENGTH:
         raise Rejected(422, f"The field `id` is longer than {MAX_ID_LENGTH} characters.")
-    for name, value in fields.items():
-        if value is not None and not isinstance(value, SCALARS):
-            kind = "a list" if isinstance(value, list) else "an object"
-            raise Rejected(422, f"The field `{name}` is {kind}; lead fields must be strings, numbers, "
-                                "booleans or null.")
-        if isinstance(value, float) and not math.isfinite(value):  # pragma: no cover - parse_constant
-            raise Rejected(422, f"The field `{name}` is not a finite number.")
     return lead_id, fields
+
+
+def _check_field(name: str, value: Any) -> None:
+    if not _storable(name):
+        raise Rejected(422, f"The field name {name!a} contains a character that cannot be stored "
+                            "(a NUL, or half of a surrogate pair).")
+    if value is not None and not isinstance(value, SCALARS):
+        kind = "a list" if isinstance(value, list) else "an object"
+        raise Rejected(422, f"The field `{name}` is {kind}; lead fields must be strings, numbers, "
+                            "booleans or null.")
+    if isinstance(value, str) and not _storable(value):
+        raise Rejected(422, f"The field `{name}` contains a character that cannot be stored "
+                            "(a NUL, or half of a surrogate pair).")
+    if isinstance(value, float) and not math.isfinite(value):  # pragma: no cover - parse_constant
+        raise Rejected(422, f"The field `{name}` is not a finite number.")
+
+
+def _storable(text: str) -> bool:
+    """Whether every database we support keeps `text` as given.
+
+    JSON may escape a NUL (PostgreSQL's text and jsonb refuse it) or half of a UTF-16
+    surrogate pair (no UTF-8 encoding exists for it); such a lead could never be stored,
+    so it is a 422 now rather than a 500 that says "try again".
+    """
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def intake_handler(service: RoutingService, settings: Settings, metrics: Metrics,
                    on_routed: Callable[[], None]):  # type: ignore[no-untyped-def]
     async def handle(request: web.Request) -> web.Response:
         started = time.perf_counter()
+        status: int | None = 500  # unless answered below: the error middleware's 500
         try:
             check_token(request, settings.intake_token)
             body = await read_body(request, settings.max_body_bytes)
             _lead_id, fields = parse_lead(body)
             outcome = await service.route(fields, actor="webhook")
+            status = 201 if outcome.created else 200
+            if outcome.created:
+                on_routed()
+                metrics.lead_routed(outcome.queue, outcome.status)
+            return web.json_response(outcome.as_json(), status=status)
         except Rejected as rejected:
-            metrics.answered(rejected.status)
+            status = rejected.status
             return error(rejected.status, rejected.message)
         except RoutingError as exc:
-            metrics.answered(422)
+            status = 422
             return error(422, str(exc))
-        status = 201 if outcome.created else 200
-        if outcome.created:
-            on_routed()
-            metrics.lead_routed(outcome.queue, outcome.status)
-        metrics.answered(status)
-        metrics.intake_latency.observe(time.perf_counter() - started)
-        return web.json_response(outcome.as_json(), status=status)
+        except asyncio.CancelledError:  # the client went away: nothing was answered
+            status = None
+            raise
+        finally:
+            if status is not None:
+                metrics.answered(status)
+                metrics.intake_latency.observe(time.perf_counter() - started)
 
     return handle
 
@@ -128,7 +162,7 @@ def lookup_handler(service: RoutingService, settings: Settings):  # type: ignore
     async def handle(request: web.Request) -> web.Response:
         try:
             check_token(request, settings.intake_token)
-            record = await service.lead(request.match_info["lead_id"])
+            record = await service.lead(request.match_info["lead_id"].strip())  # as POST reads ids
         except Rejected as rejected:
             return error(rejected.status, rejected.message)
         except NotFound as exc:

@@ -7,6 +7,7 @@ import threading
 from pathlib import Path
 
 import aiohttp
+import pytest
 from aiohttp import web
 from web_support import Served, ServeFactory, start_app
 
@@ -61,9 +62,27 @@ async def test_metrics_count_leads_per_queue_latency_and_backlog(serve: ServeFac
     assert 'rotation_intake_requests_total{code="201"} 2.0' in text
     assert 'rotation_intake_requests_total{code="200"} 1.0' in text
     assert 'rotation_intake_requests_total{code="422"} 1.0' in text
-    assert "rotation_intake_seconds_count 3.0" in text
+    assert "rotation_intake_seconds_count 4.0" in text  # every answer, the 422 too
     assert "rotation_outbox_backlog 3.0" in text  # two DMs and the emea channel post
     assert "# TYPE rotation_delivery_failures_total counter" in text
+
+
+async def test_metrics_count_an_unexpected_failure_and_time_every_answer(
+        serve: ServeFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    app = await serve()
+    await app.post_lead({"id": "fine"})
+
+    async def broken(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("the disk is on fire")
+
+    monkeypatch.setattr(app.service, "route", broken)
+    assert (await app.post_lead({"id": "unlucky"}))[0] == 500
+    assert (await app.post_lead(None, raw=b"{"))[0] == 400
+    async with app.http.get(f"{app.url}/metrics") as response:
+        text = await response.text()
+    for code in (201, 500, 400):
+        assert f'rotation_intake_requests_total{{code="{code}"}} 1.0' in text
+    assert "rotation_intake_seconds_count 3.0" in text
 
 
 async def test_slack_events_is_503_until_slack_is_configured(serve: ServeFactory) -> None:

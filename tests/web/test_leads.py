@@ -50,6 +50,14 @@ async def test_get_lead_shows_fields_assignments_and_explanations(serve: ServeFa
     assert assignment["explanation"]["summary"]
 
 
+async def test_get_lead_finds_an_id_sent_with_spaces_around_it(serve: ServeFactory) -> None:
+    app = await serve()
+    assert (await app.post_lead({"id": " L-sp "}))[0] == 201
+    async with app.http.get(f"{app.url}/leads/%20L-sp%20", headers=AUTH) as response:
+        assert response.status == 200
+        assert (await response.json())["lead_id"] == "L-sp"
+
+
 async def test_get_lead_needs_the_token_and_404s_an_unknown_id(serve: ServeFactory) -> None:
     app = await serve()
     async with app.http.get(f"{app.url}/leads/nope", headers=AUTH) as response:
@@ -73,11 +81,16 @@ BAD_REQUESTS: list[tuple[str, dict[str, str], bytes, int, str]] = [
     ("no id", {}, b'{"name": "Ada"}', 400, "id"),
     ("null id", {}, b'{"id": null}', 400, "id"),
     ("empty id", {}, b'{"id": "  "}', 400, "id"),
-    ("boolean id", {}, b'{"id": true}', 400, "id"),
-    ("object id", {}, b'{"id": {"a": 1}}', 400, "id"),
+    ("boolean id", {}, b'{"id": true}', 422, "`id`"),
+    ("object id", {}, b'{"id": {"a": 1}}', 422, "`id`"),
+    ("list id", {}, b'{"id": ["L-1"]}', 422, "`id`"),
     ("infinite id", {}, b'{"id": Infinity}', 400, "JSON"),
     ("nested object", {}, b'{"id": "x", "address": {"city": "Paris"}}', 422, "`address`"),
     ("a list field", {}, b'{"id": "x", "tags": ["a"]}', 422, "`tags`"),
+    ("NUL in the id", {}, b'{"id": "L-\\u0000x"}', 422, "cannot be stored"),
+    ("half a surrogate pair in the id", {}, b'{"id": "S-\\ud800"}', 422, "cannot be stored"),
+    ("NUL in a field", {}, b'{"id": "x", "note": "a\\u0000b"}', 422, "`note`"),
+    ("half a surrogate pair in a name", {}, b'{"id": "x", "k\\udc00": 1}', 422, "\\udc00"),
     ("overlong id", {}, b'{"id": "' + b"x" * 201 + b'"}', 422, "`id`"),
     ("over the limit", {}, b'{"id": "x", "pad": "' + b"p" * LIMIT + b'"}', 413, str(LIMIT)),
 ]
