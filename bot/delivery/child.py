@@ -8,7 +8,8 @@ The two processes share the database (the outbox is the truth) and two pipes:
 - this process's stdin, from serve: any bytes mean "new messages are owed, look now";
   end of file means serve is stopping or gone: send what is in hand, record it, exit 0.
 - this process's stdout, to serve: `ready` once, then one line per attempt,
-  `sent|failed|gave_up <kind>`, which serve adds to its /metrics.
+  `sent|failed|gave_up <kind>` (a sent one with its delivery lag in seconds), which serve
+  adds to its /metrics.
 Logs go to stderr, which serve shares with us. Serve starts us in a session of our own and
 we ignore SIGINT/SIGTERM, so a stop always goes through serve.
 """
@@ -61,8 +62,8 @@ class PipeCounts:
             self.out.write(line + "\n")
             self.out.flush()
 
-    def sent(self, kind: str) -> None:
-        self.say(f"sent {kind}")
+    def sent(self, kind: str, lag: float | None = None) -> None:
+        self.say(f"sent {kind}" if lag is None else f"sent {kind} {lag:.6f}")
 
     def failed(self, kind: str) -> None:
         self.say(f"failed {kind}")

@@ -59,7 +59,7 @@ async def claim(db: Database, now: datetime, *, lease: timedelta, limit: int) ->
 def _claim(connection: Connection, now: datetime, until: datetime, limit: int,
            skip_locked: bool) -> list[Message]:
     due = (select(Outbox.c.id, Outbox.c.key, Outbox.c.kind, Outbox.c.payload, Outbox.c.lead_id,
-                  Outbox.c.attempts)
+                  Outbox.c.attempts, Outbox.c.created_at)
            .where(Outbox.c.sent_at.is_(None), Outbox.c.failed_at.is_(None), Outbox.c.available_at <= now)
            .order_by(Outbox.c.available_at, Outbox.c.id).limit(limit))
     if skip_locked:
@@ -68,7 +68,8 @@ def _claim(connection: Connection, now: datetime, until: datetime, limit: int,
     if rows:
         connection.execute(update(Outbox).where(Outbox.c.id.in_([r.id for r in rows]))
                            .values(available_at=until, attempts=Outbox.c.attempts + 1))
-    return [Message(r.id, r.key, r.kind, dict(r.payload or {}), r.lead_id, r.attempts + 1) for r in rows]
+    return [Message(r.id, r.key, r.kind, dict(r.payload or {}), r.lead_id, r.attempts + 1, r.created_at)
+            for r in rows]
 
 
 async def exchange(db: Database, outcomes: list[Outcome], now: datetime, *, lease: timedelta, limit: int,

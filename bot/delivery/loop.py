@@ -39,7 +39,7 @@ KEPT_RESULT_KEYS = ("ok", "channel", "ts", "status", "console", "message_ts")
 class DeliveryCounts(Protocol):
     """Where the loop reports each attempt: the metrics, or the pipe to `rotation serve`."""
 
-    def sent(self, kind: str) -> None: ...
+    def sent(self, kind: str, lag: float | None = None) -> None: ...
     def failed(self, kind: str) -> None: ...
     def gave_up(self, kind: str) -> None: ...
 
@@ -159,7 +159,8 @@ class DeliveryLoop:
             except Exception as exc:  # a bug in a transport must not stop the loop
                 log.exception("sending outbox message %s failed", message.key)
                 return self._failed(message, f"{type(exc).__name__}: {exc}", None, False)
-        self.metrics.sent(message.kind)
+        lag = None if message.created_at is None else (self.clock.now() - message.created_at).total_seconds()
+        self.metrics.sent(message.kind, lag)
         return Sent(message, _jsonable(result))
 
     def _failed(self, message: Message, error: str, retry_after: float | None, permanent: bool) -> Outcome:

@@ -101,8 +101,11 @@ class DeliveryProcess:
 
     async def _count_reports(self) -> None:
         while (line := await self._line()) is not None:
-            report, _, kind = line.partition(" ")
-            if report in REPORTS and kind:
+            report, _, rest = line.partition(" ")
+            kind, _, lag = rest.partition(" ")
+            if report == "sent" and kind:
+                self.metrics.sent(kind, _seconds(lag))
+            elif report in REPORTS and kind:
                 getattr(self.metrics, report)(kind)
 
     async def _line(self) -> str | None:
@@ -117,3 +120,10 @@ class DeliveryProcess:
         with contextlib.suppress(ProcessLookupError):
             child.kill()
         await child.wait()
+
+
+def _seconds(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:  # no lag given (or garbled): count the message all the same
+        return None

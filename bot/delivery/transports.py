@@ -13,6 +13,7 @@ import json
 import logging
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
 import aiohttp
@@ -41,6 +42,7 @@ class Message:
     payload: dict[str, Any]
     lead_id: str | None
     attempts: int  # including this one
+    created_at: datetime | None = None  # when it was owed: the delivery lag's start
 
 
 class DeliveryError(Exception):

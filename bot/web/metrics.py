@@ -61,8 +61,10 @@ class Metrics:
 
     # -- what the delivery loop reports (see bot.delivery.loop.DeliveryCounts) --
 
-    def sent(self, kind: str) -> None:
+    def sent(self, kind: str, lag: float | None = None) -> None:
         self.deliveries.labels(kind).inc()
+        if lag is not None:
+            self.delivery_latency.observe(max(0.0, lag))
 
     def failed(self, kind: str) -> None:
         self.delivery_errors.labels(kind).inc()

@@ -23,7 +23,7 @@ from bot.delivery.transports import (
 )
 from bot.routing.clock import ManualClock
 from bot.routing.service import RoutingService
-from bot.web.metrics import Metrics
+from bot.web.metrics import LATENCY_BUCKETS, Metrics
 
 START = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 
@@ -48,6 +48,16 @@ async def service(sqlite_url: str) -> Any:
     service.clock = ManualClock(START)
     yield service
     await service.db.dispose()
+
+
+async def test_the_delivery_lag_runs_from_owed_to_sent(service: RoutingService, runtime: Any) -> None:
+    await service.route({"id": "L-lag"})
+    service.clock.advance(seconds=3)  # type: ignore[attr-defined]
+    loop = loop_for(service, runtime)
+    await loop.drain()
+    lag = loop.metrics.delivery_latency  # type: ignore[attr-defined]
+    assert lag._sum.get() == pytest.approx(6.0)  # two messages, each sent 3 s after it was owed
+    assert [b.get() for b in lag._buckets][LATENCY_BUCKETS.index(2.5)] == 0  # none sooner than 2.5 s
 
 
 async def test_an_assignment_sends_the_dm_and_the_channel_post(service: RoutingService,

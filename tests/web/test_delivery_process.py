@@ -104,6 +104,8 @@ async def test_the_child_delivers_and_serve_counts_it(start: Starter, fake_slack
     # reported by the child over its pipe, a moment after Slack answered
     await serving.wait_for_metric('rotation_deliveries_total{kind="dm"} 1.0')
     await serving.wait_for_metric('rotation_deliveries_total{kind="channel"} 1.0')
+    await serving.wait_for_metric('rotation_delivery_lag_seconds_count 2.0')  # owed -> sent, both
+    await serving.wait_for_metric('rotation_delivery_lag_seconds_bucket{le="10.0"} 2.0')
     assert await serving.stop() == 0
     await wait_for_exit([child])
 
