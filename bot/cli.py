@@ -26,7 +26,7 @@ IMPORT_BATCH = 50
 
 def with_service(work: Callable[[RoutingService], Awaitable[T]]) -> T:
     """Run `work` against a migrated database from DATABASE_URL, then close it."""
-    settings = Settings.from_env()
+    settings = settings_or_fail()
 
     async def run() -> T:
         db = Database(settings.database_url)
@@ -44,6 +44,14 @@ def fail(message: str) -> NoReturn:
     sys.exit(1)
 
 
+def settings_or_fail() -> Settings:
+    """The environment's settings, or exit 1 saying which variable is wrong and how."""
+    try:
+        return Settings.from_env()
+    except ValueError as error:
+        fail(str(error))
+
+
 @click.group()
 def main() -> None:
     """Run a sales team's lead rotation: fair, exact and explainable."""
@@ -54,11 +62,7 @@ def serve() -> None:
     """Apply migrations, load ROTATION_CONFIG, serve HTTP (and Slack) until SIGTERM."""
     from bot.web.server import run
 
-    try:
-        settings = Settings.from_env()
-    except ValueError as error:
-        fail(str(error))
-    sys.exit(run(settings))
+    sys.exit(run(settings_or_fail()))
 
 
 @main.command(hidden=True)
@@ -224,5 +228,5 @@ def jobs_run_once() -> None:
     """Run every due job once and print what each did."""
     from bot.jobs.runner import run_once_cli
 
-    result = asyncio.run(run_once_cli(Settings.from_env()))
+    result = asyncio.run(run_once_cli(settings_or_fail()))
     click.echo(json.dumps(result, indent=2, default=str))

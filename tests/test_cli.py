@@ -109,3 +109,35 @@ def test_serve_refuses_an_unknown_delivery_mode(rotation, monkeypatch: pytest.Mo
     monkeypatch.setenv("ROTATION_DELIVERY", "sideways")
     output = rotation("serve", code=1)
     assert "ROTATION_DELIVERY must be one of auto, process, inline, not 'sideways'" in output
+
+
+@pytest.mark.parametrize(("variable", "value", "words"), [
+    ("DATABASE_URL", "garbage", "DATABASE_URL is not a database URL: 'garbage'"),
+    ("DATABASE_URL", "mysql://u@localhost/db", "DATABASE_URL uses 'mysql'"),
+    ("DATABASE_URL", "sqlite:////no/such/folder/x.db", "/no/such/folder, a directory that does not exist"),
+    ("PORT", "abc", "PORT must be a whole number, not 'abc'"),
+    ("PORT", "70000", "PORT must be between 0 and 65535, not 70000"),
+    ("ROTATION_MAX_BODY_BYTES", "64k", "ROTATION_MAX_BODY_BYTES must be a whole number, not '64k'"),
+    ("ROTATION_OUTBOX_MAX_ATTEMPTS", "0", "ROTATION_OUTBOX_MAX_ATTEMPTS must be at least 1, not 0"),
+    ("ROTATION_WEBHOOK_URL", "not-a-url", "ROTATION_WEBHOOK_URL must be an http:// or https:// URL"),
+])
+@pytest.mark.parametrize("command", [("serve",), ("report",)])
+def test_a_wrong_variable_is_named_in_one_line(rotation, monkeypatch: pytest.MonkeyPatch, variable: str,
+                                               value: str, words: str, command: tuple[str, ...]) -> None:
+    monkeypatch.setenv(variable, value)
+    output = rotation(*command, code=1)
+    assert output.startswith("error: ") and words in output
+    assert len(output.strip().splitlines()) == 1  # no traceback
+
+
+@pytest.mark.parametrize(("given", "used"), [
+    ("sqlite:///{dir}/a.db", "sqlite+aiosqlite:///{dir}/a.db"),
+    ("postgres://u:p%40ss@db.example:5432/rotation", "postgresql+asyncpg://u:p%40ss@db.example:5432/rotation"),
+    ("postgresql://u@db.example/rotation?ssl=require", "postgresql+asyncpg://u@db.example/rotation?ssl=require"),
+    ("sqlite+aiosqlite:///:memory:", "sqlite+aiosqlite:///:memory:"),
+])
+def test_plain_database_urls_mean_our_async_drivers(tmp_path: Path, given: str, used: str) -> None:
+    from bot.config.settings import Settings
+
+    settings = Settings.from_env({"DATABASE_URL": given.format(dir=tmp_path)})
+    assert settings.database_url == used.format(dir=tmp_path)

@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from bot.store.db import DEFAULT_DATABASE_URL
 
@@ -48,8 +53,11 @@ class Settings:
             value = env.get(name, "").strip()
             return value or None
 
+        def number(name: str, default: int, *, least: int, most: int | None = None) -> int:
+            return _whole_number(name, get(name), default, least=least, most=most)
+
         return cls(
-            database_url=get("DATABASE_URL") or DEFAULT_DATABASE_URL,
+            database_url=database_url(get("DATABASE_URL") or DEFAULT_DATABASE_URL),
             routing_config=get("ROTATION_CONFIG"),
             intake_token=get("ROTATION_INTAKE_TOKEN"),
             slack_bot_token=get("SLACK_BOT_TOKEN"),
@@ -57,17 +65,66 @@ class Settings:
             slack_app_token=get("SLACK_APP_TOKEN"),
             slack_api_url=get("SLACK_API_URL") or "https://slack.com/api/",
             host=get("HOST") or "0.0.0.0",
-            port=int(get("PORT") or 3000),
-            max_body_bytes=int(get("ROTATION_MAX_BODY_BYTES") or 64 * 1024),
-            webhook_url=get("ROTATION_WEBHOOK_URL"),
+            port=number("PORT", 3000, least=0, most=65535),
+            max_body_bytes=number("ROTATION_MAX_BODY_BYTES", 64 * 1024, least=1),
+            webhook_url=_web_url("ROTATION_WEBHOOK_URL", get("ROTATION_WEBHOOK_URL")),
             webhook_secret=get("ROTATION_WEBHOOK_SECRET"),
-            outbox_max_attempts=int(get("ROTATION_OUTBOX_MAX_ATTEMPTS") or 8),
+            outbox_max_attempts=number("ROTATION_OUTBOX_MAX_ATTEMPTS", 8, least=1),
             manager_group=get("ROTATION_MANAGER_GROUP"),
             delivery=_one_of("ROTATION_DELIVERY", get("ROTATION_DELIVERY") or "auto", DELIVERY_MODES),
         )
 
 
 DELIVERY_MODES = ("auto", "process", "inline")
+# The async drivers we ship, and the plain schemes people write for them (Heroku, docs, habit).
+DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgres": "postgresql+asyncpg", "postgresql": "postgresql+asyncpg"}
+
+
+def database_url(value: str) -> str:
+    """DATABASE_URL as SQLAlchemy's async engine takes it, or a ValueError saying what is wrong.
+
+    `postgres://`, `postgresql://` and `sqlite:///` mean our async drivers, so a URL copied
+    from a hosting dashboard works as it is.
+    """
+    try:
+        url = make_url(value)
+    except ArgumentError:
+        raise ValueError(f"DATABASE_URL is not a database URL: {value!r}. Use, for example, sqlite+"
+                         "aiosqlite:///rotation.db or postgresql+asyncpg://user:pass@host/db.") from None
+    url = url.set(drivername=DRIVERS.get(url.drivername, url.drivername))
+    value = url.drivername + value[value.index(":"):]  # the rest exactly as given
+    if url.drivername not in DRIVERS.values():
+        raise ValueError(f"DATABASE_URL uses {url.drivername!r}, which this service cannot talk to: use "
+                         "sqlite+aiosqlite:///FILE or postgresql+asyncpg://USER:PASSWORD@HOST/DATABASE.")
+    if url.drivername == "sqlite+aiosqlite" and url.database and url.database != ":memory:" \
+            and not url.database.startswith("file:"):
+        folder = Path(url.database).absolute().parent
+        if not folder.is_dir():
+            raise ValueError(f"DATABASE_URL points at a SQLite file in {folder}, a directory that does not "
+                             "exist: create it, or choose another path.")
+    return value
+
+
+def _whole_number(name: str, value: str | None, default: int, *, least: int, most: int | None = None) -> int:
+    if value is None:
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise ValueError(f"{name} must be a whole number, not {value!r}.") from None
+    if number < least or (most is not None and number > most):
+        span = f"between {least} and {most}" if most is not None else f"at least {least}"
+        raise ValueError(f"{name} must be {span}, not {number}.")
+    return number
+
+
+def _web_url(name: str, value: str | None) -> str | None:
+    if value is None:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{name} must be an http:// or https:// URL, not {value!r}.")
+    return value
 
 
 def _usable_cpus() -> int:

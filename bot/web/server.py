@@ -60,6 +60,10 @@ async def _serve(db: Database, settings: Settings, stop: asyncio.Event,
     service = RoutingService(db, webhook=bool(settings.webhook_url))
     if settings.routing_config and not await _apply_config(service, settings.routing_config):
         return 1
+    if not (await service.team()).rules:
+        log.warning("no routing config has been applied: every lead will wait unassigned. Set "
+                    "ROTATION_CONFIG to a config file (see examples/routing.yaml), or run "
+                    "`rotation config apply FILE`.")
     slack = SlackRuntime.from_settings(settings, service)
     metrics = Metrics()
     delivery = _delivery(settings, db, service, slack, metrics)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import socket
 from pathlib import Path
 
 import aiohttp
+import pytest
 from web_support import AUTH, CONFIG, TOKEN
 
 from bot.config.settings import Settings
@@ -42,3 +44,20 @@ async def test_serve_returns_1_when_the_port_is_taken(tmp_path: Path) -> None:
         taken.listen()
         code = await asyncio.wait_for(serve(settings_for(tmp_path, taken.getsockname()[1])), 30)
     assert code == 1
+
+
+async def test_serve_warns_when_no_routing_config_was_ever_applied(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    bare = dataclasses.replace(settings_for(tmp_path, port), routing_config=None)
+    for settings, warned in ((bare, True), (settings_for(tmp_path, port), False), (bare, False)):
+        caplog.clear()
+        stop, started = asyncio.Event(), asyncio.Event()
+        serving = asyncio.create_task(serve(settings, stop=stop, started=started))
+        await asyncio.wait_for(started.wait(), 30)
+        stop.set()
+        assert await asyncio.wait_for(serving, 30) == 0
+        said = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+        assert any("ROTATION_CONFIG" in line for line in said) is warned  # the third: applied before
