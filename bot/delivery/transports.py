@@ -107,8 +107,17 @@ class ConsoleTransport:
     """With no Slack token: one readable line per message in the log."""
 
     async def send(self, message: Message) -> dict[str, Any]:
-        console_log.info("%s", console_line(message.kind, message.payload))
+        console_log.info("%s", one_line(console_line(message.kind, message.payload)))
         return {"console": True}
+
+
+# Control characters written as escapes: a lead's fields come from outside, and a newline in a
+# name must not start what looks like a log line of its own (nor a NUL make the log "binary").
+_ESCAPED_CONTROLS = {code: repr(chr(code))[1:-1] for code in (*range(32), 127)}
+
+
+def one_line(text: str) -> str:
+    return text.translate(_ESCAPED_CONTROLS)
 
 
 def console_line(kind: str, payload: dict[str, Any]) -> str:

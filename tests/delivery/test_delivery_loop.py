@@ -265,6 +265,18 @@ async def test_without_slack_each_message_is_a_readable_log_line(service: Routin
     assert all(r.sent_at is not None for r in await outbox_rows(service.db))
 
 
+async def test_a_newline_in_a_lead_cannot_forge_a_log_line(service: RoutingService,
+                                                           caplog: pytest.LogCaptureFixture) -> None:
+    await service.route({"id": "L-8", "name": "Eve\nINFO bot.serve: forged\x00"})
+    loop = DeliveryLoop(service.db, default_transports(None, None, None))
+    with caplog.at_level(logging.INFO, logger="bot.delivery.console"):
+        await loop.drain()
+    lines = [r.getMessage() for r in caplog.records if r.name == "bot.delivery.console"]
+    assert len(lines) == 2
+    assert all("\n" not in line and "\x00" not in line for line in lines)
+    assert all("Eve\\nINFO bot.serve: forged\\x00" in line for line in lines)
+
+
 async def test_a_transport_bug_is_retried_not_fatal(service: RoutingService) -> None:
     class Broken:
         async def send(self, message: Message) -> dict[str, Any]:
