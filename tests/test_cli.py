@@ -135,6 +135,7 @@ def test_a_wrong_variable_is_named_in_one_line(rotation, monkeypatch: pytest.Mon
     ("postgres://u:p%40ss@db.example:5432/rotation", "postgresql+asyncpg://u:p%40ss@db.example:5432/rotation"),
     ("postgresql://u@db.example/rotation?ssl=require", "postgresql+asyncpg://u@db.example/rotation?ssl=require"),
     ("sqlite+aiosqlite:///:memory:", "sqlite+aiosqlite:///:memory:"),
+    ("postgres://u:p%40ss@db.example/r?sslmode=require", "postgresql+asyncpg://u:p%40ss@db.example/r?ssl=require"),
 ])
 def test_plain_database_urls_mean_our_async_drivers(tmp_path: Path, given: str, used: str) -> None:
     from bot.config.settings import Settings

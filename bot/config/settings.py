@@ -96,6 +96,10 @@ def database_url(value: str) -> str:
     if url.drivername not in DRIVERS.values():
         raise ValueError(f"DATABASE_URL uses {url.drivername!r}, which this service cannot talk to: use "
                          "sqlite+aiosqlite:///FILE or postgresql+asyncpg://USER:PASSWORD@HOST/DATABASE.")
+    if url.drivername == "postgresql+asyncpg" and "sslmode" in url.query and "ssl" not in url.query:
+        # libpq's spelling, as hosting dashboards print it; asyncpg takes the same modes as `ssl`.
+        url = url.difference_update_query(["sslmode"]).update_query_dict({"ssl": url.query["sslmode"]})
+        value = url.render_as_string(hide_password=False)
     if url.drivername == "sqlite+aiosqlite" and url.database and url.database != ":memory:" \
             and not url.database.startswith("file:"):
         folder = Path(url.database).absolute().parent
