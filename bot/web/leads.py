@@ -128,11 +128,12 @@ def intake_handler(service: RoutingService, settings: Settings, metrics: Metrics
             body = await read_body(request, settings.max_body_bytes)
             _lead_id, fields = parse_lead(body)
             outcome = await service.route(fields, actor="webhook")
-            status = 201 if outcome.created else 200
             if outcome.created:
                 on_routed()
                 metrics.lead_routed(outcome.queue, outcome.status)
-            return web.json_response(outcome.as_json(), status=status)
+            answer = web.json_response(outcome.as_json(), status=201 if outcome.created else 200)
+            status = answer.status
+            return answer
         except Rejected as rejected:
             status = rejected.status
             return error(rejected.status, rejected.message)
