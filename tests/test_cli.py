@@ -120,6 +120,7 @@ def test_serve_refuses_an_unknown_delivery_mode(rotation, monkeypatch: pytest.Mo
     ("ROTATION_MAX_BODY_BYTES", "64k", "ROTATION_MAX_BODY_BYTES must be a whole number, not '64k'"),
     ("ROTATION_OUTBOX_MAX_ATTEMPTS", "0", "ROTATION_OUTBOX_MAX_ATTEMPTS must be at least 1, not 0"),
     ("ROTATION_WEBHOOK_URL", "not-a-url", "ROTATION_WEBHOOK_URL must be an http:// or https:// URL"),
+    ("ROTATION_WEBHOOK_URL", "https://crm.example:99999/hook", "ROTATION_WEBHOOK_URL must be an http"),
 ])
 @pytest.mark.parametrize("command", [("serve",), ("report",)])
 def test_a_wrong_variable_is_named_in_one_line(rotation, monkeypatch: pytest.MonkeyPatch, variable: str,

@@ -125,7 +125,11 @@ def _whole_number(name: str, value: str | None, default: int, *, least: int, mos
 def _web_url(name: str, value: str | None) -> str | None:
     if value is None:
         return None
-    parts = urlsplit(value)
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError on a port that is not one
+    except ValueError:
+        parts = urlsplit("")
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(f"{name} must be an http:// or https:// URL, not {value!r}.")
     return value

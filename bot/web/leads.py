@@ -24,6 +24,7 @@ from bot.web.metrics import Metrics
 
 MAX_ID_LENGTH = 200  # the leads table's key column
 SCALARS = (str, int, float, bool)
+UNSTORABLE = "contains a character that cannot be stored (a NUL, or half of a surrogate pair)."
 
 
 class Rejected(Exception):
@@ -89,15 +90,13 @@ def parse_lead(body: bytes) -> tuple[str, dict[str, Any]]:
 
 def _check_field(name: str, value: Any) -> None:
     if not _storable(name):
-        raise Rejected(422, f"The field name {name!a} contains a character that cannot be stored "
-                            "(a NUL, or half of a surrogate pair).")
+        raise Rejected(422, f"The field name {name!a} {UNSTORABLE}")
     if value is not None and not isinstance(value, SCALARS):
         kind = "a list" if isinstance(value, list) else "an object"
         raise Rejected(422, f"The field `{name}` is {kind}; lead fields must be strings, numbers, "
                             "booleans or null.")
     if isinstance(value, str) and not _storable(value):
-        raise Rejected(422, f"The field `{name}` contains a character that cannot be stored "
-                            "(a NUL, or half of a surrogate pair).")
+        raise Rejected(422, f"The field `{name}` {UNSTORABLE}")
     if isinstance(value, float) and not math.isfinite(value):  # pragma: no cover - parse_constant
         raise Rejected(422, f"The field `{name}` is not a finite number.")
 
