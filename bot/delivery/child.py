@@ -5,7 +5,8 @@ and in one process every DM queued behind intake and intake behind every DM (one
 busy, the other idle). Split, each side gets a core.
 
 The two processes share the database (the outbox is the truth) and two pipes:
-- this process's stdin, from serve: any bytes mean "new messages are owed, look now";
+- this process's stdin, from serve: a line per order (`bot.delivery.handover`): "new
+  messages are owed, look now", or a new lead's message handed over already claimed;
   end of file means serve is stopping or gone: send what is in hand, record it, exit 0.
 - this process's stdout, to serve: `ready` once, then one line per attempt,
   `sent|failed|gave_up <kind>` (a sent one with its delivery lag in seconds), which serve
@@ -26,6 +27,7 @@ import sys
 from typing import TextIO
 
 from bot.config.settings import Settings
+from bot.delivery.handover import MAX_LINE_BYTES, read_order
 from bot.delivery.loop import DeliveryLoop
 from bot.delivery.transports import close_transports, default_transports
 from bot.routing.service import RoutingService
@@ -77,7 +79,7 @@ async def deliver_for_serve(settings: Settings) -> int:
     loop = asyncio.get_running_loop()
     on_stop_signals(lambda: None)  # ignored: serve says when to stop, by closing our stdin
     stop, wake = asyncio.Event(), asyncio.Event()
-    orders = asyncio.StreamReader()
+    orders = asyncio.StreamReader(limit=MAX_LINE_BYTES)
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(orders), sys.stdin)
 
     db = Database(settings.database_url)
@@ -87,7 +89,7 @@ async def deliver_for_serve(settings: Settings) -> int:
     counts = PipeCounts(sys.stdout)
     delivery = DeliveryLoop(db, transports, service=service, metrics=counts, wake=wake,
                             max_attempts=settings.outbox_max_attempts, min_interval=MIN_INTERVAL)
-    listening = asyncio.create_task(_listen(orders, wake, stop))
+    listening = asyncio.create_task(_listen(orders, delivery, stop))
     try:
         counts.say(READY)
         await delivery.run(stop)
@@ -102,10 +104,18 @@ async def deliver_for_serve(settings: Settings) -> int:
     return 0
 
 
-async def _listen(orders: asyncio.StreamReader, wake: asyncio.Event, stop: asyncio.Event) -> None:
+async def _listen(orders: asyncio.StreamReader, delivery: DeliveryLoop, stop: asyncio.Event) -> None:
     try:
-        while await orders.read(4096):
-            wake.set()
+        while line := await orders.readline():
+            try:
+                message = read_order(line)
+            except (ValueError, KeyError, TypeError):  # a garbled order: look at the outbox instead
+                log.exception("could not read an order from serve: %.200r", line)
+                message = None
+            if message is None:
+                delivery.wake.set()
+            else:
+                delivery.take([message])
     finally:  # end of file, or a broken pipe: serve is stopping or gone
         stop.set()
 

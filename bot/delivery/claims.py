@@ -27,6 +27,8 @@ _MARK_SENT = (update(Outbox).where(Outbox.c.id == bindparam("b_id"))
               .values(sent_at=bindparam("b_now"), result=bindparam("b_result"), last_error=None))
 _MARK_RETRY = (update(Outbox).where(Outbox.c.id == bindparam("b_id"))
                .values(available_at=bindparam("b_at"), last_error=bindparam("b_error")))
+_RELEASE = (update(Outbox).where(Outbox.c.id == bindparam("b_id"))
+            .values(available_at=bindparam("b_now"), attempts=Outbox.c.attempts - 1))
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +50,15 @@ class GaveUp:
     error: str
 
 
-Outcome = Sent | Retry | GaveUp
+@dataclass(frozen=True, slots=True)
+class Released:
+    """Handed over but never tried (the loop had too many in hand): due again now, the
+    attempt it was written with not counted."""
+
+    message: Message
+
+
+Outcome = Sent | Retry | GaveUp | Released
 
 
 async def claim(db: Database, now: datetime, *, lease: timedelta, limit: int) -> list[Message]:
@@ -109,6 +119,9 @@ def _record(connection: Connection, outcomes: list[Outcome], now: datetime,
              if isinstance(o, Retry)]
     if retry:
         connection.execute(_MARK_RETRY, retry)
+    released = [{"b_id": o.message.id, "b_now": now} for o in outcomes if isinstance(o, Released)]
+    if released:
+        connection.execute(_RELEASE, released)
     for outcome in outcomes:
         if isinstance(outcome, GaveUp):
             connection.execute(update(Outbox).where(Outbox.c.id == outcome.message.id)

@@ -10,6 +10,9 @@ lead comes (a crash in that window sends them again: at least once). A failed at
 retried with exponential backoff and full jitter (never sooner than a Retry-After); after
 `max_attempts` (or an error that retrying cannot fix) the message is given up on, counted,
 and the managers' channel gets a note when one is configured.
+
+Messages handed over already claimed (`take`, see `bot.routing.outbox`) start at once,
+with no round of their own; their outcomes ride with the next round like any other.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Protocol
 
-from bot.delivery.claims import GaveUp, Outcome, Retry, Sent, claim, exchange, record
+from bot.delivery.claims import GaveUp, Outcome, Released, Retry, Sent, claim, exchange, record
 from bot.delivery.transports import DeliveryError, Message, Transport
 from bot.routing.clock import Clock, SystemClock
 from bot.routing.service import RoutingService
@@ -56,7 +59,8 @@ class DeliveryLoop:
                  service: RoutingService | None = None, metrics: DeliveryCounts | None = None,
                  max_attempts: int = 8, wake: asyncio.Event | None = None, clock: Clock | None = None,
                  poll_interval: float = 1.0, batch_size: int = 64, lease: float = 30.0,
-                 concurrency: int = 16, min_interval: float = 0.02, record_within: float = 0.2) -> None:
+                 concurrency: int = 16, min_interval: float = 0.02, record_within: float = 0.2,
+                 max_handed: int = 128) -> None:
         self.db = db
         self.service = service  # for the managers' channel, when a message is given up on
         self.transports = dict(transports)
@@ -69,57 +73,87 @@ class DeliveryLoop:
         self.lease = timedelta(seconds=lease)
         self.min_interval = min_interval
         self.record_within = record_within
+        self.max_handed = max_handed
         self._limit = asyncio.Semaphore(concurrency)
+        self._in_flight: set[asyncio.Task[None]] = set()
+        self._handed: set[asyncio.Task[None]] = set()  # the in-flight sends that were handed over
+        self._holding: set[int] = set()  # ids being sent: a lease that runs out meanwhile is not sent twice
+        self._finished: list[Outcome] = []  # outcomes for the next round to record
+        self._settled = asyncio.Event()  # a send finished: its outcome is waiting to be recorded
+        self._stopped = False
+
+    def take(self, messages: list[Message]) -> None:
+        """Send messages handed over already claimed, at once (no claim round for them).
+
+        Beyond `max_handed` in hand the rest are released, due again now, for the rounds to
+        claim in turn: memory stays bounded, and no lease runs out while a message waits.
+        After `run` has ended they are left alone: their lease runs out and a loop claims them.
+        """
+        if self._stopped:
+            return
+        for message in messages:
+            if len(self._handed) < self.max_handed:
+                self._start(message, handed=True)
+            else:
+                self._finished.append(Released(message))
+                self._settled.set()
+
+    def _start(self, message: Message, *, handed: bool = False) -> None:
+        if message.id in self._holding:
+            return  # its lease ran out while we still send it; the outcome is on its way
+        self._holding.add(message.id)
+        task = asyncio.get_running_loop().create_task(self._send(message))
+        self._in_flight.add(task)
+        task.add_done_callback(self._in_flight.discard)
+        if handed:
+            self._handed.add(task)
+            task.add_done_callback(self._handed.discard)
+
+    async def _send(self, message: Message) -> None:
+        outcome = await self._deliver(message)
+        self._finished.append(outcome)  # the list of the round to come (looked up after the send)
+        self._holding.discard(message.id)
+        self._settled.set()
 
     async def run(self, stop: asyncio.Event) -> None:
         """Deliver until `stop` is set; the messages in hand are sent and recorded first."""
         loop = asyncio.get_running_loop()
-        in_flight: set[asyncio.Task[None]] = set()
-        finished: list[Outcome] = []
-        settled = asyncio.Event()  # a send finished: its outcome is waiting to be recorded
-
-        def start(message: Message) -> None:
-            async def send() -> None:
-                outcome = await self._deliver(message)
-                finished.append(outcome)  # the list of the round to come (looked up after the send)
-                settled.set()
-
-            task = loop.create_task(send())
-            in_flight.add(task)
-            task.add_done_callback(in_flight.discard)
-
         while not stop.is_set():
             began = loop.time()
             self.wake.clear()
-            settled.clear()
-            done, finished = finished, []
-            room = self.batch_size - len(in_flight)
+            self._settled.clear()
+            done, self._finished = self._finished, []
+            claimed_in_flight = len(self._in_flight) - len(self._handed)
+            room = self.batch_size - claimed_in_flight
             try:
                 claimed = await self._exchange(done, room)
             except Exception:
                 log.exception("the delivery loop failed; trying again shortly")
-                finished[:0] = done  # recorded next round (unless the lease ran out: sent again)
+                self._finished[:0] = done  # recorded next round (unless the lease ran out: sent again)
                 claimed = []
                 await _first(stop, timeout=self.poll_interval)
             for message in claimed:
-                start(message)
+                self._start(message)
             if not (claimed and len(claimed) >= room):  # else more are probably due
-                await _first(self.wake, settled, stop, timeout=self.poll_interval)
-                only_sends_finished = settled.is_set() and not (self.wake.is_set() or stop.is_set())
-                if only_sends_finished and len(in_flight) < self.batch_size // 2:
+                await _first(self.wake, self._settled, stop, timeout=self.poll_interval)
+                only_sends_finished = self._settled.is_set() and not (self.wake.is_set() or stop.is_set())
+                claimed_in_flight = len(self._in_flight) - len(self._handed)
+                if only_sends_finished and claimed_in_flight < self.batch_size // 2:
                     # Only sends finished: their outcomes can ride with the next claim, so
                     # wait up to `record_within` for a new lead before a round of their own.
                     await _first(self.wake, stop, timeout=self.record_within)
             pause = began + self.min_interval - loop.time()
             if pause > 0 and not stop.is_set():
                 await asyncio.sleep(pause)  # let a burst's wakes and outcomes gather
-        if in_flight:
-            await asyncio.gather(*in_flight, return_exceptions=True)
-        if finished:
+        self._stopped = True
+        if self._in_flight:
+            await asyncio.gather(*self._in_flight, return_exceptions=True)
+        if self._finished:
             try:
-                await self._exchange(finished, 0)
+                await self._exchange(self._finished, 0)
             except Exception:  # their leases run out and they are sent again: at least once
-                log.exception("recording %d delivered message(s) failed at shutdown", len(finished))
+                log.exception("recording %d delivered message(s) failed at shutdown", len(self._finished))
+            self._finished = []
 
     async def _exchange(self, outcomes: list[Outcome], room: int) -> list[Message]:
         """One round: record `outcomes` and claim up to `room` due messages, in one transaction."""

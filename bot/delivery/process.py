@@ -17,6 +17,8 @@ import sys
 
 from bot.config.settings import Settings
 from bot.delivery.child import READY, REPORTS, settings_environment
+from bot.delivery.handover import WAKE, take_line
+from bot.routing.outbox import Owed
 from bot.web.metrics import Metrics
 
 log = logging.getLogger("bot.delivery")
@@ -62,10 +64,20 @@ class DeliveryProcess:
         log.info("delivering from process %d", self._child.pid)
 
     def wake(self) -> None:
-        """Tell the child new messages are owed (after each lead); nothing if it is gone."""
+        """Tell the child new messages are owed (after a write); nothing if it is gone."""
+        self._order(WAKE)
+
+    def take(self, owed: list[Owed]) -> None:
+        """Hand the child new leads' messages, written claimed for it (see `bot.routing.outbox`).
+
+        If it is gone, they wait for their lease to run out, and the next child claims them.
+        """
+        self._order(b"".join(take_line(message) for message in owed))
+
+    def _order(self, line: bytes) -> None:
         child = self._child
         if child is not None and child.stdin is not None and not child.stdin.is_closing():
-            child.stdin.write(b"!")
+            child.stdin.write(line)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Count the child's reports until `stop`, then let it finish; raises if it ends first."""

@@ -30,7 +30,7 @@ from bot.routing.ledger import (
     save,
     sticky_owner,
 )
-from bot.routing.outbox import Outbox, lead_card
+from bot.routing.outbox import Outbox, Owed, lead_card
 from bot.routing.results import MemberRef, RouteOutcome
 from bot.routing.rules import RuleResult, first_match
 from bot.routing.team import TeamSettings
@@ -113,8 +113,8 @@ class Router:
         self.finish(batch)
         return decided if isinstance(decided, RouteOutcome) else decided.outcome()
 
-    def finish(self, batch: Batch) -> None:
-        batch.finish(self._owe_decision)
+    def finish(self, batch: Batch) -> list[Owed]:
+        return batch.finish(self._owe_decision)
 
     def decide(
         self,

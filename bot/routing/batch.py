@@ -25,7 +25,7 @@ from bot.routing.ledger import (
     sticky_owner,
     sticky_owners,
 )
-from bot.routing.outbox import Outbox
+from bot.routing.outbox import Outbox, Owed
 from bot.routing.results import MemberRef, RouteOutcome
 from bot.routing.team import load_team
 from bot.store.models import Assignment, Lead, Member
@@ -77,7 +77,7 @@ class Decision:
 
 
 class Batch:
-    def __init__(self, connection: Connection, now: datetime) -> None:
+    def __init__(self, connection: Connection, now: datetime, lease_until: datetime | None = None) -> None:
         self.connection = connection
         self.now = now
         self.team = load_team(connection)
@@ -88,7 +88,7 @@ class Batch:
         self._leads: list[dict[str, Any]] = []
         # Per queue: the batch's accounts and who held them before the batch.
         self._stored_owners: dict[int, tuple[set[str], dict[str, int]]] = {}
-        self.outbox = Outbox(now)
+        self.outbox = Outbox(now, lease_until)  # leased: the messages are handed over (see outbox)
         self._open_leads: Counter[int] = Counter()
 
     def prefetch(self, leads: list[tuple[str, dict[str, Any]]]) -> None:
@@ -152,9 +152,10 @@ class Batch:
                 if info.seat.member_id == member_id:
                     _count_open(info, 1, seat_too=info is not winner)  # charging counted the winner's
 
-    def finish(self, owe: Any) -> None:
+    def finish(self, owe: Any) -> list[Owed]:
         """Write ledgers, leads, assignments, open counts and owed messages; `owe(outbox,
-        decision)` adds the messages an assignment owes once its id is known."""
+        decision)` adds the messages an assignment owes once its id is known. The messages
+        to hand over once committed (none unless the outbox is leased)."""
         connection = self.connection
         for opened in self.queues.values():
             if opened is not None:
@@ -189,7 +190,7 @@ class Batch:
                 ADD_OPEN_LEADS, [{"member_id": m, "delta": n} for m, n in self._open_leads.items()]
             )
             check_capacity(connection, [d.winner for d in assigned if d.winner is not None])
-        self.outbox.flush(connection)
+        return self.outbox.flush(connection)
 
 
 def _count_open(info: SeatInfo, leads: int, *, seat_too: bool) -> None:

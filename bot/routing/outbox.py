@@ -2,10 +2,18 @@
 
 Payloads are neutral events ("a lead was assigned to U123"); the delivery loop turns
 them into Slack messages or webhook posts, so the core never imports Slack.
+
+Handing over: when serve's own delivery loop will take a transaction's messages straight
+after the commit (see `RoutingService.hand_over_to`), they are written already claimed by
+it (leased until `lease_until`, this attempt counted) and come back from `flush` as `Owed`,
+so the loop sends them at once without a claim transaction of its own. If the hand-over
+never happens (a crash between commit and hand-over), the lease runs out and any loop
+claims them as usual: a delay of at most the lease, never a loss.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -29,11 +37,27 @@ def lead_card(lead_id: str, fields: dict[str, Any]) -> dict[str, Any]:
     return card
 
 
-class Outbox:
-    """Collects the messages a transaction owes and writes them with one statement."""
+@dataclass(frozen=True, slots=True)
+class Owed:
+    """A message written already claimed, to hand to the delivery loop once committed."""
 
-    def __init__(self, now: datetime) -> None:
+    id: int
+    key: str
+    kind: str
+    payload: dict[str, Any]
+    lead_id: str | None
+    created_at: datetime
+
+
+class Outbox:
+    """Collects the messages a transaction owes and writes them with one statement.
+
+    With `lease_until`, the rows are written claimed until then (see the module's doc).
+    """
+
+    def __init__(self, now: datetime, lease_until: datetime | None = None) -> None:
         self.now = now
+        self.lease_until = lease_until
         self.rows: list[dict[str, Any]] = []
 
     def add(self, key: str, kind: str, payload: dict[str, Any], lead_id: str | None = None) -> None:
@@ -44,16 +68,30 @@ class Outbox:
                 payload=payload,
                 lead_id=lead_id,
                 created_at=self.now,
-                available_at=self.now,
-                attempts=0,
+                available_at=self.lease_until or self.now,
+                attempts=0 if self.lease_until is None else 1,
             )
         )
 
-    def flush(self, connection: Connection) -> None:
-        """Insert the rows; a key already owed is skipped (the key is the idempotency key)."""
-        if self.rows:
-            connection.execute(_insert_ignoring_duplicates(connection.dialect.name), self.rows)
-            self.rows = []
+    def flush(self, connection: Connection) -> list[Owed]:
+        """Insert the rows; a key already owed is skipped (the key is the idempotency key).
+
+        Leased rows come back as `Owed`, to be handed over after the commit; a skipped key
+        does not (it is someone else's, and stays as it was).
+        """
+        rows, self.rows = self.rows, []
+        if not rows:
+            return []
+        insert_rows = _insert_ignoring_duplicates(connection.dialect.name)
+        if self.lease_until is None:
+            connection.execute(insert_rows, rows)
+            return []
+        ids = dict(connection.execute(insert_rows.returning(OUTBOX.c.key, OUTBOX.c.id), rows).all())
+        owed = []
+        for row in rows:
+            if (row_id := ids.pop(row["key"], None)) is not None:  # pop: a key twice is handed once
+                owed.append(Owed(row_id, row["key"], row["kind"], row["payload"], row["lead_id"], self.now))
+        return owed
 
 
 def _insert_ignoring_duplicates(dialect: str) -> Any:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -23,6 +23,7 @@ from bot.routing.clock import Clock, SystemClock
 from bot.routing.errors import CapacityTaken, NotFound, RoutingError
 from bot.routing.group_commit import GroupCommit, Pending
 from bot.routing.lead_lookup import stored_outcome
+from bot.routing.outbox import Owed
 from bot.routing.preview import preview
 from bot.routing.results import (
     AssignmentChange,
@@ -83,12 +84,25 @@ class RoutingService:
         # Called after every committed write: it may have owed messages (a new lead, a Pass,
         # an SLA re-offer, a pause), so serve points it at the delivery loop's wake.
         self.on_commit: Callable[[], None] | None = None
+        # New leads' messages go straight to serve's delivery loop instead (see hand_over_to).
+        self._take: Callable[[list[Owed]], None] | None = None
+        self._handover_lease = timedelta(0)
 
-    async def _run(self, work: Callable[[Connection], T], *, commit: bool = True) -> T:
+    def hand_over_to(self, take: Callable[[list[Owed]], None], *, lease: timedelta) -> None:
+        """Give the messages new leads owe to `take` as soon as they are committed.
+
+        They are written claimed for `lease` (see `bot.routing.outbox`), so the delivery loop
+        sends them without a claim transaction; a lead is the hot path, and at a steady
+        trickle that claim was a second write transaction per lead.
+        """
+        self._take, self._handover_lease = take, lease
+
+    async def _run(self, work: Callable[[Connection], T], *, commit: bool = True, notify: bool = True) -> T:
         """Run `work` in one transaction, again if a race aborted it (see `is_retryable`).
 
         Two replicas locking a queue and its fallback in opposite orders make PostgreSQL
         abort one of them; two queues sharing a capped member can both fill their last slot.
+        `notify=False` leaves `on_commit` out (the caller hands its messages over itself).
         """
         for attempt in range(1, ATTEMPTS + 1):
             try:
@@ -97,7 +111,7 @@ class RoutingService:
                 if attempt == ATTEMPTS or not is_retryable(error):
                     raise
                 continue
-            if commit and self.on_commit is not None:
+            if commit and notify and self.on_commit is not None:
                 self.on_commit()
             return result
         raise AssertionError("unreachable")
@@ -122,11 +136,8 @@ class RoutingService:
         return await self._group_commit.route(lead_id, stored, actor)
 
     async def _route_one(self, pending: Pending) -> RouteOutcome:
-        now = self.clock.now()
         try:
-            return await self._run(
-                lambda c: self.router.route(c, pending.lead_id, pending.fields, now, pending.actor)
-            )
+            return (await self._route_new([(pending.lead_id, pending.fields, pending.actor)]))[0]
         except IntegrityError:
             # Another replica stored the same id between our check and our insert.
             found = await self._run(lambda c: stored_outcome(c, pending.lead_id))
@@ -135,28 +146,40 @@ class RoutingService:
             return found
 
     async def _route_batch(self, batch: list[Pending]) -> list[RouteOutcome]:
-        now = self.clock.now()
-        return await self._run(
-            lambda c: self._decide_all(c, [(p.lead_id, p.fields, p.actor) for p in batch], now)
-        )
+        return await self._route_new([(p.lead_id, p.fields, p.actor) for p in batch])
+
+    async def _route_new(self, leads: list[tuple[str, dict[str, Any], str]]) -> list[RouteOutcome]:
+        """Route leads in one transaction; their messages are handed over once it commits."""
+        now, take = self.clock.now(), self._take
+        lease_until = None if take is None else now + self._handover_lease
+        outcomes, owed = await self._run(lambda c: self._decide_all(c, leads, now, lease_until),
+                                         notify=take is None)
+        if take is not None and owed:
+            take(owed)
+        return outcomes
 
     def _decide_all(
-        self, connection: Connection, leads: list[tuple[str, dict[str, Any], str]], now: datetime
-    ) -> list[RouteOutcome]:
-        shared = Batch(connection, now)
+        self,
+        connection: Connection,
+        leads: list[tuple[str, dict[str, Any], str]],
+        now: datetime,
+        lease_until: datetime | None = None,
+    ) -> tuple[list[RouteOutcome], list[Owed]]:
+        shared = Batch(connection, now, lease_until)
         shared.prefetch([(lead_id, fields) for lead_id, fields, _ in leads])
         decided = [
             self.router.decide(connection, lead_id, fields, now, actor, shared)
             for lead_id, fields, actor in leads
         ]
-        self.router.finish(shared)
-        return [d if isinstance(d, RouteOutcome) else d.outcome() for d in decided]
+        owed = self.router.finish(shared)
+        return [d if isinstance(d, RouteOutcome) else d.outcome() for d in decided], owed
 
     async def route_many(self, leads: list[dict[str, Any]], *, actor: str = "api") -> list[RouteOutcome]:
         """Route several leads in one transaction (bulk import); ids already seen are skipped."""
         now = self.clock.now()
         prepared = [(lead_id_of(fields), dict(fields), actor) for fields in leads]
-        return await self._run(lambda c: self._decide_all(c, prepared, now))
+        outcomes, _owed = await self._run(lambda c: self._decide_all(c, prepared, now))
+        return outcomes
 
     async def lead(self, lead_id: str) -> LeadRecord:
         def work(connection: Connection) -> LeadRecord:

@@ -15,6 +15,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.config.settings import Settings
+from bot.delivery.handover import HANDOVER_LEASE
 from bot.delivery.loop import DeliveryLoop
 from bot.delivery.process import DeliveryProcess, DeliveryProcessFailed
 from bot.delivery.transports import close_transports, default_transports
@@ -68,6 +69,8 @@ async def _serve(db: Database, settings: Settings, stop: asyncio.Event,
     metrics = Metrics()
     delivery = _delivery(settings, db, service, slack, metrics)
     service.on_commit = delivery.wake  # every write may owe messages: send them at once
+    if isinstance(delivery, DeliveryProcess):  # new leads' messages go to the child as they commit
+        service.hand_over_to(delivery.take, lease=HANDOVER_LEASE)
     app = create_app(service, settings, slack, metrics=metrics)
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT)
     await runner.setup()

@@ -1,0 +1,45 @@
+"""What serve writes on its delivery child's stdin: a line per order.
+
+- `wake`: new messages may be owed; claim what is due now.
+- `take {json}`: one message the routing core wrote already claimed for this child (see
+  `bot.routing.outbox`); send it without claiming it.
+
+Any other line counts as `wake`, so an order this child does not know still gets it to look.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+
+from bot.delivery.transports import Message
+from bot.routing.outbox import Owed
+
+# How long a handed-over message stays claimed by the child it was handed to. The child
+# sends it within milliseconds; the lease matters only when serve dies between the commit and
+# the hand-over (the message waits this long, then any loop claims it) or when a send hangs
+# (another replica may then send it too). Longer than a Slack call normally takes, and
+# short enough that a restart after a crash is not kept waiting.
+HANDOVER_LEASE = timedelta(seconds=15)
+WAKE = b"wake\n"
+TAKE = "take "
+# A line holds one message: the lead's fields, bounded by ROTATION_MAX_BODY_BYTES, and a
+# little more. The pipe reader refuses longer lines; this is far above any real lead.
+MAX_LINE_BYTES = 64 * 1024 * 1024
+
+
+def take_line(owed: Owed) -> bytes:
+    """The order handing `owed` over; its attempt is the first (written claimed)."""
+    body = {"id": owed.id, "key": owed.key, "kind": owed.kind, "payload": owed.payload,
+            "lead_id": owed.lead_id, "created_at": owed.created_at.isoformat()}
+    return (TAKE + json.dumps(body, separators=(",", ":")) + "\n").encode()
+
+
+def read_order(line: bytes) -> Message | None:
+    """The message a `take` line hands over; None for a wake (or any other line)."""
+    text = line.decode(errors="replace")
+    if not text.startswith(TAKE):
+        return None
+    body = json.loads(text[len(TAKE):])
+    return Message(id=int(body["id"]), key=body["key"], kind=body["kind"], payload=body["payload"],
+                   lead_id=body["lead_id"], attempts=1, created_at=datetime.fromisoformat(body["created_at"]))

@@ -1,0 +1,199 @@
+"""New leads' messages handed to the delivery loop already claimed: sent at once, never twice, never lost."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from delivery_support import outbox_rows, prepared_service
+
+from bot.delivery import claims
+from bot.delivery.child import _listen
+from bot.delivery.handover import WAKE, read_order, take_line
+from bot.delivery.loop import DeliveryLoop
+from bot.delivery.transports import Message
+from bot.routing.clock import ManualClock
+from bot.routing.outbox import Owed
+from bot.routing.service import RoutingService
+
+START = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+LEASE = timedelta(seconds=15)
+
+
+@pytest.fixture
+async def service(database_url: str) -> Any:
+    service = await prepared_service(database_url)
+    service.clock = ManualClock(START)
+    yield service
+    await service.db.dispose()
+
+
+class HeldTransport:
+    """Records each send; holds every send until `open` is set."""
+
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+        self.open = asyncio.Event()
+        self.open.set()
+
+    async def send(self, message: Message) -> dict[str, Any]:
+        await self.open.wait()
+        self.sent.append(message.key)
+        return {"ok": True}
+
+
+def through_the_pipe(owed: list[Owed]) -> list[Message]:
+    """What the delivery child reads from serve's `take` lines."""
+    messages = [read_order(take_line(o)) for o in owed]
+    assert all(m is not None for m in messages)
+    return messages  # type: ignore[return-value]
+
+
+async def until_sent(db: Any, count: int, timeout: float = 10) -> list[Any]:
+    for _ in range(int(timeout * 100)):
+        rows = await outbox_rows(db)
+        if len(rows) == count and all(r.sent_at is not None for r in rows):
+            return rows
+        await asyncio.sleep(0.01)
+    raise AssertionError("not every message was recorded as sent")
+
+
+async def test_a_new_leads_messages_are_written_claimed_and_handed_over_once_committed(
+        service: RoutingService) -> None:
+    handed: list[Owed] = []
+    woken: list[None] = []
+    service.on_commit = lambda: woken.append(None)
+    service.hand_over_to(handed.extend, lease=LEASE)
+
+    outcome = await service.route({"id": "L-1", "name": "Ada"})
+
+    rows = await outbox_rows(service.db)
+    assert sorted((o.id, o.key, o.kind) for o in handed) == sorted((r.id, r.key, r.kind) for r in rows)
+    assert {o.kind for o in handed} == {"dm", "channel"}
+    dm = next(o for o in handed if o.kind == "dm")
+    assert dm.payload["to"] == outcome.assignee.slack_id and dm.lead_id == "L-1" and dm.created_at == START
+    assert all(r.available_at == START + LEASE and r.attempts == 1 for r in rows)  # claimed: this attempt
+    assert woken == []  # no claim round is needed for them
+
+    again = await service.route({"id": "L-1"})
+    assert again.created is False and len(handed) == 2  # a repeat owes nothing new
+
+    # Nobody else claims them while the lease runs; if the hand-over was lost (serve died
+    # between commit and hand-over), any loop claims them once it has run out.
+    assert await claims.claim(service.db, START + LEASE - timedelta(seconds=1), lease=LEASE, limit=10) == []
+    late = await claims.claim(service.db, START + LEASE + timedelta(seconds=1), lease=LEASE, limit=10)
+    assert sorted(m.id for m in late) == sorted(o.id for o in handed) and all(m.attempts == 2 for m in late)
+
+
+async def test_a_failed_transaction_hands_nothing_over(service: RoutingService) -> None:
+    handed: list[Owed] = []
+    service.hand_over_to(handed.extend, lease=LEASE)
+
+    def broken(batch: Any) -> list[Owed]:
+        raise RuntimeError("the disk is full")
+
+    service.router.finish = broken  # type: ignore[method-assign]
+    with pytest.raises(RuntimeError):
+        await service.route({"id": "L-1"})
+    assert handed == [] and await outbox_rows(service.db) == []
+
+
+async def test_handed_over_messages_are_sent_without_a_claim_and_recorded_in_few_rounds(
+        service: RoutingService) -> None:
+    transport = HeldTransport()
+    stop = asyncio.Event()
+    loop = DeliveryLoop(service.db, {"dm": transport, "channel": transport}, clock=service.clock,
+                        poll_interval=30, record_within=0.05)
+    rounds = 0
+    exchange = loop._exchange
+
+    async def counted(outcomes: list[claims.Outcome], room: int) -> list[Message]:
+        nonlocal rounds
+        rounds += 1
+        return await exchange(outcomes, room)
+
+    loop._exchange = counted  # type: ignore[method-assign]
+    service.hand_over_to(lambda owed: loop.take(through_the_pipe(owed)), lease=LEASE)
+    task = asyncio.create_task(loop.run(stop))
+    for n in range(20):
+        await service.route({"id": f"L-{n}"})  # the clock stands still: none of them is due
+    rows = await until_sent(service.db, 40)
+    assert sorted(transport.sent) == sorted(r.key for r in rows)  # each once
+    assert all(r.attempts == 1 and r.result == {"ok": True} for r in rows)
+    assert rounds < 20  # the outcomes are recorded together, not a transaction per lead
+    stop.set()
+    await asyncio.wait_for(task, 5)
+
+
+async def test_beyond_what_it_may_hold_the_loop_releases_them_to_be_claimed_in_turn(
+        service: RoutingService) -> None:
+    transport = HeldTransport()
+    transport.open.clear()
+    stop = asyncio.Event()
+    loop = DeliveryLoop(service.db, {"dm": transport, "channel": transport}, clock=service.clock,
+                        poll_interval=0.05, record_within=0.01, max_handed=2)
+    service.hand_over_to(lambda owed: loop.take(through_the_pipe(owed)), lease=LEASE)
+    task = asyncio.create_task(loop.run(stop))
+    for n in range(3):
+        await service.route({"id": f"L-{n}"})  # six messages: two held, four released
+    for _ in range(500):  # the four released are due at once, and a round claims them (30 s lease)
+        leases = sorted(r.available_at - START for r in await outbox_rows(service.db))
+        if leases == [LEASE] * 2 + [timedelta(seconds=30)] * 4:
+            break
+        await asyncio.sleep(0.01)
+    assert leases == [LEASE] * 2 + [timedelta(seconds=30)] * 4
+    transport.open.set()
+    rows = await until_sent(service.db, 6)
+    assert sorted(transport.sent) == sorted(r.key for r in rows)  # each once
+    assert all(r.attempts == 1 for r in rows)  # a release is not an attempt
+    stop.set()
+    await asyncio.wait_for(task, 5)
+
+
+async def test_a_lease_that_runs_out_mid_send_does_not_make_the_loop_send_it_twice(
+        service: RoutingService) -> None:
+    transport = HeldTransport()
+    transport.open.clear()
+    wake, stop = asyncio.Event(), asyncio.Event()
+    loop = DeliveryLoop(service.db, {"dm": transport, "channel": transport}, clock=service.clock,
+                        wake=wake, poll_interval=30)
+    service.hand_over_to(lambda owed: loop.take(through_the_pipe(owed)), lease=LEASE)
+    task = asyncio.create_task(loop.run(stop))
+    await service.route({"id": "L-1"})
+    service.clock.advance(seconds=60)  # type: ignore[attr-defined]
+    wake.set()  # a round claims both (their lease ran out) while the loop still sends them
+    for _ in range(500):
+        if all(r.attempts == 2 for r in await outbox_rows(service.db)):
+            break
+        await asyncio.sleep(0.01)
+    transport.open.set()
+    rows = await until_sent(service.db, 2)
+    assert sorted(transport.sent) == sorted(r.key for r in rows)  # each once
+    stop.set()
+    await asyncio.wait_for(task, 5)
+
+
+def test_a_take_line_carries_the_whole_message() -> None:
+    owed = Owed(7, "assignment:3:dm", "dm", {"to": "U1", "lead": {"name": "Zoë\n\u2028"}}, "L-1", START)
+    message = read_order(take_line(owed))
+    assert message == Message(7, "assignment:3:dm", "dm", owed.payload, "L-1", 1, START)
+    assert take_line(owed).count(b"\n") == 1  # one line, whatever the lead holds
+    assert read_order(WAKE) is None
+
+
+async def test_the_child_reads_takes_and_wakes_and_stops_at_the_end_of_its_stdin(
+        service: RoutingService) -> None:
+    transport = HeldTransport()
+    wake = asyncio.Event()
+    loop = DeliveryLoop(service.db, {"dm": transport}, wake=wake)
+    orders, stop = asyncio.StreamReader(), asyncio.Event()
+    owed = Owed(1, "k-1", "dm", {"to": "U1"}, None, START)
+    orders.feed_data(take_line(owed) + b"take {garbled\n")
+    orders.feed_eof()
+    await _listen(orders, loop, stop)
+    await asyncio.sleep(0.01)
+    assert transport.sent == ["k-1"]  # taken and sent
+    assert wake.is_set()  # the garbled order made it look at the outbox instead
+    assert stop.is_set()  # serve closed the pipe
