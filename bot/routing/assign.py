@@ -19,7 +19,7 @@ from bot.routing import explain
 from bot.routing.accounts import account_key
 from bot.routing.batch import Batch, Decision
 from bot.routing.fairness import Choice
-from bot.routing.lead_lookup import stored_outcome
+from bot.routing.lead_lookup import lead_explanation, stored_outcome
 from bot.routing.ledger import (
     OpenQueue,
     SeatInfo,
@@ -385,7 +385,7 @@ class Router:
                 queue=opened.info.name if opened else None,
                 rule=rule,
                 reason=None if winner else placement.reason,
-                explanation=explanation,
+                explanation=lead_explanation(explanation, assigned=winner is not None),
                 account_key=key,
             )
         )

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, select, update
 
 from bot.routing.accounts import account_key
+from bot.routing.lead_lookup import lead_explanation
 from bot.routing.ledger import (
     OpenQueue,
     SeatInfo,
@@ -173,7 +174,7 @@ class Batch:
                         queue=d.queue,
                         rule=d.rule,
                         reason=None if d.winner else d.explanation.get("reason"),
-                        explanation=d.explanation,
+                        explanation=lead_explanation(d.explanation, assigned=d.assignment is not None),
                         account_key=(d.assignment or {}).get("account_key"),
                     )
                     for d in fresh

@@ -1,4 +1,9 @@
-"""Reading back what was decided for a lead (a repeated id never routes twice)."""
+"""Reading back what was decided for a lead (a repeated id never routes twice).
+
+A decision's explanation (a few KB) is stored once: on the assignment it made, or on the
+lead when no one was assigned. The lead's own column is empty while its latest assignment
+carries the explanation (rows written before this rule hold both; they are equal).
+"""
 
 from __future__ import annotations
 
@@ -31,16 +36,28 @@ def stored_outcome(connection: Connection, lead_id: str) -> RouteOutcome | None:
         queue=lead.queue,
         rule=lead.rule,
         assignee=assignee,
-        explanation=lead.explanation or {},
+        explanation=stored_explanation(lead.explanation, latest and latest["explanation"]),
         assignment_id=latest["id"] if latest else None,
     )
 
 
-def current_assignment(connection: Connection, lead_id: str) -> dict[str, Any] | None:
+def lead_explanation(explanation: dict[str, Any], *, assigned: bool) -> dict[str, Any] | None:
+    """What the lead's own column stores: nothing when the new assignment carries it."""
+    return None if assigned else explanation
 
+
+def stored_explanation(on_lead: dict[str, Any] | None, on_latest_assignment: dict[str, Any] | None,
+                       ) -> dict[str, Any]:
+    """The explanation of a lead's latest decision, wherever it was stored."""
+    if on_lead is not None:
+        return on_lead
+    return on_latest_assignment or {}
+
+
+def current_assignment(connection: Connection, lead_id: str) -> dict[str, Any] | None:
     row = (
         connection.execute(
-            select(Assignment.id, Assignment.state, Member.slack_id, Member.name)
+            select(Assignment.id, Assignment.state, Member.slack_id, Member.name, Assignment.explanation)
             .join(Member, Member.id == Assignment.member_id)
             .where(Assignment.lead_id == lead_id)
             .order_by(Assignment.id.desc())

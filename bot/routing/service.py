@@ -22,7 +22,7 @@ from bot.routing.batch import Batch
 from bot.routing.clock import Clock, SystemClock
 from bot.routing.errors import CapacityTaken, NotFound, RoutingError
 from bot.routing.group_commit import GroupCommit, Pending
-from bot.routing.lead_lookup import stored_outcome
+from bot.routing.lead_lookup import stored_explanation, stored_outcome
 from bot.routing.outbox import Owed
 from bot.routing.preview import preview
 from bot.routing.results import (
@@ -203,7 +203,7 @@ class RoutingService:
                 queue=lead.queue,
                 rule=lead.rule,
                 reason=lead.reason,
-                explanation=lead.explanation,
+                explanation=stored_explanation(lead.explanation, rows[-1].explanation if rows else None),
                 assignments=[_assignment_json(r) for r in rows],
             )
 

@@ -319,3 +319,32 @@ async def test_every_committed_write_wakes_delivery_and_reads_do_not(sales: Rout
     with pytest.raises(RoutingError):
         await sales.route({"id": ""})
     assert len(wakes) == 2  # refused: nothing written
+
+
+async def stored_explanations(service: RoutingService, lead_id: str) -> tuple[object, list[object]]:
+    """The explanation columns as written: the lead's, and each assignment's in order."""
+    from sqlalchemy import select
+
+    from bot.store.models import Assignment, Lead
+
+    async with service.db.engine.connect() as connection:
+        on_lead = (await connection.execute(select(Lead.explanation).where(Lead.id == lead_id))).scalar_one()
+        in_order = select(Assignment.explanation).where(Assignment.lead_id == lead_id).order_by(Assignment.id)
+        return on_lead, list((await connection.execute(in_order)).scalars())
+
+
+async def test_an_explanation_is_stored_once_and_read_back_wherever_it_is(sales: RoutingService) -> None:
+    first = await sales.route({"id": "E-1"})
+    assert await stored_explanations(sales, "E-1") == (None, [first.explanation])  # on the assignment only
+    assert (await sales.lead("E-1")).explanation == first.explanation
+    assert (await sales.route({"id": "E-1"})).explanation == first.explanation  # a repeat answers the same
+
+    for member in ("U01A", "U02B", "U03C"):
+        if member != first.assignee.slack_id:
+            await sales.pause(member, actor=member)
+    change = await sales.pass_lead(first.assignment_id, actor=first.assignee.slack_id)
+    waiting = change.next_outcome
+    assert waiting.status == "unassigned"  # nobody left to offer it to: the newest decision is the lead's
+    assert await stored_explanations(sales, "E-1") == (waiting.explanation, [first.explanation])
+    assert (await sales.lead("E-1")).explanation == waiting.explanation != first.explanation
+    assert (await sales.route({"id": "E-1"})).explanation == waiting.explanation
