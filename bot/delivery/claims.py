@@ -27,7 +27,12 @@ _MARK_SENT = (update(Outbox).where(Outbox.c.id == bindparam("b_id"))
               .values(sent_at=bindparam("b_now"), result=bindparam("b_result"), last_error=None))
 _MARK_RETRY = (update(Outbox).where(Outbox.c.id == bindparam("b_id"))
                .values(available_at=bindparam("b_at"), last_error=bindparam("b_error")))
-_RELEASE = (update(Outbox).where(Outbox.c.id == bindparam("b_id"))
+# Only while the row is still exactly as our claim left it: once its lease ran out, another
+# loop may have claimed it, and a release must not make it due under that loop's feet.
+_RELEASE = (update(Outbox)
+            .where(Outbox.c.id == bindparam("b_id"), Outbox.c.sent_at.is_(None),
+                   Outbox.c.failed_at.is_(None), Outbox.c.available_at == bindparam("b_until"),
+                   Outbox.c.attempts == bindparam("b_attempts"))
             .values(available_at=bindparam("b_now"), attempts=Outbox.c.attempts - 1))
 
 
@@ -52,8 +57,8 @@ class GaveUp:
 
 @dataclass(frozen=True, slots=True)
 class Released:
-    """Handed over but never tried (the loop had too many in hand): due again now, the
-    attempt it was written with not counted."""
+    """Claimed but never tried (too many in hand, or too little of its lease left to try
+    safely): due again now, the attempt it was claimed with not counted."""
 
     message: Message
 
@@ -78,8 +83,8 @@ def _claim(connection: Connection, now: datetime, until: datetime, limit: int,
     if rows:
         connection.execute(update(Outbox).where(Outbox.c.id.in_([r.id for r in rows]))
                            .values(available_at=until, attempts=Outbox.c.attempts + 1))
-    return [Message(r.id, r.key, r.kind, dict(r.payload or {}), r.lead_id, r.attempts + 1, r.created_at)
-            for r in rows]
+    return [Message(r.id, r.key, r.kind, dict(r.payload or {}), r.lead_id, r.attempts + 1, r.created_at,
+                    lease_until=until) for r in rows]
 
 
 async def exchange(db: Database, outcomes: list[Outcome], now: datetime, *, lease: timedelta, limit: int,
@@ -119,7 +124,8 @@ def _record(connection: Connection, outcomes: list[Outcome], now: datetime,
              if isinstance(o, Retry)]
     if retry:
         connection.execute(_MARK_RETRY, retry)
-    released = [{"b_id": o.message.id, "b_now": now} for o in outcomes if isinstance(o, Released)]
+    released = [{"b_id": o.message.id, "b_now": now, "b_until": o.message.lease_until,
+                 "b_attempts": o.message.attempts} for o in outcomes if isinstance(o, Released)]
     if released:
         connection.execute(_RELEASE, released)
     for outcome in outcomes:

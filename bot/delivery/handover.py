@@ -1,8 +1,8 @@
 """What serve writes on its delivery child's stdin: a line per order.
 
 - `wake`: new messages may be owed; claim what is due now.
-- `take {json}`: one message the routing core wrote already claimed for this child (see
-  `bot.routing.outbox`); send it without claiming it.
+- `take {json}`: one message the routing core wrote already claimed for this child until
+  `lease_until` (see `bot.routing.outbox`); send it without claiming it.
 
 Any other line counts as `wake`, so an order this child does not know still gets it to look.
 """
@@ -16,10 +16,10 @@ from bot.delivery.transports import Message
 from bot.routing.outbox import Owed
 
 # How long a handed-over message stays claimed by the child it was handed to. The child
-# sends it within milliseconds; the lease matters only when serve dies between the commit and
-# the hand-over (the message waits this long, then any loop claims it) or when a send hangs
-# (another replica may then send it too). Longer than a Slack call normally takes, and
-# short enough that a restart after a crash is not kept waiting.
+# normally sends it within milliseconds. A message still waiting its turn when less than
+# `DeliveryLoop.lease_margin` of this is left is released, not sent (another replica may
+# claim it once the lease runs out). If serve dies between the commit and the hand-over, the
+# message waits this long, then any loop claims it: short enough for a restart not to wait long.
 HANDOVER_LEASE = timedelta(seconds=15)
 WAKE = b"wake\n"
 TAKE = "take "
@@ -31,7 +31,8 @@ MAX_LINE_BYTES = 64 * 1024 * 1024
 def take_line(owed: Owed) -> bytes:
     """The order handing `owed` over; its attempt is the first (written claimed)."""
     body = {"id": owed.id, "key": owed.key, "kind": owed.kind, "payload": owed.payload,
-            "lead_id": owed.lead_id, "created_at": owed.created_at.isoformat()}
+            "lead_id": owed.lead_id, "created_at": owed.created_at.isoformat(),
+            "lease_until": owed.lease_until.isoformat()}
     return (TAKE + json.dumps(body, separators=(",", ":")) + "\n").encode()
 
 
@@ -42,4 +43,5 @@ def read_order(line: bytes) -> Message | None:
         return None
     body = json.loads(text[len(TAKE):])
     return Message(id=int(body["id"]), key=body["key"], kind=body["kind"], payload=body["payload"],
-                   lead_id=body["lead_id"], attempts=1, created_at=datetime.fromisoformat(body["created_at"]))
+                   lead_id=body["lead_id"], attempts=1, created_at=datetime.fromisoformat(body["created_at"]),
+                   lease_until=datetime.fromisoformat(body["lease_until"]))

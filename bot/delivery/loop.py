@@ -1,4 +1,4 @@
-"""The delivery loop: wake on a new lead (or every second), claim due messages, send, record.
+"""The delivery loop: wake when messages are owed (or every second), claim due ones, send, record.
 
 While running, the loop is a pipeline: each round is one transaction that records the
 outcomes finished since the last round and claims what is due (up to the free room of
@@ -13,6 +13,11 @@ and the managers' channel gets a note when one is configured.
 
 Messages handed over already claimed (`take`, see `bot.routing.outbox`) start at once,
 with no round of their own; their outcomes ride with the next round like any other.
+
+A claim is a lease: past it, another loop may send the message. So a message still waiting
+for a free slot when less than `lease_margin` of its lease is left is released (due again,
+the attempt not counted) instead of sent, and the ids this loop is sending stay "held" until
+their outcome is recorded, so its own rounds never claim and send them a second time.
 """
 
 from __future__ import annotations
@@ -60,7 +65,7 @@ class DeliveryLoop:
                  max_attempts: int = 8, wake: asyncio.Event | None = None, clock: Clock | None = None,
                  poll_interval: float = 1.0, batch_size: int = 64, lease: float = 30.0,
                  concurrency: int = 16, min_interval: float = 0.02, record_within: float = 0.2,
-                 max_handed: int = 128) -> None:
+                 max_handed: int = 128, lease_margin: float = 5.0) -> None:
         self.db = db
         self.service = service  # for the managers' channel, when a message is given up on
         self.transports = dict(transports)
@@ -74,10 +79,11 @@ class DeliveryLoop:
         self.min_interval = min_interval
         self.record_within = record_within
         self.max_handed = max_handed
+        self.lease_margin = timedelta(seconds=lease_margin)
         self._limit = asyncio.Semaphore(concurrency)
         self._in_flight: set[asyncio.Task[None]] = set()
         self._handed: set[asyncio.Task[None]] = set()  # the in-flight sends that were handed over
-        self._holding: set[int] = set()  # ids being sent: a lease that runs out meanwhile is not sent twice
+        self._holding: set[int] = set()  # ids sent or being sent whose outcome is not yet recorded
         self._finished: list[Outcome] = []  # outcomes for the next round to record
         self._settled = asyncio.Event()  # a send finished: its outcome is waiting to be recorded
         self._stopped = False
@@ -86,8 +92,9 @@ class DeliveryLoop:
         """Send messages handed over already claimed, at once (no claim round for them).
 
         Beyond `max_handed` in hand the rest are released, due again now, for the rounds to
-        claim in turn: memory stays bounded, and no lease runs out while a message waits.
-        After `run` has ended they are left alone: their lease runs out and a loop claims them.
+        claim in turn, so memory stays bounded. (One that arrives with its lease nearly out is
+        released when its turn comes, like any other; see `_deliver`.) After `run` has ended
+        they are left alone: their lease runs out and a loop claims them.
         """
         if self._stopped:
             return
@@ -112,8 +119,11 @@ class DeliveryLoop:
     async def _send(self, message: Message) -> None:
         outcome = await self._deliver(message)
         self._finished.append(outcome)  # the list of the round to come (looked up after the send)
-        self._holding.discard(message.id)
         self._settled.set()
+
+    def _lease_nearly_out(self, message: Message) -> bool:
+        until = message.lease_until
+        return until is not None and until - self.clock.now() < self.lease_margin
 
     async def run(self, stop: asyncio.Event) -> None:
         """Deliver until `stop` is set; the messages in hand are sent and recorded first."""
@@ -132,6 +142,8 @@ class DeliveryLoop:
                 self._finished[:0] = done  # recorded next round (unless the lease ran out: sent again)
                 claimed = []
                 await _first(stop, timeout=self.poll_interval)
+            else:
+                self._holding.difference_update(o.message.id for o in done)  # recorded: no longer ours
             for message in claimed:
                 self._start(message)
             if not (claimed and len(claimed) >= room):  # else more are probably due
@@ -184,6 +196,8 @@ class DeliveryLoop:
     async def _deliver(self, message: Message) -> Outcome:
         transport = self.transports.get(message.kind)
         async with self._limit:
+            if self._lease_nearly_out(message):  # it waited its turn too long: not ours to send now
+                return Released(message)
             try:
                 if transport is None:
                     raise DeliveryError(f"No transport for {message.kind!r} messages.", permanent=True)

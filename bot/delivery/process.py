@@ -32,7 +32,8 @@ class DeliveryProcessFailed(RuntimeError):
 
 
 class DeliveryProcess:
-    """One delivery child per serve: `start`, then `wake` per lead, `run` until stop, `close`."""
+    """One delivery child per serve: `start`, then `take` per new lead and `wake` per other write,
+    `run` until stop, `close`."""
 
     def __init__(self, settings: Settings, metrics: Metrics) -> None:
         self.settings = settings

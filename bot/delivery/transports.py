@@ -43,6 +43,7 @@ class Message:
     lead_id: str | None
     attempts: int  # including this one
     created_at: datetime | None = None  # when it was owed: the delivery lag's start
+    lease_until: datetime | None = None  # claimed for us until then; after that, anyone may send it
 
 
 class DeliveryError(Exception):

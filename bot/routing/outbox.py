@@ -47,6 +47,7 @@ class Owed:
     payload: dict[str, Any]
     lead_id: str | None
     created_at: datetime
+    lease_until: datetime
 
 
 class Outbox:
@@ -90,7 +91,8 @@ class Outbox:
         owed = []
         for row in rows:
             if (row_id := ids.pop(row["key"], None)) is not None:  # pop: a key twice is handed once
-                owed.append(Owed(row_id, row["key"], row["kind"], row["payload"], row["lead_id"], self.now))
+                owed.append(Owed(row_id, row["key"], row["kind"], row["payload"], row["lead_id"], self.now,
+                                 self.lease_until))
         return owed
 
 

@@ -82,7 +82,8 @@ class RoutingService:
         self.router = Router(webhook=webhook)
         self._group_commit = GroupCommit(self._route_batch, self._route_one)
         # Called after every committed write: it may have owed messages (a new lead, a Pass,
-        # an SLA re-offer, a pause), so serve points it at the delivery loop's wake.
+        # an SLA re-offer, a pause), so serve points it at the delivery loop's wake. New leads
+        # skip it when their messages are handed over instead (see hand_over_to).
         self.on_commit: Callable[[], None] | None = None
         # New leads' messages go straight to serve's delivery loop instead (see hand_over_to).
         self._take: Callable[[list[Owed]], None] | None = None
@@ -151,9 +152,14 @@ class RoutingService:
     async def _route_new(self, leads: list[tuple[str, dict[str, Any], str]]) -> list[RouteOutcome]:
         """Route leads in one transaction; their messages are handed over once it commits."""
         now, take = self.clock.now(), self._take
-        lease_until = None if take is None else now + self._handover_lease
-        outcomes, owed = await self._run(lambda c: self._decide_all(c, leads, now, lease_until),
-                                         notify=take is None)
+
+        def work(connection: Connection) -> tuple[list[RouteOutcome], list[Owed]]:
+            # The lease starts when the transaction has its locks (each attempt), not when
+            # the leads arrived: a wait for the write lock must not eat into it.
+            lease_until = None if take is None else self.clock.now() + self._handover_lease
+            return self._decide_all(connection, leads, now, lease_until)
+
+        outcomes, owed = await self._run(work, notify=take is None)
         if take is not None and owed:
             take(owed)
         return outcomes

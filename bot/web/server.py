@@ -75,6 +75,7 @@ async def _serve(db: Database, settings: Settings, stop: asyncio.Event,
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT)
     await runner.setup()
     loops: list[asyncio.Task[Any]] = []
+    intake_drained = asyncio.Event()  # when the delivery loop (or child) is told to finish
     code = 0
     try:
         starting: list[tuple[Any, type[Exception]]] = [] if slack is None else [(slack, SlackAppTokenRefused)]
@@ -91,7 +92,7 @@ async def _serve(db: Database, settings: Settings, stop: asyncio.Event,
             return 1
         log.info("serving on http://%s:%d (Slack: %s)", settings.host, settings.port,
                  "on" if slack is not None else "off, messages go to the log")
-        loops.append(asyncio.create_task(delivery.run(stop), name="delivery"))
+        loops.append(asyncio.create_task(delivery.run(intake_drained), name="delivery"))
         jobs = JobRunner(service=service, db=db, settings=settings)
         loops.append(asyncio.create_task(jobs.run_forever(stop), name="jobs"))
         if started is not None:
@@ -102,6 +103,7 @@ async def _serve(db: Database, settings: Settings, stop: asyncio.Event,
     finally:
         stop.set()
         await runner.cleanup()  # stops listening, waits for in-flight handlers
+        intake_drained.set()  # only now: the last requests may have handed messages over
         await _finish(loops)
         await delivery.close()
         if slack is not None:

@@ -176,9 +176,10 @@ async def test_a_lease_that_runs_out_mid_send_does_not_make_the_loop_send_it_twi
 
 
 def test_a_take_line_carries_the_whole_message() -> None:
-    owed = Owed(7, "assignment:3:dm", "dm", {"to": "U1", "lead": {"name": "Zoë\n\u2028"}}, "L-1", START)
+    owed = Owed(7, "assignment:3:dm", "dm", {"to": "U1", "lead": {"name": "Zoë\n\u2028"}}, "L-1", START,
+                START + LEASE)
     message = read_order(take_line(owed))
-    assert message == Message(7, "assignment:3:dm", "dm", owed.payload, "L-1", 1, START)
+    assert message == Message(7, "assignment:3:dm", "dm", owed.payload, "L-1", 1, START, START + LEASE)
     assert take_line(owed).count(b"\n") == 1  # one line, whatever the lead holds
     assert read_order(WAKE) is None
 
@@ -187,9 +188,9 @@ async def test_the_child_reads_takes_and_wakes_and_stops_at_the_end_of_its_stdin
         service: RoutingService) -> None:
     transport = HeldTransport()
     wake = asyncio.Event()
-    loop = DeliveryLoop(service.db, {"dm": transport}, wake=wake)
+    loop = DeliveryLoop(service.db, {"dm": transport}, wake=wake, clock=service.clock)
     orders, stop = asyncio.StreamReader(), asyncio.Event()
-    owed = Owed(1, "k-1", "dm", {"to": "U1"}, None, START)
+    owed = Owed(1, "k-1", "dm", {"to": "U1"}, None, START, START + LEASE)
     orders.feed_data(take_line(owed) + b"take {garbled\n")
     orders.feed_eof()
     await _listen(orders, loop, stop)
@@ -197,3 +198,96 @@ async def test_the_child_reads_takes_and_wakes_and_stops_at_the_end_of_its_stdin
     assert transport.sent == ["k-1"]  # taken and sent
     assert wake.is_set()  # the garbled order made it look at the outbox instead
     assert stop.is_set()  # serve closed the pipe
+
+
+async def test_a_send_that_ends_while_a_round_claims_it_again_is_not_sent_twice(
+        service: RoutingService) -> None:
+    """Its lease ran out mid-send; the round's claim takes the row, and the send finishes
+    while that round is on its way back: the id stays held until its outcome is recorded."""
+    transport = HeldTransport()
+    transport.open.clear()
+    wake, stop = asyncio.Event(), asyncio.Event()
+    loop = DeliveryLoop(service.db, {"dm": transport, "channel": transport}, clock=service.clock,
+                        wake=wake, poll_interval=30)
+    exchange = loop._exchange
+
+    async def sends_finish_during_the_round(outcomes: list[claims.Outcome], room: int) -> list[Message]:
+        claimed = await exchange(outcomes, room)
+        transport.open.set()
+        await asyncio.sleep(0.05)
+        return claimed
+
+    service.hand_over_to(lambda owed: loop.take(through_the_pipe(owed)), lease=LEASE)
+    task = asyncio.create_task(loop.run(stop))
+    await asyncio.sleep(0.05)
+    await service.route({"id": "L-1"})
+    service.clock.advance(seconds=20)  # type: ignore[attr-defined]
+    loop._exchange = sends_finish_during_the_round  # type: ignore[method-assign]
+    wake.set()
+    await asyncio.sleep(0.3)
+    loop._exchange = exchange  # type: ignore[method-assign]
+    wake.set()
+    rows = await until_sent(service.db, 2)
+    await asyncio.sleep(0.1)
+    assert sorted(transport.sent) == sorted(r.key for r in rows)  # each once
+    stop.set()
+    await asyncio.wait_for(task, 5)
+
+
+async def test_a_take_that_arrives_after_its_lease_ran_out_is_left_to_the_rounds(
+        service: RoutingService) -> None:
+    transport = HeldTransport()
+    wake, stop = asyncio.Event(), asyncio.Event()
+    loop = DeliveryLoop(service.db, {"dm": transport, "channel": transport}, clock=service.clock,
+                        wake=wake, poll_interval=30)
+    late: list[Owed] = []
+    service.hand_over_to(late.extend, lease=LEASE)  # a slow transaction, or a line read late
+    task = asyncio.create_task(loop.run(stop))
+    await service.route({"id": "L-1"})
+    service.clock.advance(seconds=16)  # type: ignore[attr-defined]
+    wake.set()
+    rows = await until_sent(service.db, 2)  # a round claimed and sent them
+    loop.take(through_the_pipe(late))
+    await asyncio.sleep(0.2)
+    assert sorted(transport.sent) == sorted(r.key for r in rows)  # each once
+    stop.set()
+    await asyncio.wait_for(task, 5)
+
+
+async def test_a_message_that_waited_its_turn_past_the_lease_margin_is_released_not_sent(
+        service: RoutingService) -> None:
+    """With less than the margin of its lease left, another replica may soon claim it: it
+    goes back to the outbox (and this loop's rounds claim it afresh) instead of out."""
+    transport = HeldTransport()
+    transport.open.clear()
+    stop = asyncio.Event()
+    loop = DeliveryLoop(service.db, {"dm": transport, "channel": transport}, clock=service.clock,
+                        poll_interval=0.05, record_within=0.01, concurrency=1, lease_margin=5)
+    service.hand_over_to(lambda owed: loop.take(through_the_pipe(owed)), lease=LEASE)
+    task = asyncio.create_task(loop.run(stop))
+    for n in range(3):
+        await service.route({"id": f"L-{n}"})  # six handed over; one sends (held), five wait
+    await asyncio.sleep(0.05)
+    service.clock.advance(seconds=11)  # type: ignore[attr-defined]  # 4 s of their lease left
+    transport.open.set()
+    rows = await until_sent(service.db, 6)
+    assert sorted(transport.sent) == sorted(r.key for r in rows)  # each once
+    leases = sorted(r.available_at - START for r in rows)
+    assert leases == [LEASE] + [timedelta(seconds=11 + 30)] * 5  # the five were claimed again, afresh
+    assert all(r.attempts == 1 for r in rows)
+    stop.set()
+    await asyncio.wait_for(task, 5)
+
+
+async def test_a_release_after_another_loop_claimed_the_message_changes_nothing(
+        service: RoutingService) -> None:
+    handed: list[Owed] = []
+    service.hand_over_to(handed.extend, lease=LEASE)
+    await service.route({"id": "L-1"})
+    later = START + LEASE + timedelta(seconds=1)
+    others = await claims.claim(service.db, later, lease=timedelta(seconds=30), limit=10)
+    assert len(others) == 2
+    stale = [claims.Released(m) for m in through_the_pipe(handed)]
+    await claims.record(service.db, stale, later)
+    rows = await outbox_rows(service.db)
+    assert all(r.available_at == later + timedelta(seconds=30) and r.attempts == 2 for r in rows)
