@@ -5,7 +5,8 @@ concurrent callers (group commit shares transactions among them).
 
 "example" as a size routes leads shaped like bench/intake.py's through examples/routing.yaml
 (13 members, 5 queues with fallbacks, capacities and a sticky queue, 6 rules). The CPU
-columns are this process's CPU per lead, steadier than leads/s on a shared machine.
+columns are this process's CPU per lead, steadier than leads/s on a shared machine. On
+SQLite, "KB/lead" is the database file's size (checkpointed) over the leads it holds.
 
 Run:  .venv/bin/python bench/core.py            (SQLite; PostgreSQL too when its binaries exist)
       .venv/bin/python bench/core.py --leads 500 --sizes 10,100,1000,example
@@ -15,6 +16,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import sqlite3
 import sys
 import tempfile
 import time
@@ -89,7 +92,15 @@ async def measure(url: str, size: int | str, leads: int) -> dict[str, float]:
     concurrent_cpu = (time.process_time() - cpu) / leads
     await db.dispose()
     return {"sequential": sequential, "sequential_cpu": sequential_cpu, "statements": per_lead,
-            "concurrent": concurrent, "concurrent_cpu": concurrent_cpu}
+            "concurrent": concurrent, "concurrent_cpu": concurrent_cpu,
+            "kb_per_lead": _file_kb(url) / (20 + 2 * leads) if db.is_sqlite else None}
+
+
+def _file_kb(url: str) -> float:
+    path = url.split("///", 1)[1]
+    with sqlite3.connect(path) as connection:
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return os.path.getsize(path) / 1024
 
 
 async def main() -> None:
@@ -111,7 +122,7 @@ async def main() -> None:
             print(f"(PostgreSQL skipped: {error})")
     print(
         f"{'backend':<10}{'members':>8}{'one-at-a-time leads/s':>23}{'CPU ms/lead':>12}"
-        f"{'statements/lead':>17}{'16 concurrent leads/s':>23}{'CPU ms/lead':>12}"
+        f"{'statements/lead':>17}{'16 concurrent leads/s':>23}{'CPU ms/lead':>12}{'KB/lead':>9}"
     )
     with tempfile.TemporaryDirectory() as tmp:
         for name, pg in backends:
@@ -125,6 +136,7 @@ async def main() -> None:
                     f"{name:<10}{size:>8}{got['sequential']:>23.0f}{got['sequential_cpu'] * 1000:>12.2f}"
                     f"{got['statements']:>17.1f}{got['concurrent']:>23.0f}"
                     f"{got['concurrent_cpu'] * 1000:>12.2f}"
+                    f"{'' if got['kb_per_lead'] is None else format(got['kb_per_lead'], '.1f'):>9}"
                 )
     if server is not None:
         postgres.stop_server()
