@@ -12,8 +12,7 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta
 
-from bot.delivery.transports import Message
-from bot.routing.outbox import Owed
+from bot.routing.outbox import Message
 
 # How long a handed-over message stays claimed by the child it was handed to. The child
 # normally sends it within milliseconds. A message still waiting its turn when less than
@@ -28,11 +27,12 @@ TAKE = "take "
 MAX_LINE_BYTES = 64 * 1024 * 1024
 
 
-def take_line(owed: Owed) -> bytes:
-    """The order handing `owed` over; its attempt is the first (written claimed)."""
-    body = {"id": owed.id, "key": owed.key, "kind": owed.kind, "payload": owed.payload,
-            "lead_id": owed.lead_id, "created_at": owed.created_at.isoformat(),
-            "lease_until": owed.lease_until.isoformat()}
+def take_line(message: Message) -> bytes:
+    """The order handing `message` over (written claimed, so its lease is known)."""
+    assert message.created_at is not None and message.lease_until is not None, "a handed-over message"
+    body = {"id": message.id, "key": message.key, "kind": message.kind, "payload": message.payload,
+            "lead_id": message.lead_id, "attempts": message.attempts,
+            "created_at": message.created_at.isoformat(), "lease_until": message.lease_until.isoformat()}
     return (TAKE + json.dumps(body, separators=(",", ":")) + "\n").encode()
 
 
@@ -43,5 +43,6 @@ def read_order(line: bytes) -> Message | None:
         return None
     body = json.loads(text[len(TAKE):])
     return Message(id=int(body["id"]), key=body["key"], kind=body["kind"], payload=body["payload"],
-                   lead_id=body["lead_id"], attempts=1, created_at=datetime.fromisoformat(body["created_at"]),
+                   lead_id=body["lead_id"], attempts=int(body["attempts"]),
+                   created_at=datetime.fromisoformat(body["created_at"]),
                    lease_until=datetime.fromisoformat(body["lease_until"]))

@@ -18,7 +18,7 @@ import sys
 from bot.config.settings import Settings
 from bot.delivery.child import READY, REPORTS, settings_environment
 from bot.delivery.handover import WAKE, take_line
-from bot.routing.outbox import Owed
+from bot.routing.outbox import Message
 from bot.web.metrics import Metrics
 
 log = logging.getLogger("bot.delivery")
@@ -68,7 +68,7 @@ class DeliveryProcess:
         """Tell the child new messages are owed (after a write); nothing if it is gone."""
         self._order(WAKE)
 
-    def take(self, owed: list[Owed]) -> None:
+    def take(self, owed: list[Message]) -> None:
         """Hand the child new leads' messages, written claimed for it (see `bot.routing.outbox`).
 
         If it is gone, they wait for their lease to run out, and the next child claims them.

@@ -12,11 +12,11 @@ import hmac
 import json
 import logging
 import time
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, Protocol
 
 import aiohttp
+
+from bot.routing.outbox import Message
 
 log = logging.getLogger("bot.delivery")
 console_log = logging.getLogger("bot.delivery.console")
@@ -30,20 +30,6 @@ PERMANENT_SLACK_ERRORS = frozenset({
     "cannot_dm_bot", "invalid_auth", "not_authed", "account_inactive", "token_revoked",
     "missing_scope", "invalid_blocks", "msg_too_long", "no_text", "restricted_action",
 })
-
-
-@dataclass(frozen=True, slots=True)
-class Message:
-    """One claimed outbox row."""
-
-    id: int
-    key: str
-    kind: str
-    payload: dict[str, Any]
-    lead_id: str | None
-    attempts: int  # including this one
-    created_at: datetime | None = None  # when it was owed: the delivery lag's start
-    lease_until: datetime | None = None  # claimed for us until then; after that, anyone may send it
 
 
 class DeliveryError(Exception):

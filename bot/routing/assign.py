@@ -30,7 +30,7 @@ from bot.routing.ledger import (
     save,
     sticky_owner,
 )
-from bot.routing.outbox import Outbox, Owed, lead_card
+from bot.routing.outbox import Message, Outbox, lead_card
 from bot.routing.results import MemberRef, RouteOutcome
 from bot.routing.rules import RuleResult, first_match
 from bot.routing.team import TeamSettings
@@ -113,7 +113,7 @@ class Router:
         self.finish(batch)
         return decided if isinstance(decided, RouteOutcome) else decided.outcome()
 
-    def finish(self, batch: Batch) -> list[Owed]:
+    def finish(self, batch: Batch) -> list[Message]:
         return batch.finish(self._owe_decision)
 
     def decide(

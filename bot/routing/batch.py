@@ -26,7 +26,7 @@ from bot.routing.ledger import (
     sticky_owner,
     sticky_owners,
 )
-from bot.routing.outbox import Outbox, Owed
+from bot.routing.outbox import Message, Outbox
 from bot.routing.results import MemberRef, RouteOutcome
 from bot.routing.team import load_team
 from bot.store.models import Assignment, Lead, Member
@@ -153,7 +153,7 @@ class Batch:
                 if info.seat.member_id == member_id:
                     _count_open(info, 1, seat_too=info is not winner)  # charging counted the winner's
 
-    def finish(self, owe: Any) -> list[Owed]:
+    def finish(self, owe: Any) -> list[Message]:
         """Write ledgers, leads, assignments, open counts and owed messages; `owe(outbox,
         decision)` adds the messages an assignment owes once its id is known. The messages
         to hand over once committed (none unless the outbox is leased)."""

@@ -5,7 +5,7 @@ them into Slack messages or webhook posts, so the core never imports Slack.
 
 Handing over: when serve's own delivery loop will take a transaction's messages straight
 after the commit (see `RoutingService.hand_over_to`), they are written already claimed by
-it (leased until `lease_until`, this attempt counted) and come back from `flush` as `Owed`,
+it (leased until `lease_until`, this attempt counted) and come back from `flush` as `Message`s,
 so the loop sends them at once without a claim transaction of its own. If the hand-over
 never happens (a crash between commit and hand-over), the lease runs out and any loop
 claims them as usual: a delay of at most the lease, never a loss.
@@ -38,16 +38,18 @@ def lead_card(lead_id: str, fields: dict[str, Any]) -> dict[str, Any]:
 
 
 @dataclass(frozen=True, slots=True)
-class Owed:
-    """A message written already claimed, to hand to the delivery loop once committed."""
+class Message:
+    """One outbox row claimed for sending: by a delivery loop's claim, or written claimed
+    for a hand-over. (Here, not in bot.delivery, so the core can hand messages over.)"""
 
     id: int
     key: str
     kind: str
     payload: dict[str, Any]
     lead_id: str | None
-    created_at: datetime
-    lease_until: datetime
+    attempts: int  # including this one
+    created_at: datetime | None = None  # when it was owed: the delivery lag's start
+    lease_until: datetime | None = None  # claimed for us until then; after that, anyone may send it
 
 
 class Outbox:
@@ -74,10 +76,10 @@ class Outbox:
             )
         )
 
-    def flush(self, connection: Connection) -> list[Owed]:
+    def flush(self, connection: Connection) -> list[Message]:
         """Insert the rows; a key already owed is skipped (the key is the idempotency key).
 
-        Leased rows come back as `Owed`, to be handed over after the commit; a skipped key
+        Leased rows come back as `Message`s, to be handed over after the commit; a skipped key
         does not (it is someone else's, and stays as it was).
         """
         rows, self.rows = self.rows, []
@@ -91,8 +93,8 @@ class Outbox:
         owed = []
         for row in rows:
             if (row_id := ids.pop(row["key"], None)) is not None:  # pop: a key twice is handed once
-                owed.append(Owed(row_id, row["key"], row["kind"], row["payload"], row["lead_id"], self.now,
-                                 self.lease_until))
+                owed.append(Message(row_id, row["key"], row["kind"], row["payload"], row["lead_id"], 1,
+                                    self.now, self.lease_until))
         return owed
 
 

@@ -23,7 +23,7 @@ from bot.routing.clock import Clock, SystemClock
 from bot.routing.errors import CapacityTaken, NotFound, RoutingError
 from bot.routing.group_commit import GroupCommit, Pending
 from bot.routing.lead_lookup import stored_explanation, stored_outcome
-from bot.routing.outbox import Owed
+from bot.routing.outbox import Message
 from bot.routing.preview import preview
 from bot.routing.results import (
     AssignmentChange,
@@ -86,10 +86,10 @@ class RoutingService:
         # skip it when their messages are handed over instead (see hand_over_to).
         self.on_commit: Callable[[], None] | None = None
         # New leads' messages go straight to serve's delivery loop instead (see hand_over_to).
-        self._take: Callable[[list[Owed]], None] | None = None
+        self._take: Callable[[list[Message]], None] | None = None
         self._handover_lease = timedelta(0)
 
-    def hand_over_to(self, take: Callable[[list[Owed]], None], *, lease: timedelta) -> None:
+    def hand_over_to(self, take: Callable[[list[Message]], None], *, lease: timedelta) -> None:
         """Give the messages new leads owe to `take` as soon as they are committed.
 
         They are written claimed for `lease` (see `bot.routing.outbox`), so the delivery loop
@@ -153,7 +153,7 @@ class RoutingService:
         """Route leads in one transaction; their messages are handed over once it commits."""
         now, take = self.clock.now(), self._take
 
-        def work(connection: Connection) -> tuple[list[RouteOutcome], list[Owed]]:
+        def work(connection: Connection) -> tuple[list[RouteOutcome], list[Message]]:
             # The lease starts when the transaction has its locks (each attempt), not when
             # the leads arrived: a wait for the write lock must not eat into it.
             lease_until = None if take is None else self.clock.now() + self._handover_lease
@@ -170,7 +170,7 @@ class RoutingService:
         leads: list[tuple[str, dict[str, Any], str]],
         now: datetime,
         lease_until: datetime | None = None,
-    ) -> tuple[list[RouteOutcome], list[Owed]]:
+    ) -> tuple[list[RouteOutcome], list[Message]]:
         shared = Batch(connection, now, lease_until)
         shared.prefetch([(lead_id, fields) for lead_id, fields, _ in leads])
         decided = [
