@@ -21,7 +21,8 @@ from bot.store.models import OutboxMessage
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from fake_slack import FakeSlack
 
-__all__ = ["CONFIG", "FakeSlack", "fail_sends", "outbox_rows", "prepared_service", "slack_runtime"]
+__all__ = ["CONFIG", "FakeSlack", "count_rounds", "fail_sends", "outbox_rows", "prepared_service",
+           "slack_runtime"]
 
 CONFIG = """
 timezone: UTC
@@ -49,6 +50,19 @@ async def prepared_service(url: str, *, webhook: bool = False, config: str = CON
     service = RoutingService(db, webhook=webhook)
     await service.apply_config(load_text(config), actor="test")
     return service
+
+
+def count_rounds(loop: Any) -> list[int]:
+    """Count a delivery loop's rounds (one transaction each): one entry per round, its room."""
+    rounds: list[int] = []
+    exchange = loop._exchange
+
+    async def counted(outcomes: list[Any], room: int) -> list[Any]:
+        rounds.append(room)
+        return await exchange(outcomes, room)
+
+    loop._exchange = counted
+    return rounds
 
 
 async def outbox_rows(db: Database) -> list[Any]:

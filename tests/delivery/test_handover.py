@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from delivery_support import outbox_rows, prepared_service
+from delivery_support import count_rounds, outbox_rows, prepared_service
 
 from bot.delivery import claims
 from bot.delivery.child import _listen
@@ -15,7 +17,6 @@ from bot.delivery.handover import WAKE, read_order, take_line
 from bot.delivery.loop import DeliveryLoop
 from bot.delivery.transports import Message
 from bot.routing.clock import ManualClock
-from bot.routing.outbox import Owed
 from bot.routing.service import RoutingService
 
 START = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
@@ -44,11 +45,28 @@ class HeldTransport:
         return {"ok": True}
 
 
-def through_the_pipe(owed: list[Owed]) -> list[Message]:
+def through_the_pipe(owed: list[Message]) -> list[Message]:
     """What the delivery child reads from serve's `take` lines."""
     messages = [read_order(take_line(o)) for o in owed]
     assert all(m is not None for m in messages)
     return messages  # type: ignore[return-value]
+
+
+@asynccontextmanager
+async def running(service: RoutingService, transport: HeldTransport, *, hand_over: bool = True,
+                  **options: Any) -> AsyncIterator[DeliveryLoop]:
+    """A delivery loop on the service's clock, running (and given new leads' messages, as
+    serve's child is through the pipe, when `hand_over`); stopped and finished on exit."""
+    loop = DeliveryLoop(service.db, {"dm": transport, "channel": transport}, clock=service.clock, **options)
+    if hand_over:
+        service.hand_over_to(lambda owed: loop.take(through_the_pipe(owed)), lease=LEASE)
+    stop = asyncio.Event()
+    task = asyncio.create_task(loop.run(stop))
+    try:
+        yield loop
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 5)
 
 
 async def until_sent(db: Any, count: int, timeout: float = 10) -> list[Any]:
@@ -62,7 +80,7 @@ async def until_sent(db: Any, count: int, timeout: float = 10) -> list[Any]:
 
 async def test_a_new_leads_messages_are_written_claimed_and_handed_over_once_committed(
         service: RoutingService) -> None:
-    handed: list[Owed] = []
+    handed: list[Message] = []
     woken: list[None] = []
     service.on_commit = lambda: woken.append(None)
     service.hand_over_to(handed.extend, lease=LEASE)
@@ -88,10 +106,10 @@ async def test_a_new_leads_messages_are_written_claimed_and_handed_over_once_com
 
 
 async def test_a_failed_transaction_hands_nothing_over(service: RoutingService) -> None:
-    handed: list[Owed] = []
+    handed: list[Message] = []
     service.hand_over_to(handed.extend, lease=LEASE)
 
-    def broken(batch: Any) -> list[Owed]:
+    def broken(batch: Any) -> list[Message]:
         raise RuntimeError("the disk is full")
 
     service.router.finish = broken  # type: ignore[method-assign]
@@ -103,81 +121,55 @@ async def test_a_failed_transaction_hands_nothing_over(service: RoutingService) 
 async def test_handed_over_messages_are_sent_without_a_claim_and_recorded_in_few_rounds(
         service: RoutingService) -> None:
     transport = HeldTransport()
-    stop = asyncio.Event()
-    loop = DeliveryLoop(service.db, {"dm": transport, "channel": transport}, clock=service.clock,
-                        poll_interval=30, record_within=0.05)
-    rounds = 0
-    exchange = loop._exchange
-
-    async def counted(outcomes: list[claims.Outcome], room: int) -> list[Message]:
-        nonlocal rounds
-        rounds += 1
-        return await exchange(outcomes, room)
-
-    loop._exchange = counted  # type: ignore[method-assign]
-    service.hand_over_to(lambda owed: loop.take(through_the_pipe(owed)), lease=LEASE)
-    task = asyncio.create_task(loop.run(stop))
-    for n in range(20):
-        await service.route({"id": f"L-{n}"})  # the clock stands still: none of them is due
-    rows = await until_sent(service.db, 40)
+    async with running(service, transport, poll_interval=30, record_within=0.05) as loop:
+        rounds = count_rounds(loop)
+        for n in range(20):
+            await service.route({"id": f"L-{n}"})  # the clock stands still: none of them is due
+        rows = await until_sent(service.db, 40)
     assert sorted(transport.sent) == sorted(r.key for r in rows)  # each once
     assert all(r.attempts == 1 and r.result == {"ok": True} for r in rows)
-    assert rounds < 20  # the outcomes are recorded together, not a transaction per lead
-    stop.set()
-    await asyncio.wait_for(task, 5)
+    assert len(rounds) < 20  # the outcomes are recorded together, not a transaction per lead
 
 
 async def test_beyond_what_it_may_hold_the_loop_releases_them_to_be_claimed_in_turn(
         service: RoutingService) -> None:
     transport = HeldTransport()
     transport.open.clear()
-    stop = asyncio.Event()
-    loop = DeliveryLoop(service.db, {"dm": transport, "channel": transport}, clock=service.clock,
-                        poll_interval=0.05, record_within=0.01, max_handed=2)
-    service.hand_over_to(lambda owed: loop.take(through_the_pipe(owed)), lease=LEASE)
-    task = asyncio.create_task(loop.run(stop))
-    for n in range(3):
-        await service.route({"id": f"L-{n}"})  # six messages: two held, four released
-    for _ in range(500):  # the four released are due at once, and a round claims them (30 s lease)
-        leases = sorted(r.available_at - START for r in await outbox_rows(service.db))
-        if leases == [LEASE] * 2 + [timedelta(seconds=30)] * 4:
-            break
-        await asyncio.sleep(0.01)
-    assert leases == [LEASE] * 2 + [timedelta(seconds=30)] * 4
-    transport.open.set()
-    rows = await until_sent(service.db, 6)
+    async with running(service, transport, poll_interval=0.05, record_within=0.01, max_handed=2):
+        for n in range(3):
+            await service.route({"id": f"L-{n}"})  # six messages: two held, four released
+        for _ in range(500):  # the four released are due at once, and a round claims them (30 s lease)
+            leases = sorted(r.available_at - START for r in await outbox_rows(service.db))
+            if leases == [LEASE] * 2 + [timedelta(seconds=30)] * 4:
+                break
+            await asyncio.sleep(0.01)
+        assert leases == [LEASE] * 2 + [timedelta(seconds=30)] * 4
+        transport.open.set()
+        rows = await until_sent(service.db, 6)
     assert sorted(transport.sent) == sorted(r.key for r in rows)  # each once
     assert all(r.attempts == 1 for r in rows)  # a release is not an attempt
-    stop.set()
-    await asyncio.wait_for(task, 5)
 
 
 async def test_a_lease_that_runs_out_mid_send_does_not_make_the_loop_send_it_twice(
         service: RoutingService) -> None:
     transport = HeldTransport()
     transport.open.clear()
-    wake, stop = asyncio.Event(), asyncio.Event()
-    loop = DeliveryLoop(service.db, {"dm": transport, "channel": transport}, clock=service.clock,
-                        wake=wake, poll_interval=30)
-    service.hand_over_to(lambda owed: loop.take(through_the_pipe(owed)), lease=LEASE)
-    task = asyncio.create_task(loop.run(stop))
-    await service.route({"id": "L-1"})
-    service.clock.advance(seconds=60)  # type: ignore[attr-defined]
-    wake.set()  # a round claims both (their lease ran out) while the loop still sends them
-    for _ in range(500):
-        if all(r.attempts == 2 for r in await outbox_rows(service.db)):
-            break
-        await asyncio.sleep(0.01)
-    transport.open.set()
-    rows = await until_sent(service.db, 2)
+    async with running(service, transport, poll_interval=30) as loop:
+        await service.route({"id": "L-1"})
+        service.clock.advance(seconds=60)  # type: ignore[attr-defined]
+        loop.wake.set()  # a round claims both (their lease ran out) while the loop still sends them
+        for _ in range(500):
+            if all(r.attempts == 2 for r in await outbox_rows(service.db)):
+                break
+            await asyncio.sleep(0.01)
+        transport.open.set()
+        rows = await until_sent(service.db, 2)
     assert sorted(transport.sent) == sorted(r.key for r in rows)  # each once
-    stop.set()
-    await asyncio.wait_for(task, 5)
 
 
 def test_a_take_line_carries_the_whole_message() -> None:
-    owed = Owed(7, "assignment:3:dm", "dm", {"to": "U1", "lead": {"name": "Zoë\n\u2028"}}, "L-1", START,
-                START + LEASE)
+    owed = Message(7, "assignment:3:dm", "dm", {"to": "U1", "lead": {"name": "Zoë\n\u2028"}}, "L-1", 1, START,
+                   START + LEASE)
     message = read_order(take_line(owed))
     assert message == Message(7, "assignment:3:dm", "dm", owed.payload, "L-1", 1, START, START + LEASE)
     assert take_line(owed).count(b"\n") == 1  # one line, whatever the lead holds
@@ -190,7 +182,7 @@ async def test_the_child_reads_takes_and_wakes_and_stops_at_the_end_of_its_stdin
     wake = asyncio.Event()
     loop = DeliveryLoop(service.db, {"dm": transport}, wake=wake, clock=service.clock)
     orders, stop = asyncio.StreamReader(), asyncio.Event()
-    owed = Owed(1, "k-1", "dm", {"to": "U1"}, None, START, START + LEASE)
+    owed = Message(1, "k-1", "dm", {"to": "U1"}, None, 1, START, START + LEASE)
     orders.feed_data(take_line(owed) + b"take {garbled\n")
     orders.feed_eof()
     await _listen(orders, loop, stop)
@@ -206,52 +198,41 @@ async def test_a_send_that_ends_while_a_round_claims_it_again_is_not_sent_twice(
     while that round is on its way back: the id stays held until its outcome is recorded."""
     transport = HeldTransport()
     transport.open.clear()
-    wake, stop = asyncio.Event(), asyncio.Event()
-    loop = DeliveryLoop(service.db, {"dm": transport, "channel": transport}, clock=service.clock,
-                        wake=wake, poll_interval=30)
-    exchange = loop._exchange
+    async with running(service, transport, poll_interval=30) as loop:
+        exchange = loop._exchange
 
-    async def sends_finish_during_the_round(outcomes: list[claims.Outcome], room: int) -> list[Message]:
-        claimed = await exchange(outcomes, room)
-        transport.open.set()
+        async def sends_finish_during_the_round(outcomes: list[claims.Outcome], room: int) -> list[Message]:
+            claimed = await exchange(outcomes, room)
+            transport.open.set()
+            await asyncio.sleep(0.05)
+            return claimed
+
         await asyncio.sleep(0.05)
-        return claimed
-
-    service.hand_over_to(lambda owed: loop.take(through_the_pipe(owed)), lease=LEASE)
-    task = asyncio.create_task(loop.run(stop))
-    await asyncio.sleep(0.05)
-    await service.route({"id": "L-1"})
-    service.clock.advance(seconds=20)  # type: ignore[attr-defined]
-    loop._exchange = sends_finish_during_the_round  # type: ignore[method-assign]
-    wake.set()
-    await asyncio.sleep(0.3)
-    loop._exchange = exchange  # type: ignore[method-assign]
-    wake.set()
-    rows = await until_sent(service.db, 2)
-    await asyncio.sleep(0.1)
+        await service.route({"id": "L-1"})
+        service.clock.advance(seconds=20)  # type: ignore[attr-defined]
+        loop._exchange = sends_finish_during_the_round  # type: ignore[method-assign]
+        loop.wake.set()
+        await asyncio.sleep(0.3)
+        loop._exchange = exchange  # type: ignore[method-assign]
+        loop.wake.set()
+        rows = await until_sent(service.db, 2)
+        await asyncio.sleep(0.1)
     assert sorted(transport.sent) == sorted(r.key for r in rows)  # each once
-    stop.set()
-    await asyncio.wait_for(task, 5)
 
 
 async def test_a_take_that_arrives_after_its_lease_ran_out_is_left_to_the_rounds(
         service: RoutingService) -> None:
     transport = HeldTransport()
-    wake, stop = asyncio.Event(), asyncio.Event()
-    loop = DeliveryLoop(service.db, {"dm": transport, "channel": transport}, clock=service.clock,
-                        wake=wake, poll_interval=30)
-    late: list[Owed] = []
+    late: list[Message] = []
     service.hand_over_to(late.extend, lease=LEASE)  # a slow transaction, or a line read late
-    task = asyncio.create_task(loop.run(stop))
-    await service.route({"id": "L-1"})
-    service.clock.advance(seconds=16)  # type: ignore[attr-defined]
-    wake.set()
-    rows = await until_sent(service.db, 2)  # a round claimed and sent them
-    loop.take(through_the_pipe(late))
-    await asyncio.sleep(0.2)
+    async with running(service, transport, hand_over=False, poll_interval=30) as loop:
+        await service.route({"id": "L-1"})
+        service.clock.advance(seconds=16)  # type: ignore[attr-defined]
+        loop.wake.set()
+        rows = await until_sent(service.db, 2)  # a round claimed and sent them
+        loop.take(through_the_pipe(late))
+        await asyncio.sleep(0.2)
     assert sorted(transport.sent) == sorted(r.key for r in rows)  # each once
-    stop.set()
-    await asyncio.wait_for(task, 5)
 
 
 async def test_a_message_that_waited_its_turn_past_the_lease_margin_is_released_not_sent(
@@ -260,28 +241,23 @@ async def test_a_message_that_waited_its_turn_past_the_lease_margin_is_released_
     goes back to the outbox (and this loop's rounds claim it afresh) instead of out."""
     transport = HeldTransport()
     transport.open.clear()
-    stop = asyncio.Event()
-    loop = DeliveryLoop(service.db, {"dm": transport, "channel": transport}, clock=service.clock,
-                        poll_interval=0.05, record_within=0.01, concurrency=1, lease_margin=5)
-    service.hand_over_to(lambda owed: loop.take(through_the_pipe(owed)), lease=LEASE)
-    task = asyncio.create_task(loop.run(stop))
-    for n in range(3):
-        await service.route({"id": f"L-{n}"})  # six handed over; one sends (held), five wait
-    await asyncio.sleep(0.05)
-    service.clock.advance(seconds=11)  # type: ignore[attr-defined]  # 4 s of their lease left
-    transport.open.set()
-    rows = await until_sent(service.db, 6)
+    async with running(service, transport, poll_interval=0.05, record_within=0.01, concurrency=1,
+                       lease_margin=5):
+        for n in range(3):
+            await service.route({"id": f"L-{n}"})  # six handed over; one sends (held), five wait
+        await asyncio.sleep(0.05)
+        service.clock.advance(seconds=11)  # type: ignore[attr-defined]  # 4 s of their lease left
+        transport.open.set()
+        rows = await until_sent(service.db, 6)
     assert sorted(transport.sent) == sorted(r.key for r in rows)  # each once
     leases = sorted(r.available_at - START for r in rows)
     assert leases == [LEASE] + [timedelta(seconds=11 + 30)] * 5  # the five were claimed again, afresh
     assert all(r.attempts == 1 for r in rows)
-    stop.set()
-    await asyncio.wait_for(task, 5)
 
 
 async def test_a_release_after_another_loop_claimed_the_message_changes_nothing(
         service: RoutingService) -> None:
-    handed: list[Owed] = []
+    handed: list[Message] = []
     service.hand_over_to(handed.extend, lease=LEASE)
     await service.route({"id": "L-1"})
     later = START + LEASE + timedelta(seconds=1)
