@@ -25,6 +25,11 @@ log = logging.getLogger("bot.delivery")
 
 READY_TIMEOUT = 60.0  # seconds the child may take to import and connect
 FINISH_TIMEOUT = 25.0  # seconds it gets to send and record what it holds (serve waits 30)
+# Bytes of orders serve lets wait for the child (beyond the OS pipe's own buffer) before it
+# stops handing messages over. A child that is alive but not reading (stopped, or its loop
+# stuck) must not make serve's memory grow with every lead: new leads' messages are then
+# written due at once and claimed by the child's rounds when it reads again.
+HIGH_WATER = 1024 * 1024
 
 
 class DeliveryProcessFailed(RuntimeError):
@@ -32,14 +37,15 @@ class DeliveryProcessFailed(RuntimeError):
 
 
 class DeliveryProcess:
-    """One delivery child per serve: `start`, then `take` per new lead and `wake` per other write,
-    `run` until stop, `close`."""
+    """One delivery child per serve: `start`, then `take` per new lead (while `taking`) and `wake`
+    per other write, `run` until stop, `close`."""
 
     def __init__(self, settings: Settings, metrics: Metrics) -> None:
         self.settings = settings
         self.metrics = metrics
         self._child: asyncio.subprocess.Process | None = None
         self._reading: asyncio.Task[None] | None = None
+        self._behind = False  # last seen by `taking`, to log the change once
 
     async def start(self) -> None:
         """Start the child and wait for its `ready`; DeliveryProcessFailed if it never says it.
@@ -65,8 +71,26 @@ class DeliveryProcess:
         log.info("delivering from process %d", self._child.pid)
 
     def wake(self) -> None:
-        """Tell the child new messages are owed (after a write); nothing if it is gone."""
-        self._order(WAKE)
+        """Tell the child new messages are owed (after a write); nothing if it is gone.
+
+        Not if orders are still waiting for it: reading any order ends in a round that claims
+        what is due, so one more wake would only add to what waits.
+        """
+        if self._waiting_bytes() == 0:
+            self._order(WAKE)
+
+    def taking(self) -> bool:
+        """Whether to hand the child new leads' messages: it reads its orders (fewer than
+        HIGH_WATER bytes wait for it)."""
+        behind = self._waiting_bytes() >= HIGH_WATER
+        if behind != self._behind:
+            self._behind = behind
+            if behind:
+                log.warning("the delivery process is not reading its orders; new leads' messages "
+                            "wait in the outbox for it")
+            else:
+                log.info("the delivery process reads its orders again")
+        return not behind
 
     def take(self, owed: list[Message]) -> None:
         """Hand the child new leads' messages, written claimed for it (see `bot.routing.outbox`).
@@ -74,6 +98,13 @@ class DeliveryProcess:
         If it is gone, they wait for their lease to run out, and the next child claims them.
         """
         self._order(b"".join(take_line(message) for message in owed))
+
+    def _waiting_bytes(self) -> int:
+        """Orders written but not yet taken by the OS pipe (the child is not reading)."""
+        child = self._child
+        if child is None or child.stdin is None or child.stdin.is_closing():
+            return 0
+        return child.stdin.transport.get_write_buffer_size()
 
     def _order(self, line: bytes) -> None:
         child = self._child

@@ -87,16 +87,20 @@ class RoutingService:
         self.on_commit: Callable[[], None] | None = None
         # New leads' messages go straight to serve's delivery loop instead (see hand_over_to).
         self._take: Callable[[list[Message]], None] | None = None
+        self._taking: Callable[[], bool] = lambda: True
         self._handover_lease = timedelta(0)
 
-    def hand_over_to(self, take: Callable[[list[Message]], None], *, lease: timedelta) -> None:
+    def hand_over_to(self, take: Callable[[list[Message]], None], *, lease: timedelta,
+                     taking: Callable[[], bool] = lambda: True) -> None:
         """Give the messages new leads owe to `take` as soon as they are committed.
 
         They are written claimed for `lease` (see `bot.routing.outbox`), so the delivery loop
         sends them without a claim transaction; a lead is the hot path, and at a steady
-        trickle that claim was a second write transaction per lead.
+        trickle that claim was a second write transaction per lead. While `taking()` is
+        false (the taker has fallen behind), new leads' messages are written due at once
+        instead, and `on_commit` tells the loop to claim them in its own time.
         """
-        self._take, self._handover_lease = take, lease
+        self._take, self._taking, self._handover_lease = take, taking, lease
 
     async def _run(self, work: Callable[[Connection], T], *, commit: bool = True, notify: bool = True) -> T:
         """Run `work` in one transaction, again if a race aborted it (see `is_retryable`).
@@ -151,7 +155,8 @@ class RoutingService:
 
     async def _route_new(self, leads: list[tuple[str, dict[str, Any], str]]) -> list[RouteOutcome]:
         """Route leads in one transaction; their messages are handed over once it commits."""
-        now, take = self.clock.now(), self._take
+        now = self.clock.now()
+        take = self._take if self._take is not None and self._taking() else None
 
         def work(connection: Connection) -> tuple[list[RouteOutcome], list[Message]]:
             # The lease starts when the transaction has its locks (each attempt), not when

@@ -70,7 +70,7 @@ async def _serve(db: Database, settings: Settings, stop: asyncio.Event,
     delivery = _delivery(settings, db, service, slack, metrics)
     service.on_commit = delivery.wake  # every write may owe messages: send them at once
     if isinstance(delivery, DeliveryProcess):  # new leads' messages go to the child as they commit
-        service.hand_over_to(delivery.take, lease=HANDOVER_LEASE)
+        service.hand_over_to(delivery.take, lease=HANDOVER_LEASE, taking=delivery.taking)
     app = create_app(service, settings, slack, metrics=metrics)
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT)
     await runner.setup()

@@ -105,6 +105,24 @@ async def test_a_new_leads_messages_are_written_claimed_and_handed_over_once_com
     assert sorted(m.id for m in late) == sorted(o.id for o in handed) and all(m.attempts == 2 for m in late)
 
 
+async def test_while_the_taker_is_behind_new_leads_messages_are_written_due_for_the_rounds(
+        service: RoutingService) -> None:
+    handed: list[Message] = []
+    woken: list[None] = []
+    behind = True
+    service.on_commit = lambda: woken.append(None)
+    service.hand_over_to(handed.extend, lease=LEASE, taking=lambda: not behind)
+
+    await service.route({"id": "L-1"})
+    rows = await outbox_rows(service.db)
+    assert handed == [] and woken == [None]  # the loop is told to claim them itself
+    assert len(rows) == 2 and all(r.available_at == START and r.attempts == 0 for r in rows)  # due now
+
+    behind = False
+    await service.route({"id": "L-2"})
+    assert [o.lead_id for o in handed] == ["L-2", "L-2"] and woken == [None]
+
+
 async def test_a_failed_transaction_hands_nothing_over(service: RoutingService) -> None:
     handed: list[Message] = []
     service.hand_over_to(handed.extend, lease=LEASE)

@@ -10,21 +10,29 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import fcntl
 import os
 import re
 import signal
 import sys
+import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
+from sqlalchemy import select
 from web_support import AUTH, CONFIG, TOKEN, FakeSlack, delivery_pids, free_port, wait_for_exit
 
 from bot.config.settings import Settings
+from bot.delivery import process
 from bot.delivery.child import settings_environment, settings_from_environment
+from bot.store.db import Database
+from bot.store.models import OutboxMessage
 from bot.web.server import serve
+
+OUTBOX = OutboxMessage.__table__
 
 
 def settings_for(tmp_path: Path, slack: FakeSlack, delivery: str, url: str | None = None) -> Settings:
@@ -120,6 +128,57 @@ async def test_a_message_given_up_on_in_the_child_is_counted(start: Starter, fak
     metrics = await serving.wait_for_metric(failures)
     [kind] = failures.findall(metrics)
     assert f'rotation_delivery_errors_total{{kind="{kind}"}} 1.0' in metrics
+    assert await serving.stop() == 0
+
+
+def stop_while_idle(pid: int, database_url: str) -> None:
+    """SIGSTOP the child between two of its transactions: stopped holding the write lock, it
+    would stop serve too, which is another story."""
+    lock_path = database_url.removeprefix("sqlite+aiosqlite:///") + ".write-lock"
+    with open(lock_path, "a") as lock:
+        for _ in range(200):
+            os.kill(pid, signal.SIGSTOP)
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:  # stopped mid-transaction: let it finish and try again
+                os.kill(pid, signal.SIGCONT)
+                time.sleep(0.01)
+                continue
+            fcntl.flock(lock, fcntl.LOCK_UN)
+            return
+    raise AssertionError("the delivery child never let go of the write lock")
+
+
+async def test_a_child_that_stops_reading_gets_no_more_hand_overs_and_catches_up_after(
+    start: Starter, fake_slack: FakeSlack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A live child that stops reading its stdin (here: SIGSTOP) must not make serve hold every
+    new lead's messages in memory: past HIGH_WATER they are written due, for its rounds."""
+    monkeypatch.setattr(process, "HIGH_WATER", 16 * 1024)
+    serving = start("process")
+    await serving.ready()
+    [child] = delivery_pids(os.getpid())
+    leads = 40
+    stop_while_idle(child, serving.settings.database_url)
+    try:
+        for n in range(leads):  # ~6 KB of take lines each: past the OS pipe's 64 KiB and HIGH_WATER
+            await serving.post({"id": f"B-{n}", "name": "Ada", "company": "x" * 2500})
+        db = Database(serving.settings.database_url)
+        try:
+            async with db.engine.connect() as connection:
+                rows = (await connection.execute(select(OUTBOX.c.lead_id, OUTBOX.c.attempts)
+                                                 .order_by(OUTBOX.c.id))).all()
+        finally:
+            await db.dispose()
+    finally:
+        os.kill(child, signal.SIGCONT)
+    handed = [attempts == 1 for _, attempts in rows]
+    assert len(rows) == 2 * leads and all(attempts in (0, 1) for _, attempts in rows)
+    assert any(handed) and not all(handed)
+    assert handed == sorted(handed, reverse=True)  # handed over until it fell behind, then never again
+    # what was handed over waits in the pipe; the rest is claimed as soon as it reads again
+    await fake_slack.wait_for("chat.postMessage", 2 * leads, timeout=10)
+    await serving.wait_for_metric(f'rotation_deliveries_total{{kind="dm"}} {float(leads)}')
     assert await serving.stop() == 0
 
 
