@@ -17,6 +17,7 @@ from bot.config.routing import ConfigInvalid, load_file
 from bot.config.settings import Settings
 from bot.routing.errors import RoutingError
 from bot.routing.results import RouteOutcome
+from bot.routing.roster import replaced_calibrations
 from bot.routing.service import RoutingService
 from bot.store.db import Database
 
@@ -111,6 +112,8 @@ def config_apply(file: str) -> None:
         f"Applied {file}: {summary['members']} members, {summary['queues']} queues, "
         f"{summary['seats']} seats, {summary['rules']} rules. Ledgers kept."
     )
+    if summary["calibrations_replaced"]:
+        click.echo(replaced_calibrations(summary["calibrations_replaced"]), err=True)
 
 
 @config.command("export")

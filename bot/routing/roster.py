@@ -3,15 +3,22 @@
 Applying is idempotent and never touches a ledger: members, queues, weights and rules
 are updated in place; a member or queue removed from the file is kept (with its
 history) but leaves the rotation; a weight change is folded in at the current lag.
+
+Managers calibrate in Slack between applies (weights, active, queue membership), and
+applying a file sets those back to what the file says. So `rotation serve`, which applies
+ROTATION_CONFIG at every start, applies it only when it says something new (its digest
+differs from the last applied); a restart or a deploy keeps the managers' calibrations.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import datetime
 from fractions import Fraction
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, func, insert, select, update
 
 from bot.config.schema import RoutingConfig, SeatConfig
 from bot.routing.fairness import Seat
@@ -33,9 +40,29 @@ def seat_weight(seat: SeatConfig) -> tuple[Fraction, str]:
     return Fraction(1), "1"
 
 
-def apply_config(connection: Connection, config: RoutingConfig, now: datetime, actor: str) -> dict[str, int]:
-    summary = {"members": 0, "queues": 0, "seats": 0, "rules": len(config.rules)}
-    _apply_team(connection, config, now)
+# What a manager changes in Slack that applying a file sets back (adjustments are ledger
+# entries and stay). A calibrate event counts when it set a weight or active.
+RESETTABLE = ("calibrate", "queue_add", "queue_remove")
+
+
+def config_digest(config: RoutingConfig) -> str:
+    """What a config says, whatever its layout and comments."""
+    said = json.dumps(config.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(said.encode()).hexdigest()
+
+
+def apply_config(
+    connection: Connection, config: RoutingConfig, now: datetime, actor: str, *, if_changed: bool = False
+) -> dict[str, int] | None:
+    """Apply `config`; the counts of what it holds, and `calibrations_replaced`: how many
+    Slack calibrations since the last apply it set back. With `if_changed`, nothing is done
+    (None) when it says what the last applied config said."""
+    digest = config_digest(config)
+    if if_changed and _applied_digest(connection) == digest:
+        return None
+    summary = {"members": 0, "queues": 0, "seats": 0, "rules": len(config.rules),
+               "calibrations_replaced": _calibrations_since_apply(connection)}
+    _apply_team(connection, config, now, digest)
     member_ids = _apply_members(connection, config, now)
     summary["members"] = len(member_ids)
     for position, queue in enumerate(config.queues):
@@ -52,7 +79,32 @@ def apply_config(connection: Connection, config: RoutingConfig, now: datetime, a
     return summary
 
 
-def _apply_team(connection: Connection, config: RoutingConfig, now: datetime) -> None:
+def replaced_calibrations(count: int) -> str:
+    """The warning for a person whose apply set back calibrations made in Slack."""
+    made = "1 calibration" if count == 1 else f"{count} calibrations"
+    return (f"This config set back {made} made in Slack since the last apply (weights, active, "
+            "queue membership) to what the file says. To keep calibrations, `rotation config export` "
+            "before editing the file, and edit the export.")
+
+
+def _applied_digest(connection: Connection) -> str | None:
+    settings = connection.execute(select(Team.settings).where(Team.id == TEAM_ID)).scalar()
+    return (settings or {}).get("config_digest")
+
+
+def _calibrations_since_apply(connection: Connection) -> int:
+    last_apply = select(func.max(AuditEvent.id)).where(AuditEvent.action == "config_apply").scalar_subquery()
+    rows = connection.execute(
+        select(AuditEvent.action, AuditEvent.details)
+        .where(AuditEvent.action.in_(RESETTABLE), AuditEvent.id > func.coalesce(last_apply, 0))
+    ).all()
+    return sum(
+        1 for action, details in rows
+        if action != "calibrate" or (details or {}).get("weight") or (details or {}).get("active") is not None
+    )
+
+
+def _apply_team(connection: Connection, config: RoutingConfig, now: datetime, digest: str) -> None:
     values = dict(
         timezone=config.timezone,
         period=config.period,
@@ -64,6 +116,7 @@ def _apply_team(connection: Connection, config: RoutingConfig, now: datetime) ->
             "sla": config.sla.model_dump(),
             "manager_group": config.manager_group,
             "manager_channel": config.manager_channel,
+            "config_digest": digest,
         },
         updated_at=now,
     )

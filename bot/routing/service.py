@@ -472,7 +472,14 @@ class RoutingService:
         return await self._run(work, commit=False)
 
     async def apply_config(self, config: RoutingConfig, *, actor: str = "cli") -> dict[str, int]:
-        return await self._run(lambda c: roster.apply_config(c, config, self.clock.now(), actor))
+        applied = await self._run(lambda c: roster.apply_config(c, config, self.clock.now(), actor))
+        assert applied is not None
+        return applied
+
+    async def apply_config_if_changed(self, config: RoutingConfig, *, actor: str) -> dict[str, int] | None:
+        """Apply `config` unless it says what the last applied one said (None then); see `roster`."""
+        return await self._run(
+            lambda c: roster.apply_config(c, config, self.clock.now(), actor, if_changed=True))
 
     async def export_config(self) -> dict[str, Any]:
         return await self._run(roster.export_config, commit=False)

@@ -20,6 +20,7 @@ from bot.delivery.loop import DeliveryLoop
 from bot.delivery.process import DeliveryProcess, DeliveryProcessFailed
 from bot.delivery.transports import close_transports, default_transports
 from bot.jobs.runner import JobRunner
+from bot.routing.roster import replaced_calibrations
 from bot.routing.service import RoutingService
 from bot.slack.runtime import SlackAppTokenRefused, SlackRuntime
 from bot.stop_signals import on_stop_signals
@@ -120,8 +121,14 @@ async def _apply_config(service: RoutingService, path: str) -> bool:
     except ConfigInvalid as invalid:
         log.error("ROTATION_CONFIG is not valid, not serving:\n%s", invalid)
         return False
-    await service.apply_config(config, actor="serve")
-    log.info("applied the routing config %s", path)
+    applied = await service.apply_config_if_changed(config, actor="serve")
+    if applied is None:
+        log.info("the routing config %s says what was last applied: kept as it is in the database, "
+                 "with the calibrations managers made since", path)
+    else:
+        log.info("applied the routing config %s", path)
+        if applied["calibrations_replaced"]:
+            log.warning("%s", replaced_calibrations(applied["calibrations_replaced"]))
     return True
 
 

@@ -165,6 +165,34 @@ async def test_config_reapply_keeps_ledgers_and_updates_weights(
     await service.db.dispose()
 
 
+async def test_serve_applies_its_config_again_only_when_it_says_something_new(
+    database_url: str, clock: ManualClock
+) -> None:
+    """A restart must not set back what managers calibrated in Slack since the last apply."""
+    from bot.config.routing import load_text
+
+    service = await make_service(database_url, clock, THREE)
+    await service.calibrate(Calibration(queue="sales", slack_id="U01A", weight="3"), actor="U0BOSS")
+    await service.calibrate(Calibration(queue="sales", slack_id="U02B", active=False), actor="U0BOSS")
+    await service.calibrate(Calibration(queue="sales", slack_id="U03C", adjustment=2, note="late"),
+                            actor="U0BOSS")  # a ledger entry: no apply sets it back
+    calibrated = await service.export_config()
+
+    relaid = "# the same config, laid out anew\n" + THREE.replace("sales", "'sales'")
+    assert await service.apply_config_if_changed(load_text(relaid), actor="serve") is None
+    assert await service.export_config() == calibrated
+
+    changed = THREE.replace("America/New_York", "Europe/Paris")
+    applied = await service.apply_config_if_changed(load_text(changed), actor="serve")
+    assert applied is not None and applied["calibrations_replaced"] == 2  # the weight and the active
+    seats = (await service.export_config())["queues"][0]["members"]
+    assert [s.get("weight", 1) for s in seats] == [1, 1, 1] and not any("active" in s for s in seats)
+    assert await service.apply_config_if_changed(load_text(changed), actor="serve") is None
+    again = await service.apply_config(load_text(changed))  # `rotation config apply` always applies
+    assert again["calibrations_replaced"] == 0
+    await service.db.dispose()
+
+
 async def test_fallback_and_sticky_ownership(database_url: str, clock: ManualClock) -> None:
     config = make_config(
         team_of("U01A", "U02B", "U03C"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
 import socket
 from pathlib import Path
 
@@ -12,6 +13,9 @@ import pytest
 from web_support import AUTH, CONFIG, TOKEN
 
 from bot.config.settings import Settings
+from bot.routing.results import Calibration
+from bot.routing.service import RoutingService
+from bot.store.db import Database
 from bot.web.server import serve
 
 
@@ -61,3 +65,40 @@ async def test_serve_warns_when_no_routing_config_was_ever_applied(
         assert await asyncio.wait_for(serving, 30) == 0
         said = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
         assert any("ROTATION_CONFIG" in line for line in said) is warned  # the third: applied before
+
+
+async def test_a_restart_keeps_calibrations_and_a_changed_config_says_what_it_set_back(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    settings = settings_for(tmp_path, port)
+    caplog.set_level(logging.INFO)
+
+    async def restart() -> list[str]:
+        caplog.clear()
+        stop, started = asyncio.Event(), asyncio.Event()
+        serving = asyncio.create_task(serve(settings, stop=stop, started=started))
+        await asyncio.wait_for(started.wait(), 30)
+        stop.set()
+        assert await asyncio.wait_for(serving, 30) == 0
+        return [r.getMessage() for r in caplog.records if r.levelname in ("INFO", "WARNING")]
+
+    await restart()
+    service = RoutingService(Database(settings.database_url))
+    try:
+        seat = (await service.export_config())["queues"][0]["members"][0]["slack_id"]
+        await service.calibrate(Calibration(queue="emea", slack_id=seat, active=False), actor="U0MANAGER")
+        calibrated = await service.export_config()
+
+        said = await restart()  # a deploy: the same ROTATION_CONFIG
+        assert any("says what was last applied" in line for line in said)
+        assert await service.export_config() == calibrated
+
+        edited = CONFIG.replace("timezone: UTC", "timezone: Europe/Paris")
+        Path(settings.routing_config or "").write_text(edited)
+        said = await restart()  # someone edited the file: it wins, and serve says what it set back
+        assert any("set back 1 calibration made in Slack" in line for line in said)
+        assert await service.export_config() != calibrated
+    finally:
+        await service.db.dispose()
