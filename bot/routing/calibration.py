@@ -11,7 +11,7 @@ from fractions import Fraction
 
 from sqlalchemy import Connection, insert, select, update
 
-from bot.routing.errors import InvalidChange, NotFound
+from bot.routing.errors import AlreadyDone, InvalidChange, NotFound
 from bot.routing.ledger import OpenQueue, eligible_seats, open_queue, save
 from bot.routing.members import audit, require_member
 from bot.routing.results import Calibration
@@ -23,7 +23,7 @@ from bot.routing.weights import (
     weight_from_number,
     weight_from_priority,
 )
-from bot.store.models import Membership
+from bot.store.models import Membership, SlackEvent
 
 MAX_ADJUSTMENT = 1000
 
@@ -89,6 +89,8 @@ def _facts_dict(facts: object) -> dict[str, object]:
 def calibrate(
     connection: Connection, team: TeamSettings, change: Calibration, now: datetime, actor: str
 ) -> str:
+    if change.request_id is not None:
+        _first_of_its_request(connection, change.request_id, now)
     opened = apply_calibration(connection, team, change, now, actor)
     info = opened.by_slack_id(change.slack_id)
     assert info is not None
@@ -126,6 +128,22 @@ def calibrate(
         details={"weight": change.weight, "adjustment": change.adjustment, "active": change.active},
     )
     return f"{info.name} in {opened.info.name}: " + (", ".join(said) if said else "no change") + "."
+
+
+def _first_of_its_request(connection: Connection, request_id: str, now: datetime) -> None:
+    """Record the request before anything changes; AlreadyDone if it was recorded before.
+
+    An adjustment adds up, so a Save clicked twice would move the member twice. The key is
+    written in the calibration's own transaction: a calibration refused (InvalidChange) may
+    be asked again, and two at once are kept apart by the table's primary key (the second
+    waits for the first to commit, then fails). Keys are forgotten after two days, with
+    Slack's event ids (`bot.slack.dedupe`).
+    """
+    key = f"calibrate:{request_id}"[:100]
+    exists = connection.execute(select(SlackEvent.event_id).where(SlackEvent.event_id == key)).first()
+    if exists is not None:
+        raise AlreadyDone("This calibration was already saved.")
+    connection.execute(insert(SlackEvent).values(event_id=key, seen_at=now))
 
 
 def add_to_queue(

@@ -9,6 +9,10 @@ class NotFound(RoutingError):
     pass
 
 
+class AlreadyDone(RoutingError):
+    """The same request was already carried out (a second click on Save): nothing more changed."""
+
+
 class CapacityTaken(Exception):
     """Another transaction filled a member's last open slot after we read their count.
 

@@ -131,6 +131,9 @@ class Calibration:
     adjustment: int | None = None
     note: str | None = None
     active: bool | None = None
+    # The request that asks for it (the Slack modal's view id): a second request with the same
+    # id (Save clicked again while the first was slow) changes nothing; see `calibration`.
+    request_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,7 +20,7 @@ from bot.routing import calendar_leaves, calibration, members, offers, roster, s
 from bot.routing.assign import Router
 from bot.routing.batch import Batch
 from bot.routing.clock import Clock, SystemClock
-from bot.routing.errors import CapacityTaken, NotFound, RoutingError
+from bot.routing.errors import AlreadyDone, CapacityTaken, NotFound, RoutingError
 from bot.routing.group_commit import GroupCommit, Pending
 from bot.routing.lead_lookup import stored_explanation, stored_outcome
 from bot.routing.outbox import Message
@@ -437,7 +437,13 @@ class RoutingService:
         def work(c: Connection) -> str:
             return calibration.calibrate(c, self._team(c), change, self.clock.now(), actor)
 
-        return await self._run(work)
+        try:
+            return await self._run(work)
+        except IntegrityError:
+            if change.request_id is None:
+                raise
+            # the same request, run at the same moment by another replica: it committed first
+            raise AlreadyDone("This calibration was already saved.") from None
 
     async def add_to_queue(self, slack_id: str, queue: str, *, actor: str, weight: str | None = None) -> str:
         return await self._run(

@@ -7,12 +7,13 @@ Why every refresh recomputes from the core: the preview must be what the core wo
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.routing.errors import InvalidChange, NotFound, RoutingError
+from bot.routing.errors import AlreadyDone, InvalidChange, NotFound, RoutingError
 from bot.routing.results import Calibration
 from bot.slack import calibrate_form, ids
 from bot.slack.answers import SOMETHING_WENT_WRONG, attempt, escape
@@ -114,8 +115,12 @@ async def on_submit(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any],
     if change is None or errors:
         await ack(response_action="errors", errors=errors)
         return
+    change = replace(change, request_id=view.get("id"))
     try:
         said = await d.service.calibrate(change, actor=manager)
+    except AlreadyDone:  # Save clicked again while the first was slow: close, say nothing twice
+        await ack()
+        return
     except RoutingError as error:
         await ack(response_action="errors", errors=_errors_for(error))
         return

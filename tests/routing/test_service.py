@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date
 
 import pytest
@@ -11,6 +12,7 @@ from bot.routing.clock import ManualClock
 from bot.routing.errors import InvalidChange, RoutingError
 from bot.routing.results import Calibration
 from bot.routing.service import RoutingService
+from bot.store.db import Database
 
 THREE = make_config(team_of("U01A", "U02B", "U03C"), [make_queue("sales", ["U01A", "U02B", "U03C"])])
 
@@ -119,6 +121,22 @@ async def test_calibration_and_preview_agree_and_preview_commits_nothing(sales: 
     with pytest.raises(InvalidChange) as bad_weight:
         await sales.calibrate(Calibration(queue="sales", slack_id="U01A", weight="-2"), actor="U0BOSS")
     assert bad_weight.value.field == "weight"
+
+
+async def test_one_request_calibrates_once_even_when_sent_twice_at_the_same_moment(
+        database_url: str, clock: ManualClock) -> None:
+    first = await make_service(database_url, clock, THREE)
+    second = RoutingService(Database(database_url), clock)  # another replica, same database
+    change = Calibration(queue="sales", slack_id="U01A", adjustment=2, note="x", request_id="V1")
+    try:
+        results = await asyncio.gather(first.calibrate(change, actor="U0BOSS"),
+                                       second.calibrate(change, actor="U0BOSS"), return_exceptions=True)
+        assert sorted(type(r).__name__ for r in results) == ["AlreadyDone", "str"]
+        [standing] = await first.standings("sales")
+        assert next(s for s in standing.seats if s.slack_id == "U01A").adjustment == 2
+    finally:
+        await second.db.dispose()
+        await first.db.dispose()
 
 
 async def test_weight_as_share_and_priority(sales: RoutingService) -> None:

@@ -72,6 +72,30 @@ async def test_valid_submission_changes_the_ledger_and_confirms(bot: Bot) -> Non
     assert "Calibration saved" in confirmation.body["text"] and "+5" in confirmation.body["text"]
 
 
+async def test_save_clicked_twice_saves_once(bot: Bot) -> None:
+    """A manager clicks Save again while the first was slow: the same view, submitted twice."""
+    state = values(adjustment="+2", note="covering Bob's accounts")
+    for _ in range(2):
+        reply = await bot.post(sr.view_submission(SECRET, "calibrate_modal", state, user_id=MANAGER,
+                                                  view_id="V0TWICE"))
+        assert reply.status == 200 and reply.text == ""  # both close the modal
+    assert (await seat(bot, "us-east", "U01ALICE")).adjustment == 2  # not 4
+    await bot.slack.wait_for("chat.postMessage")
+    assert len(bot.slack.calls_to("chat.postMessage")) == 1  # one confirmation
+    # another modal (another view) is another calibration
+    await bot.post(sr.view_submission(SECRET, "calibrate_modal", state, user_id=MANAGER, view_id="V0AGAIN"))
+    assert (await seat(bot, "us-east", "U01ALICE")).adjustment == 4
+
+
+async def test_a_refused_save_can_be_corrected_and_saved_in_the_same_modal(bot: Bot) -> None:
+    refused = await bot.post(sr.view_submission(SECRET, "calibrate_modal", values(adjustment="+2"),
+                                                user_id=MANAGER, view_id="V0FIX"))
+    assert "note" in refused.json()["errors"]["calibrate_note"]
+    saved = await bot.post(sr.view_submission(SECRET, "calibrate_modal", values(adjustment="+2", note="x"),
+                                              user_id=MANAGER, view_id="V0FIX"))
+    assert saved.text == "" and (await seat(bot, "us-east", "U01ALICE")).adjustment == 2
+
+
 async def test_active_toggle(bot: Bot) -> None:
     reply = await bot.post(sr.view_submission(SECRET, "calibrate_modal", values(active="off"),
                                               user_id=MANAGER))
