@@ -12,12 +12,13 @@ from fractions import Fraction
 from sqlalchemy import Connection, insert, select, update
 
 from bot.routing.errors import AlreadyDone, InvalidChange, NotFound
-from bot.routing.ledger import OpenQueue, eligible_seats, open_queue, save
+from bot.routing.ledger import OpenQueue, SeatInfo, eligible_seats, open_queue, save
 from bot.routing.members import audit, require_member
 from bot.routing.results import Calibration
 from bot.routing.team import TeamSettings
 from bot.routing.weights import (
     WeightError,
+    describe_weight,
     share_percent,
     weight_for_share,
     weight_from_number,
@@ -28,22 +29,48 @@ from bot.store.models import Membership, SlackEvent
 MAX_ADJUSTMENT = 1000
 
 
-def parse_weight_input(text: str, opened: OpenQueue, slack_id: str) -> tuple[Fraction, str]:
-    """ "2" (weight), "18%" (share of this queue), "priority 3" (1 in 4) → exact weight."""
+Reweighing = list[tuple[SeatInfo, Fraction, str]]  # seats, their new exact weights and the words
+
+
+def parse_weight_input(text: str, opened: OpenQueue, slack_id: str) -> Reweighing:
+    """ "2" (weight), "18%" (share of this queue), "priority 3" (1 in 4) → the exact weight and
+    its words for the member's seat, and for the others' seats when they change too.
+
+    A share is of the whole queue, so the member's weight is set against the others'. In a
+    queue of shares (every other seat given as a percentage), the others' shares shrink or
+    grow to make room, so that every seat's words still say its share; a weight and a
+    priority are relative and leave the others alone.
+    """
+    seat = opened.by_slack_id(slack_id)
+    assert seat is not None, "the caller checked the member is in the queue"
     raw = text.strip().lower()
     try:
         if raw.startswith("priority"):
             priority = raw.removeprefix("priority").strip()
-            return weight_from_priority(priority), f"priority {int(priority)}"
+            return [(seat, weight_from_priority(priority), f"priority {int(priority)}")]
         if raw.endswith("%"):
-            percent = share_percent(raw)
-            others = sum((s.seat.weight for s in opened.seats if s.slack_id != slack_id), Fraction(0))
-            weight = weight_for_share(percent, others)
-            return weight, f"{float(weight):.6g}"
-        weight = weight_from_number(raw)
-        return weight, raw
+            return _set_share(share_percent(raw), seat, [s for s in opened.seats if s is not seat])
+        return [(seat, weight_from_number(raw), raw)]
     except WeightError as error:
         raise InvalidChange(f"Weight {error}; write 2, 18% or priority 3.", field="weight") from None
+
+
+def _set_share(percent: Fraction, seat: SeatInfo, others: list[SeatInfo]) -> Reweighing:
+    others_total = sum((s.seat.weight for s in others), Fraction(0))
+    if others_total <= 0:  # alone in the queue: every lead is theirs whatever the number
+        return [(seat, percent, _percent_words(percent))]
+    if not all(s.weight_text.endswith("%") for s in others):
+        weight = weight_for_share(percent, others_total)
+        return [(seat, weight, describe_weight(weight))]
+    # Weights in percent: the member's is `percent`, the others share the rest in the same
+    # proportions as before (a rotation is the same whatever the scale of its weights).
+    scale = (100 - percent) / others_total
+    rescaled = [(s, s.seat.weight * scale) for s in others]
+    return [(seat, percent, _percent_words(percent))] + [(s, w, _percent_words(w)) for s, w in rescaled]
+
+
+def _percent_words(percent: Fraction) -> str:
+    return f"{float(percent):.6g}%"
 
 
 def validate(change: Calibration) -> None:
@@ -71,9 +98,9 @@ def apply_calibration(
         )
     rotation, seat = opened.rotation, info.seat
     if change.weight is not None and change.weight.strip():
-        weight, text = parse_weight_input(change.weight, opened, change.slack_id)
-        rotation.reweight(seat, weight)
-        info.weight_text = text
+        for changed, weight, text in parse_weight_input(change.weight, opened, change.slack_id):
+            rotation.reweight(changed.seat, weight)
+            changed.weight_text = text
     if change.adjustment:
         eligible, _ = eligible_seats(opened, now)
         rotation.adjust(seat, change.adjustment, [s.seat.id for s in eligible])
@@ -99,6 +126,11 @@ def calibrate(
     if change.active is not None:
         values["active"] = change.active
     connection.execute(update(Membership).where(Membership.id == info.seat.id).values(**values))
+    if change.weight:  # a share set in a queue of shares rewords the others' too
+        for other in opened.seats:
+            if other is not info:
+                connection.execute(update(Membership).where(Membership.id == other.seat.id)
+                                   .values(weight_text=other.weight_text))
     said = []
     if change.weight:
         said.append(f"weight {info.weight_text}")

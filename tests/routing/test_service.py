@@ -6,6 +6,7 @@ import asyncio
 from datetime import date
 
 import pytest
+import yaml
 from factories import make_config, make_member, make_queue, make_service, team_of
 
 from bot.routing.clock import ManualClock
@@ -146,6 +147,32 @@ async def test_weight_as_share_and_priority(sales: RoutingService) -> None:
     await sales.calibrate(Calibration(queue="sales", slack_id="U01A", weight="priority 2"), actor="U0BOSS")
     picks = [p.slack_id for p in await sales.preview("sales", count=25)]
     assert picks.count("U01A") == 5  # weights 1/2, 1, 1: one in five
+
+
+async def test_a_share_set_in_a_queue_of_shares_rewords_the_others_so_the_words_add_up(
+        database_url: str, clock: ManualClock) -> None:
+    shares = [{"slack_id": "U01A", "share": "20%"}, {"slack_id": "U02B", "share": "30%"},
+              {"slack_id": "U03C", "share": "50%"}]
+    service = await make_service(database_url, clock,
+                                 make_config(team_of("U01A", "U02B", "U03C"), [make_queue("sales", shares)]))
+    try:
+        change = Calibration(queue="sales", slack_id="U01A", weight="60%")
+        said = await service.calibrate(change, actor="U0BOSS")
+        assert "weight 60%" in said
+        [standing] = await service.standings("sales")
+        words = {s.slack_id: s.weight_text for s in standing.seats}
+        assert words == {"U01A": "60%", "U02B": "15%", "U03C": "25%"}  # the others keep their 3:5
+        picks = [p.slack_id for p in await service.preview("sales", count=20)]
+        assert (picks.count("U01A"), picks.count("U02B"), picks.count("U03C")) == (12, 3, 5)
+
+        exported = await service.export_config()  # and what is exported routes the same
+        assert [s["share"] for s in exported["queues"][0]["members"]] == ["60%", "15%", "25%"]
+        from bot.config.routing import load_text
+
+        await service.apply_config(load_text(yaml.safe_dump(exported)))
+        assert [p.slack_id for p in await service.preview("sales", count=20)] == picks
+    finally:
+        await service.db.dispose()
 
 
 async def test_period_resets_counts_and_history_stays_in_reports(
