@@ -181,7 +181,11 @@ def _first_of_its_request(connection: Connection, request_id: str, now: datetime
 def add_to_queue(
     connection: Connection, slack_id: str, queue: str, now: datetime, actor: str, weight: str | None = None
 ) -> str:
-    member = require_member(connection, slack_id)
+    try:
+        member = require_member(connection, slack_id)
+    except NotFound:  # said to the manager, not to the member
+        raise NotFound(f"{slack_id} is not among the members in the routing config; add them to its "
+                       "`members` first (`rotation config export`, edit, `rotation config apply`).") from None
     queue_row = (connection.execute(select_queue(queue))).first()
     if queue_row is None:
         raise NotFound(f"There is no queue named {queue!r}.")

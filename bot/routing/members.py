@@ -242,6 +242,8 @@ def cancel_leave(
     member = require_member(connection, slack_id)
     upcoming = leaves(connection, member.id, now)
     chosen = [leave for leave in upcoming if leave_id is None or leave.id == leave_id]
+    if not chosen and leave_id is not None and upcoming:
+        raise InvalidChange(f"You have no leave #{leave_id}; `/rotation away` lists yours, numbered.")
     if not chosen:
         raise InvalidChange("You have no upcoming leave to cancel.")
     connection.execute(

@@ -17,6 +17,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from bot.routing.errors import NotFound
 from bot.slack import ids, status_view
 from bot.slack.answers import clip, escape
 from bot.slack.block_json import blocks_json
@@ -54,7 +55,11 @@ def action_value(payload: dict[str, Any]) -> str:
 
 
 def parse_action_value(value: str) -> tuple[int, str]:
+    """The assignment id and lead id a lead button carries ("<assignment>:<lead>"); a
+    NotFound in plain words for a value no button of ours carries."""
     assignment, _, lead_id = value.partition(":")
+    if not assignment.isdigit() or not lead_id:
+        raise NotFound("This button no longer works: it names no lead. Nothing was changed.")
     return int(assignment), lead_id
 
 

@@ -78,7 +78,7 @@ async def test_cancel_from_home(bot: Bot) -> None:
     bob = await bot.service.add_leave("U02BOB", START, END, actor="t")
     await bot.post(sr.block_action(SECRET, "home_cancel_leave", str(bob.id), view={"id": "VHOME"}))
     [refused] = await bot.slack.wait_for("views.publish")
-    assert "no upcoming leave" in str(refused.body["view"]["blocks"])
+    assert f"You have no leave #{bob.id}" in str(refused.body["view"]["blocks"])  # it is Bob's
     assert len(await bot.service.leaves("U02BOB")) == 1
     await bot.post(sr.block_action(SECRET, "home_cancel_leave", "nope", view={"id": "VHOME"}))
     await bot.slack.wait_for("views.publish", 2)

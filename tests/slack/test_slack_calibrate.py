@@ -171,3 +171,7 @@ async def test_add_and_remove_from_queue(bot: Bot) -> None:
     await bot.post(sr.block_action(SECRET, "calibrate_add_queue", value, user_id="U02BOB", view=view))
     [*_, refused] = await bot.slack.wait_for("views.update", 3)
     assert "Only managers" in str(refused.body["view"]["blocks"])
+    stranger = '{"member": "U99NOBODY", "queue": "us-east"}'
+    await bot.post(sr.block_action(SECRET, "calibrate_add_queue", stranger, user_id=MANAGER, view=view))
+    [*_, unknown] = await bot.slack.wait_for("views.update", 4)
+    assert "U99NOBODY is not among the members in the routing config" in str(unknown.body["view"]["blocks"])

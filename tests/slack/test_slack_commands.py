@@ -75,6 +75,7 @@ async def test_away_add_list_cancel(bot: Bot) -> None:
                                         actor="test")
     assert f"#{leave.id}" in await bot.command("away")
     assert "not a leave number" in await bot.command("away cancel soon")
+    assert f"no leave #{leave.id + 99}" in await bot.command(f"away cancel #{leave.id + 99}")
     assert f"{LATER} to {LATER}" in await bot.command(f"away cancel #{leave.id}")
     assert "No leave scheduled" in await bot.command("away")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from slack_harness import SECRET, Bot, sr
 
 from bot.routing.results import RouteOutcome
@@ -76,3 +77,12 @@ async def test_a_button_for_an_unknown_lead(bot: Bot) -> None:
                                    response_url=bot.slack.response_url()))
     [answer] = await bot.slack.wait_for_responses()
     assert "no lead with id NOPE" in answer["text"]
+
+
+async def test_a_button_value_no_button_of_ours_carries_is_refused_in_plain_words(
+        bot: Bot, caplog: pytest.LogCaptureFixture) -> None:
+    await bot.post(sr.block_action(SECRET, "lead_accept", "abc", message={"ts": "1.2"},
+                                   response_url=bot.slack.response_url()))
+    [answer] = await bot.slack.wait_for_responses()
+    assert "This button no longer works" in answer["text"]
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]  # no traceback: nothing broke
