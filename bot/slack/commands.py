@@ -99,11 +99,13 @@ async def calendar(req: Request) -> str:
 
 async def who(req: Request) -> str:
     if req.args:
-        queue = req.args[0]
+        queue, names = req.args[0], await req.service.queue_names()
+        # people type EMEA for emea; an exact name wins if two differ only in case
+        if queue not in names:
+            queue = next((n for n in names if n.casefold() == queue.casefold()), queue)
         found = await req.service.standings(queue)
         if not found:
-            names = ", ".join(await req.service.queue_names())
-            raise Refusal(f"There is no queue named `{escape(queue)}`. Queues: {names}.")
+            raise Refusal(f"There is no queue named `{escape(queue)}`. Queues: {', '.join(names)}.")
         return replies.standings_text(found)
     try:
         mine = [seat.queue for seat in (await req.service.member_status(req.user)).seats]

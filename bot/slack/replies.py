@@ -35,8 +35,12 @@ def number(value: Fraction | float | int) -> str:
     return str(round(as_float)) if abs(as_float - round(as_float)) < 0.05 else f"{as_float:.1f}"
 
 
-def when(moment: datetime, timezone: str) -> str:
-    return moment.astimezone(ZoneInfo(timezone)).strftime("%a %b %-d, %H:%M")
+def when(moment: datetime, timezone: str, now: datetime | None = None) -> str:
+    """"Thu Dec 17, 09:00" in `timezone`, with the year when it is not this one."""
+    zone = ZoneInfo(timezone)
+    local = moment.astimezone(zone)
+    this_year = (now or datetime.now(UTC)).astimezone(zone).year
+    return local.strftime("%a %b %-d, %H:%M" if local.year == this_year else "%a %b %-d %Y, %H:%M")
 
 
 def leave_line(leave: LeaveView, timezone: str) -> str:
@@ -52,6 +56,9 @@ def state_line(status: MemberStatus) -> str:
         return f"You're *paused*{until}{why}: no new leads."
     if status.state == "active":
         return "You're *active*: you're receiving leads."
+    if status.state == "on leave" and status.leaves:  # the leave under way comes first
+        back = when(status.leaves[0].resume_at, status.timezone)
+        return f"You're *on leave* until {back}: no new leads until then."
     why = f" ({escape(status.reason)})" if status.reason else ""
     return f"You're *{escape(status.state)}*{why}: no new leads for now."
 
@@ -126,10 +133,16 @@ def why_text(lead: LeadRecord) -> str:
     if lead.rule or lead.queue:
         lines.append(f"Rule: {escape(lead.rule or '-')} → queue {escape(lead.queue or '-')}")
     for step in lead.assignments:
-        accepted = f", accepted {step['accepted_at'][:16]}" if step.get("accepted_at") else ""
+        accepted = f", accepted {_utc(step['accepted_at'])}" if step.get("accepted_at") else ""
         lines.append(f"• {escape(step['assignee']['name'])} in {escape(step['queue'])}: "
                      f"{escape(step['state'])} ({escape(step['cause'])}){accepted}")
     return "\n".join(lines)
+
+
+def _utc(iso: str) -> str:
+    """A stored moment (ISO text, UTC when it says no zone), as people read it."""
+    moment = datetime.fromisoformat(iso)
+    return when(moment if moment.tzinfo else moment.replace(tzinfo=UTC), "UTC") + " UTC"
 
 
 def duration(seconds: float | None) -> str:

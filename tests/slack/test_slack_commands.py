@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from slack_harness import MANAGER, SECRET, Bot, sr
+
+from bot.routing.results import LeadRecord, LeaveView, MemberStatus
+from bot.slack import replies
 
 FUTURE = (date.today() + timedelta(days=30)).isoformat()
 LATER = (date.today() + timedelta(days=34)).isoformat()
@@ -94,6 +97,7 @@ async def test_away_bad_input_changes_nothing(bot: Bot) -> None:
 
 async def test_who_shows_a_queue_or_mine(bot: Bot) -> None:
     answer = await bot.command("who emea")
+    assert await bot.command("who EMEA") == answer  # people type queue names in any case
     assert "*emea*" in answer and "Grace Whitfield" in answer and "next:" in answer
     mine = await bot.command("who")
     assert "*us-east*" in mine and "*emea*" not in mine
@@ -130,3 +134,27 @@ async def test_calibrate_allowed_to_manager_group_members(bot: Bot) -> None:
 async def test_a_manager_can_still_use_member_commands(bot: Bot) -> None:
     assert "not in the lead rotation" in await bot.command("status", user=MANAGER)
     assert "*us-east*" in await bot.command("who", user=MANAGER)
+
+
+def test_moments_say_their_year_when_it_is_not_this_one() -> None:
+    now = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+    assert replies.when(datetime(2026, 12, 17, 14, 0, tzinfo=UTC), "UTC", now) == "Thu Dec 17, 14:00"
+    assert replies.when(datetime(2027, 1, 2, 9, 0, tzinfo=UTC), "UTC", now) == "Sat Jan 2 2027, 09:00"
+
+
+def test_on_leave_says_until_when() -> None:
+    back = datetime(2026, 11, 26, 5, 0, tzinfo=UTC)
+    leave = LeaveView(7, date(2026, 11, 24), date(2026, 11, 25), datetime(2026, 11, 22, 5, 0, tzinfo=UTC),
+                      back, "slack")
+    status = MemberStatus(slack_id="U01ALICE", name="Alice", timezone="America/New_York", state="on leave",
+                          reason=None, paused_until=None, leaves=[leave], seats=[])
+    assert replies.state_line(status) == "You're *on leave* until Thu Nov 26, 00:00: no new leads until then."
+
+
+def test_why_shows_when_a_lead_was_accepted_as_people_read_it() -> None:
+    step = {"assignee": {"name": "Alice"}, "queue": "emea", "state": "accepted", "cause": "new",
+            "accepted_at": "2026-11-23T17:58:12"}
+    record = LeadRecord(lead_id="L-1", fields={}, received_at=datetime(2026, 11, 23, tzinfo=UTC),
+                        status="assigned", queue="emea", rule=None, reason=None, assignments=[step],
+                        explanation={"summary": "s"})
+    assert "accepted Mon Nov 23, 17:58 UTC" in replies.why_text(record)
