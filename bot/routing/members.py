@@ -91,9 +91,6 @@ def pause(
 ) -> str:
     member = require_member(connection, slack_id)
     zone = member_zone(member, team)
-    if member.paused_at is not None and (member.paused_until is None or now < member.paused_until):
-        already = f" until {short_time(member.paused_until, zone)}" if member.paused_until else ""
-        raise InvalidChange(f"You are already paused{already}. Use `/rotation resume` to come back.")
     until_at = None
     if until is not None:
         today = now.astimezone(ZoneInfo(zone)).date()
@@ -103,10 +100,16 @@ def pause(
                 f"{today.isoformat()}, or no date to pause until you resume."
             )
         until_at = local_midnight(until, zone)
+    paused = member.paused_at is not None and (member.paused_until is None or now < member.paused_until)
+    if paused and until_at == member.paused_until:
+        already = f" until {short_time(member.paused_until, zone)}" if member.paused_until else ""
+        raise InvalidChange(f"You are already paused{already}. Use `/rotation resume` to come back.")
+    # Paused already with another end: the pause is extended or shortened, from when it began.
     connection.execute(
         update(Member)
         .where(Member.id == member.id)
-        .values(paused_at=now, paused_until=until_at, pause_reason=reason or None, updated_at=now)
+        .values(paused_at=member.paused_at if paused else now, paused_until=until_at,
+                pause_reason=reason or (member.pause_reason if paused else None), updated_at=now)
     )
     bump_member_queues(connection, member.id)
     audit(
@@ -116,13 +119,14 @@ def pause(
         "pause",
         member_id=member.id,
         note=reason,
-        details={"until": until.isoformat() if until else None},
+        details={"until": until.isoformat() if until else None, "changed": paused},
     )
+    still = " still paused, now" if paused else " paused"
     return (
-        f"You're paused until {until.strftime('%a %b %-d')} (you come back at 00:00 {zone} "
+        f"You're{still} until {until.strftime('%a %b %-d')} (you come back at 00:00 {zone} "
         "time that day): no new leads until then."
         if until
-        else "You're paused: no new leads until you `/rotation resume`."
+        else f"You're{' still' if paused else ''} paused: no new leads until you `/rotation resume`."
     )
 
 

@@ -69,7 +69,7 @@ async def test_paused_member_is_skipped_explained_and_comes_back_level(sales: Ro
 async def test_pause_and_resume_refuse_what_makes_no_sense(sales: RoutingService, clock: ManualClock) -> None:
     await sales.pause("U01A", until=date(2026, 11, 30), reason=None, actor="U01A")
     with pytest.raises(InvalidChange, match="already paused"):
-        await sales.pause("U01A", actor="U01A")
+        await sales.pause("U01A", until=date(2026, 11, 30), actor="U01A")
     with pytest.raises(InvalidChange, match="not paused"):
         await sales.resume("U02B", actor="U02B")
     with pytest.raises(InvalidChange, match="not in the future"):

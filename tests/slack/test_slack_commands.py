@@ -49,10 +49,20 @@ async def test_pause_until_then_status_then_resume(bot: Bot) -> None:
 
 async def test_pausing_twice_changes_nothing(bot: Bot) -> None:
     await bot.command("pause")
-    answer = await bot.command(f"pause until {FUTURE}")
+    answer = await bot.command("pause")
     assert "already paused" in answer
     status = await bot.service.member_status("U01ALICE")
     assert status.state == "paused" and status.paused_until is None
+
+
+async def test_pausing_again_with_another_end_moves_the_end(bot: Bot) -> None:
+    await bot.command("pause busy week")
+    answer = await bot.command(f"pause until {FUTURE}")
+    assert "still paused, now until" in answer
+    status = await bot.service.member_status("U01ALICE")
+    assert status.state == "paused" and status.paused_until is not None
+    assert status.paused_until.date() >= date.fromisoformat(FUTURE) - timedelta(days=1)  # its midnight
+    assert status.reason == "busy week"  # kept when the new command gives none
 
 
 async def test_resume_while_active(bot: Bot) -> None:
