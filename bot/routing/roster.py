@@ -18,7 +18,7 @@ from datetime import datetime
 from fractions import Fraction
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, func, insert, select, text, update
 
 from bot.config.schema import RoutingConfig, SeatConfig
 from bot.routing.fairness import Seat
@@ -45,6 +45,9 @@ def seat_weight(seat: SeatConfig) -> tuple[Fraction, str]:
 RESETTABLE = ("calibrate", "queue_add", "queue_remove")
 
 
+CONFIG_LOCK_ID = 0x726F_7461_6366  # "rotacf": applying a config, on PostgreSQL
+
+
 def config_digest(config: RoutingConfig) -> str:
     """What a config says, whatever its layout and comments."""
     said = json.dumps(config.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
@@ -57,6 +60,10 @@ def apply_config(
     """Apply `config`; the counts of what it holds, and `calibrations_replaced`: how many
     Slack calibrations since the last apply it set back. With `if_changed`, nothing is done
     (None) when it says what the last applied config said."""
+    if connection.dialect.name == "postgresql":
+        # Replicas starting together on a new database would each insert the team row and
+        # the members; one at a time, the later ones find the config applied (if_changed).
+        connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": CONFIG_LOCK_ID})
     digest = config_digest(config)
     if if_changed and _applied_digest(connection) == digest:
         return None

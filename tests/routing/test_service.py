@@ -238,6 +238,26 @@ async def test_serve_applies_its_config_again_only_when_it_says_something_new(
     await service.db.dispose()
 
 
+async def test_replicas_starting_together_on_a_new_database_apply_the_config_once(
+    database_url: str, clock: ManualClock
+) -> None:
+    from bot.config.routing import load_text
+
+    first = Database(database_url)
+    await first.migrate()
+    replicas = [RoutingService(first, clock), RoutingService(Database(database_url), clock),
+                RoutingService(Database(database_url), clock)]
+    try:
+        applied = await asyncio.gather(*(r.apply_config_if_changed(load_text(THREE), actor="serve")
+                                         for r in replicas))
+        assert sum(a is not None for a in applied) == 1  # the others found it applied
+        assert [s["slack_id"] for s in (await replicas[2].export_config())["queues"][0]["members"]] == [
+            "U01A", "U02B", "U03C"]
+    finally:
+        for replica in replicas:
+            await replica.db.dispose()
+
+
 async def test_fallback_and_sticky_ownership(database_url: str, clock: ManualClock) -> None:
     config = make_config(
         team_of("U01A", "U02B", "U03C"),
