@@ -55,10 +55,15 @@ async def read_body(request: web.Request, limit: int) -> bytes:
     if request.content_length is not None and request.content_length > limit:
         raise Rejected(413, too_big)
     body = bytearray()
-    async for chunk in request.content.iter_chunked(64 * 1024):
-        body += chunk
-        if len(body) > limit:
-            raise Rejected(413, too_big)
+    try:
+        async for chunk in request.content.iter_chunked(64 * 1024):
+            body += chunk
+            if len(body) > limit:
+                raise Rejected(413, too_big)
+    except web.RequestPayloadError:  # e.g. Content-Encoding: gzip on a body that is not gzip
+        encoding = request.headers.get("Content-Encoding", "none")
+        raise Rejected(400, f"The body could not be read as its Content-Encoding ({encoding}) says; "
+                            "send it as that encoding, or as plain JSON without the header.") from None
     return bytes(body)
 
 

@@ -93,6 +93,8 @@ BAD_REQUESTS: list[tuple[str, dict[str, str], bytes, int, str]] = [
     ("half a surrogate pair in a name", {}, b'{"id": "x", "k\\udc00": 1}', 422, "\\udc00"),
     ("overlong id", {}, b'{"id": "' + b"x" * 201 + b'"}', 422, "`id`"),
     ("over the limit", {}, b'{"id": "x", "pad": "' + b"p" * LIMIT + b'"}', 413, str(LIMIT)),
+    ("said to be gzip but is not", {"Content-Encoding": "gzip"}, b'{"id": "x"}', 400, "Content-Encoding"),
+    ("said to be deflate but is not", {"Content-Encoding": "deflate"}, b'{"id": "x"}', 400, "deflate"),
 ]
 
 
