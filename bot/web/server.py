@@ -13,6 +13,7 @@ import logging
 from typing import Any
 
 from aiohttp import web
+from sqlalchemy.exc import DBAPIError
 
 from bot.config.settings import Settings
 from bot.delivery.handover import HANDOVER_LEASE
@@ -58,7 +59,13 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None,
 
 async def _serve(db: Database, settings: Settings, stop: asyncio.Event,
                  started: asyncio.Event | None) -> int:
-    await db.migrate()
+    try:
+        await db.migrate()
+    except (OSError, DBAPIError) as error:  # down, unreachable, refused the password, read-only …
+        reason = error.orig if isinstance(error, DBAPIError) else error
+        log.error("cannot use the database at %s: %s", db.engine.url.render_as_string(hide_password=True),
+                  reason)
+        return 1
     service = RoutingService(db, webhook=bool(settings.webhook_url))
     if settings.routing_config and not await _apply_config(service, settings.routing_config):
         return 1

@@ -102,3 +102,16 @@ async def test_a_restart_keeps_calibrations_and_a_changed_config_says_what_it_se
         assert await service.export_config() != calibrated
     finally:
         await service.db.dispose()
+
+
+async def test_serve_says_so_in_words_when_the_database_cannot_be_reached(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed = sock.getsockname()[1]  # nobody listens here once the socket is closed
+    settings = dataclasses.replace(settings_for(tmp_path, closed),
+                                   database_url=f"postgresql+asyncpg://rotation:secret@127.0.0.1:{closed}/x")
+    assert await asyncio.wait_for(serve(settings), 30) == 1
+    [said] = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert said.startswith(f"cannot use the database at postgresql+asyncpg://rotation:***@127.0.0.1:{closed}/x")
+    assert "secret" not in said and not any(r.exc_info for r in caplog.records)  # no traceback
