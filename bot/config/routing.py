@@ -55,7 +55,17 @@ def load_file(path: str | Path) -> RoutingConfig:
         raise ConfigInvalid(
             [ConfigProblem("", f"cannot read the file: {error.strerror}")], str(file)
         ) from None
+    except UnicodeDecodeError as error:
+        raise ConfigInvalid([not_utf8(error)], str(file)) from None
     return load_text(text, str(file))
+
+
+def not_utf8(error: UnicodeDecodeError) -> ConfigProblem:
+    """Where a file stops being UTF-8 text, as a problem located on its line."""
+    line = error.object[: error.start].count(b"\n") + 1
+    byte = error.object[error.start]
+    message = f"not UTF-8 text (byte 0x{byte:02x} at line {line}); save the file as UTF-8"
+    return ConfigProblem("", message, line)
 
 
 def load_text(text: str, source: str = "config") -> RoutingConfig:
@@ -74,13 +84,14 @@ def load_text(text: str, source: str = "config") -> RoutingConfig:
     if not isinstance(raw, dict):
         raise ConfigInvalid([ConfigProblem("", "the config must be a mapping of keys", 1)], source)
     problems = [
+        *(_duplicate_keys(node, ()) if node is not None else ()),
         *_schema_problems(raw),
         *_condition_problems(raw),
         *_reference_problems(raw),
         *_emptiness_problems(raw),
     ]
     if problems:
-        located = sorted((_locate(p, lines) for p in problems), key=lambda p: p.line or 0)
+        located = sorted((p if p.line else _locate(p, lines) for p in problems), key=lambda p: p.line or 0)
         raise ConfigInvalid(located, source)
     return RoutingConfig.model_validate(raw)
 
@@ -297,6 +308,30 @@ def _fallback_cycle(queues: list[dict[str, Any]], start: Any) -> bool:
         seen.add(name)
         name = by_name[name].get("fallback")
     return False
+
+
+def _duplicate_keys(node: yaml.Node, path: Path_) -> Iterator[ConfigProblem]:
+    """A key given twice in one mapping: YAML would keep the last silently, so it is a mistake.
+
+    Keys brought in by a merge (`<<: *defaults`) may be overridden; only written keys count.
+    """
+    if isinstance(node, yaml.MappingNode):
+        first_line: dict[tuple[str, str], int] = {}
+        for key, value in node.value:
+            if isinstance(key, yaml.ScalarNode) and key.tag != "tag:yaml.org,2002:merge":
+                line = key.start_mark.line + 1
+                if (key.tag, key.value) in first_line:
+                    yield ConfigProblem(
+                        render_path((*path, key.value)),
+                        f"is given twice (first at line {first_line[key.tag, key.value]}); "
+                        "keep one, YAML would silently use the last",
+                        line,
+                    )
+                first_line.setdefault((key.tag, key.value), line)
+            yield from _duplicate_keys(value, (*path, key.value))
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            yield from _duplicate_keys(item, (*path, index))
 
 
 def _lines(node: yaml.Node, path: Path_) -> Iterator[tuple[str, int]]:

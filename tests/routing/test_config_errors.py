@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from bot.config.routing import ConfigInvalid, load_text
+from bot.config.routing import ConfigInvalid, load_file, load_text
 
 GOOD_MEMBERS = """
 members:
@@ -143,4 +145,36 @@ queues:
         "routing.yaml:8: queues[0].fallback: there is no queue named 'nowhere'",
         "routing.yaml:9: queues[0].members[0].weight: must be > 0",
         "routing.yaml:9: queues[0].members[1].slack_id: U09NOBODY is not in the members list",
+    ]
+
+
+def test_a_key_given_twice_is_an_error_at_its_second_line() -> None:
+    found = problems(GOOD_MEMBERS + """period: monthly
+queues:
+  - {name: q, members: [{slack_id: U01ALICE}], name: r}
+period: weekly
+""")
+    assert found == [
+        "routing.yaml:7: queues[0].name: is given twice (first at line 7); keep one, YAML would "
+        "silently use the last",
+        "routing.yaml:8: period: is given twice (first at line 5); keep one, YAML would silently "
+        "use the last",
+    ]
+
+
+def test_keys_a_merge_brings_in_may_be_overridden() -> None:
+    config = load_text(GOOD_MEMBERS + """queues:
+  - &base {name: q, strategy: fair, members: [{slack_id: U01ALICE}]}
+  - {<<: *base, name: r}
+""")
+    assert [q.name for q in config.queues] == ["q", "r"]
+
+
+def test_a_file_that_is_not_utf8_is_one_located_problem(tmp_path: Path) -> None:
+    config = tmp_path / "c.yaml"
+    config.write_bytes(b"members: []\ntimezone: \xff\n")
+    with pytest.raises(ConfigInvalid) as caught:
+        load_file(config)
+    assert [p.render(caught.value.source) for p in caught.value.problems] == [
+        f"{config}:2: not UTF-8 text (byte 0xff at line 2); save the file as UTF-8"
     ]
