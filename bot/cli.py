@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import asyncio
-import csv
 import json
+import re
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import NoReturn, TypeVar
 
 import click
 import yaml
+from sqlalchemy.exc import DBAPIError
 
+from bot import lead_files
 from bot.config.routing import ConfigInvalid, load_file
 from bot.config.settings import Settings
+from bot.lead_files import LeadFileInvalid
 from bot.routing.errors import RoutingError
 from bot.routing.results import RouteOutcome
 from bot.routing.roster import replaced_calibrations
@@ -23,6 +26,11 @@ from bot.store.db import Database
 
 T = TypeVar("T")
 IMPORT_BATCH = 50
+SHOWN_PROBLEMS = 10  # a file with many bad rows lists this many, then how many more
+
+
+class Unreachable(Exception):
+    """The database at DATABASE_URL did not let us connect; `str()` says where and why."""
 
 
 def with_service(work: Callable[[RoutingService], Awaitable[T]]) -> T:
@@ -32,16 +40,45 @@ def with_service(work: Callable[[RoutingService], Awaitable[T]]) -> T:
     async def run() -> T:
         db = Database(settings.database_url)
         try:
+            try:
+                async with db.engine.connect():
+                    pass
+            except (OSError, DBAPIError) as error:  # refused, unknown host, timeout, bad login
+                where = db.engine.url.render_as_string(hide_password=True)
+                raise Unreachable(f"at {where} ({_reason(error)})") from None
             await db.migrate()
             return await work(RoutingService(db, webhook=bool(settings.webhook_url)))
         finally:
             await db.dispose()
 
-    return asyncio.run(run())
+    try:
+        return asyncio.run(run())
+    except Unreachable as error:
+        fail(f"cannot reach the database {error}")
+
+
+def _reason(error: BaseException) -> str:
+    """The driver's own words for a failed connection, on one line."""
+    if isinstance(error, DBAPIError) and error.orig is not None:
+        error = error.orig
+    text = getattr(error, "strerror", None) or str(error) or type(error).__name__
+    text = re.sub(r"^<class '[\w.]+'>: ", "", str(text))
+    return " ".join(text.split())
 
 
 def fail(message: str) -> NoReturn:
     click.echo(f"error: {message}", err=True)
+    sys.exit(1)
+
+
+def fail_all(problems: list[str]) -> NoReturn:
+    """Every problem found in an input file (the first few), then exit 1: nothing was routed."""
+    for problem in problems[:SHOWN_PROBLEMS]:
+        click.echo(f"error: {problem}", err=True)
+    more = len(problems) - SHOWN_PROBLEMS
+    click.echo(
+        (f"… and {more} more problem(s). " if more > 0 else "") + "Nothing was routed.", err=True
+    )
     sys.exit(1)
 
 
@@ -147,10 +184,18 @@ def route(file: str | None, dry_run: bool, pending: bool) -> None:
         return
     if file is None:
         fail("give a JSON file with a lead (or a list of leads), or --pending")
-    leads = _read_json_leads(Path(file))
+    try:
+        leads, listed = lead_files.json_leads(Path(file))
+    except LeadFileInvalid as invalid:
+        fail_all(invalid.problems)
+    if not leads:
+        click.echo(f"no leads in {file}")
+        return
 
     async def work(service: RoutingService) -> list[RouteOutcome]:
-        return [await service.route(lead, actor="cli", dry_run=dry_run) for lead in leads]
+        if listed:  # one transaction, so a dry run previews each lead after the ones before it
+            return await service.route_many(leads, actor="cli", dry_run=dry_run)
+        return [await service.route(leads[0], actor="cli", dry_run=dry_run)]
 
     try:
         outcomes = with_service(work)
@@ -162,32 +207,14 @@ def route(file: str | None, dry_run: bool, pending: bool) -> None:
         click.echo("(dry run: nothing was stored)")
 
 
-def _read_json_leads(path: Path) -> list[dict[str, Any]]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        fail(f"{path} does not exist")
-    except json.JSONDecodeError as error:
-        fail(f"{path} is not valid JSON: {error.msg} at line {error.lineno} column {error.colno}")
-    leads = data if isinstance(data, list) else [data]
-    for index, lead in enumerate(leads):
-        if not isinstance(lead, dict):
-            fail(f"{path}: item {index} is not a JSON object")
-    return leads
-
-
 @main.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 def import_csv(file: str) -> None:
     """Route every row of a CSV (header = lead fields, an `id` column); resumable."""
-    with open(file, newline="", encoding="utf-8-sig") as handle:
-        reader = csv.DictReader(handle)
-        if not reader.fieldnames or "id" not in reader.fieldnames:
-            fail(f"{file} needs a header row with an `id` column")
-        rows = [{k: v for k, v in row.items() if k and v not in (None, "")} for row in reader]
-    missing = [i + 2 for i, row in enumerate(rows) if not str(row.get("id", "")).strip()]
-    if missing:
-        fail(f"{file}: rows without an id at line(s) {', '.join(map(str, missing[:10]))}")
+    try:
+        rows = lead_files.csv_leads(Path(file))
+    except LeadFileInvalid as invalid:
+        fail_all(invalid.problems)
 
     async def work(service: RoutingService) -> dict[str, int]:
         counts = {"assigned": 0, "unassigned": 0, "skipped": 0}

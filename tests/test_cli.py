@@ -143,3 +143,137 @@ def test_plain_database_urls_mean_our_async_drivers(tmp_path: Path, given: str, 
 
     settings = Settings.from_env({"DATABASE_URL": given.format(dir=tmp_path)})
     assert settings.database_url == used.format(dir=tmp_path)
+
+
+def stored_lead_ids(tmp_path: Path) -> list[str]:
+    """The ids in the CLI's SQLite file (none when no command has made it yet)."""
+    import sqlite3
+
+    database = tmp_path / "cli.db"
+    if not database.exists():
+        return []
+    with sqlite3.connect(database) as connection:
+        return sorted(row[0] for row in connection.execute("SELECT id FROM leads"))
+
+
+@pytest.mark.parametrize(("lead", "words"), [
+    ({"id": "x" * 201}, "The field `id` is longer than 200 characters."),
+    ({"id": "L-1", "tags": ["a"]}, "The field `tags` is a list;"),
+    ({"id": "L-1", "address": {"city": "Paris"}}, "The field `address` is an object;"),
+    ({"id": "L-\u0000x"}, "The field `id` contains a character that cannot be stored"),
+    ({"id": "L-1", "note": "a\ud800"}, "The field `note` contains a character that cannot be stored"),
+    ({"id": "L-1", "score": float("nan")}, "The field `score` is not a finite number."),
+])
+def test_route_refuses_what_http_intake_refuses(rotation, tmp_path: Path, lead: dict, words: str) -> None:
+    rotation("config", "apply", str(EXAMPLES / "routing.yaml"))
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps([{"id": "ok-1"}, lead]))
+    output = rotation("route", str(bad), code=1)
+    assert f"error: lead #2 in {bad}: {words}" in output and "Traceback" not in output
+    single = tmp_path / "single.json"
+    single.write_text(json.dumps(lead))
+    assert f"error: {single}: {words}" in rotation("route", str(single), "--dry-run", code=1)
+    assert stored_lead_ids(tmp_path) == []
+
+
+def test_a_list_with_bad_items_routes_none_and_names_each(rotation, tmp_path: Path) -> None:
+    rotation("config", "apply", str(EXAMPLES / "routing.yaml"))
+    leads = tmp_path / "leads.json"
+    leads.write_text(json.dumps([{"id": "G-1"}, {"name": "no id"}, {"id": "G-3"}, "L-4"]))
+    output = rotation("route", str(leads), code=1)
+    assert f"error: lead #2 in {leads}: The lead has no `id`" in output
+    assert f"error: lead #4 in {leads}: is not a JSON object" in output
+    assert "Nothing was routed." in output
+    assert stored_lead_ids(tmp_path) == []
+
+
+def test_the_dry_run_of_a_list_previews_exactly_the_real_run(rotation, tmp_path: Path) -> None:
+    rotation("config", "apply", str(EXAMPLES / "routing.yaml"))
+    leads = tmp_path / "de.json"
+    leads.write_text(json.dumps([{"id": f"DE-{n}", "country": "DE"} for n in range(4)] + [{"id": "DE-1"}]))
+    dry = rotation("route", str(leads), "--dry-run")
+    assert stored_lead_ids(tmp_path) == []
+    heads = [line for line in dry.splitlines() if line.startswith("DE-")]
+    assert len({line.split(" in ")[0] for line in heads[:4]}) == 4  # spread over four reps, not one
+    assert heads[4] == heads[1] + " [already routed]"  # the repeat within the list is a repeat
+    real = rotation("route", str(leads))
+    assert [line for line in real.splitlines() if line.startswith("DE-")] == heads
+    assert stored_lead_ids(tmp_path) == [f"DE-{n}" for n in range(4)]
+
+
+def test_an_empty_list_says_so(rotation, tmp_path: Path) -> None:
+    empty = tmp_path / "empty.json"
+    empty.write_text("[]")
+    assert rotation("route", str(empty)).strip() == f"no leads in {empty}"
+    assert rotation("route", str(empty), "--dry-run").strip() == f"no leads in {empty}"
+
+
+@pytest.mark.parametrize(("content", "words"), [
+    ("id,name\nok-1,Ann\n" + "x" * 201 + ",Bob\n", ":3: The field `id` is longer than 200 characters."),
+    ("id,name\nok-1,A\u0000nn\n", ":2: The field `name` contains a character that cannot be stored"),
+    ("id,name\nok-1,Ann\n,Nobody\n", ":3: The lead has no `id`"),
+    ('id,name\nok-1,"Ann\nok-2,Bob\nok-3,Cy\n', ":2: a quoted cell is never closed"),
+    ('id,name\nok-1,"Ann"x\n', ":2: a closing quote must end its cell"),
+    ("id,name\nok-1,Ann\nok-2,Bob,Smith\n", ":3: 3 cells, but the header has 2 columns"),
+    ("id,name,name\nok-1,Ann,Bob\n", ":1: the header names `name` twice (columns 2 and 3)"),
+    ("id,,name\nok-1,x,Ann\n", ":1: column 2 of the header has no name"),
+    ("id,note\n\nok-1,\"a\nb\"\nok-2," + "y" * 200_000 + "\n", ":5: a cell is longer than 131072 characters"),
+])
+def test_import_refuses_a_bad_or_malformed_csv_naming_the_line(rotation, tmp_path: Path, content: str,
+                                                               words: str) -> None:
+    rotation("config", "apply", str(EXAMPLES / "routing.yaml"))
+    bad = tmp_path / "bad.csv"
+    bad.write_text(content, newline="")
+    output = rotation("import", str(bad), code=1)
+    assert f"error: {bad}{words}" in output and "Traceback" not in output
+    assert "Nothing was routed." in output
+    assert stored_lead_ids(tmp_path) == []
+
+
+def test_import_keeps_quoted_commas_and_newlines_and_empty_trailing_cells(rotation, tmp_path: Path) -> None:
+    rotation("config", "apply", str(EXAMPLES / "routing.yaml"))
+    good = tmp_path / "good.csv"
+    good.write_text('\ufeffid,name,country\nQ-1,"Smith, Ann",DE\n\nQ-2,"two\nlines",FR,,\n', newline="")
+    assert "2 rows: 2 assigned" in rotation("import", str(good))
+    assert stored_lead_ids(tmp_path) == ["Q-1", "Q-2"]
+
+
+def test_files_that_are_not_utf8_are_named_with_their_line(rotation, tmp_path: Path) -> None:
+    config = tmp_path / "c.yaml"
+    config.write_bytes(b"period: monthly\ntimezone: \xff\n")
+    for command in ("check", "apply"):
+        output = rotation("config", command, str(config), code=1)
+        assert f"{config}:2: not UTF-8 text (byte 0xff at line 2)" in output and "Traceback" not in output
+    lead = tmp_path / "lead.json"
+    lead.write_bytes(b'{"id": "\xe9"}')
+    assert f"error: {lead}:1: not UTF-8 text (byte 0xe9 at line 1)" in rotation("route", str(lead), code=1)
+    rows = tmp_path / "rows.csv"
+    rows.write_bytes(b"id,name\nL-1,Ann\nL-2,Ren\xe9e\n")
+    assert f"error: {rows}:3: not UTF-8 text (byte 0xe9 at line 3)" in rotation("import", str(rows), code=1)
+    assert stored_lead_ids(tmp_path) == []
+
+
+def test_serve_refuses_a_config_that_is_not_utf8(rotation, tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch,
+                                                 caplog: pytest.LogCaptureFixture) -> None:
+    config = tmp_path / "c.yaml"
+    config.write_bytes(b"timezone: \xff\n")
+    monkeypatch.setenv("ROTATION_CONFIG", str(config))
+    rotation("serve", code=1)
+    assert f"{config}:1: not UTF-8 text (byte 0xff at line 1)" in caplog.text
+    assert "Traceback" not in caplog.text
+
+
+@pytest.mark.parametrize("command", [
+    ("report",), ("config", "apply", str(EXAMPLES / "routing.yaml")), ("config", "export"),
+    ("route", "{lead}"), ("route", "{lead}", "--dry-run"), ("import", str(EXAMPLES / "leads.csv")),
+])
+def test_an_unreachable_database_is_one_plain_line(rotation, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                   command: tuple[str, ...]) -> None:
+    lead = tmp_path / "lead.json"
+    lead.write_text(json.dumps({"id": "L-1"}))
+    monkeypatch.setenv("DATABASE_URL", "postgresql://u:secret@127.0.0.1:1/x")
+    output = rotation(*(part.format(lead=lead) for part in command), code=1)
+    assert output.startswith("error: cannot reach the database at postgresql+asyncpg://u:***@127.0.0.1:1/x (")
+    assert "Connect call failed" in output and "secret" not in output
+    assert len(output.strip().splitlines()) == 1  # no traceback

@@ -6,10 +6,8 @@ Each method is one transaction, records who did it, and returns plain data from
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
-from decimal import Decimal
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, select
@@ -20,8 +18,9 @@ from bot.routing import calendar_leaves, calibration, members, offers, roster, s
 from bot.routing.assign import Router
 from bot.routing.batch import Batch
 from bot.routing.clock import Clock, SystemClock
-from bot.routing.errors import AlreadyDone, CapacityTaken, NotFound, RoutingError
+from bot.routing.errors import AlreadyDone, CapacityTaken, NotFound
 from bot.routing.group_commit import GroupCommit, Pending
+from bot.routing.lead_fields import lead_id_of
 from bot.routing.lead_lookup import stored_explanation, stored_outcome
 from bot.routing.outbox import Message
 from bot.routing.preview import preview
@@ -56,23 +55,6 @@ def is_retryable(error: Exception) -> bool:
     original = error.orig
     code = getattr(original, "sqlstate", None) or getattr(original, "pgcode", None)
     return code in RETRYABLE_SQLSTATES
-
-
-def lead_id_of(fields: dict[str, Any]) -> str:
-    """The contract's id rule: a non-empty string, or a number read as its decimal string."""
-    raw = fields.get("id")
-    if raw is None:
-        raise RoutingError("The lead has no `id`: give each lead its source's id.")
-    if isinstance(raw, bool):
-        raise RoutingError("The lead's `id` must be a non-empty string or a number, not true/false.")
-    if isinstance(raw, int):
-        return str(raw)
-    if isinstance(raw, float) and math.isfinite(raw):
-        # The contract reads a number as its decimal string: 13.0 is "13", 12.5 is "12.5".
-        return str(int(raw)) if raw.is_integer() else format(Decimal(repr(raw)), "f")
-    if isinstance(raw, str) and raw.strip():
-        return raw.strip()
-    raise RoutingError("The lead's `id` must be a non-empty string or a number.")
 
 
 class RoutingService:
@@ -185,11 +167,17 @@ class RoutingService:
         owed = self.router.finish(shared)
         return [d if isinstance(d, RouteOutcome) else d.outcome() for d in decided], owed
 
-    async def route_many(self, leads: list[dict[str, Any]], *, actor: str = "api") -> list[RouteOutcome]:
-        """Route several leads in one transaction (bulk import); ids already seen are skipped."""
+    async def route_many(
+        self, leads: list[dict[str, Any]], *, actor: str = "api", dry_run: bool = False
+    ) -> list[RouteOutcome]:
+        """Route several leads in one transaction (bulk import); ids already seen are skipped.
+
+        A dry run decides them the same way, together, and rolls the transaction back: each
+        lead sees the ones before it, so the preview is what the real run would do.
+        """
         now = self.clock.now()
         prepared = [(lead_id_of(fields), dict(fields), actor) for fields in leads]
-        outcomes, _owed = await self._run(lambda c: self._decide_all(c, prepared, now))
+        outcomes, _owed = await self._run(lambda c: self._decide_all(c, prepared, now), commit=not dry_run)
         return outcomes
 
     async def lead(self, lead_id: str) -> LeadRecord:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import hmac
 import json
-import math
 import time
 from collections.abc import Callable
 from typing import Any
@@ -18,13 +17,10 @@ from aiohttp import web
 
 from bot.config.settings import Settings
 from bot.routing.errors import NotFound, RoutingError
+from bot.routing.lead_fields import LeadInvalid, checked_lead
 from bot.routing.results import LeadRecord
-from bot.routing.service import RoutingService, lead_id_of
+from bot.routing.service import RoutingService
 from bot.web.metrics import Metrics
-
-MAX_ID_LENGTH = 200  # the leads table's key column
-SCALARS = (str, int, float, bool)
-UNSTORABLE = "contains a character that cannot be stored (a NUL, or half of a surrogate pair)."
 
 
 class Rejected(Exception):
@@ -79,47 +75,11 @@ def parse_lead(body: bytes) -> tuple[str, dict[str, Any]]:
         raise Rejected(400, f"The body is not valid JSON ({exc}).") from None
     if not isinstance(fields, dict):
         raise Rejected(400, "The body must be a JSON object of lead fields, like {\"id\": \"L-1\"}.")
-    raw_id = fields.get("id")
-    if raw_id is None or (isinstance(raw_id, str) and not raw_id.strip()):
-        raise Rejected(400, "The lead has no `id`: give each lead its source's id.")
-    for name, value in fields.items():
-        _check_field(name, value)
     try:
-        lead_id = lead_id_of(fields)
-    except RoutingError as exc:  # present but of the wrong type: a field of the wrong type
-        raise Rejected(422, str(exc)) from None
-    if len(lead_id) > MAX_ID_LENGTH:
-        raise Rejected(422, f"The field `id` is longer than {MAX_ID_LENGTH} characters.")
+        lead_id = checked_lead(fields)  # the checks `rotation route` and `rotation import` apply too
+    except LeadInvalid as exc:
+        raise Rejected(400 if exc.missing_id else 422, str(exc)) from None
     return lead_id, fields
-
-
-def _check_field(name: str, value: Any) -> None:
-    if not _storable(name):
-        raise Rejected(422, f"The field name {name!a} {UNSTORABLE}")
-    if value is not None and not isinstance(value, SCALARS):
-        kind = "a list" if isinstance(value, list) else "an object"
-        raise Rejected(422, f"The field `{name}` is {kind}; lead fields must be strings, numbers, "
-                            "booleans or null.")
-    if isinstance(value, str) and not _storable(value):
-        raise Rejected(422, f"The field `{name}` {UNSTORABLE}")
-    if isinstance(value, float) and not math.isfinite(value):  # pragma: no cover - parse_constant
-        raise Rejected(422, f"The field `{name}` is not a finite number.")
-
-
-def _storable(text: str) -> bool:
-    """Whether every database we support keeps `text` as given.
-
-    JSON may escape a NUL (PostgreSQL's text and jsonb refuse it) or half of a UTF-16
-    surrogate pair (no UTF-8 encoding exists for it); such a lead could never be stored,
-    so it is a 422 now rather than a 500 that says "try again".
-    """
-    if "\x00" in text:
-        return False
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def intake_handler(service: RoutingService, settings: Settings, metrics: Metrics,

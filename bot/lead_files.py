@@ -1,0 +1,129 @@
+"""Lead files for `rotation route` (JSON) and `rotation import` (CSV), read and checked whole.
+
+Every lead is checked as HTTP intake checks one (`bot.routing.lead_fields`), and every
+problem in a file is found before anything is routed: an import is resumable, and a file
+routed up to its bad line would leave a person to work out which half went in.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+from bot.config.routing import not_utf8
+from bot.routing.lead_fields import LeadInvalid, checked_lead
+
+
+class LeadFileInvalid(Exception):
+    """A lead file that cannot be routed; `problems` says every reason, located, in plain words."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+def read_text(path: Path) -> str:
+    """A lead file's text, or LeadFileInvalid saying why it cannot be read (a byte order mark is dropped)."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise LeadFileInvalid([f"{path} does not exist"]) from None
+    except OSError as error:
+        raise LeadFileInvalid([f"cannot read {path}: {error.strerror}"]) from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise LeadFileInvalid([not_utf8(error).render(str(path))]) from None
+
+
+def json_leads(path: Path) -> tuple[list[dict[str, Any]], bool]:
+    """The leads in a JSON file (one object or a list), all checked as HTTP intake checks them,
+    and whether the file held a list; LeadFileInvalid naming every bad lead."""
+    try:
+        data = json.loads(read_text(path))
+    except json.JSONDecodeError as error:
+        raise LeadFileInvalid([f"{path} is not valid JSON: {error.msg} at line {error.lineno} "
+                               f"column {error.colno}"]) from None
+    except RecursionError:
+        raise LeadFileInvalid([f"{path} is nested too deeply to be a list of leads"]) from None
+    listed = isinstance(data, list)
+    leads = data if listed else [data]
+    problems = []
+    for number, lead in enumerate(leads, start=1):
+        where = f"lead #{number} in {path}" if listed else str(path)
+        if not isinstance(lead, dict):
+            problems.append(f"{where}: is not a JSON object of lead fields, like {{\"id\": \"L-1\"}}")
+            continue
+        try:
+            checked_lead(lead)
+        except LeadInvalid as error:
+            problems.append(f"{where}: {error}")
+    if problems:
+        raise LeadFileInvalid(problems)
+    return leads, listed
+
+
+CSV_ERRORS = {
+    "unexpected end of data": "a quoted cell is never closed (its quote runs to the end of the file)",
+    "expected after": "a closing quote must end its cell (write a quote inside a quoted cell as \"\")",
+    "field larger than field limit": f"a cell is longer than {csv.field_size_limit()} characters",
+}
+
+
+def csv_leads(path: Path) -> list[dict[str, Any]]:
+    """The rows of a CSV as leads (empty cells left out), all checked as HTTP intake checks a
+    lead; LeadFileInvalid naming every bad line (a malformed file included)."""
+    reader = csv.reader(io.StringIO(read_text(path), newline=""), strict=True)
+    problems: list[str] = []
+    rows: list[dict[str, Any]] = []
+    header: list[str] | None = None
+    line = 1
+    try:
+        for cells in reader:
+            if header is None:
+                header = cells
+                problems += _header_problems(path, header)
+            elif cells:
+                rows.append(_csv_lead(path, line, header, cells, problems))
+            line = reader.line_num + 1
+    except csv.Error as error:
+        words = next((plain for key, plain in CSV_ERRORS.items() if key in str(error)), str(error))
+        problems.append(f"{path}:{line}: {words}")
+    if (header is None and not problems) or (header is not None and "id" not in header):
+        raise LeadFileInvalid([f"{path} needs a header row with an `id` column"])
+    if problems:
+        raise LeadFileInvalid(problems)
+    return rows
+
+
+def _header_problems(path: Path, header: list[str]) -> list[str]:
+    problems = []
+    for column, name in enumerate(header, start=1):
+        if not name.strip():
+            problems.append(f"{path}:1: column {column} of the header has no name")
+        elif header.index(name) != column - 1:
+            problems.append(
+                f"{path}:1: the header names `{name}` twice (columns {header.index(name) + 1} "
+                f"and {column})"
+            )
+    return problems
+
+
+def _csv_lead(
+    path: Path, line: int, header: list[str], cells: list[str], problems: list[str]
+) -> dict[str, Any]:
+    """One row as lead fields; what is wrong with it goes to `problems`, with its line."""
+    if any(cells[len(header) :]):
+        problems.append(
+            f"{path}:{line}: {len(cells)} cells, but the header has {len(header)} columns "
+            "(quote a cell that holds a comma)"
+        )
+    lead = {name: value for name, value in zip(header, cells, strict=False) if name and value != ""}
+    try:
+        checked_lead(lead)
+    except LeadInvalid as error:
+        problems.append(f"{path}:{line}: {error}")
+    return lead

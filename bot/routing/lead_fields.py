@@ -1,0 +1,87 @@
+"""What a lead may hold, checked the same way by every front end (HTTP intake, `rotation route`,
+`rotation import`) before the core is called, so no database ever refuses a stored lead.
+"""
+
+from __future__ import annotations
+
+import math
+from decimal import Decimal
+from typing import Any
+
+from bot.routing.errors import RoutingError
+
+MAX_ID_LENGTH = 200  # the leads table's key column
+SCALARS = (str, int, float, bool)
+UNSTORABLE = "contains a character that cannot be stored (a NUL, or half of a surrogate pair)."
+
+
+class LeadInvalid(RoutingError):
+    """A lead that can never be stored. `missing_id` marks a lead without an id (HTTP's 400);
+    anything else is a field of the wrong type or content (HTTP's 422)."""
+
+    def __init__(self, message: str, *, missing_id: bool = False) -> None:
+        super().__init__(message)
+        self.missing_id = missing_id
+
+
+def lead_id_of(fields: dict[str, Any]) -> str:
+    """The contract's id rule: a non-empty string, or a number read as its decimal string."""
+    raw = fields.get("id")
+    if raw is None:
+        raise RoutingError("The lead has no `id`: give each lead its source's id.")
+    if isinstance(raw, bool):
+        raise RoutingError("The lead's `id` must be a non-empty string or a number, not true/false.")
+    if isinstance(raw, int):
+        return str(raw)
+    if isinstance(raw, float) and math.isfinite(raw):
+        # The contract reads a number as its decimal string: 13.0 is "13", 12.5 is "12.5".
+        return str(int(raw)) if raw.is_integer() else format(Decimal(repr(raw)), "f")
+    if isinstance(raw, str) and raw.strip():
+        return raw.strip()
+    raise RoutingError("The lead's `id` must be a non-empty string or a number.")
+
+
+def checked_lead(fields: dict[str, Any]) -> str:
+    """The lead's id once every field is one we can store; `LeadInvalid` saying what is wrong."""
+    raw_id = fields.get("id")
+    if raw_id is None or (isinstance(raw_id, str) and not raw_id.strip()):
+        raise LeadInvalid("The lead has no `id`: give each lead its source's id.", missing_id=True)
+    for name, value in fields.items():
+        check_field(name, value)
+    try:
+        lead_id = lead_id_of(fields)
+    except RoutingError as exc:  # present but of the wrong type
+        raise LeadInvalid(str(exc)) from None
+    if len(lead_id) > MAX_ID_LENGTH:
+        raise LeadInvalid(f"The field `id` is longer than {MAX_ID_LENGTH} characters.")
+    return lead_id
+
+
+def check_field(name: str, value: Any) -> None:
+    """One field: a storable name and a string, number, boolean or null value."""
+    if not storable(name):
+        raise LeadInvalid(f"The field name {name!a} {UNSTORABLE}")
+    if value is not None and not isinstance(value, SCALARS):
+        kind = "a list" if isinstance(value, list) else "an object"
+        raise LeadInvalid(f"The field `{name}` is {kind}; lead fields must be strings, numbers, "
+                          "booleans or null.")
+    if isinstance(value, str) and not storable(value):
+        raise LeadInvalid(f"The field `{name}` {UNSTORABLE}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise LeadInvalid(f"The field `{name}` is not a finite number.")
+
+
+def storable(text: str) -> bool:
+    """Whether every database we support keeps `text` as given.
+
+    JSON may escape a NUL (PostgreSQL's text and jsonb refuse it) or half of a UTF-16
+    surrogate pair (no UTF-8 encoding exists for it); such a lead could never be stored,
+    so it is refused now rather than failing in the database.
+    """
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
