@@ -67,12 +67,24 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
 
 
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An object whose keys are all different: `{"id": "A", "id": "B"}` is ambiguous (JSON
+    parsers disagree on which wins), so it is refused rather than guessed."""
+    fields = dict(pairs)
+    if len(fields) < len(pairs):
+        twice = next(key for index, (key, _) in enumerate(pairs) if key in dict(pairs[:index]))
+        raise ValueError(f"the key {json.dumps(twice)} is given twice")
+    return fields
+
+
 def parse_lead(body: bytes) -> tuple[str, dict[str, Any]]:
     """The lead's id and fields, or `Rejected` (400 for the shape, 422 for a field's type)."""
     try:
-        fields = json.loads(body, parse_constant=_no_constant)
+        fields = json.loads(body, parse_constant=_no_constant, object_pairs_hook=_unique_keys)
     except (ValueError, UnicodeDecodeError) as exc:
         raise Rejected(400, f"The body is not valid JSON ({exc}).") from None
+    except RecursionError:  # thousands of nested brackets: no lead looks like that
+        raise Rejected(400, "The body is not valid JSON for a lead: it is nested too deeply.") from None
     if not isinstance(fields, dict):
         raise Rejected(400, "The body must be a JSON object of lead fields, like {\"id\": \"L-1\"}.")
     try:

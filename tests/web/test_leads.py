@@ -93,6 +93,7 @@ BAD_REQUESTS: list[tuple[str, dict[str, str], bytes, int, str]] = [
     ("half a surrogate pair in a name", {}, b'{"id": "x", "k\\udc00": 1}', 422, "\\udc00"),
     ("overlong id", {}, b'{"id": "' + b"x" * 201 + b'"}', 422, "`id`"),
     ("over the limit", {}, b'{"id": "x", "pad": "' + b"p" * LIMIT + b'"}', 413, str(LIMIT)),
+    ("a key given twice", {}, b'{"id": "X-14", "id": "X-15"}', 400, '"id" is given twice'),
     ("said to be gzip but is not", {"Content-Encoding": "gzip"}, b'{"id": "x"}', 400, "Content-Encoding"),
     ("said to be deflate but is not", {"Content-Encoding": "deflate"}, b'{"id": "x"}', 400, "deflate"),
 ]
@@ -109,6 +110,13 @@ async def test_every_rejected_request_changes_nothing(serve: ServeFactory, heade
     assert got == status
     assert set(body) == {"error"} and words in body["error"]
     assert await app.counts() == before
+
+
+async def test_a_body_nested_too_deeply_is_400_not_a_crash(serve: ServeFactory) -> None:
+    app = await serve()  # the default limit, 64 KiB: room for far more nesting than Python parses
+    got, body = await app.post_lead(None, raw=b'{"id": "x", "a": ' + b"[" * 5000 + b"]" * 5000 + b"}")
+    assert got == 400 and "nested too deeply" in body["error"]
+    assert (await app.counts())["leads"] == 0
 
 
 async def test_a_chunked_body_over_the_limit_is_413(serve: ServeFactory) -> None:
