@@ -27,6 +27,7 @@ except ImportError:  # Windows: no advisory locks; SQLite's busy handler alone k
     fcntl = None  # type: ignore[assignment]
 
 from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 T = TypeVar("T")
@@ -192,6 +193,17 @@ def _create_engine(url: str, **options: Any) -> AsyncEngine:
     options.setdefault("max_overflow", 20)
     options.setdefault("pool_pre_ping", True)
     return create_async_engine(url, **options)
+
+
+def unavailable(error: BaseException) -> bool:
+    """Whether `error` says the database could not be reached or used just now (down,
+    restarting, refusing connections, a lock held too long), so that the same request may
+    well succeed in a moment: an HTTP client is told 503, "try again", not 500."""
+    if isinstance(error, OSError):  # asyncpg raises the socket's own error when it cannot connect
+        return True
+    if isinstance(error, DBAPIError):
+        return error.connection_invalidated or isinstance(error, OperationalError | InterfaceError)
+    return False
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:

@@ -11,6 +11,7 @@ from aiohttp import web
 
 from bot.config.settings import Settings
 from bot.routing.service import RoutingService
+from bot.store.db import unavailable
 from bot.web.health import health_handler
 from bot.web.leads import error, intake_handler, lookup_handler
 from bot.web.metrics import Metrics, metrics_handler
@@ -25,6 +26,7 @@ class SlackHandler(Protocol):
     async def handle(self, request: web.Request) -> web.StreamResponse: ...
 
 
+RETRY_AFTER_SECONDS = 5
 METRICS = web.AppKey("metrics", Metrics)
 SERVICE = web.AppKey("service", RoutingService)
 
@@ -40,9 +42,19 @@ async def json_errors(request: web.Request, handler: Any) -> web.StreamResponse:
         return error(exc.status, exc.reason)
     except asyncio.CancelledError:
         raise
-    except Exception:
+    except Exception as exc:
+        if unavailable(exc):
+            log.error("the database is unavailable answering %s %s: %s", request.method, request.path, exc)
+            return database_unavailable()
         log.exception("unexpected error answering %s %s", request.method, request.path)
         return error(500, "Something went wrong on our side; nothing was changed. Please try again.")
+
+
+def database_unavailable() -> web.Response:
+    """503 with Retry-After: the request changed nothing and may well work in a moment."""
+    answer = error(503, "The database cannot be reached just now; nothing was changed. Please try again.")
+    answer.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return answer
 
 
 def create_app(service: RoutingService, settings: Settings, slack: SlackHandler | None = None, *,

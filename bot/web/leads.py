@@ -20,6 +20,7 @@ from bot.routing.errors import NotFound, RoutingError
 from bot.routing.lead_fields import LeadInvalid, checked_lead
 from bot.routing.results import LeadRecord
 from bot.routing.service import RoutingService
+from bot.store.db import unavailable
 from bot.web.metrics import Metrics
 
 
@@ -98,7 +99,7 @@ def intake_handler(service: RoutingService, settings: Settings, metrics: Metrics
                    on_routed: Callable[[], None]):  # type: ignore[no-untyped-def]
     async def handle(request: web.Request) -> web.Response:
         started = time.perf_counter()
-        status: int | None = 500  # unless answered below: the error middleware's 500
+        status: int | None = None  # what was answered, for the metrics (None: nothing)
         try:
             check_token(request, settings.intake_token)
             body = await read_body(request, settings.max_body_bytes)
@@ -117,7 +118,9 @@ def intake_handler(service: RoutingService, settings: Settings, metrics: Metrics
             status = 422
             return error(422, str(exc))
         except asyncio.CancelledError:  # the client went away: nothing was answered
-            status = None
+            raise
+        except Exception as exc:  # answered by the error middleware: 503 if the database is away
+            status = 503 if unavailable(exc) else 500
             raise
         finally:
             if status is not None:

@@ -7,7 +7,13 @@ from typing import Any
 
 import aiohttp
 import pytest
-from web_support import AUTH, TOKEN, Served, ServeFactory
+from web_support import AUTH, TOKEN, Served, ServeFactory, start_app
+
+from bot.config.settings import Settings
+from bot.routing.service import RoutingService
+from bot.store.db import Database
+from bot.web.app import create_app
+from bot.web.metrics import Metrics
 
 
 async def test_new_lead_is_201_and_a_repeat_is_200_with_the_same_body(serve: ServeFactory) -> None:
@@ -182,3 +188,24 @@ async def test_a_client_that_hangs_up_does_not_break_the_server(serve: ServeFact
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=0.001)) as quick:
             await quick.post(f"{app.url}/leads", json={"id": "gone"}, headers=AUTH)
     assert (await app.post_lead({"id": "after"}))[0] == 201
+
+
+async def test_with_the_database_unreachable_intake_says_503_try_again(unused_tcp_port: int) -> None:
+    """A CRM retries a 503 (with Retry-After); a 500 says the request itself is at fault."""
+    url = f"postgresql+asyncpg://rotation@127.0.0.1:{unused_tcp_port}/nowhere"  # nobody listens
+    service = RoutingService(Database(url))
+    metrics = Metrics()
+    runner, base = await start_app(create_app(service, Settings(intake_token=TOKEN, database_url=url),
+                                              metrics=metrics))
+    try:
+        async with aiohttp.ClientSession() as http:
+            async with http.post(f"{base}/leads", json={"id": "L-1"}, headers=AUTH) as response:
+                assert response.status == 503 and response.headers["Retry-After"] == "5"
+                assert "try again" in (await response.json())["error"]
+            async with http.get(f"{base}/leads/L-1", headers=AUTH) as response:
+                assert response.status == 503
+            async with http.get(f"{base}/metrics") as response:
+                assert 'rotation_intake_requests_total{code="503"} 1.0' in await response.text()
+    finally:
+        await runner.cleanup()
+        await service.db.dispose()
