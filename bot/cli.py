@@ -156,7 +156,10 @@ def config_apply(file: str) -> None:
 @config.command("export")
 def config_export() -> None:
     """Print the current state as a routing config."""
-    exported = with_service(lambda s: s.export_config())
+    try:
+        exported = with_service(lambda s: s.export_config())
+    except RoutingError as error:
+        fail(str(error))
     click.echo(yaml.safe_dump(exported, sort_keys=False, allow_unicode=True), nl=False)
 
 

@@ -78,6 +78,11 @@ def test_route_dry_run_stores_nothing_then_routes(rotation, tmp_path: Path) -> N
     assert "has no `id`" in rotation("route", str(no_id), code=1)
 
 
+def test_export_before_any_config_was_applied_says_so(rotation) -> None:
+    said = rotation("config", "export", code=1)
+    assert "No routing config has been applied" in said and "rotation config apply FILE" in said
+
+
 def test_export_round_trips_through_apply(rotation, tmp_path: Path) -> None:
     rotation("config", "apply", str(EXAMPLES / "routing.yaml"))
     exported = rotation("config", "export")

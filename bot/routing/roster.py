@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import Connection, func, insert, select, text, update
 
 from bot.config.schema import RoutingConfig, SeatConfig
+from bot.routing.errors import NotFound
 from bot.routing.fairness import Seat
 from bot.routing.team import TEAM_ID
 from bot.routing.weights import share_percent, weight_from_number, weight_from_priority
@@ -255,6 +256,9 @@ def _apply_seats(
 def export_config(connection: Connection) -> dict[str, Any]:
     """The current state as a routing config (the same shape `config apply` reads)."""
     team = (connection.execute(select(Team.__table__).where(Team.id == TEAM_ID))).first()
+    if team is None:  # what we would print is no config: `config check` refuses it
+        raise NotFound("No routing config has been applied to this database yet, so there is nothing "
+                       "to export. Apply one with `rotation config apply FILE`.")
     members = (
         connection.execute(select(Member.__table__).where(Member.in_config.is_(True)).order_by(Member.id))
     ).all()
