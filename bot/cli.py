@@ -259,7 +259,8 @@ def jobs() -> None:
 @jobs.command("run-once")
 def jobs_run_once() -> None:
     """Run every due job once and print what each did."""
-    from bot.jobs.runner import run_once_cli
+    from bot.jobs.runner import run_jobs_once
 
-    result = asyncio.run(run_once_cli(settings_or_fail()))
+    settings = settings_or_fail()
+    result = with_service(lambda service: run_jobs_once(service, settings))
     click.echo(json.dumps(result, indent=2, default=str))

@@ -272,6 +272,7 @@ def test_serve_refuses_a_config_that_is_not_utf8(rotation, tmp_path: Path,
 @pytest.mark.parametrize("command", [
     ("report",), ("config", "apply", str(EXAMPLES / "routing.yaml")), ("config", "export"),
     ("route", "{lead}"), ("route", "{lead}", "--dry-run"), ("import", str(EXAMPLES / "leads.csv")),
+    ("jobs", "run-once"),
 ])
 def test_an_unreachable_database_is_one_plain_line(rotation, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                    command: tuple[str, ...]) -> None:

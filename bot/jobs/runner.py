@@ -146,15 +146,19 @@ async def _wait(stop: asyncio.Event, seconds: float) -> None:
         await asyncio.wait_for(stop.wait(), timeout=seconds)
 
 
+async def run_jobs_once(service: RoutingService, settings: Any) -> dict[str, object]:
+    """`rotation jobs run-once`: every job once now (if no replica is running it), and what each did."""
+    return await JobRunner(service=service, db=service.db, settings=settings).run_once(force=True)
+
+
 async def run_once_cli(settings: Any) -> dict[str, object]:
-    """`rotation jobs run-once`: migrate, run every job once now (if no replica is), report."""
+    """Migrate the database at `settings.database_url`, then `run_jobs_once`."""
     from bot.store.db import Database as _Database
 
     db = _Database(settings.database_url)
     try:
         await db.migrate()
         service = RoutingService(db, webhook=bool(getattr(settings, "webhook_url", None)))
-        runner = JobRunner(service=service, db=db, settings=settings)
-        return await runner.run_once(force=True)
+        return await run_jobs_once(service, settings)
     finally:
         await db.dispose()
