@@ -27,7 +27,7 @@ except ImportError:  # Windows: no advisory locks; SQLite's busy handler alone k
     fcntl = None  # type: ignore[assignment]
 
 from sqlalchemy import Engine, create_engine, event, text
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 T = TypeVar("T")
@@ -76,9 +76,18 @@ class Database:
 
     async def run(self, work: Callable[..., T], *args: Any, commit: bool = True) -> T:
         """Run synchronous `work(connection, *args)` in one transaction, committed unless
-        `commit` is False or `work` raises (a `Rollback` carries a result out)."""
-        if self.is_sqlite:
-            return await asyncio.to_thread(self._run_sqlite, work, args, commit)
+        `commit` is False or `work` raises (a `Rollback` carries a result out).
+        DatabaseUnavailable when the database cannot be reached (see `unavailable`)."""
+        try:
+            if self.is_sqlite:
+                return await asyncio.to_thread(self._run_sqlite, work, args, commit)
+            return await self._run_async(work, args, commit)
+        except Exception as error:
+            if unavailable(error):
+                raise DatabaseUnavailable(str(error)) from error
+            raise
+
+    async def _run_async(self, work: Callable[..., T], args: tuple[Any, ...], commit: bool) -> T:
         try:
             async with self.engine.begin() as connection:
                 result = await connection.run_sync(work, *args)
@@ -195,15 +204,32 @@ def _create_engine(url: str, **options: Any) -> AsyncEngine:
     return create_async_engine(url, **options)
 
 
+class DatabaseUnavailable(Exception):
+    """The database could not be reached or used just now (down, restarting, refusing
+    connections, a lock held too long); the transaction changed nothing, and the same
+    request may well succeed in a moment. HTTP answers it with 503 and Retry-After."""
+
+
+# PostgreSQL: connection exceptions (class 08) and refused logins (class 28), no such database,
+# shutting down, starting up, too many clients.
+UNAVAILABLE_SQLSTATES = ("3D000", "57P01", "57P02", "57P03", "53300")
+SQLITE_UNAVAILABLE = ("database is locked", "unable to open database file", "disk i/o error")
+
+
 def unavailable(error: BaseException) -> bool:
-    """Whether `error` says the database could not be reached or used just now (down,
-    restarting, refusing connections, a lock held too long), so that the same request may
-    well succeed in a moment: an HTTP client is told 503, "try again", not 500."""
+    """Whether an error raised by a database call says the database is away, not that the
+    statement is wrong: a missing table or a syntax error stays a bug (500, with a traceback)."""
     if isinstance(error, OSError):  # asyncpg raises the socket's own error when it cannot connect
         return True
-    if isinstance(error, DBAPIError):
-        return error.connection_invalidated or isinstance(error, OperationalError | InterfaceError)
-    return False
+    if not isinstance(error, DBAPIError):
+        return False
+    if error.connection_invalidated:
+        return True
+    code = str(getattr(error.orig, "sqlstate", None) or getattr(error.orig, "pgcode", None) or "")
+    if code.startswith(("08", "28")) or code in UNAVAILABLE_SQLSTATES:
+        return True
+    said = str(error.orig).lower()
+    return isinstance(error, OperationalError) and any(words in said for words in SQLITE_UNAVAILABLE)
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:

@@ -11,7 +11,7 @@ from aiohttp import web
 
 from bot.config.settings import Settings
 from bot.routing.service import RoutingService
-from bot.store.db import unavailable
+from bot.store.db import DatabaseUnavailable
 from bot.web.health import health_handler
 from bot.web.leads import error, intake_handler, lookup_handler
 from bot.web.metrics import Metrics, metrics_handler
@@ -43,7 +43,7 @@ async def json_errors(request: web.Request, handler: Any) -> web.StreamResponse:
     except asyncio.CancelledError:
         raise
     except Exception as exc:
-        if unavailable(exc):
+        if isinstance(exc, DatabaseUnavailable):
             log.error("the database is unavailable answering %s %s: %s", request.method, request.path, exc)
             return database_unavailable()
         log.exception("unexpected error answering %s %s", request.method, request.path)

@@ -20,7 +20,7 @@ from bot.routing.errors import NotFound, RoutingError
 from bot.routing.lead_fields import LeadInvalid, checked_lead
 from bot.routing.results import LeadRecord
 from bot.routing.service import RoutingService
-from bot.store.db import unavailable
+from bot.store.db import DatabaseUnavailable
 from bot.web.metrics import Metrics
 
 
@@ -120,7 +120,7 @@ def intake_handler(service: RoutingService, settings: Settings, metrics: Metrics
         except asyncio.CancelledError:  # the client went away: nothing was answered
             raise
         except Exception as exc:  # answered by the error middleware: 503 if the database is away
-            status = 503 if unavailable(exc) else 500
+            status = 503 if isinstance(exc, DatabaseUnavailable) else 500
             raise
         finally:
             if status is not None:

@@ -25,7 +25,7 @@ from bot.routing.roster import replaced_calibrations
 from bot.routing.service import RoutingService
 from bot.slack.runtime import SlackAppTokenRefused, SlackRuntime
 from bot.stop_signals import on_stop_signals
-from bot.store.db import Database
+from bot.store.db import Database, unavailable
 from bot.web.app import create_app
 from bot.web.metrics import Metrics
 
@@ -61,7 +61,9 @@ async def _serve(db: Database, settings: Settings, stop: asyncio.Event,
                  started: asyncio.Event | None) -> int:
     try:
         await db.migrate()
-    except (OSError, DBAPIError) as error:  # down, unreachable, refused the password, read-only …
+    except (OSError, DBAPIError) as error:
+        if not unavailable(error):
+            raise  # a migration that fails on a reachable database: the traceback says why
         reason = error.orig if isinstance(error, DBAPIError) else error
         log.error("cannot use the database at %s: %s", db.engine.url.render_as_string(hide_password=True),
                   reason)

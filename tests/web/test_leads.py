@@ -7,11 +7,13 @@ from typing import Any
 
 import aiohttp
 import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 from web_support import AUTH, TOKEN, Served, ServeFactory, start_app
 
 from bot.config.settings import Settings
 from bot.routing.service import RoutingService
-from bot.store.db import Database
+from bot.store.db import Database, DatabaseUnavailable, unavailable
 from bot.web.app import create_app
 from bot.web.metrics import Metrics
 
@@ -209,3 +211,14 @@ async def test_with_the_database_unreachable_intake_says_503_try_again(unused_tc
     finally:
         await runner.cleanup()
         await service.db.dispose()
+
+
+async def test_a_statement_that_is_wrong_is_a_bug_not_an_unavailable_database(sqlite_url: str) -> None:
+    """Only a database that is away makes a 503 (try again); a wrong statement stays a 500."""
+    db = Database(sqlite_url)
+    try:
+        with pytest.raises(OperationalError) as wrong:
+            await db.run(lambda c: c.execute(text("SELECT * FROM no_such_table")))
+        assert not isinstance(wrong.value, DatabaseUnavailable) and not unavailable(wrong.value)
+    finally:
+        await db.dispose()
