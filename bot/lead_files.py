@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.config.routing import not_utf8
-from bot.routing.lead_fields import LeadInvalid, checked_lead
+from bot.routing.lead_fields import LeadInvalid, checked_lead, read_json
 
 
 class LeadFileInvalid(Exception):
@@ -43,10 +43,12 @@ def json_leads(path: Path) -> tuple[list[dict[str, Any]], bool]:
     """The leads in a JSON file (one object or a list), all checked as HTTP intake checks them,
     and whether the file held a list; LeadFileInvalid naming every bad lead."""
     try:
-        data = json.loads(read_text(path))
+        data = read_json(read_text(path))
     except json.JSONDecodeError as error:
         raise LeadFileInvalid([f"{path} is not valid JSON: {error.msg} at line {error.lineno} "
                                f"column {error.colno}"]) from None
+    except ValueError as error:  # a key given twice, NaN, a number of thousands of digits
+        raise LeadFileInvalid([f"{path} is not valid JSON for leads: {error}"]) from None
     except RecursionError:
         raise LeadFileInvalid([f"{path} is nested too deeply to be a list of leads"]) from None
     listed = isinstance(data, list)

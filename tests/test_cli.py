@@ -167,7 +167,6 @@ def stored_lead_ids(tmp_path: Path) -> list[str]:
     ({"id": "L-1", "address": {"city": "Paris"}}, "The field `address` is an object;"),
     ({"id": "L-\u0000x"}, "The field `id` contains a character that cannot be stored"),
     ({"id": "L-1", "note": "a\ud800"}, "The field `note` contains a character that cannot be stored"),
-    ({"id": "L-1", "score": float("nan")}, "The field `score` is not a finite number."),
 ])
 def test_route_refuses_what_http_intake_refuses(rotation, tmp_path: Path, lead: dict, words: str) -> None:
     rotation("config", "apply", str(EXAMPLES / "routing.yaml"))
@@ -179,6 +178,19 @@ def test_route_refuses_what_http_intake_refuses(rotation, tmp_path: Path, lead: 
     single.write_text(json.dumps(lead))
     assert f"error: {single}: {words}" in rotation("route", str(single), "--dry-run", code=1)
     assert stored_lead_ids(tmp_path) == []
+
+
+@pytest.mark.parametrize(("text", "words"), [
+    ('{"id": "A", "id": "B"}', 'the key "id" is given twice'),
+    ('{"id": "L-1", "score": NaN}', "NaN is not a JSON number"),
+    ('{"id": ' + "9" * 5000 + "}", "digits"),
+])
+def test_route_reads_json_as_http_intake_does(rotation, tmp_path: Path, text: str, words: str) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text(text)
+    output = rotation("route", str(bad), "--dry-run", code=1)
+    assert output.startswith(f"error: {bad} is not valid JSON for leads: ") and words in output
+    assert "Traceback" not in output
 
 
 def test_a_list_with_bad_items_routes_none_and_names_each(rotation, tmp_path: Path) -> None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-import json
 import time
 from collections.abc import Callable
 from typing import Any
@@ -17,7 +16,7 @@ from aiohttp import web
 
 from bot.config.settings import Settings
 from bot.routing.errors import NotFound, RoutingError
-from bot.routing.lead_fields import LeadInvalid, checked_lead
+from bot.routing.lead_fields import LeadInvalid, checked_lead, read_json
 from bot.routing.results import LeadRecord
 from bot.routing.service import RoutingService
 from bot.store.db import DatabaseUnavailable
@@ -64,24 +63,10 @@ async def read_body(request: web.Request, limit: int) -> bytes:
     return bytes(body)
 
 
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON number")
-
-
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    """An object whose keys are all different: `{"id": "A", "id": "B"}` is ambiguous (JSON
-    parsers disagree on which wins), so it is refused rather than guessed."""
-    fields = dict(pairs)
-    if len(fields) < len(pairs):
-        twice = next(key for index, (key, _) in enumerate(pairs) if key in dict(pairs[:index]))
-        raise ValueError(f"the key {json.dumps(twice)} is given twice")
-    return fields
-
-
 def parse_lead(body: bytes) -> tuple[str, dict[str, Any]]:
     """The lead's id and fields, or `Rejected` (400 for the shape, 422 for a field's type)."""
     try:
-        fields = json.loads(body, parse_constant=_no_constant, object_pairs_hook=_unique_keys)
+        fields = read_json(body)
     except (ValueError, UnicodeDecodeError) as exc:
         raise Rejected(400, f"The body is not valid JSON ({exc}).") from None
     except RecursionError:  # thousands of nested brackets: no lead looks like that
