@@ -102,11 +102,11 @@ def csv_leads(path: Path) -> list[dict[str, Any]]:
 
 
 def _header_problems(path: Path, header: list[str]) -> list[str]:
+    """A name given twice. A column without a name is fine while it stays empty (a trailing
+    comma, as spreadsheets export): `_csv_lead` objects to a value under it."""
     problems = []
     for column, name in enumerate(header, start=1):
-        if not name.strip():
-            problems.append(f"{path}:1: column {column} of the header has no name")
-        elif header.index(name) != column - 1:
+        if name.strip() and header.index(name) != column - 1:
             problems.append(
                 f"{path}:1: the header names `{name}` twice (columns {header.index(name) + 1} "
                 f"and {column})"
@@ -123,7 +123,10 @@ def _csv_lead(
             f"{path}:{line}: {len(cells)} cells, but the header has {len(header)} columns "
             "(quote a cell that holds a comma)"
         )
-    lead = {name: value for name, value in zip(header, cells, strict=False) if name and value != ""}
+    for column, (name, value) in enumerate(zip(header, cells, strict=False), start=1):
+        if not name.strip() and value != "":
+            problems.append(f"{path}:{line}: a value in column {column}, which has no name in the header")
+    lead = {name: value for name, value in zip(header, cells, strict=False) if name.strip() and value != ""}
     try:
         checked_lead(lead)
     except LeadInvalid as error:

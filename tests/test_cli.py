@@ -233,7 +233,7 @@ def test_an_empty_list_says_so(rotation, tmp_path: Path) -> None:
     ('id,name\nok-1,"Ann"x\n', ":2: a closing quote must end its cell"),
     ("id,name\nok-1,Ann\nok-2,Bob,Smith\n", ":3: 3 cells, but the header has 2 columns"),
     ("id,name,name\nok-1,Ann,Bob\n", ":1: the header names `name` twice (columns 2 and 3)"),
-    ("id,,name\nok-1,x,Ann\n", ":1: column 2 of the header has no name"),
+    ("id,,name\nok-1,x,Ann\n", ":2: a value in column 2, which has no name in the header"),
     ("id,note\n\nok-1,\"a\nb\"\nok-2," + "y" * 200_000 + "\n", ":5: a cell is longer than 131072 characters"),
 ])
 def test_import_refuses_a_bad_or_malformed_csv_naming_the_line(rotation, tmp_path: Path, content: str,
@@ -250,7 +250,8 @@ def test_import_refuses_a_bad_or_malformed_csv_naming_the_line(rotation, tmp_pat
 def test_import_keeps_quoted_commas_and_newlines_and_empty_trailing_cells(rotation, tmp_path: Path) -> None:
     rotation("config", "apply", str(EXAMPLES / "routing.yaml"))
     good = tmp_path / "good.csv"
-    good.write_text('\ufeffid,name,country\nQ-1,"Smith, Ann",DE\n\nQ-2,"two\nlines",FR,,\n', newline="")
+    # a header with a trailing comma, as spreadsheets export: its nameless column stays empty
+    good.write_text('\ufeffid,name,country,\nQ-1,"Smith, Ann",DE,\n\nQ-2,"two\nlines",FR,,\n', newline="")
     assert "2 rows: 2 assigned" in rotation("import", str(good))
     assert stored_lead_ids(tmp_path) == ["Q-1", "Q-2"]
 
