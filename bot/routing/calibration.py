@@ -171,11 +171,19 @@ def _first_of_its_request(connection: Connection, request_id: str, now: datetime
     waits for the first to commit, then fails). Keys are forgotten after two days, with
     Slack's event ids (`bot.slack.dedupe`).
     """
-    key = f"calibrate:{request_id}"[:100]
-    exists = connection.execute(select(SlackEvent.event_id).where(SlackEvent.event_id == key)).first()
-    if exists is not None:
+    if request_done(connection, request_id):
         raise AlreadyDone("This calibration was already saved.")
-    connection.execute(insert(SlackEvent).values(event_id=key, seen_at=now))
+    connection.execute(insert(SlackEvent).values(event_id=_request_key(request_id), seen_at=now))
+
+
+def request_done(connection: Connection, request_id: str) -> bool:
+    """Whether a calibration with this request id was saved."""
+    seen = select(SlackEvent.event_id).where(SlackEvent.event_id == _request_key(request_id))
+    return connection.execute(seen).first() is not None
+
+
+def _request_key(request_id: str) -> str:
+    return f"calibrate:{request_id}"[:100]
 
 
 def add_to_queue(

@@ -428,7 +428,9 @@ class RoutingService:
         try:
             return await self._run(work)
         except IntegrityError:
-            if change.request_id is None:
+            request = change.request_id
+            if request is None or not await self._run(lambda c: calibration.request_done(c, request),
+                                                       commit=False):
                 raise
             # the same request, run at the same moment by another replica: it committed first
             raise AlreadyDone("This calibration was already saved.") from None

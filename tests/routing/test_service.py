@@ -8,7 +8,9 @@ from datetime import date
 import pytest
 import yaml
 from factories import make_config, make_member, make_queue, make_service, team_of
+from sqlalchemy.exc import IntegrityError
 
+from bot.routing import calibration
 from bot.routing.clock import ManualClock
 from bot.routing.errors import InvalidChange, RoutingError
 from bot.routing.results import Calibration
@@ -138,6 +140,17 @@ async def test_one_request_calibrates_once_even_when_sent_twice_at_the_same_mome
     finally:
         await second.db.dispose()
         await first.db.dispose()
+
+
+async def test_a_calibration_failing_on_another_constraint_is_not_taken_for_a_repeat(
+        sales: RoutingService, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*_args: object) -> str:
+        raise IntegrityError("UPDATE memberships …", {}, Exception("another constraint"))
+
+    monkeypatch.setattr(calibration, "calibrate", broken)
+    with pytest.raises(IntegrityError):  # not AlreadyDone: nothing with this request id was saved
+        await sales.calibrate(Calibration(queue="sales", slack_id="U01A", weight="2", request_id="V9"),
+                              actor="U0BOSS")
 
 
 async def test_weight_as_share_and_priority(sales: RoutingService) -> None:
