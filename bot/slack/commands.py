@@ -118,7 +118,7 @@ async def who(req: Request) -> str:
 async def why(req: Request) -> str:
     if not req.args:
         raise Refusal("Which lead? Write `/rotation why LEAD_ID`, e.g. `/rotation why L-1042`.")
-    return replies.why_text(await req.service.lead(req.args[0]))
+    return replies.why_text(await req.service.lead(req.args[0]), req.service.clock.now())
 
 
 async def calibrate(req: Request) -> str | None:

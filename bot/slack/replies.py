@@ -48,7 +48,19 @@ def leave_line(leave: LeaveView, timezone: str) -> str:
             f"(no leads from {when(leave.pause_from, timezone)}, back {when(leave.resume_at, timezone)})")
 
 
-def state_line(status: MemberStatus) -> str:
+def back_from_leave(leaves: Iterable[LeaveView], now: datetime) -> datetime | None:
+    """When the leave under way ends: a leave that starts before it ends runs on into it (a long
+    leave's pause begins days early, so the list's order by start date is not enough)."""
+    back = None
+    for pause_from, resume_at in sorted((leave.pause_from, leave.resume_at) for leave in leaves):
+        if back is None and pause_from <= now < resume_at:
+            back = resume_at
+        elif back is not None and pause_from <= back:
+            back = max(back, resume_at)
+    return back
+
+
+def state_line(status: MemberStatus, now: datetime | None = None) -> str:
     if status.state == "paused":
         until = f" until {when(status.paused_until, status.timezone)}" if status.paused_until else \
             " until you `/rotation resume`"
@@ -56,9 +68,10 @@ def state_line(status: MemberStatus) -> str:
         return f"You're *paused*{until}{why}: no new leads."
     if status.state == "active":
         return "You're *active*: you're receiving leads."
-    if status.state == "on leave" and status.leaves:  # the leave under way comes first
-        back = when(status.leaves[0].resume_at, status.timezone)
-        return f"You're *on leave* until {back}: no new leads until then."
+    now = now or datetime.now(UTC)
+    back = back_from_leave(status.leaves, now) if status.state == "on leave" else None
+    if back is not None:
+        return f"You're *on leave* until {when(back, status.timezone, now)}: no new leads until then."
     why = f" ({escape(status.reason)})" if status.reason else ""
     return f"You're *{escape(status.state)}*{why}: no new leads for now."
 
@@ -80,7 +93,7 @@ def time_line(status: MemberStatus, now: datetime | None = None) -> str:
 
 
 def status_text(status: MemberStatus, *, with_leaves: bool = True, now: datetime | None = None) -> str:
-    lines = [f"*{escape(status.name)}* — " + state_line(status), time_line(status, now)]
+    lines = [f"*{escape(status.name)}* — " + state_line(status, now), time_line(status, now)]
     if status.seats:
         lines.append("*Your queues this period:*")
         for seat in status.seats:
@@ -123,7 +136,7 @@ def standings_text(queues: Iterable[QueueStandings]) -> str:
     return "\n\n".join(parts) or "There are no queues yet: load a routing config."
 
 
-def why_text(lead: LeadRecord) -> str:
+def why_text(lead: LeadRecord, now: datetime | None = None) -> str:
     explanation: dict[str, Any] = lead.explanation or {}
     title = f"*Lead {escape(lead.lead_id)}*"
     name = lead.fields.get("name") or lead.fields.get("company")
@@ -133,16 +146,16 @@ def why_text(lead: LeadRecord) -> str:
     if lead.rule or lead.queue:
         lines.append(f"Rule: {escape(lead.rule or '-')} → queue {escape(lead.queue or '-')}")
     for step in lead.assignments:
-        accepted = f", accepted {_utc(step['accepted_at'])}" if step.get("accepted_at") else ""
+        accepted = f", accepted {_utc(step['accepted_at'], now)}" if step.get("accepted_at") else ""
         lines.append(f"• {escape(step['assignee']['name'])} in {escape(step['queue'])}: "
                      f"{escape(step['state'])} ({escape(step['cause'])}){accepted}")
     return "\n".join(lines)
 
 
-def _utc(iso: str) -> str:
+def _utc(iso: str, now: datetime | None = None) -> str:
     """A stored moment (ISO text, UTC when it says no zone), as people read it."""
     moment = datetime.fromisoformat(iso)
-    return when(moment if moment.tzinfo else moment.replace(tzinfo=UTC), "UTC") + " UTC"
+    return when(moment if moment.tzinfo else moment.replace(tzinfo=UTC), "UTC", now) + " UTC"
 
 
 def duration(seconds: float | None) -> str:

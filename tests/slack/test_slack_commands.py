@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -158,7 +159,14 @@ def test_on_leave_says_until_when() -> None:
                       back, "slack")
     status = MemberStatus(slack_id="U01ALICE", name="Alice", timezone="America/New_York", state="on leave",
                           reason=None, paused_until=None, leaves=[leave], seats=[])
-    assert replies.state_line(status) == "You're *on leave* until Thu Nov 26, 00:00: no new leads until then."
+    now = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+    said = replies.state_line(status, now)
+    assert said == "You're *on leave* until Thu Nov 26, 00:00: no new leads until then."
+    # a long leave whose pause begins (days early) before this one ends: back only after both
+    long = LeaveView(8, date(2026, 11, 27), date(2026, 12, 11), datetime(2026, 11, 25, 5, 0, tzinfo=UTC),
+                     datetime(2026, 12, 12, 5, 0, tzinfo=UTC), "slack")
+    status = replace(status, leaves=[leave, long])
+    assert "until Sat Dec 12, 00:00" in replies.state_line(status, now)
 
 
 def test_why_shows_when_a_lead_was_accepted_as_people_read_it() -> None:
@@ -167,4 +175,4 @@ def test_why_shows_when_a_lead_was_accepted_as_people_read_it() -> None:
     record = LeadRecord(lead_id="L-1", fields={}, received_at=datetime(2026, 11, 23, tzinfo=UTC),
                         status="assigned", queue="emea", rule=None, reason=None, assignments=[step],
                         explanation={"summary": "s"})
-    assert "accepted Mon Nov 23, 17:58 UTC" in replies.why_text(record)
+    assert "accepted Mon Nov 23, 17:58 UTC" in replies.why_text(record, datetime(2026, 12, 1, tzinfo=UTC))
