@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import sys
 from pathlib import Path
@@ -114,3 +115,13 @@ async def slack_runtime(fake: FakeSlack, service: RoutingService) -> Any:
     runtime = SlackRuntime.from_settings(settings, service)
     assert runtime is not None
     return runtime
+
+
+async def until_all_sent(db: Any, count: int, timeout: float = 10) -> list[Any]:
+    """The outbox rows once there are `count`, every one recorded as sent."""
+    for _ in range(int(timeout * 100)):
+        rows = await outbox_rows(db)
+        if len(rows) == count and all(r.sent_at is not None for r in rows):
+            return rows
+        await asyncio.sleep(0.01)
+    raise AssertionError("not every message was recorded as sent")

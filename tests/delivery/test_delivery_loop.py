@@ -8,7 +8,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from delivery_support import FakeSlack, count_rounds, fail_sends, outbox_rows, prepared_service, slack_runtime
+from delivery_support import (
+    FakeSlack,
+    count_rounds,
+    fail_sends,
+    outbox_rows,
+    prepared_service,
+    slack_runtime,
+    until_all_sent,
+)
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -193,15 +201,6 @@ async def test_two_loops_never_send_a_message_twice(backend: str, sqlite_url: st
         assert sorted(transport.sent) == sorted(set(transport.sent)) and len(transport.sent) == 80
     finally:
         await service.db.dispose()
-
-
-async def until_all_sent(db: Any, count: int, timeout: float = 10) -> list[Any]:
-    for _ in range(int(timeout * 100)):
-        rows = await outbox_rows(db)
-        if len(rows) == count and all(r.sent_at is not None for r in rows):
-            return rows
-        await asyncio.sleep(0.01)
-    raise AssertionError("not every message was recorded as sent")
 
 
 async def test_the_running_loop_records_sends_as_they_finish_in_few_rounds(service: RoutingService) -> None:

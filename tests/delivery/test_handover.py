@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from delivery_support import count_rounds, outbox_rows, prepared_service
+from delivery_support import count_rounds, outbox_rows, prepared_service, until_all_sent
 
 from bot.delivery import claims
 from bot.delivery.child import _listen
@@ -67,15 +67,6 @@ async def running(service: RoutingService, transport: HeldTransport, *, hand_ove
     finally:
         stop.set()
         await asyncio.wait_for(task, 5)
-
-
-async def until_sent(db: Any, count: int, timeout: float = 10) -> list[Any]:
-    for _ in range(int(timeout * 100)):
-        rows = await outbox_rows(db)
-        if len(rows) == count and all(r.sent_at is not None for r in rows):
-            return rows
-        await asyncio.sleep(0.01)
-    raise AssertionError("not every message was recorded as sent")
 
 
 async def test_a_new_leads_messages_are_written_claimed_and_handed_over_once_committed(
@@ -143,7 +134,7 @@ async def test_handed_over_messages_are_sent_without_a_claim_and_recorded_in_few
         rounds = count_rounds(loop)
         for n in range(20):
             await service.route({"id": f"L-{n}"})  # the clock stands still: none of them is due
-        rows = await until_sent(service.db, 40)
+        rows = await until_all_sent(service.db, 40)
     assert sorted(transport.sent) == sorted(r.key for r in rows)  # each once
     assert all(r.attempts == 1 and r.result == {"ok": True} for r in rows)
     assert len(rounds) < 20  # the outcomes are recorded together, not a transaction per lead
@@ -163,7 +154,7 @@ async def test_beyond_what_it_may_hold_the_loop_releases_them_to_be_claimed_in_t
             await asyncio.sleep(0.01)
         assert leases == [LEASE] * 2 + [timedelta(seconds=30)] * 4
         transport.open.set()
-        rows = await until_sent(service.db, 6)
+        rows = await until_all_sent(service.db, 6)
     assert sorted(transport.sent) == sorted(r.key for r in rows)  # each once
     assert all(r.attempts == 1 for r in rows)  # a release is not an attempt
 
@@ -181,7 +172,7 @@ async def test_a_lease_that_runs_out_mid_send_does_not_make_the_loop_send_it_twi
                 break
             await asyncio.sleep(0.01)
         transport.open.set()
-        rows = await until_sent(service.db, 2)
+        rows = await until_all_sent(service.db, 2)
     assert sorted(transport.sent) == sorted(r.key for r in rows)  # each once
 
 
@@ -233,7 +224,7 @@ async def test_a_send_that_ends_while_a_round_claims_it_again_is_not_sent_twice(
         await asyncio.sleep(0.3)
         loop._exchange = exchange  # type: ignore[method-assign]
         loop.wake.set()
-        rows = await until_sent(service.db, 2)
+        rows = await until_all_sent(service.db, 2)
         await asyncio.sleep(0.1)
     assert sorted(transport.sent) == sorted(r.key for r in rows)  # each once
 
@@ -247,7 +238,7 @@ async def test_a_take_that_arrives_after_its_lease_ran_out_is_left_to_the_rounds
         await service.route({"id": "L-1"})
         service.clock.advance(seconds=16)  # type: ignore[attr-defined]
         loop.wake.set()
-        rows = await until_sent(service.db, 2)  # a round claimed and sent them
+        rows = await until_all_sent(service.db, 2)  # a round claimed and sent them
         loop.take(through_the_pipe(late))
         await asyncio.sleep(0.2)
     assert sorted(transport.sent) == sorted(r.key for r in rows)  # each once
@@ -266,7 +257,7 @@ async def test_a_message_that_waited_its_turn_past_the_lease_margin_is_released_
         await asyncio.sleep(0.05)
         service.clock.advance(seconds=11)  # type: ignore[attr-defined]  # 4 s of their lease left
         transport.open.set()
-        rows = await until_sent(service.db, 6)
+        rows = await until_all_sent(service.db, 6)
     assert sorted(transport.sent) == sorted(r.key for r in rows)  # each once
     leases = sorted(r.available_at - START for r in rows)
     assert leases == [LEASE] + [timedelta(seconds=11 + 30)] * 5  # the five were claimed again, afresh

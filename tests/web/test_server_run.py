@@ -26,6 +26,15 @@ def settings_for(tmp_path: Path, port: int) -> Settings:
                     routing_config=str(config), intake_token=TOKEN, host="127.0.0.1", port=port)
 
 
+async def start_and_stop(settings: Settings) -> None:
+    """Serve until started, then stop; it must end with 0."""
+    stop, started = asyncio.Event(), asyncio.Event()
+    serving = asyncio.create_task(serve(settings, stop=stop, started=started))
+    await asyncio.wait_for(started.wait(), 30)
+    stop.set()
+    assert await asyncio.wait_for(serving, 30) == 0
+
+
 async def test_serve_answers_until_stopped_then_returns_0(tmp_path: Path) -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -58,11 +67,7 @@ async def test_serve_warns_when_no_routing_config_was_ever_applied(
     bare = dataclasses.replace(settings_for(tmp_path, port), routing_config=None)
     for settings, warned in ((bare, True), (settings_for(tmp_path, port), False), (bare, False)):
         caplog.clear()
-        stop, started = asyncio.Event(), asyncio.Event()
-        serving = asyncio.create_task(serve(settings, stop=stop, started=started))
-        await asyncio.wait_for(started.wait(), 30)
-        stop.set()
-        assert await asyncio.wait_for(serving, 30) == 0
+        await start_and_stop(settings)
         said = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
         assert any("ROTATION_CONFIG" in line for line in said) is warned  # the third: applied before
 
@@ -77,11 +82,7 @@ async def test_a_restart_keeps_calibrations_and_a_changed_config_says_what_it_se
 
     async def restart() -> list[str]:
         caplog.clear()
-        stop, started = asyncio.Event(), asyncio.Event()
-        serving = asyncio.create_task(serve(settings, stop=stop, started=started))
-        await asyncio.wait_for(started.wait(), 30)
-        stop.set()
-        assert await asyncio.wait_for(serving, 30) == 0
+        await start_and_stop(settings)
         return [r.getMessage() for r in caplog.records if r.levelname in ("INFO", "WARNING")]
 
     await restart()
