@@ -12,7 +12,7 @@ from bot.routing.availability import short_time
 from bot.routing.errors import InvalidChange, NotFound
 from bot.routing.results import LeaveView
 from bot.routing.team import TeamSettings
-from bot.store.models import AuditEvent, Leave, Member, Membership, Queue
+from bot.store.models import AuditEvent, Leave, Member
 
 
 def require_member(connection: Connection, slack_id: str) -> Any:
@@ -73,12 +73,6 @@ def audit(
     )
 
 
-def bump_member_queues(connection: Connection, member_id: int) -> None:
-    """Tell cached readers of this member's queues that their state moved."""
-    queue_ids = select(Membership.queue_id).where(Membership.member_id == member_id)
-    connection.execute(update(Queue).where(Queue.id.in_(queue_ids)).values(version=Queue.version + 1))
-
-
 def pause(
     connection: Connection,
     team: TeamSettings,
@@ -111,7 +105,6 @@ def pause(
         .values(paused_at=member.paused_at if paused else now, paused_until=until_at,
                 pause_reason=reason or (member.pause_reason if paused else None), updated_at=now)
     )
-    bump_member_queues(connection, member.id)
     audit(
         connection,
         now,
@@ -151,7 +144,6 @@ def resume(connection: Connection, team: TeamSettings, slack_id: str, now: datet
             updated_at=now,
         )
     )
-    bump_member_queues(connection, member.id)
     audit(connection, now, actor, "resume", member_id=member.id)
     return (
         "You're back in the rotation, level with everyone: you're not owed the leads "
@@ -216,7 +208,6 @@ def add_leave(
             .returning(Leave.id)
         )
     ).scalar_one()
-    bump_member_queues(connection, member.id)
     audit(
         connection,
         now,
@@ -253,7 +244,6 @@ def cancel_leave(
     connection.execute(
         update(Leave).where(Leave.id.in_([leave.id for leave in chosen])).values(cancelled_at=now)
     )
-    bump_member_queues(connection, member.id)
     audit(
         connection,
         now,

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Connection, update
 
-from bot.routing.members import audit, bump_member_queues, require_member
+from bot.routing.members import audit, require_member
 from bot.routing.outbox import Outbox
 from bot.routing.team import TeamSettings
 from bot.store.models import Member
@@ -68,7 +68,6 @@ def apply_slack_status(
                 status_paused_until=until, status_override=PAUSED + fingerprint(text, emoji), updated_at=now
             )
         )
-        bump_member_queues(connection, member.id)
         audit(
             connection,
             now,
@@ -100,7 +99,6 @@ def apply_slack_status(
             .where(Member.id == member.id)
             .values(status_paused_until=None, status_override=None, updated_at=now)
         )
-        bump_member_queues(connection, member.id)
         audit(connection, now, actor, "status_clear", member_id=member.id)
         return "resumed"
     return None
@@ -116,6 +114,5 @@ def ignore_status(
         .where(Member.id == member.id)
         .values(status_paused_until=None, status_override=IGNORED + fingerprint(text, emoji), updated_at=now)
     )
-    bump_member_queues(connection, member.id)
     audit(connection, now, actor, "status_ignore", member_id=member.id)
     return "Got it: you'll keep receiving leads despite your status."
