@@ -15,6 +15,7 @@ import time
 from typing import Any, Protocol
 
 import aiohttp
+from yarl import URL
 
 from bot.routing.outbox import Message
 
@@ -148,7 +149,14 @@ def sign(secret: str, timestamp: str, body: bytes) -> str:
 
 
 class WebhookTransport:
-    """POSTs each webhook event as JSON to ROTATION_WEBHOOK_URL, signed when a secret is set."""
+    """POSTs each webhook event as JSON to ROTATION_WEBHOOK_URL, signed when a secret is set.
+
+    Only a 2xx is a delivery. Redirects are never followed: aiohttp would turn a 301/302/303
+    into a GET without the body (the event lost, yet "sent"), and a 307/308 would hand the
+    signed body to whatever host the answer names. A 3xx is a failed attempt like a 5xx:
+    retried with the loop's backoff, then given up on visibly. Errors name the status and, for
+    a redirect, only the host it pointed to; never the answer's body.
+    """
 
     def __init__(self, url: str | None, secret: str | None, *, timeout: float = 10.0) -> None:
         self.url = url
@@ -168,22 +176,61 @@ class WebhookTransport:
         if self._session is None:
             self._session = aiohttp.ClientSession(timeout=self.timeout)
         try:
-            async with self._session.post(self.url, data=body, headers=headers) as response:
-                await response.read()
+            async with self._session.post(self.url, data=body, headers=headers,
+                                          allow_redirects=False) as response:
+                await _drain(response)
                 status = response.status
                 retry_after = _retry_after(response.headers.get("Retry-After"))
+                location = response.headers.get("Location")
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             raise DeliveryError(f"The webhook could not be reached: {exc!r}") from None
         if 200 <= status < 300:
             return {"status": status}
-        retryable = status >= 500 or status in (408, 425, 429)
-        raise DeliveryError(f"The webhook answered {status}", retry_after=retry_after,
-                            permanent=not retryable)
+        raise webhook_error(status, retry_after, location)
 
     async def close(self) -> None:
         if self._session is not None:
             await self._session.close()
             self._session = None
+
+
+# Statuses that the same request may get past later; any other 4xx will never.
+RETRYABLE_CLIENT_ERRORS = frozenset({408, 425, 429})
+# Bytes of a webhook's answer read (and thrown away) so its connection can be reused.
+MAX_ANSWER_BYTES = 64 * 1024
+
+
+def webhook_error(status: int, retry_after: float | None, location: str | None) -> DeliveryError:
+    """The failed attempt a non-2xx answer is: a redirect or a 5xx is retried (a redirect may be
+    a moved endpoint the operator will fix); a 4xx other than 408/425/429 is not."""
+    if 300 <= status < 400:
+        where = redirect_host(location)
+        target = f" to {where}" if where else ""
+        return DeliveryError(f"The webhook answered {status}, a redirect{target}: not a delivery "
+                             f"(redirects are not followed; fix ROTATION_WEBHOOK_URL)",
+                             retry_after=retry_after)
+    permanent = 400 <= status < 500 and status not in RETRYABLE_CLIENT_ERRORS
+    return DeliveryError(f"The webhook answered {status}", retry_after=retry_after, permanent=permanent)
+
+
+def redirect_host(location: str | None) -> str | None:
+    """The host a redirect names (never its path or query, which may hold tokens), or None."""
+    if not location:
+        return None
+    try:
+        host = URL(location).host
+    except (ValueError, TypeError):
+        return None
+    if not host:
+        return "the same host"  # a relative Location
+    return one_line(host[:253])
+
+
+async def _drain(response: aiohttp.ClientResponse) -> None:
+    """Read the answer (thrown away) up to MAX_ANSWER_BYTES; beyond, the connection is dropped."""
+    read = 0
+    while read < MAX_ANSWER_BYTES and (chunk := await response.content.read(16 * 1024)):
+        read += len(chunk)
 
 
 def default_transports(slack: SlackDeliverer | None, webhook_url: str | None,

@@ -1,4 +1,4 @@
-"""The outbound webhook: every assignment POSTed as signed JSON, retried on 5xx/429."""
+"""The outbound webhook: every assignment POSTed as signed JSON, retried on 5xx/429/3xx."""
 
 from __future__ import annotations
 
@@ -34,13 +34,14 @@ class Receiver:
     def __init__(self) -> None:
         self.requests: list[tuple[dict[str, str], bytes]] = []
         self.answers: list[tuple[int, dict[str, str]]] = []
+        self.body = b"ok"
         self.url = ""
         self._runner: web.AppRunner | None = None
 
     async def handle(self, request: web.Request) -> web.Response:
         self.requests.append((dict(request.headers), await request.read()))
         status, headers = self.answers.pop(0) if self.answers else (200, {})
-        return web.Response(status=status, headers=headers, text="ok")
+        return web.Response(status=status, headers=headers, body=None if status == 204 else self.body)
 
     async def start(self) -> None:
         app = web.Application()
@@ -99,11 +100,16 @@ async def test_each_assignment_is_posted_signed_and_retried(sqlite_url: str, rec
     assert event["delivery_id"] == headers[DELIVERY_HEADER]
 
 
-@pytest.mark.parametrize(("status", "permanent"), [(500, False), (429, False), (404, True), (401, True)])
+@pytest.mark.parametrize(("status", "permanent"), [
+    (500, False), (502, False), (503, False), (429, False), (408, False), (425, False),  # try again
+    (301, False), (302, False), (303, False), (307, False), (308, False), (304, False),  # redirects
+    (404, True), (401, True), (403, True), (400, True), (410, True), (422, True),  # never better
+])
 async def test_which_answers_are_worth_retrying(receiver: Receiver, status: int, permanent: bool) -> None:
     from bot.delivery.transports import DeliveryError
 
-    receiver.answers.append((status, {}))
+    receiver.answers.append((status, {"Location": "https://elsewhere.example/x?t=1"}))
+    receiver.body = b"answer-body-secret"
     webhook = WebhookTransport(receiver.url, None)
     try:
         with pytest.raises(DeliveryError) as raised:
@@ -111,7 +117,38 @@ async def test_which_answers_are_worth_retrying(receiver: Receiver, status: int,
     finally:
         await webhook.close()
     assert raised.value.permanent is permanent
+    assert str(raised.value).startswith(f"The webhook answered {status}")
+    assert "answer-body-secret" not in str(raised.value)  # the answer's body is never quoted
+    if 300 <= status < 400:
+        assert "a redirect to elsewhere.example" in str(raised.value) and "t=1" not in str(raised.value)
+    assert len(receiver.requests) == 1  # one POST, nothing followed
     assert SIGNATURE_HEADER not in receiver.requests[0][0]  # no secret, no signature
+
+
+@pytest.mark.parametrize("status", [200, 201, 202, 204])
+async def test_any_2xx_is_a_delivery(receiver: Receiver, status: int) -> None:
+    receiver.answers.append((status, {}))
+    webhook = WebhookTransport(receiver.url, SECRET)
+    try:
+        assert await webhook.send(Message(1, "k", "webhook", {"event": "x"}, None, 1)) == {"status": status}
+    finally:
+        await webhook.close()
+    assert len(receiver.requests) == 1
+
+
+async def test_a_huge_answer_is_not_read_whole(receiver: Receiver) -> None:
+    """A receiver that answers 200 with 8 MiB: the event counts as delivered, the body is dropped
+    after MAX_ANSWER_BYTES (the connection closed, not the memory filled)."""
+    from bot.delivery.transports import MAX_ANSWER_BYTES
+
+    receiver.body = b"x" * (8 * 1024 * 1024)
+    webhook = WebhookTransport(receiver.url, SECRET)
+    try:
+        assert await webhook.send(Message(1, "k", "webhook", {}, None, 1)) == {"status": 200}
+        assert await webhook.send(Message(2, "k2", "webhook", {}, None, 1)) == {"status": 200}
+    finally:
+        await webhook.close()
+    assert len(receiver.requests) == 2 and len(receiver.body) > MAX_ANSWER_BYTES
 
 
 async def test_an_unreachable_webhook_is_retried() -> None:
