@@ -25,7 +25,10 @@ MIN_TIMED_HOURS = 4
 
 
 class FeedError(ValueError):
-    """The feed is not an iCalendar we can read; the message says why in plain words."""
+    """The feed is not an iCalendar we can read; the message says why in plain words.
+
+    The message never quotes the feed (a parser's error would): it goes to the member, and
+    the "feed" may be anything the address answered, secrets included."""
 
 
 def parse_absences(data: bytes | str, team: TeamSettings, timezone: str, today: date,
@@ -33,14 +36,14 @@ def parse_absences(data: bytes | str, team: TeamSettings, timezone: str, today: 
     """The time off in `data` from `today` (the member's local date) over the next `days`."""
     try:
         calendar = icalendar.Calendar.from_ical(data)
-    except Exception as error:
-        raise FeedError(f"not an iCalendar file ({error})") from None
+    except Exception:
+        raise FeedError("not an iCalendar file") from None
     if calendar.name != "VCALENDAR":
         raise FeedError("not an iCalendar file (no VCALENDAR)")
     try:
         events = recurring_ical_events.of(calendar).between(today, today + timedelta(days=days))
-    except Exception as error:
-        raise FeedError(f"cannot expand the calendar's events ({error})") from None
+    except Exception:
+        raise FeedError("its events could not be read") from None
     zone = ZoneInfo(timezone)
     found = []
     for event in events:

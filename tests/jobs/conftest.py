@@ -8,8 +8,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from aiohttp.test_utils import TestServer
+from calendar_feeds import Feeds, feed_server
 
 from bot.config.routing import load_text
+from bot.jobs.feed_address import ALLOW_ENV
 from bot.routing.clock import ManualClock
 from bot.routing.service import RoutingService
 from bot.store.db import Database
@@ -84,3 +87,17 @@ class Leads:
 @pytest.fixture
 def leads() -> Leads:
     return Leads()
+
+
+@pytest.fixture
+async def feeds() -> AsyncIterator[tuple[Feeds, TestServer]]:
+    """A calendar server on 127.0.0.1 (refused as a feed unless the operator trusts it)."""
+    async with feed_server() as served:
+        yield served
+
+
+@pytest.fixture
+def trust_loopback(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The operator trusts 127.0.0.1 for feeds (ROTATION_CALENDAR_ALLOW_NETWORKS), as a
+    company with an intranet calendar server would trust its network."""
+    monkeypatch.setenv(ALLOW_ENV, "127.0.0.1/32")

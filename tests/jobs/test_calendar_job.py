@@ -1,20 +1,14 @@
-"""The calendar job against feeds served by a local aiohttp server."""
+"""The calendar job against feeds served by a local aiohttp server (trusted by the operator)."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
-from aiohttp import web
-from aiohttp.test_utils import TestServer
-from sqlalchemy import select
+from calendar_feeds import calendar_runner, notes
 
 from bot.jobs import calendar as calendar_job
-from bot.jobs.runner import JobRunner, default_jobs
-from bot.store.models import OutboxMessage
 
 CALENDARS = Path(__file__).parent / "calendars"
 
@@ -34,54 +28,17 @@ rules:
 """
 
 
-class Feeds:
-    """A tiny calendar server: path -> (status, body), changeable during a test."""
-
-    def __init__(self) -> None:
-        self.routes: dict[str, tuple[int, bytes]] = {}
-        self.slow = asyncio.Event()
-        self.hits: list[str] = []
-
-    async def handle(self, request: web.Request) -> web.Response:
-        self.hits.append(request.path)
-        if request.path == "/slow.ics":
-            await self.slow.wait()
-        status, body = self.routes.get(request.path, (404, b"not found"))
-        return web.Response(status=status, body=body, content_type="text/calendar")
-
-
-@pytest.fixture
-async def feeds() -> AsyncIterator[tuple[Feeds, TestServer]]:
-    state = Feeds()
-    app = web.Application()
-    app.router.add_get("/{name}", state.handle)
-    server = TestServer(app)
-    await server.start_server()
-    try:
-        yield state, server
-    finally:
-        state.slow.set()
-        await server.close()
-
-
-def calendar_runner(service, clock) -> JobRunner:
-    return JobRunner(service, service.db, None, clock,
-                     jobs=[j for j in default_jobs() if j.name == "calendar"], holder="A")
-
-
-async def notes(service) -> list[tuple[str, str, str]]:
-    async with service.db.transaction() as connection:
-        rows = (await connection.execute(select(OutboxMessage.key, OutboxMessage.kind, OutboxMessage.payload)
-                                         .order_by(OutboxMessage.id))).all()
-    return [(r.kind, r.payload["to"], r.key) for r in rows if r.payload.get("event") == "member_note"]
+@pytest.fixture(autouse=True)
+def trusted(trust_loopback: None) -> None:
+    """These feeds are served from 127.0.0.1, which the operator trusts here."""
 
 
 async def test_feeds_become_leave_and_broken_feeds_are_reported_once(make_service, clock, leads,
                                                                      feeds) -> None:
     state, server = feeds
-    state.routes["/alice.ics"] = (200, (CALENDARS / "vacation.ics").read_bytes())
-    state.routes["/broken.ics"] = (500, b"oops")
-    state.routes["/garbage.ics"] = (200, b"<html>login required</html>")
+    state.serve("/alice.ics", (CALENDARS / "vacation.ics").read_bytes())
+    state.serve("/broken.ics", b"oops", 500)
+    state.serve("/garbage.ics", b"<html>login required</html>")
     service = await make_service(CONFIG)
     await service.set_calendar("U0ALICE", str(server.make_url("/alice.ics")), actor="U0ALICE")
     await service.set_calendar("U0BOB", str(server.make_url("/broken.ics")), actor="U0BOB")
@@ -111,8 +68,8 @@ async def test_feeds_become_leave_and_broken_feeds_are_reported_once(make_servic
     assert await leads.route(service) is None
 
     # The vacation moves in the feed; Bob's feed is fixed.
-    state.routes["/alice.ics"] = (200, (CALENDARS / "vacation-moved.ics").read_bytes())
-    state.routes["/broken.ics"] = (200, (CALENDARS / "floating-and-utc.ics").read_bytes())
+    state.serve("/alice.ics", (CALENDARS / "vacation-moved.ics").read_bytes())
+    state.serve("/broken.ics", (CALENDARS / "floating-and-utc.ics").read_bytes())
     clock.advance(minutes=15)
     result = (await runner.run_once())["calendar"]
     assert result["failed"] == 1 and result["synced"] == 2
@@ -125,7 +82,7 @@ async def test_a_slow_feed_times_out_without_holding_up_the_others(make_service,
                                                                   monkeypatch) -> None:
     state, server = feeds
     monkeypatch.setattr(calendar_job, "FETCH_TIMEOUT_SECONDS", 0.3)
-    state.routes["/alice.ics"] = (200, (CALENDARS / "vacation.ics").read_bytes())
+    state.serve("/alice.ics", (CALENDARS / "vacation.ics").read_bytes())
     service = await make_service(CONFIG)
     await service.set_calendar("U0ALICE", str(server.make_url("/alice.ics")), actor="U0ALICE")
     await service.set_calendar("U0BOB", str(server.make_url("/slow.ics")), actor="U0BOB")
@@ -138,7 +95,7 @@ async def test_a_slow_feed_times_out_without_holding_up_the_others(make_service,
 
 async def test_removed_calendar_url_stops_polling(make_service, clock, feeds) -> None:
     state, server = feeds
-    state.routes["/alice.ics"] = (200, (CALENDARS / "vacation.ics").read_bytes())
+    state.serve("/alice.ics", (CALENDARS / "vacation.ics").read_bytes())
     service = await make_service(CONFIG)
     await service.set_calendar("U0ALICE", str(server.make_url("/alice.ics")), actor="U0ALICE")
     runner = calendar_runner(service, clock)
@@ -152,7 +109,7 @@ async def test_removed_calendar_url_stops_polling(make_service, clock, feeds) ->
 async def test_ongoing_calendar_leave_survives_a_sync_after_utc_midnight(make_service, clock, leads,
                                                                         feeds) -> None:
     state, server = feeds
-    state.routes["/dan.ics"] = (200, b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\nBEGIN:VEVENT\r\n"
+    state.serve("/dan.ics", b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\nBEGIN:VEVENT\r\n"
                                      b"UID:d1\r\nDTSTAMP:20261101T000000Z\r\nDTSTART;VALUE=DATE:20261201\r\n"
                                      b"DTEND;VALUE=DATE:20261202\r\nSUMMARY:Vacation\r\nEND:VEVENT\r\n"
                                      b"END:VCALENDAR\r\n")
