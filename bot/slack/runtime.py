@@ -14,10 +14,11 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
+from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -28,7 +29,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config.settings import Settings
 from bot.routing.service import RoutingService
-from bot.slack import dedupe, listeners
+from bot.slack import dedupe, gate, listeners
 from bot.slack import deps as slack_deps
 from bot.slack.messages import render
 
@@ -36,6 +37,7 @@ log = logging.getLogger(__name__)
 
 __all__ = ["SlackAppTokenRefused", "SlackRuntime", "render", "retry_handlers"]
 
+UNHANDLED = '{"error": "unhandled request"}'  # Bolt's answer when no listener takes a request
 TICKET_TIMEOUT = 10.0  # seconds to wait for Slack's first Socket Mode ticket before going on
 # Slack's answers to apps.connections.open that retrying cannot mend: the token is wrong.
 TOKEN_REFUSALS = frozenset({"invalid_auth", "not_authed", "not_allowed_token_type", "token_revoked",
@@ -64,7 +66,9 @@ class SlackRuntime:
         self.app = AsyncApp(
             client=client,
             signing_secret=settings.slack_signing_secret or "",
-            request_verification_enabled=True,  # unsigned, bad or stale (>5 min) requests: 401
+            # bot.slack.gate verifies every HTTP request before Bolt sees it (Bolt's own check logged
+            # a refused body whole); Socket Mode needs no signature
+            request_verification_enabled=False,
             # with a client (token) and no OAuth, Bolt authorizes lazily: auth.test on the first request
             logger=_bolt_logger(),
         )
@@ -99,13 +103,46 @@ class SlackRuntime:
         self.client.session = aiohttp.ClientSession()
 
     async def handle(self, request: web.Request) -> web.Response:
-        """POST /slack/events: verify the signature (401 if bad or stale) and dispatch."""
-        if not _is_timestamp(request.headers.get("X-Slack-Request-Timestamp")):
-            # slack_sdk's verifier would raise on a non-numeric timestamp, and Bolt answer 500
-            return web.json_response({"error": "invalid request"}, status=401)
+        """POST /slack/events: the gate first (401 unsigned, bad or stale; 400 malformed), then Bolt.
+
+        A refusal is one bounded, escaped log line (bot.slack.gate). A well-formed payload no
+        listener takes is answered 200: Slack would retry an event it sees refused.
+        """
+        try:
+            body = await self._admit(request)
+        except gate.Refused as refused:
+            log.warning("%s", gate.log_line(refused, request.remote))
+            if refused.status == 200:
+                return web.Response(status=200)
+            return web.json_response({"error": refused.words}, status=refused.status)
         self._ensure_session()
-        bolt_response = await self.app.async_dispatch(await to_bolt_request(request))
+        try:
+            bolt_request = AsyncBoltRequest(body=body, query=request.query_string,
+                                            headers=dict(request.headers))  # type: ignore[arg-type]
+        except (AttributeError, KeyError, IndexError, TypeError, ValueError):
+            # a shape the gate let through that Bolt's context builders cannot read
+            refused = gate.Refused(400, f"{gate.CANNOT_READ}: a field is not of the kind Slack sends.")
+            log.warning("%s", gate.log_line(refused, request.remote))
+            return web.json_response({"error": refused.words}, status=400)
+        bolt_response = await self.app.async_dispatch(bolt_request)
+        if bolt_response.status == 404 and bolt_response.body == UNHANDLED:
+            return web.Response(status=200)
         return await to_aiohttp_response(bolt_response)
+
+    async def _admit(self, request: web.Request) -> str:
+        """The body Bolt may read, once the request is Slack's and well formed (`gate.Refused`)."""
+        timestamp = request.headers.get("X-Slack-Request-Timestamp")
+        signature = request.headers.get("X-Slack-Signature")
+        try:
+            gate.check_headers(timestamp, signature)
+            raw = await request.read()
+            gate.verify(self.settings.slack_signing_secret or "", str(timestamp), str(signature), raw)
+        except gate.Refused:
+            small = request.content_length is not None and request.content_length <= gate.SSL_CHECK_BYTES
+            if small and gate.is_ssl_check(await request.read()):
+                raise gate.Refused(200, "Slack's SSL check, answered 200") from None
+            raise
+        return gate.read_body(raw, request.headers.get("Content-Type"))
 
     async def start(self) -> None:
         """Socket Mode when SLACK_APP_TOKEN is set: check the token now, connect in the background.
@@ -177,13 +214,19 @@ class _SameTokenWarning(logging.Filter):
         return record.getMessage() != warning_client_prioritized_and_token_skipped()
 
 
+class _OneBoundedLine(logging.Filter):
+    """Every Bolt record as one escaped line of at most 300 characters: Bolt puts request
+    bodies in some of its messages (an unhandled request's), and those are the client's."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = gate.one_line(record.getMessage(), 300), None
+        return True
+
+
 def _bolt_logger() -> logging.Logger:
     logger = logging.getLogger("bot.slack.bolt")
     if not any(isinstance(f, _SameTokenWarning) for f in logger.filters):
         logger.addFilter(_SameTokenWarning())
+    if not any(isinstance(f, _OneBoundedLine) for f in logger.filters):
+        logger.addFilter(_OneBoundedLine())
     return logger
-
-
-def _is_timestamp(value: str | None) -> bool:
-    """Whether a Slack request timestamp header holds whole seconds, as Slack sends them."""
-    return value is not None and value.strip().isdigit()
