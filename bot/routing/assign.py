@@ -23,16 +23,16 @@ from bot.routing.lead_lookup import lead_explanation, stored_outcome
 from bot.routing.ledger import (
     OpenQueue,
     SeatInfo,
-    change_open_leads,
     check_capacity,
     eligible_seats,
     open_queue,
     save,
     sticky_owner,
 )
+from bot.routing.locks import OpenLeads
 from bot.routing.outbox import Message, Outbox, lead_card
 from bot.routing.results import MemberRef, RouteOutcome
-from bot.routing.rules import RuleResult, first_match
+from bot.routing.rules import RuleResult
 from bot.routing.team import TeamSettings
 from bot.store.models import Assignment, Lead
 
@@ -134,7 +134,7 @@ class Router:
             if existing is not None:
                 return existing
         team = batch.team
-        tried = first_match(team.rule_set, fields)
+        tried = batch.match(lead_id, fields)
         matched = tried[-1] if tried and tried[-1].matched else None
         if matched is None:
             reason = (
@@ -357,19 +357,24 @@ class Router:
         *,
         cause: str,
         hop: int,
+        open_leads: OpenLeads | None = None,
     ) -> RouteOutcome:
-        """Offer a lead again (pass, SLA, waiting): charge the winner, write it all now."""
+        """Offer a lead again (pass, SLA, waiting): charge the winner, write it all now.
+
+        The caller holds the queues' locks; the lead's rows are written next and the
+        members' counts last (with those in `open_leads`), as `bot.routing.locks` orders.
+        """
         opened, winner = placement.opened, placement.winner
         explanation = self._explain(placement, tried, now)
         rule = next((r.name for r in tried if r.matched), None)
         key = account_key(opened.info.sticky, fields) if opened else None
         outbox = Outbox(now)
+        open_leads = open_leads if open_leads is not None else OpenLeads()
         assignment_id = None
         if opened is not None and winner is not None:
             row = charge_and_offer(opened, winner, lead_id, now, key, explanation, hop=hop, cause=cause)
             assignment_id = connection.execute(INSERT_ASSIGNMENT, row).scalar_one()
-            change_open_leads(connection, winner.seat.member_id, +1)
-            check_capacity(connection, [winner])
+            open_leads.add(winner.seat.member_id, +1)
             self._owe_assignment(
                 outbox, assignment_id, lead_id, fields, opened, winner, rule, explanation, cause
             )
@@ -389,6 +394,9 @@ class Router:
                 account_key=key,
             )
         )
+        open_leads.write(connection)
+        if winner is not None:
+            check_capacity(connection, [winner])
         outbox.flush(connection)
         return RouteOutcome(
             lead_id=lead_id,

@@ -26,8 +26,10 @@ from bot.routing.ledger import (
     sticky_owner,
     sticky_owners,
 )
+from bot.routing.locks import lock_queues
 from bot.routing.outbox import Message, Outbox
 from bot.routing.results import MemberRef, RouteOutcome
+from bot.routing.rules import RuleResult, first_match
 from bot.routing.team import load_team
 from bot.store.models import Assignment, Lead, Member
 
@@ -91,13 +93,33 @@ class Batch:
         self._stored_owners: dict[int, tuple[set[str], dict[str, int]]] = {}
         self.outbox = Outbox(now, lease_until)  # leased: the messages are handed over (see outbox)
         self._open_leads: Counter[int] = Counter()
+        self.matches: dict[str, list[RuleResult]] = {}
+        self._locked = False
 
     def prefetch(self, leads: list[tuple[str, dict[str, Any]]]) -> None:
         """One query for which ids were seen before, instead of one per lead; the fields
-        are kept so a sticky queue can look up all the batch's accounts at once."""
+        are kept so a sticky queue can look up all the batch's accounts at once.
+
+        Every queue the batch's leads can land in is locked here, before any other row,
+        in the one order of `bot.routing.locks` (the rules are matched once, here).
+        """
+        for lead_id, fields in leads:
+            self.matches.setdefault(lead_id, first_match(self.team.rule_set, fields))
+        self._lock({tried[-1].queue for tried in self.matches.values() if tried and tried[-1].matched})
         rows = self.connection.execute(KNOWN_IDS, {"lead_ids": [lead_id for lead_id, _ in leads]})
         self.known_ids = {row.id for row in rows}
         self._leads = [fields for _, fields in leads]
+
+    def match(self, lead_id: str, fields: dict[str, Any]) -> list[RuleResult]:
+        """The rules' verdicts on a lead (matched once per batch)."""
+        tried = self.matches.get(lead_id)
+        if tried is None:
+            tried = self.matches[lead_id] = first_match(self.team.rule_set, fields)
+        return tried
+
+    def _lock(self, queue_names: set[str | None]) -> None:
+        lock_queues(self.connection, {name for name in queue_names if name is not None})
+        self._locked = True
 
     def sticky_owner(self, opened: OpenQueue, key: str) -> int | None:
         """Who holds the account in the queue: this batch's own placements first, then
@@ -119,6 +141,8 @@ class Batch:
         return self.known_ids is None or lead_id in self.known_ids
 
     def queue(self, name: str) -> OpenQueue | None:
+        if not self._locked:  # a batch that was not prefetched: one lead, one fallback chain
+            self._lock({name})
         if name not in self.queues:
             opened = open_queue(self.connection, name, self.team, self.now)
             if opened is not None:
@@ -187,8 +211,8 @@ class Batch:
                 decision.assignment_id = assignment_id
                 owe(self.outbox, decision)
         if self._open_leads:
-            connection.execute(
-                ADD_OPEN_LEADS, [{"member_id": m, "delta": n} for m, n in self._open_leads.items()]
+            connection.execute(  # in ascending member id: the lock order (bot.routing.locks)
+                ADD_OPEN_LEADS, [{"member_id": m, "delta": n} for m, n in sorted(self._open_leads.items())]
             )
             check_capacity(connection, [d.winner for d in assigned if d.winner is not None])
         return self.outbox.flush(connection)

@@ -13,6 +13,7 @@ from sqlalchemy import Connection, insert, select, update
 
 from bot.routing.errors import AlreadyDone, InvalidChange, NotFound
 from bot.routing.ledger import OpenQueue, SeatInfo, eligible_seats, open_queue, save
+from bot.routing.locks import lock_queues
 from bot.routing.members import audit, require_member
 from bot.routing.results import Calibration
 from bot.routing.team import TeamSettings
@@ -194,6 +195,7 @@ def add_to_queue(
     except NotFound:  # said to the manager, not to the member
         raise NotFound(f"{slack_id} is not among the members in the routing config; add them to its "
                        "`members` first (`rotation config export`, edit, `rotation config apply`).") from None
+    lock_queues(connection, [queue])  # seats are written under their queue's lock (bot.routing.locks)
     queue_row = (connection.execute(select_queue(queue))).first()
     if queue_row is None:
         raise NotFound(f"There is no queue named {queue!r}.")
@@ -236,6 +238,7 @@ def add_to_queue(
 
 def remove_from_queue(connection: Connection, slack_id: str, queue: str, now: datetime, actor: str) -> str:
     member = require_member(connection, slack_id)
+    lock_queues(connection, [queue])
     queue_row = (connection.execute(select_queue(queue))).first()
     if queue_row is None:
         raise NotFound(f"There is no queue named {queue!r}.")

@@ -10,11 +10,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, literal, select, tuple_, update
+from sqlalchemy import Connection, literal, select, tuple_
 
 from bot.routing.assign import Router
 from bot.routing.errors import NotFound
-from bot.routing.ledger import change_open_leads, open_queue, save
+from bot.routing.ledger import open_queue, save
+from bot.routing.locks import MovedOffer, OpenLeads, claim_waiting_lead, lock_queues, move_offer
 from bot.routing.members import audit
 from bot.routing.outbox import Outbox, lead_card
 from bot.routing.results import AssignmentChange, MemberRef, RouteOutcome
@@ -38,38 +39,34 @@ def _load(connection: Connection, assignment_id: int):  # type: ignore[no-untype
 
 
 def accept(connection: Connection, assignment_id: int, now: datetime, actor: str) -> AssignmentChange:
+    """Accept an offer; an offer no longer offered (accepted, passed, moved on) is told back
+    unchanged, as a repeated click is."""
+    moved = move_offer(connection, assignment_id, "accepted", now)
     row = _load(connection, assignment_id)
-    assignment = row
     member = MemberRef(row.slack_id, row.name)
-    if assignment.state != "offered":
+    if moved is None:
         return AssignmentChange(
-            assignment.id,
-            assignment.lead_id,
-            assignment.state,
-            False,
-            member,
-            seconds_to_accept=_seconds(assignment),
+            row.id, row.lead_id, row.state, False, member, seconds_to_accept=_seconds(row)
         )
-    connection.execute(
-        update(Assignment).where(Assignment.id == assignment.id).values(state="accepted", accepted_at=now)
-    )
-    change_open_leads(connection, assignment.member_id, -1)
+    open_leads = OpenLeads()
+    open_leads.add(moved.member_id, -1)
+    open_leads.write(connection)
     audit(
         connection,
         now,
         actor,
         "accept",
-        member_id=assignment.member_id,
-        queue_id=assignment.queue_id,
-        details={"lead_id": assignment.lead_id},
+        member_id=moved.member_id,
+        queue_id=moved.queue_id,
+        details={"lead_id": moved.lead_id},
     )
     return AssignmentChange(
-        assignment.id,
-        assignment.lead_id,
+        moved.id,
+        moved.lead_id,
         "accepted",
         True,
         member,
-        seconds_to_accept=(now - assignment.assigned_at).total_seconds(),
+        seconds_to_accept=(now - moved.assigned_at).total_seconds(),
     )
 
 
@@ -82,49 +79,56 @@ def _seconds(assignment: Assignment) -> float | None:
 def hand_on(
     connection: Connection, router: Router, assignment_id: int, now: datetime, actor: str, *, cause: str
 ) -> AssignmentChange:
-    """Pass (cause "pass") or SLA miss (cause "sla"): credit back, offer to the next member."""
+    """Pass (cause "pass") or SLA miss (cause "sla"): credit back, offer to the next member.
+
+    Locks in the order of `bot.routing.locks`: the queues first (read which from the offer,
+    unlocked), then the offer's move, then the members' counts.
+    """
     row = _load(connection, assignment_id)
-    assignment = row
     member = MemberRef(row.slack_id, row.name)
-    if assignment.state != "offered":
-        return AssignmentChange(assignment.id, assignment.lead_id, assignment.state, False, member)
-    team = load_team(connection)
+    if row.state != "offered":
+        return AssignmentChange(row.id, row.lead_id, row.state, False, member)
+    lock_queues(connection, [row.queue])
     new_state = "passed" if cause == "pass" else "expired"
-    connection.execute(
-        update(Assignment).where(Assignment.id == assignment.id).values(state=new_state, closed_at=now)
-    )
-    change_open_leads(connection, assignment.member_id, -1)
+    moved = move_offer(connection, moved_id := assignment_id, new_state, now)
+    if moved is None:  # another click or the SLA job moved it while we waited for the queue
+        state = connection.execute(select(Assignment.state).where(Assignment.id == moved_id)).scalar_one()
+        return AssignmentChange(row.id, row.lead_id, state, False, member)
+    team = load_team(connection)
+    open_leads = OpenLeads()
+    open_leads.add(moved.member_id, -1)
     audit(
         connection,
         now,
         actor,
         cause,
-        member_id=assignment.member_id,
-        queue_id=assignment.queue_id,
-        details={"lead_id": assignment.lead_id},
+        member_id=moved.member_id,
+        queue_id=moved.queue_id,
+        details={"lead_id": moved.lead_id},
     )
     opened = open_queue(connection, row.queue, team, now)
-    if opened is not None and opened.info.period_key == assignment.period_key:
-        seat = opened.rotation.seats.get(assignment.membership_id)
+    if opened is not None and opened.info.period_key == moved.period_key:
+        seat = opened.rotation.seats.get(moved.membership_id)
         if seat is not None:
             opened.rotation.credit(seat)
             save(connection, opened, now)
-    outcome = _offer_next(connection, router, team, assignment, row.queue, now, cause)
+    outcome = _offer_next(connection, router, team, moved, row.queue, now, cause, open_leads)
     if cause == "sla":
         _tell_sla_move(connection, row, outcome, now)
-    return AssignmentChange(assignment.id, assignment.lead_id, new_state, True, member, next_outcome=outcome)
+    return AssignmentChange(moved.id, moved.lead_id, new_state, True, member, next_outcome=outcome)
 
 
 def _offer_next(
     connection: Connection,
     router: Router,
     team: TeamSettings,
-    assignment: Assignment,
+    moved: MovedOffer,
     queue: str,
     now: datetime,
     cause: str,
+    open_leads: OpenLeads,
 ) -> RouteOutcome:
-    lead = (connection.execute(select(Lead.__table__).where(Lead.id == assignment.lead_id))).one()
+    lead = (connection.execute(select(Lead.__table__).where(Lead.id == moved.lead_id))).one()
     had_it = frozenset(
         (connection.execute(select(Assignment.member_id).where(Assignment.lead_id == lead.id)))
         .scalars()
@@ -135,7 +139,8 @@ def _offer_next(
     placement.notes.insert(0, f"Offered again because the previous rep {verb}.")
     tried = [RuleResult(lead.rule or "-", queue, True, "re-offered")]
     return router.commit_placement(
-        connection, team, placement, tried, lead.id, lead.fields, now, cause=cause, hop=assignment.hop + 1
+        connection, team, placement, tried, lead.id, lead.fields, now,
+        cause=cause, hop=moved.hop + 1, open_leads=open_leads,
     )
 
 
@@ -218,7 +223,11 @@ def pending_leads(
 def assign_pending_lead(
     connection: Connection, router: Router, lead_id: str, now: datetime
 ) -> RouteOutcome | None:
-    """Try again for a lead nobody could take; None when it is still unassigned."""
+    """Try again for a lead nobody could take; None when it is still unassigned.
+
+    Locks as `bot.routing.locks` says: the queue chain (read which from the lead, unlocked),
+    then the lead, which must still be waiting (another replica may have placed it).
+    """
     lead = (connection.execute(select(Lead.__table__).where(Lead.id == lead_id))).first()
     if lead is None or lead.status != "unassigned":
         return None
@@ -229,6 +238,9 @@ def assign_pending_lead(
         if not tried or not tried[-1].matched:
             return None
         queue, rule = tried[-1].queue, tried[-1].name
+    lock_queues(connection, [queue])
+    if not claim_waiting_lead(connection, lead_id):
+        return None
     placement = router.place(connection, team, queue, lead.fields, now)
     if placement.winner is None:
         return None

@@ -23,6 +23,7 @@ from sqlalchemy import Connection, func, insert, select, text, update
 from bot.config.schema import RoutingConfig, SeatConfig
 from bot.routing.errors import NotFound
 from bot.routing.fairness import Seat
+from bot.routing.locks import lock_all_queues
 from bot.routing.team import TEAM_ID
 from bot.routing.weights import share_percent, weight_from_number, weight_from_priority
 from bot.store.models import AuditEvent, Member, Membership, Queue, Team
@@ -65,6 +66,7 @@ def apply_config(
         # Replicas starting together on a new database would each insert the team row and
         # the members; one at a time, the later ones find the config applied (if_changed).
         connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": CONFIG_LOCK_ID})
+    lock_all_queues(connection)  # before members and seats: the lock order of bot.routing.locks
     digest = config_digest(config)
     if if_changed and _applied_digest(connection) == digest:
         return None

@@ -6,6 +6,9 @@ Each method is one transaction, records who did it, and returns plain data from
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import random
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
@@ -22,6 +25,7 @@ from bot.routing.errors import AlreadyDone, CapacityTaken, NotFound
 from bot.routing.group_commit import GroupCommit, Pending
 from bot.routing.lead_fields import lead_id_of
 from bot.routing.lead_lookup import stored_explanation, stored_outcome
+from bot.routing.locks import lock_all_queues
 from bot.routing.outbox import Message
 from bot.routing.preview import preview
 from bot.routing.results import (
@@ -36,25 +40,49 @@ from bot.routing.results import (
     RouteOutcome,
 )
 from bot.routing.team import TeamSettings, load_team
-from bot.store.db import Database
+from bot.store.db import Database, DatabaseUnavailable
 from bot.store.models import Assignment, Lead, Member, Queue
 
 T = TypeVar("T")
 
 
-ATTEMPTS = 3  # a transaction aborted by a race is run again this many times in all
+ATTEMPTS = 6  # a transaction aborted by a race is run again, up to this many times in all
+BACKOFF_SECONDS = 0.005  # before the second attempt; doubled each time, with jitter (~0.3 s in all)
 RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})  # deadlock detected, serialization failure
+LOCK_TIMEOUT = "5s"  # the longest a write waits for one lock (PostgreSQL's lock_timeout)
+LOCK_NOT_AVAILABLE = "55P03"  # lock_timeout passed
+
+log = logging.getLogger(__name__)
+
+
+class Contended(DatabaseUnavailable):
+    """A transaction lost its race every time it ran: nothing was written, and the same
+    request will very likely go through in a moment (HTTP answers 503 with Retry-After)."""
+
+
+def _race(error: Exception) -> str:
+    return "capacity taken" if isinstance(error, CapacityTaken) else str(getattr(error, "orig", error))
 
 
 def is_retryable(error: Exception) -> bool:
     """A race another transaction won; nothing was written, so running again is safe."""
-    if isinstance(error, CapacityTaken):
-        return True
+    return isinstance(error, CapacityTaken) or _sqlstate(error) in RETRYABLE_SQLSTATES
+
+
+def _sqlstate(error: Exception) -> str | None:
     if not isinstance(error, DBAPIError):
-        return False
-    original = error.orig
-    code = getattr(original, "sqlstate", None) or getattr(original, "pgcode", None)
-    return code in RETRYABLE_SQLSTATES
+        return None
+    return getattr(error.orig, "sqlstate", None) or getattr(error.orig, "pgcode", None)
+
+
+def _with_lock_timeout(work: Callable[[Connection], T]) -> Callable[[Connection], T]:
+    """PostgreSQL waits for a row lock forever by default; a lead must not."""
+
+    def bounded(connection: Connection) -> T:
+        connection.exec_driver_sql(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
+        return work(connection)
+
+    return bounded
 
 
 class RoutingService:
@@ -87,16 +115,26 @@ class RoutingService:
     async def _run(self, work: Callable[[Connection], T], *, commit: bool = True, notify: bool = True) -> T:
         """Run `work` in one transaction, again if a race aborted it (see `is_retryable`).
 
-        Two replicas locking a queue and its fallback in opposite orders make PostgreSQL
-        abort one of them; two queues sharing a capped member can both fill their last slot.
+        Writers lock in one order (`bot.routing.locks`), so a deadlock is rare (a config
+        applied mid-flight); two queues sharing a capped member can both fill their last slot.
+        A lock held past LOCK_TIMEOUT (a stuck transaction elsewhere) is not waited for again.
         `notify=False` leaves `on_commit` out (the caller hands its messages over itself).
         """
+        if commit and self.db.is_postgres:
+            work = _with_lock_timeout(work)
         for attempt in range(1, ATTEMPTS + 1):
             try:
                 result = await self.db.run(work, commit=commit)
             except Exception as error:
-                if attempt == ATTEMPTS or not is_retryable(error):
+                if _sqlstate(error) == LOCK_NOT_AVAILABLE:
+                    raise Contended(f"a lock was held for over {LOCK_TIMEOUT}: {error}") from error
+                if not is_retryable(error):
                     raise
+                if attempt == ATTEMPTS:
+                    raise Contended(f"lost a race {ATTEMPTS} times in a row: {error}") from error
+                log.info("a transaction raced another (%s); running it again (attempt %d of %d)",
+                         _race(error), attempt + 1, ATTEMPTS)
+                await asyncio.sleep(BACKOFF_SECONDS * 2 ** (attempt - 1) * (0.5 + random.random()))
                 continue
             if commit and notify and self.on_commit is not None:
                 self.on_commit()
@@ -253,6 +291,8 @@ class RoutingService:
             return None
         now = self.clock.now()
         change = offers.hand_on(connection, self.router, assignment_id, now, "sla", cause="sla")
+        if not change.changed:  # accepted or passed since the job read it as overdue
+            return None
         if hop + 1 == team.max_hops:
             fields = connection.execute(select(Lead.fields).where(Lead.id == change.lead_id)).scalar_one()
             where = (
@@ -407,6 +447,7 @@ class RoutingService:
             team = self._team(c)
             now = self.clock.now()
             current = period_key(now, team.timezone, team.period)
+            lock_all_queues(c)  # a period opens in each queue in one transaction: in the lock order
             names = (c.execute(select(Queue.name, Queue.period_key).where(Queue.in_config.is_(True)))).all()
             started = []
             for name, key in names:
