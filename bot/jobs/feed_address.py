@@ -49,7 +49,7 @@ def kind_of(address: IPAddress) -> str | None:
     if address.is_loopback:
         return "this server itself (a loopback address)"
     if address.is_link_local:
-        return "a link-local address, where cloud metadata services live"
+        return "a link-local address (where cloud metadata services live)"
     if address.is_unspecified:
         return "an unspecified address"
     if address.is_multicast:

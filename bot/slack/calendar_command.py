@@ -4,14 +4,19 @@ Why never echo the URL: a calendar's secret address ("private address in iCal fo
 lets anyone read the whole calendar; answers name only its host, and only to the member.
 Slack wraps links in command text as `<https://...>` or `<https://...|label>` and escapes
 `&` as `&amp;`, so the text is unwrapped and unescaped before it is checked.
+The server fetches the feed, so an address that resolves to loopback, private, link-local
+or metadata networks is refused here at once (and again by the job, on every redirect).
 """
 
 from __future__ import annotations
 
+import asyncio
 import html
+import logging
 import re
 from urllib.parse import urlsplit
 
+from bot.jobs.feed_address import LOOKUP_SECONDS, AddressPolicy, FeedRefused, checked_addresses, fetch_url
 from bot.routing.service import RoutingService
 from bot.slack.answers import Refusal, clip, escape
 
@@ -21,6 +26,7 @@ WRAPPED = re.compile(r"^<([^|>]*)(?:\|[^>]*)?>$")
 USAGE = ("Write `/rotation calendar https://…/basic.ics` (your calendar's private iCal address), "
          "`/rotation calendar off` to remove it, or `/rotation calendar` to see if one is set.")
 OFF_WORDS = frozenset({"off", "remove", "none", "clear", "delete"})
+log = logging.getLogger(__name__)
 
 
 def unwrap(text: str) -> str:
@@ -53,6 +59,35 @@ def check_url(raw: str) -> str:
     return url
 
 
+async def check_destination(url: str) -> str:
+    """A Refusal if the feed's server is somewhere feeds may not be fetched from; else a
+    remark for the answer ("" when the name was looked up and is fine)."""
+    try:
+        policy = AddressPolicy.from_env()
+    except ValueError as error:
+        log.error("calendar feeds: %s", error)
+        raise Refusal("Calendar feeds can't be checked right now (the operator's list of trusted "
+                      "networks is not valid). Nothing was changed.") from None
+    try:
+        _target, host, port = fetch_url(url)
+    except FeedRefused as error:
+        raise Refusal(f"{sentence(str(error))}. {USAGE} Nothing was changed.") from None
+    try:
+        async with asyncio.timeout(LOOKUP_SECONDS):
+            await checked_addresses(host, port, policy)
+    except FeedRefused as error:
+        raise Refusal(f"{sentence(str(error))}: give the public address of your calendar's feed. "
+                      "Nothing was changed.") from None
+    except (OSError, TimeoutError):
+        return (f" (I couldn't look up *{escape(host)}* just now; if it stays that way, "
+                "I'll tell you.)")
+    return ""
+
+
+def sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
 async def current(service: RoutingService, slack_id: str) -> str | None:
     """The member's feed URL, if any (the core lists feeds of members in the config)."""
     await service.member_status(slack_id)  # NotFound with the core's words for non-members
@@ -74,6 +109,8 @@ async def run(service: RoutingService, slack_id: str, args: list[str]) -> str:
         return ("Calendar feed removed. Leave it already added stays scheduled; "
                 "`/rotation away` lists it.")
     url = check_url(words)
+    await service.member_status(slack_id)  # a stranger learns nothing about our network
+    remark = await check_destination(url)
     await service.set_calendar(slack_id, url, actor=slack_id)
-    return (f"Calendar feed on *{escape(host_of(url))}* saved. Events titled like time off "
+    return (f"Calendar feed on *{escape(host_of(url))}* saved{remark}. Events titled like time off "
             "(OOO, vacation, PTO...) become scheduled leave within the next check.")
