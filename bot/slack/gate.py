@@ -98,7 +98,8 @@ def parse_json(text: str, what: str) -> dict[str, Any]:
     try:
         value = read_json(text)
     except (ValueError, RecursionError) as error:
-        why = "it is nested too deeply" if isinstance(error, RecursionError) else "it is not JSON"
+        why = ("it is nested too deeply" if isinstance(error, RecursionError)
+               else "a key is given twice" if "given twice" in str(error) else "it is not JSON")
         raise Refused(400, f"{CANNOT_READ}: {what.lower()} is not a JSON object ({why}).") from None
     if not isinstance(value, dict):
         raise Refused(400, f"{CANNOT_READ}: {what.lower()} is JSON, but not an object.")

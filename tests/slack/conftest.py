@@ -10,15 +10,11 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
-from aiohttp import web
-from aiohttp.test_utils import TestServer
-from slack_harness import EXAMPLE, Bot, FakeSlack, settings_for
+from slack_harness import EXAMPLE, Bot, FakeSlack, running_bot
 
 from bot.config.routing import load_file
 from bot.routing.service import RoutingService
-from bot.slack.runtime import SlackRuntime
 from bot.store.db import Database
 
 
@@ -46,16 +42,5 @@ def bot_settings() -> dict[str, Any]:
 
 @pytest.fixture
 async def bot(slack: FakeSlack, service: RoutingService, bot_settings: dict[str, Any]) -> AsyncIterator[Bot]:
-    runtime = SlackRuntime.from_settings(settings_for(slack, **bot_settings), service)
-    assert runtime is not None
-    app = web.Application()
-    app.router.add_post("/slack/events", runtime.handle)
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server()
-    http = aiohttp.ClientSession()
-    try:
-        yield Bot(slack, service, runtime, str(server.make_url("/slack/events")), http)
-    finally:
-        await http.close()
-        await server.close()
-        await runtime.close()
+    async with running_bot(slack, service, **bot_settings) as running:
+        yield running

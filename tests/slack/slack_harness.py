@@ -8,17 +8,21 @@ under test while the database is a real migrated SQLite file loaded with the exa
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import aiohttp
-from sqlalchemy import select
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+from sqlalchemy import func, select
 
 from bot.config.settings import Settings
 from bot.routing.service import RoutingService
 from bot.slack.runtime import SlackRuntime
-from bot.store.models import OutboxMessage
+from bot.store.models import AuditEvent, Leave, Member, Membership, OutboxMessage
 
 try:  # works whether or not tests/ is a package
     from tests import slack_requests as sr
@@ -69,11 +73,50 @@ class Bot:
         assert answer.get("response_type") == "ephemeral", answer
         return str(answer["text"])
 
+    async def post_raw(self, body: bytes, headers: dict[str, str]) -> Reply:
+        """Post bytes as they are (a body that is not UTF-8, say)."""
+        async with self.http.post(self.url, data=body, headers=headers) as response:
+            return Reply(response.status, await response.text())
+
+    async def state(self) -> dict[str, Any]:
+        """Everything a Slack request could change: members, seats, leave, audit trail, outbox."""
+        async with self.service.db.transaction() as connection:
+            members = (await connection.execute(select(
+                Member.slack_id, Member.paused_at, Member.paused_until, Member.pause_reason,
+                Member.status_paused_until, Member.status_override, Member.timezone, Member.calendar_url,
+            ).order_by(Member.id))).all()
+            seats = (await connection.execute(select(
+                Membership.id, Membership.weight_text, Membership.active, Membership.adjustment,
+                Membership.in_config, Membership.received).order_by(Membership.id))).all()
+            leaves = (await connection.execute(select(Leave.id, Leave.cancelled_at))).all()
+            audit = (await connection.execute(select(func.count()).select_from(AuditEvent))).scalar_one()
+            outbox = (await connection.execute(select(func.count()).select_from(OutboxMessage))).scalar_one()
+        return {"members": [tuple(m) for m in members], "seats": [tuple(s) for s in seats],
+                "leaves": [tuple(leave) for leave in leaves], "audit": audit, "outbox": outbox}
+
     async def outbox(self) -> list[tuple[str, dict[str, Any]]]:
         async with self.service.db.transaction() as connection:
             rows = await connection.execute(
                 select(OutboxMessage.kind, OutboxMessage.payload).order_by(OutboxMessage.id))
             return [(row.kind, row.payload) for row in rows]
+
+
+@asynccontextmanager
+async def running_bot(slack: FakeSlack, service: RoutingService, **settings: Any) -> AsyncIterator[Bot]:
+    """The real Bolt app behind a real aiohttp server on a local port, for `service`."""
+    runtime = SlackRuntime.from_settings(settings_for(slack, **settings), service)
+    assert runtime is not None
+    app = web.Application()
+    app.router.add_post("/slack/events", runtime.handle)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    http = aiohttp.ClientSession()
+    try:
+        yield Bot(slack, service, runtime, str(server.make_url("/slack/events")), http)
+    finally:
+        await http.close()
+        await server.close()
+        await runtime.close()
 
 
 def settings_for(slack: FakeSlack, **overrides: Any) -> Settings:
