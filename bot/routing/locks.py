@@ -23,6 +23,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection, bindparam, select, update
 
@@ -33,13 +34,25 @@ _QUEUES = Queue.__table__
 _ASSIGNMENTS = Assignment.__table__
 _LEADS = Lead.__table__
 
-_FALLBACKS = select(_QUEUES.c.id, _QUEUES.c.name, _QUEUES.c.fallback)
-_LOCK_QUEUES = (
-    select(_QUEUES.c.id)
-    .where(_QUEUES.c.id.in_(bindparam("ids", expanding=True)))
-    .order_by(_QUEUES.c.id)
-    .with_for_update()
-)
+def _lock_chains_statement() -> Any:
+    """The named queues and, recursively, the queues they fall back to, locked in id order:
+    one round trip (LockRows sits above the sort, so rows are locked in the order sorted)."""
+    chain = (
+        select(_QUEUES.c.id, _QUEUES.c.fallback)
+        .where(_QUEUES.c.name.in_(bindparam("names", expanding=True)))
+        .cte("chain", recursive=True)
+    )
+    fallen = _QUEUES.alias("fallen")
+    chain = chain.union(select(fallen.c.id, fallen.c.fallback).join(chain, fallen.c.name == chain.c.fallback))
+    return (
+        select(_QUEUES.c.id)
+        .where(_QUEUES.c.id.in_(select(chain.c.id)))
+        .order_by(_QUEUES.c.id)
+        .with_for_update(of=_QUEUES)
+    )
+
+
+_LOCK_CHAINS = _lock_chains_statement()
 
 
 def takes_row_locks(connection: Connection) -> bool:
@@ -52,21 +65,9 @@ def lock_queues(connection: Connection, names: Iterable[str]) -> None:
     Locking the whole fallback chain up front is what keeps the order one: a queue that is
     only reached by falling back would otherwise be locked after queues with higher ids.
     """
-    wanted = set(names)
-    if not wanted or not takes_row_locks(connection):
-        return
-    by_name = {row.name: row for row in connection.execute(_FALLBACKS)}
-    ids: set[int] = set()
-    todo = [name for name in wanted if name in by_name]
-    while todo:
-        row = by_name[todo.pop()]
-        if row.id in ids:
-            continue
-        ids.add(row.id)
-        if row.fallback in by_name:
-            todo.append(row.fallback)
-    if ids:
-        connection.execute(_LOCK_QUEUES, {"ids": sorted(ids)}).all()
+    wanted = sorted(set(names))
+    if wanted and takes_row_locks(connection):
+        connection.execute(_LOCK_CHAINS, {"names": wanted}).all()
 
 
 def lock_all_queues(connection: Connection) -> None:
