@@ -16,7 +16,16 @@ import yaml
 from pydantic import ValidationError
 
 from bot.config.schema import RoutingConfig
-from bot.routing.rules import COMBINATORS, LIST_OPS, NUMBER_OPS, OPERATORS, PRESENCE_OPS, as_number
+from bot.routing.rules import (
+    COMBINATORS,
+    LIST_OPS,
+    NUMBER_OPS,
+    OPERATORS,
+    PRESENCE_OPS,
+    PatternError,
+    as_number,
+    compile_pattern,
+)
 from bot.routing.weights import WeightError, share_percent
 
 Path_ = tuple[str | int, ...]
@@ -194,11 +203,11 @@ def _check_condition(node: Any, path: Path_) -> Iterator[ConfigProblem]:
         yield ConfigProblem(value_path, f"{op} needs a non-empty list, like [GB, DE]")
     elif op in NUMBER_OPS and as_number(value) is None:
         yield ConfigProblem(value_path, f"{op} compares numbers; {value!r} is not a number")
-    elif op == "matches":
+    elif op == "matches" and not isinstance(value, list | dict):
         try:
-            re.compile(str(value))
-        except re.error as error:
-            yield ConfigProblem(value_path, f"is not a valid regular expression: {error}")
+            compile_pattern(str(value))  # the engine rules run on: RE2, linear time
+        except PatternError as error:
+            yield ConfigProblem(value_path, str(error))
     elif op not in LIST_OPS and isinstance(value, list | dict):
         yield ConfigProblem(value_path, f"{op} compares one value, not a list (use in / not_in)")
 
