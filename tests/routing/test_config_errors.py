@@ -114,6 +114,8 @@ rules:
         ("{field: x, op: gte, value: lots}", "rules[0].when.value: gte compares numbers"),
         ("{field: x, op: in, value: GB}", "rules[0].when.value: in needs a non-empty list"),
         ("{field: x, op: matches, value: '(unclosed'}", "not a valid regular expression"),
+        ("{field: x, op: matches, value: '(?=a)b'}", "rules[0].when.value: lookahead `(?=…)` is not"),
+        ("{field: x, op: matches, value: '(a)\\1'}", "rules[0].when.value: a backreference `\\1` is not"),
         ("{field: x, op: exists, value: 1}", "rules[0].when.value: exists takes no value"),
         ("{field: x, op: equals}", "rules[0].when.value: is required for equals"),
         ("{all: []}", "rules[0].when.all: must be a non-empty list"),
