@@ -140,6 +140,8 @@ class Router:
             reason = (
                 "no rule matched and there is no catch-all"
                 if team.rules
+                else "the routing config has no rules, so no lead has a queue"
+                if team.config_version
                 else "no routing config has been applied yet"
             )
             placement = Placement(None, reason=reason)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import date
+from pathlib import Path
 
 import pytest
 import yaml
@@ -454,3 +455,24 @@ async def test_an_explanation_is_stored_once_and_read_back_wherever_it_is(sales:
     assert await stored_explanations(sales, "E-1") == (waiting.explanation, [first.explanation])
     assert (await sales.lead("E-1")).explanation == waiting.explanation != first.explanation
     assert (await sales.route({"id": "E-1"})).explanation == waiting.explanation
+
+
+async def test_a_config_without_rules_says_so_instead_of_no_config(
+    database_url: str, clock: ManualClock
+) -> None:
+    """A config with no rules is applied; its leads wait, and the reason is the true one."""
+    no_rules = make_config(team_of("U01A"), [make_queue("q", ["U01A"])], rules=[])
+    service = await make_service(database_url, clock, no_rules)
+    outcome = await service.route({"id": "NR-1"})
+    assert outcome.status == "unassigned"
+    assert "the routing config has no rules" in str(outcome.explanation)
+    assert "no routing config has been applied" not in str(outcome.explanation)
+    await service.db.dispose()
+
+
+async def test_a_lead_before_any_config_says_none_was_applied(tmp_path: Path, clock: ManualClock) -> None:
+    fresh = Database(f"sqlite+aiosqlite:///{tmp_path / 'fresh.db'}")
+    await fresh.migrate()
+    outcome = await RoutingService(fresh, clock).route({"id": "NR-2"})
+    assert "no routing config has been applied yet" in str(outcome.explanation)
+    await fresh.dispose()
