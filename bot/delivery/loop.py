@@ -2,14 +2,19 @@
 
 While running, the loop is a pipeline: each round is one transaction that records the
 outcomes finished since the last round and claims what is due (up to the free room of
-`batch_size` messages in hand); sends run concurrently (at most `concurrency` at once) and
-do not wait for each other. Rounds start at most every `min_interval` seconds, so a burst
-of leads (each of which wakes the loop) costs a few transactions, not one per lead; and
-finished sends are recorded with the next claim, or within `record_within` seconds when no
-lead comes (a crash in that window sends them again: at least once). A failed attempt is
-retried with exponential backoff and full jitter (never sooner than a Retry-After); after
-`max_attempts` (or an error that retrying cannot fix) the message is given up on, counted,
-and the managers' channel gets a note when one is configured.
+`batch_size` messages in hand); sends run concurrently and do not wait for each other.
+
+A send is recorded promptly, because a crash repeats every message sent but not yet recorded:
+a send holds one of `concurrency` slots from its start until its outcome is committed, so
+at any moment at most `concurrency` messages are being sent or sent-and-unrecorded, and a
+SIGKILL repeats at most that many (the messages in flight), however fast Slack answers. A
+finished send wakes the next round, which starts at most `min_interval` after the last one:
+a burst costs a transaction per few milliseconds (every outcome finished meanwhile rides in
+it), not one per message.
+
+A failed attempt is retried with exponential backoff and full jitter (never sooner than a
+Retry-After); after `max_attempts` (or an error that retrying cannot fix) the message is given
+up on, counted, and the managers' channel gets a note when one is configured.
 
 Messages handed over already claimed (`take`, see `bot.routing.outbox`) start at once,
 with no round of their own; their outcomes ride with the next round like any other.
@@ -41,6 +46,7 @@ log = logging.getLogger("bot.delivery")
 
 BASE_DELAY = 2.0  # seconds before the first retry (then 4, 8, ... up to MAX_DELAY)
 MAX_DELAY = 300.0
+CONCURRENCY = 16  # sends at once, by default
 KEPT_RESULT_KEYS = ("ok", "channel", "ts", "status", "console", "message_ts")
 
 
@@ -64,8 +70,8 @@ class DeliveryLoop:
                  service: RoutingService | None = None, metrics: DeliveryCounts | None = None,
                  max_attempts: int = 8, wake: asyncio.Event | None = None, clock: Clock | None = None,
                  poll_interval: float = 1.0, batch_size: int = 64, lease: float = 30.0,
-                 concurrency: int = 16, min_interval: float = 0.02, record_within: float = 0.2,
-                 max_handed: int = 128, lease_margin: float = 5.0) -> None:
+                 concurrency: int = CONCURRENCY, min_interval: float = 0.02, max_handed: int = 128,
+                 lease_margin: float = 5.0) -> None:
         self.db = db
         self.service = service  # for the managers' channel, when a message is given up on
         self.transports = dict(transports)
@@ -77,10 +83,11 @@ class DeliveryLoop:
         self.batch_size = batch_size
         self.lease = timedelta(seconds=lease)
         self.min_interval = min_interval
-        self.record_within = record_within
         self.max_handed = max_handed
         self.lease_margin = timedelta(seconds=lease_margin)
-        self._limit = asyncio.Semaphore(concurrency)
+        self._limit = asyncio.Semaphore(concurrency)  # a slot per send, free once its outcome is recorded
+        self._slotted: set[int] = set()  # ids whose outcome holds a slot until it is recorded
+        self._giving_back = False  # at shutdown, the database refused a record: send no more
         self._in_flight: set[asyncio.Task[None]] = set()
         self._handed: set[asyncio.Task[None]] = set()  # the in-flight sends that were handed over
         self._holding: set[int] = set()  # ids sent or being sent whose outcome is not yet recorded
@@ -117,7 +124,7 @@ class DeliveryLoop:
             task.add_done_callback(self._handed.discard)
 
     async def _send(self, message: Message) -> None:
-        outcome = await self._deliver(message)
+        outcome = await self._deliver(message, hold_slot=True)
         self._finished.append(outcome)  # the list of the round to come (looked up after the send)
         self._settled.set()
 
@@ -132,40 +139,59 @@ class DeliveryLoop:
             began = loop.time()
             self.wake.clear()
             self._settled.clear()
-            done, self._finished = self._finished, []
-            claimed_in_flight = len(self._in_flight) - len(self._handed)
-            room = self.batch_size - claimed_in_flight
-            try:
-                claimed = await self._exchange(done, room)
-            except Exception:
-                log.exception("the delivery loop failed; trying again shortly")
-                self._finished[:0] = done  # recorded next round (unless the lease ran out: sent again)
-                claimed = []
-                await _first(stop, timeout=self.poll_interval)
-            else:
-                self._holding.difference_update(o.message.id for o in done)  # recorded: no longer ours
+            room = self.batch_size - (len(self._in_flight) - len(self._handed))
+            claimed = await self._round(room, stop)
             for message in claimed:
                 self._start(message)
             if not (claimed and len(claimed) >= room):  # else more are probably due
                 await _first(self.wake, self._settled, stop, timeout=self.poll_interval)
-                only_sends_finished = self._settled.is_set() and not (self.wake.is_set() or stop.is_set())
-                claimed_in_flight = len(self._in_flight) - len(self._handed)
-                if only_sends_finished and claimed_in_flight < self.batch_size // 2:
-                    # Only sends finished: their outcomes can ride with the next claim, so
-                    # wait up to `record_within` for a new lead before a round of their own.
-                    await _first(self.wake, stop, timeout=self.record_within)
             pause = began + self.min_interval - loop.time()
             if pause > 0 and not stop.is_set():
                 await asyncio.sleep(pause)  # let a burst's wakes and outcomes gather
         self._stopped = True
-        if self._in_flight:
-            await asyncio.gather(*self._in_flight, return_exceptions=True)
-        if self._finished:
+        await self._finish()
+
+    async def _round(self, room: int, stop: asyncio.Event) -> list[Message]:
+        """Record what finished and claim up to `room`; on a database error, keep the outcomes
+        for the next round (their slots stay taken: nothing more is sent that cannot be recorded)."""
+        done, self._finished = self._finished, []
+        try:
+            claimed = await self._exchange(done, room)
+        except Exception:
+            log.exception("the delivery loop failed; trying again shortly")
+            self._finished[:0] = done  # recorded next round (unless the lease ran out: sent again)
+            await _first(stop, timeout=self.poll_interval)
+            return []
+        self._recorded(done)
+        return claimed
+
+    def _recorded(self, outcomes: list[Outcome]) -> None:
+        """Outcomes committed (or abandoned): their ids are no longer ours, their slots are free."""
+        for outcome in outcomes:
+            self._holding.discard(outcome.message.id)
+            if outcome.message.id in self._slotted:
+                self._slotted.discard(outcome.message.id)
+                self._limit.release()
+
+    async def _finish(self) -> None:
+        """After stop: send what is in hand, recording outcomes as they come (which frees the
+        slots the rest wait for). If the database refuses the record, sends not yet begun are
+        given back instead (their leases run out and a loop claims them): sending what cannot
+        be recorded would only make more doubles."""
+        while self._in_flight or self._finished:
+            if not self._finished:
+                self._settled.clear()
+                await _first(self._settled, timeout=self.poll_interval)
+                continue
+            done, self._finished = self._finished, []
             try:
-                await self._exchange(self._finished, 0)
+                await self._exchange(done, 0)
             except Exception:  # their leases run out and they are sent again: at least once
-                log.exception("recording %d delivered message(s) failed at shutdown", len(self._finished))
-            self._finished = []
+                if not self._giving_back:
+                    log.exception("recording %d delivered message(s) failed at shutdown; those not yet "
+                                  "sent are left for the next start", len(done))
+                self._giving_back = True
+            self._recorded(done)
 
     async def _exchange(self, outcomes: list[Outcome], room: int) -> list[Message]:
         """One round: record `outcomes` and claim up to `room` due messages, in one transaction."""
@@ -176,7 +202,10 @@ class DeliveryLoop:
                               manager_channel=channel)
 
     async def run_once(self) -> int:
-        """Claim one batch of due messages and deliver it; the number handled."""
+        """Claim one batch of due messages, deliver it, then record it; the number handled.
+
+        For tests and one-off passes: a crash mid-batch repeats up to `batch_size` sends. `run`,
+        which serve uses, records each send promptly (see the module's docstring)."""
         messages = await claim(self.db, self.clock.now(), lease=self.lease, limit=self.batch_size)
         if not messages:
             return 0
@@ -188,25 +217,39 @@ class DeliveryLoop:
         return len(messages)
 
     async def drain(self, *, rounds: int = 100) -> None:
-        """Deliver until nothing is due (tests, and the last pass before shutdown)."""
+        """Deliver until nothing is due, batch after batch (tests)."""
         for _ in range(rounds):
             if not await self.run_once():
                 return
 
-    async def _deliver(self, message: Message) -> Outcome:
+    async def _deliver(self, message: Message, *, hold_slot: bool = False) -> Outcome:
+        """Send `message` in one of the `concurrency` slots. With `hold_slot` (the running loop),
+        an attempted send keeps its slot until `_recorded` frees it; else it is freed at once."""
+        await self._limit.acquire()
+        try:
+            outcome = await self._attempt(message)
+        except BaseException:
+            self._limit.release()
+            raise
+        if hold_slot and not isinstance(outcome, Released):
+            self._slotted.add(message.id)
+        else:
+            self._limit.release()
+        return outcome
+
+    async def _attempt(self, message: Message) -> Outcome:
+        if self._giving_back or self._lease_nearly_out(message):  # not ours to send now
+            return Released(message)
         transport = self.transports.get(message.kind)
-        async with self._limit:
-            if self._lease_nearly_out(message):  # it waited its turn too long: not ours to send now
-                return Released(message)
-            try:
-                if transport is None:
-                    raise DeliveryError(f"No transport for {message.kind!r} messages.", permanent=True)
-                result = await transport.send(message)
-            except DeliveryError as exc:
-                return self._failed(message, str(exc), exc.retry_after, exc.permanent)
-            except Exception as exc:  # a bug in a transport must not stop the loop
-                log.exception("sending outbox message %s failed", message.key)
-                return self._failed(message, f"{type(exc).__name__}: {exc}", None, False)
+        try:
+            if transport is None:
+                raise DeliveryError(f"No transport for {message.kind!r} messages.", permanent=True)
+            result = await transport.send(message)
+        except DeliveryError as exc:
+            return self._failed(message, str(exc), exc.retry_after, exc.permanent)
+        except Exception as exc:  # a bug in a transport must not stop the loop
+            log.exception("sending outbox message %s failed", message.key)
+            return self._failed(message, f"{type(exc).__name__}: {exc}", None, False)
         lag = None if message.created_at is None else (self.clock.now() - message.created_at).total_seconds()
         self.metrics.sent(message.kind, lag)
         return Sent(message, _jsonable(result))

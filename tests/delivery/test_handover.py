@@ -130,7 +130,7 @@ async def test_a_failed_transaction_hands_nothing_over(service: RoutingService) 
 async def test_handed_over_messages_are_sent_without_a_claim_and_recorded_in_few_rounds(
         service: RoutingService) -> None:
     transport = HeldTransport()
-    async with running(service, transport, poll_interval=30, record_within=0.05) as loop:
+    async with running(service, transport, poll_interval=30) as loop:
         rounds = count_rounds(loop)
         for n in range(20):
             await service.route({"id": f"L-{n}"})  # the clock stands still: none of them is due
@@ -144,7 +144,7 @@ async def test_beyond_what_it_may_hold_the_loop_releases_them_to_be_claimed_in_t
         service: RoutingService) -> None:
     transport = HeldTransport()
     transport.open.clear()
-    async with running(service, transport, poll_interval=0.05, record_within=0.01, max_handed=2):
+    async with running(service, transport, poll_interval=0.05, max_handed=2):
         for n in range(3):
             await service.route({"id": f"L-{n}"})  # six messages: two held, four released
         for _ in range(500):  # the four released are due at once, and a round claims them (30 s lease)
@@ -250,7 +250,7 @@ async def test_a_message_that_waited_its_turn_past_the_lease_margin_is_released_
     goes back to the outbox (and this loop's rounds claim it afresh) instead of out."""
     transport = HeldTransport()
     transport.open.clear()
-    async with running(service, transport, poll_interval=0.05, record_within=0.01, concurrency=1,
+    async with running(service, transport, poll_interval=0.05, concurrency=1,
                        lease_margin=5):
         for n in range(3):
             await service.route({"id": f"L-{n}"})  # six handed over; one sends (held), five wait

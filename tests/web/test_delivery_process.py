@@ -11,23 +11,27 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import fcntl
+import json
 import os
 import re
 import signal
 import sys
 import time
+from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
+from aiohttp import web
 from sqlalchemy import select
 from web_support import AUTH, CONFIG, TOKEN, FakeSlack, delivery_pids, free_port, wait_for_exit
 
 from bot.config.settings import Settings
 from bot.delivery import process
 from bot.delivery.child import settings_environment, settings_from_environment
+from bot.delivery.loop import CONCURRENCY
 from bot.store.db import Database
 from bot.store.models import OutboxMessage
 from bot.web.server import serve
@@ -188,6 +192,127 @@ async def test_serve_stops_with_exit_1_when_the_child_dies(start: Starter) -> No
     [child] = delivery_pids(os.getpid())
     os.kill(child, signal.SIGKILL)
     assert await asyncio.wait_for(serving.task, 60) == 1  # a supervisor restarts the whole
+
+
+class GatedSlack(FakeSlack):
+    """FakeSlack that holds every call until `gate` is set (then answers at once: the fastest
+    Slack makes the most sends finish between two records)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = asyncio.Event()
+
+    async def _handle_api(self, request: web.Request) -> web.Response:
+        await self.gate.wait()
+        return await super()._handle_api(request)
+
+
+LEADS = 300
+LEAD_ID = re.compile(r"\bC-\d+\b")
+
+
+def posts_per_message(slack: FakeSlack) -> Counter[tuple[str, str]]:
+    """How often Slack posted each (channel, lead id) message."""
+    posted: Counter[tuple[str, str]] = Counter()
+    for call in slack.calls_to("chat.postMessage"):
+        found = LEAD_ID.search(json.dumps(call.body))
+        if call.status == 200 and call.response.get("ok") and found:
+            posted[(str(call.body["channel"]), found.group(0))] += 1
+    return posted
+
+
+async def post_all(url: str, ids: list[str], answered: set[str], *, concurrency: int = 16) -> None:
+    """POST each lead, `concurrency` at a time, noting those answered 201/200; a server that is
+    gone answers nothing (those leads are not acknowledged)."""
+    pending = list(reversed(ids))
+
+    async def worker(http: aiohttp.ClientSession) -> None:
+        while pending:
+            lead_id = pending.pop()
+            try:
+                async with http.post(f"{url}/leads", json={"id": lead_id, "name": f"Lead {lead_id}"},
+                                     headers=AUTH) as response:
+                    if response.status in (200, 201):
+                        answered.add(lead_id)
+            except (TimeoutError, aiohttp.ClientError):
+                pass
+
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as http:
+        await asyncio.gather(*(worker(http) for _ in range(concurrency)))
+
+
+async def crash_and_recount(tmp_path: Path, slack: GatedSlack, *, kill_after_calls: int,
+                            gated: bool) -> tuple[int, int, int]:
+    """Serve 300 leads, SIGKILL the child once Slack got `kill_after_calls` messages, restart serve
+    and send what was not acknowledged: (duplicate DMs, duplicate channel posts, calls before the
+    kill). With `gated`, every lead is in before Slack answers anything (a backlog drained)."""
+    ids = [f"C-{n}" for n in range(LEADS)]
+    first = Serving(settings_for(tmp_path, slack, "process"))
+    await first.ready()
+    [child] = delivery_pids(os.getpid())
+    answered: set[str] = set()
+    posting = asyncio.create_task(post_all(first.url, ids, answered))
+    if gated:
+        await posting
+        slack.gate.set()
+    else:
+        slack.gate.set()
+    while len(slack.calls_to("chat.postMessage")) < kill_after_calls and not first.task.done():
+        await asyncio.sleep(0.001)
+    os.kill(child, signal.SIGKILL)
+    assert await asyncio.wait_for(first.task, 60) == 1  # a supervisor restarts the whole
+    await posting
+    before_restart = len(slack.calls_to("chat.postMessage"))
+    assert before_restart < 2 * LEADS, "all was sent before the kill: the test proves nothing"
+
+    second = Serving(dataclasses.replace(first.settings, port=free_port()))
+    await second.ready()
+    try:
+        await post_all(second.url, [i for i in ids if i not in answered], answered)
+        assert answered == set(ids)
+        for _ in range(900):  # leases of what the dead child held run out within 30 s
+            if len(posts_per_message(slack)) == 2 * LEADS:
+                break
+            await asyncio.sleep(0.1)
+        await second.wait_for_metric("rotation_outbox_backlog 0.0", timeout=30)
+    finally:
+        assert await second.stop() == 0
+    posted = posts_per_message(slack)
+    dms = {key: n for key, n in posted.items() if key[0] != "C0EMEA"}
+    channel = {key: n for key, n in posted.items() if key[0] == "C0EMEA"}
+    assert len(dms) == len(channel) == LEADS  # nothing lost: every lead's DM and post, once at least
+    return sum(n - 1 for n in dms.values()), sum(n - 1 for n in channel.values()), before_restart
+
+
+def report(capsys: pytest.CaptureFixture[str], when: str, figures: tuple[int, int, int]) -> None:
+    dms, posts, before = figures
+    with capsys.disabled():
+        print(f"\nduplicate DMs after a child crash ({when}): {dms} of {LEADS} (channel posts: {posts} "
+              f"of {LEADS}; {before} of {2 * LEADS} messages had reached Slack at the kill; "
+              f"bound: {CONCURRENCY} in flight)")
+
+
+async def test_a_child_killed_while_leads_arrive_repeats_at_most_the_messages_in_flight(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """SIGKILL the delivery child while 300 leads arrive and their DMs and channel posts go out:
+    after serve restarts every message arrives, and only those sent but not yet recorded are sent
+    again, which the loop bounds by its concurrency (a send is recorded before its slot is free)."""
+    async with GatedSlack() as slack:
+        figures = await crash_and_recount(tmp_path, slack, kill_after_calls=LEADS, gated=False)
+    report(capsys, "leads arriving", figures)
+    assert figures[0] + figures[1] <= CONCURRENCY
+
+
+async def test_a_child_killed_while_draining_a_backlog_repeats_at_most_the_messages_in_flight(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """SIGKILL the delivery child while it works through 600 messages owed (Slack was slow to
+    answer while 300 leads came in): the same bound holds."""
+    async with GatedSlack() as slack:
+        figures = await crash_and_recount(tmp_path, slack, kill_after_calls=LEADS, gated=True)
+    report(capsys, "a backlog drained", figures)
+    assert figures[0] + figures[1] <= CONCURRENCY
 
 
 async def test_serve_exits_1_when_the_child_cannot_start(start: Starter, monkeypatch: pytest.MonkeyPatch,
