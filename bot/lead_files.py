@@ -25,7 +25,7 @@ class LeadFileInvalid(Exception):
         self.problems = problems
 
 
-def read_text(path: Path) -> str:
+def read_text(path: Path, encoding: str = "utf-8") -> str:
     """A lead file's text, or LeadFileInvalid saying why it cannot be read (a byte order mark is dropped)."""
     try:
         data = path.read_bytes()
@@ -33,10 +33,19 @@ def read_text(path: Path) -> str:
         raise LeadFileInvalid([f"{path} does not exist"]) from None
     except OSError as error:
         raise LeadFileInvalid([f"cannot read {path}: {error.strerror}"]) from None
+    codec = "utf-8-sig" if encoding.replace("_", "-").lower() in ("utf-8", "utf8") else encoding
     try:
-        return data.decode("utf-8-sig")
+        return data.decode(codec)
+    except LookupError:
+        raise LeadFileInvalid([f"{encoding!r} is not a text encoding Python knows "
+                               "(try utf-8, cp1252 or latin-1)"]) from None
     except UnicodeDecodeError as error:
-        raise LeadFileInvalid([not_utf8(error).render(str(path))]) from None
+        if codec != "utf-8-sig":
+            line = data[: error.start].count(b"\n") + 1
+            raise LeadFileInvalid([f"{path} is not {encoding} text (byte 0x{data[error.start]:02x} "
+                                   f"at line {line})"]) from None
+        hint = "; or, for a file saved by Excel on Windows, give `--encoding cp1252`"
+        raise LeadFileInvalid([not_utf8(error).render(str(path)) + hint]) from None
 
 
 def json_leads(path: Path) -> tuple[list[dict[str, Any]], bool]:
@@ -75,10 +84,21 @@ CSV_ERRORS = {
 }
 
 
-def csv_leads(path: Path) -> list[dict[str, Any]]:
+DELIMITERS = ",;\t|"  # what spreadsheets write: European Excel uses ";"
+
+
+def csv_leads(path: Path, encoding: str = "utf-8") -> list[dict[str, Any]]:
     """The rows of a CSV as leads (empty cells left out), all checked as HTTP intake checks a
-    lead; LeadFileInvalid naming every bad line (a malformed file included)."""
-    reader = csv.reader(io.StringIO(read_text(path), newline=""), strict=True)
+    lead; LeadFileInvalid naming every bad line (a malformed file included).
+
+    Read as spreadsheets write them: the delimiter is found from the header (`,` `;` tab or
+    `|`), spaces after a delimiter are not part of a cell, header names are read without the
+    spaces around them and the `id` column in any case (`ID`), and a row of empty cells (a
+    trailing `,,,`) is skipped.
+    """
+    text = read_text(path, encoding)
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True, skipinitialspace=True,
+                        delimiter=_delimiter(text))
     problems: list[str] = []
     rows: list[dict[str, Any]] = []
     header: list[str] | None = None
@@ -86,19 +106,42 @@ def csv_leads(path: Path) -> list[dict[str, Any]]:
     try:
         for cells in reader:
             if header is None:
-                header = cells
+                header = [_column_name(name) for name in cells]
                 problems += _header_problems(path, header)
-            elif cells:
+            elif any(cell.strip() for cell in cells):
                 rows.append(_csv_lead(path, line, header, cells, problems))
             line = reader.line_num + 1
     except csv.Error as error:
         words = next((plain for key, plain in CSV_ERRORS.items() if key in str(error)), str(error))
         problems.append(f"{path}:{line}: {words}")
     if (header is None and not problems) or (header is not None and "id" not in header):
-        raise LeadFileInvalid([f"{path} needs a header row with an `id` column"])
+        raise LeadFileInvalid([_no_id_column(path, header)])
     if problems:
         raise LeadFileInvalid(problems)
     return rows
+
+
+def _delimiter(text: str) -> str:
+    """The header line's delimiter, as `csv.Sniffer` finds it; a comma when it cannot tell."""
+    first = text.split("\n", 1)[0]
+    try:
+        return csv.Sniffer().sniff(first, delimiters=DELIMITERS).delimiter
+    except csv.Error:
+        return ","
+
+
+def _column_name(name: str) -> str:
+    name = name.strip()
+    return "id" if name.casefold() == "id" else name
+
+
+def _no_id_column(path: Path, header: list[str] | None) -> str:
+    message = f"{path} needs a header row with an `id` column"
+    if header and len(header) == 1 and any(d in header[0] for d in DELIMITERS[1:]):
+        return message + f" (its header is one column, `{header[0][:60]}`: is it delimited by ; or tabs?)"
+    if header:
+        return message + f" (its header names {', '.join(f'`{n}`' for n in header[:8] if n)})"
+    return message
 
 
 def _header_problems(path: Path, header: list[str]) -> list[str]:
