@@ -16,7 +16,7 @@ from sqlalchemy.exc import DBAPIError
 
 from bot import lead_files
 from bot.config.routing import ConfigInvalid, load_file
-from bot.config.settings import Settings
+from bot.config.settings import Settings, without_password
 from bot.lead_files import LeadFileInvalid
 from bot.routing.errors import RoutingError
 from bot.routing.results import RouteOutcome
@@ -44,7 +44,7 @@ def with_service(work: Callable[[RoutingService], Awaitable[T]]) -> T:
                 async with db.engine.connect():
                     pass
             except (OSError, DBAPIError) as error:  # refused, unknown host, timeout, bad login
-                where = db.engine.url.render_as_string(hide_password=True)
+                where = without_password(db.url)
                 raise Unreachable(f"at {where} ({_reason(error)})") from None
             await db.migrate()
             return await work(RoutingService(db, webhook=bool(settings.webhook_url)))

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -13,23 +14,29 @@ from sqlalchemy.exc import ArgumentError
 from bot.store.db import DEFAULT_DATABASE_URL
 
 
+def _secret(default: str | None = None) -> str | None:
+    """A setting kept out of `repr(settings)`, so no log or traceback ever shows it."""
+    return field(default=default, repr=False)
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
-    database_url: str = DEFAULT_DATABASE_URL
+    database_url: str = field(default=DEFAULT_DATABASE_URL, repr=False)  # may hold a password
     routing_config: str | None = None
-    intake_token: str | None = None
-    slack_bot_token: str | None = None
-    slack_signing_secret: str | None = None
-    slack_app_token: str | None = None
+    intake_token: str | None = _secret()
+    slack_bot_token: str | None = _secret()
+    slack_signing_secret: str | None = _secret()
+    slack_app_token: str | None = _secret()
     slack_api_url: str = "https://slack.com/api/"
     host: str = "0.0.0.0"
     port: int = 3000
     max_body_bytes: int = 64 * 1024
     webhook_url: str | None = None
-    webhook_secret: str | None = None
+    webhook_secret: str | None = _secret()
     outbox_max_attempts: int = 8
     manager_group: str | None = None
     delivery: str = "auto"  # where the outbox is sent from: "process", "inline" or "auto"
+    metrics_token: str | None = _secret()  # when set, GET /metrics wants it as a bearer token
 
     @property
     def delivers_inline(self) -> bool:
@@ -72,6 +79,7 @@ class Settings:
             outbox_max_attempts=number("ROTATION_OUTBOX_MAX_ATTEMPTS", 8, least=1),
             manager_group=get("ROTATION_MANAGER_GROUP"),
             delivery=_one_of("ROTATION_DELIVERY", get("ROTATION_DELIVERY") or "auto", DELIVERY_MODES),
+            metrics_token=get("ROTATION_METRICS_TOKEN"),
         )
 
 
@@ -88,9 +96,10 @@ def database_url(value: str) -> str:
     """
     try:
         url = make_url(value)
-    except ArgumentError:
-        raise ValueError(f"DATABASE_URL is not a database URL: {value!r}. Use, for example, sqlite+"
-                         "aiosqlite:///rotation.db or postgresql+asyncpg://user:pass@host/db.") from None
+    except (ArgumentError, ValueError):  # ValueError: a port that is not a number
+        raise ValueError(f"DATABASE_URL is not a database URL: {without_password(value)!r}. Use, for "
+                         "example, sqlite+aiosqlite:///rotation.db or postgresql+asyncpg://user:pass@host/db."
+                         ) from None
     url = url.set(drivername=DRIVERS.get(url.drivername, url.drivername))
     value = url.drivername + value[value.index(":"):]  # the rest exactly as given
     if url.drivername not in DRIVERS.values():
@@ -107,6 +116,33 @@ def database_url(value: str) -> str:
             raise ValueError(f"DATABASE_URL points at a SQLite file in {folder}, a directory that does not "
                              "exist: create it, or choose another path.")
     return value
+
+
+PASSWORD_IN_QUERY = re.compile(r"([?&](?:password|passwd|pwd|sslpassword))=[^&]*", re.IGNORECASE)
+
+
+def without_password(url: str) -> str:
+    """`url` fit to print: its password (and anything that might be one) replaced by ***.
+
+    Read from the text as given, not as SQLAlchemy parses it: a password holding an `@` or
+    a `/` unencoded is split by the parser, and a piece of it would show as the host or
+    the database. So everything from the `:` after the user up to the last `@` is hidden.
+    Without an `@`, a URL that does not parse may hold a password typed in the wrong place
+    (`postgresql://user:secret`): what follows `://` is not shown then. A `password=` in the
+    query (asyncpg takes one there) is hidden too.
+    """
+    url = PASSWORD_IN_QUERY.sub(r"\1=***", url)
+    head, at, host = url.rpartition("@")
+    if not at:
+        try:
+            make_url(url)
+        except (ArgumentError, ValueError):
+            scheme, slashes, rest = url.partition("://")
+            return f"{scheme}://… (the rest is not shown)" if slashes and ":" in rest else url
+        return url
+    scheme, slashes, userinfo = head.partition("//") if "//" in head else ("", "", head)
+    user, colon, _password = userinfo.partition(":")
+    return f"{scheme}{slashes}{user}:***@{host}" if colon else url
 
 
 def _whole_number(name: str, value: str | None, default: int, *, least: int, most: int | None = None) -> int:
@@ -131,7 +167,7 @@ def _web_url(name: str, value: str | None) -> str | None:
     except ValueError:
         parts = urlsplit("")
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"{name} must be an http:// or https:// URL, not {value!r}.")
+        raise ValueError(f"{name} must be an http:// or https:// URL, not {without_password(value)!r}.")
     return value
 
 

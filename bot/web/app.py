@@ -12,8 +12,10 @@ from aiohttp import web
 from bot.config.settings import Settings
 from bot.routing.service import RoutingService
 from bot.store.db import DatabaseUnavailable
+from bot.web.connections import body_deadline, client_gone
 from bot.web.health import health_handler
 from bot.web.leads import error, intake_handler, lookup_handler
+from bot.web.log_text import quoted
 from bot.web.metrics import Metrics, metrics_handler
 
 log = logging.getLogger(__name__)
@@ -33,7 +35,11 @@ SERVICE = web.AppKey("service", RoutingService)
 
 @web.middleware
 async def json_errors(request: web.Request, handler: Any) -> web.StreamResponse:
-    """Every error answer is `{"error": "plain words"}`, unexpected ones included."""
+    """Every error answer is `{"error": "plain words"}`, unexpected ones included.
+
+    Log lines quote the client's method and path escaped and bounded (`quoted`): a path may
+    hold anything a client cares to send.
+    """
     try:
         return await handler(request)  # type: ignore[no-any-return]
     except web.HTTPException as exc:
@@ -43,10 +49,14 @@ async def json_errors(request: web.Request, handler: Any) -> web.StreamResponse:
     except asyncio.CancelledError:
         raise
     except Exception as exc:
+        where = f"{quoted(request.method, 20)} {quoted(request.path)}"
+        if client_gone(request, exc):  # not our failure: one line, and an answer nobody will read
+            log.info("the client at %s closed the connection before %s was read", request.remote, where)
+            return error(400, "The connection closed before the whole request arrived.")
         if isinstance(exc, DatabaseUnavailable):
-            log.error("the database is unavailable answering %s %s: %s", request.method, request.path, exc)
+            log.error("the database is unavailable answering %s: %s", where, quoted(exc, 500))
             return database_unavailable()
-        log.exception("unexpected error answering %s %s", request.method, request.path)
+        log.exception("unexpected error answering %s", where)
         return error(500, "Something went wrong on our side; nothing was changed. Please try again.")
 
 
@@ -61,14 +71,15 @@ def create_app(service: RoutingService, settings: Settings, slack: SlackHandler 
                metrics: Metrics | None = None, wake: Callable[[], None] | None = None) -> web.Application:
     """The app. `wake` is called after each new lead so delivery sends its messages at once."""
     metrics = metrics or Metrics()
-    app = web.Application(middlewares=[json_errors],
+    app = web.Application(middlewares=[json_errors, body_deadline],
                           client_max_size=max(settings.max_body_bytes, MIN_CLIENT_MAX_SIZE))
     app[METRICS] = metrics
     app[SERVICE] = service
     app.router.add_post("/leads", intake_handler(service, settings, metrics, wake or _nobody_to_wake))
-    app.router.add_get(r"/leads/{lead_id:.+}", lookup_handler(service, settings))
+    # [\s\S], not `.`: an id may hold a newline, and its lead must still be found
+    app.router.add_get(r"/leads/{lead_id:[\s\S]+}", lookup_handler(service, settings))
     app.router.add_get("/healthz", health_handler(service.db))
-    app.router.add_get("/metrics", metrics_handler(metrics, service.db))
+    app.router.add_get("/metrics", metrics_handler(metrics, service.db, settings.metrics_token))
     app.router.add_post("/slack/events", slack_handler(slack))
     return app
 

@@ -7,7 +7,6 @@ so a rejected request changes nothing. A 201 is sent only after the commit.
 from __future__ import annotations
 
 import asyncio
-import hmac
 import time
 from collections.abc import Callable
 from typing import Any
@@ -16,10 +15,12 @@ from aiohttp import web
 
 from bot.config.settings import Settings
 from bot.routing.errors import NotFound, RoutingError
-from bot.routing.lead_fields import LeadInvalid, checked_lead, read_json
+from bot.routing.lead_fields import MAX_ID_LENGTH, LeadInvalid, checked_lead, read_json, storable
 from bot.routing.results import LeadRecord
 from bot.routing.service import RoutingService
 from bot.store.db import DatabaseUnavailable
+from bot.web.bearer import bearer_refusal
+from bot.web.connections import client_gone
 from bot.web.metrics import Metrics
 
 
@@ -39,11 +40,9 @@ def error(status: int, message: str) -> web.Response:
 def check_token(request: web.Request, token: str | None) -> None:
     if token is None:
         raise Rejected(503, "Lead intake is switched off: set ROTATION_INTAKE_TOKEN to turn it on.")
-    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not given.strip():
-        raise Rejected(401, "Send the intake token as `Authorization: Bearer <token>`.")
-    if not hmac.compare_digest(given.strip().encode(), token.encode()):
-        raise Rejected(401, "The bearer token is not the intake token.")
+    refusal = bearer_refusal(request, token, name="intake token")
+    if refusal is not None:
+        raise Rejected(401, refusal)
 
 
 async def read_body(request: web.Request, limit: int) -> bytes:
@@ -105,7 +104,8 @@ def intake_handler(service: RoutingService, settings: Settings, metrics: Metrics
         except asyncio.CancelledError:  # the client went away: nothing was answered
             raise
         except Exception as exc:  # answered by the error middleware: 503 if the database is away
-            status = 503 if isinstance(exc, DatabaseUnavailable) else 500
+            if not client_gone(request, exc):  # a hang-up mid-body is no answer of ours
+                status = 503 if isinstance(exc, DatabaseUnavailable) else 500
             raise
         finally:
             if status is not None:
@@ -127,7 +127,7 @@ def lookup_handler(service: RoutingService, settings: Settings):  # type: ignore
     async def handle(request: web.Request) -> web.Response:
         try:
             check_token(request, settings.intake_token)
-            record = await service.lead(request.match_info["lead_id"].strip())  # as POST reads ids
+            record = await service.lead(stored_id(request.match_info["lead_id"]))
         except Rejected as rejected:
             return error(rejected.status, rejected.message)
         except NotFound as exc:
@@ -135,3 +135,15 @@ def lookup_handler(service: RoutingService, settings: Settings):  # type: ignore
         return web.json_response(lead_json(record))
 
     return handle
+
+
+def stored_id(given: str) -> str:
+    """The id as POST /leads reads ids (stripped), or a 404 for one no lead can have: with a
+    NUL or half a surrogate pair (PostgreSQL cannot even compare those), or over the limit."""
+    lead_id = given.strip()
+    if not storable(lead_id):
+        raise Rejected(404, "No lead has that id: a lead's id never holds a NUL or half of a "
+                            "surrogate pair.")
+    if len(lead_id) > MAX_ID_LENGTH:
+        raise Rejected(404, f"No lead has that id: a lead's id is at most {MAX_ID_LENGTH} characters.")
+    return lead_id

@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 
 from bot.store.db import Database
 from bot.store.models import OutboxMessage
+from bot.web.bearer import bearer_refusal
 
 LATENCY_BUCKETS = (0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
@@ -97,8 +98,15 @@ async def backlog(db: Database) -> int:
         return int((await reader.execute(BACKLOG)).scalar_one())
 
 
-def metrics_handler(metrics: Metrics, db: Database):  # type: ignore[no-untyped-def]
-    async def handle(_request: web.Request) -> web.Response:
+def metrics_handler(metrics: Metrics, db: Database, token: str | None = None):  # type: ignore[no-untyped-def]
+    """GET /metrics; with `token` (ROTATION_METRICS_TOKEN) only for a scraper that sends it."""
+
+    async def handle(request: web.Request) -> web.Response:
+        if token is not None:
+            refusal = bearer_refusal(request, token, name="metrics token (ROTATION_METRICS_TOKEN)")
+            if refusal is not None:
+                return web.json_response({"error": refusal}, status=401,
+                                         headers={"WWW-Authenticate": "Bearer"})
         try:
             metrics.outbox_backlog.set(await backlog(db))
         except Exception:  # the database being down must not hide every other metric

@@ -15,7 +15,7 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy.exc import DBAPIError
 
-from bot.config.settings import Settings
+from bot.config.settings import Settings, without_password
 from bot.delivery.handover import HANDOVER_LEASE
 from bot.delivery.loop import DeliveryLoop
 from bot.delivery.process import DeliveryProcess, DeliveryProcessFailed
@@ -27,6 +27,7 @@ from bot.slack.runtime import SlackAppTokenRefused, SlackRuntime
 from bot.stop_signals import on_stop_signals
 from bot.store.db import Database, unavailable
 from bot.web.app import create_app
+from bot.web.connections import app_runner, raise_open_files_limit
 from bot.web.metrics import Metrics
 
 log = logging.getLogger("bot.serve")
@@ -65,8 +66,7 @@ async def _serve(db: Database, settings: Settings, stop: asyncio.Event,
         if not unavailable(error):
             raise  # a migration that fails on a reachable database: the traceback says why
         reason = error.orig if isinstance(error, DBAPIError) else error
-        log.error("cannot use the database at %s: %s", db.engine.url.render_as_string(hide_password=True),
-                  reason)
+        log.error("cannot use the database at %s: %s", without_password(db.url), reason)
         return 1
     service = RoutingService(db, webhook=bool(settings.webhook_url))
     if settings.routing_config and not await _apply_config(service, settings.routing_config):
@@ -82,7 +82,7 @@ async def _serve(db: Database, settings: Settings, stop: asyncio.Event,
     if isinstance(delivery, DeliveryProcess):  # new leads' messages go to the child as they commit
         service.hand_over_to(delivery.take, lease=HANDOVER_LEASE, taking=delivery.taking)
     app = create_app(service, settings, slack, metrics=metrics)
-    runner = web.AppRunner(app, access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT)
+    runner = app_runner(app, shutdown_timeout=SHUTDOWN_TIMEOUT)
     await runner.setup()
     loops: list[asyncio.Task[Any]] = []
     intake_drained = asyncio.Event()  # when the delivery loop (or child) is told to finish
@@ -95,6 +95,7 @@ async def _serve(db: Database, settings: Settings, stop: asyncio.Event,
             began = await _started(part, refusal, stop)
             if began is not True:
                 return 1 if began is False else 0
+        files = raise_open_files_limit()  # each connection is an open file
         try:
             await web.TCPSite(runner, settings.host, settings.port).start()
         except OSError as exc:
@@ -102,6 +103,9 @@ async def _serve(db: Database, settings: Settings, stop: asyncio.Event,
             return 1
         log.info("serving on http://%s:%d (Slack: %s)", settings.host, settings.port,
                  "on" if slack is not None else "off, messages go to the log")
+        if files is not None:
+            log.info("open-files limit %d: about that many connections at once, less the few dozen "
+                     "files the database and delivery use", files)
         loops.append(asyncio.create_task(delivery.run(intake_drained), name="delivery"))
         jobs = JobRunner(service=service, db=db, settings=settings)
         loops.append(asyncio.create_task(jobs.run_forever(stop), name="jobs"))
