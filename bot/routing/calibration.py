@@ -14,7 +14,7 @@ from sqlalchemy import Connection, insert, select, update
 from bot.routing.errors import AlreadyDone, InvalidChange, NotFound
 from bot.routing.ledger import OpenQueue, SeatInfo, eligible_seats, open_queue, save
 from bot.routing.locks import lock_queues
-from bot.routing.members import audit, require_member
+from bot.routing.members import audit, check_text, require_member
 from bot.routing.results import Calibration
 from bot.routing.team import TeamSettings
 from bot.routing.weights import (
@@ -28,6 +28,8 @@ from bot.routing.weights import (
 from bot.store.models import Membership, SlackEvent
 
 MAX_ADJUSTMENT = 1000
+MAX_CALIBRATION_NOTE = 2000
+MAX_WEIGHT_TEXT = 32  # the seat's weight_text column
 
 
 Reweighing = list[tuple[SeatInfo, Fraction, str]]  # seats, their new exact weights and the words
@@ -75,6 +77,10 @@ def _percent_words(percent: Fraction) -> str:
 
 
 def validate(change: Calibration) -> None:
+    check_text(change.note, "note", MAX_CALIBRATION_NOTE, field="note")
+    check_text(change.weight, "weight", MAX_WEIGHT_TEXT, field="weight")
+    check_text(change.queue, "queue name", field="queue")
+    check_text(change.slack_id, "member", field="member")
     if change.adjustment is not None:
         if abs(change.adjustment) > MAX_ADJUSTMENT:
             raise InvalidChange(
@@ -190,6 +196,9 @@ def _request_key(request_id: str) -> str:
 def add_to_queue(
     connection: Connection, slack_id: str, queue: str, now: datetime, actor: str, weight: str | None = None
 ) -> str:
+    check_text(queue, "queue name", field="queue")
+    check_text(weight, "weight", MAX_WEIGHT_TEXT, field="weight")
+    check_text(slack_id, "member", field="member")
     try:
         member = require_member(connection, slack_id)
     except NotFound:  # said to the manager, not to the member
@@ -237,6 +246,8 @@ def add_to_queue(
 
 
 def remove_from_queue(connection: Connection, slack_id: str, queue: str, now: datetime, actor: str) -> str:
+    check_text(queue, "queue name", field="queue")
+    check_text(slack_id, "member", field="member")
     member = require_member(connection, slack_id)
     lock_queues(connection, [queue])
     queue_row = (connection.execute(select_queue(queue))).first()

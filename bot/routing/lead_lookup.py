@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from bot.routing.errors import NotFound
+from bot.routing.lead_fields import storable
 from bot.routing.results import MemberRef, RouteOutcome
 from bot.store.models import Assignment, Lead, Member
 
@@ -72,3 +73,19 @@ def require_lead(connection: Connection, lead_id: str) -> Any:
     if lead is None:
         raise NotFound(f"There is no lead with id {lead_id}.")
     return lead
+
+
+def was_offered_to(connection: Connection, lead_id: str, slack_id: str) -> bool:
+    """Whether the lead was ever offered to this member (what lets a member ask `why` about it).
+
+    An id no database can hold (a NUL, half a surrogate) names no lead: False, not an error.
+    """
+    if not storable(lead_id) or not storable(slack_id):
+        return False
+    found = connection.execute(
+        select(Assignment.id)
+        .join(Member, Member.id == Assignment.member_id)
+        .where(Assignment.lead_id == lead_id, Member.slack_id == slack_id)
+        .limit(1)
+    ).first()
+    return found is not None

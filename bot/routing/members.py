@@ -10,9 +10,32 @@ from sqlalchemy import Connection, insert, select, update
 
 from bot.routing.availability import short_time
 from bot.routing.errors import InvalidChange, NotFound
+from bot.routing.lead_fields import storable
 from bot.routing.results import LeaveView
 from bot.routing.team import TeamSettings
 from bot.store.models import AuditEvent, Leave, Member
+
+LAST_DATE = date(2100, 12, 31)  # further dates are typos (9999-12-31), and overflow a day's arithmetic
+MAX_LEAVE_DAYS = 366
+MAX_NOTE = 500  # the pause reason's and the leave note's columns
+
+
+def check_text(text: str | None, what: str, limit: int = MAX_NOTE, field: str | None = None) -> None:
+    """A reason or note every database keeps as given: no NUL, no half surrogate, not too long."""
+    if text is None:
+        return
+    if not storable(text):
+        raise InvalidChange(f"The {what} contains a character that cannot be stored (a NUL or a broken "
+                            "emoji); nothing was changed.", field=field)
+    if len(text) > limit:
+        raise InvalidChange(f"The {what} is longer than {limit} characters; nothing was changed.",
+                            field=field)
+
+
+def check_date(day: date, what: str, field: str | None = None) -> None:
+    if day > LAST_DATE:
+        raise InvalidChange(f"{day.isoformat()} is too far ahead for the {what}: give a date before "
+                            f"{LAST_DATE.year + 1}. Nothing was changed.", field=field)
 
 
 def require_member(connection: Connection, slack_id: str) -> Any:
@@ -83,6 +106,9 @@ def pause(
     reason: str | None,
     actor: str,
 ) -> str:
+    check_text(reason, "reason")
+    if until is not None:
+        check_date(until, "end of the pause")
     member = require_member(connection, slack_id)
     zone = member_zone(member, team)
     until_at = None
@@ -174,6 +200,13 @@ def add_leave(
     external_id: str | None = None,
     note: str | None = None,
 ) -> LeaveView:
+    check_text(note, "note")
+    check_text(external_id, "calendar event id")
+    check_date(starts_on, "start of the leave", "starts_on")
+    check_date(ends_on, "end of the leave", "ends_on")
+    if source != "calendar" and (ends_on - starts_on).days + 1 > MAX_LEAVE_DAYS:  # typed, not a feed's
+        raise InvalidChange(f"A leave can be at most {MAX_LEAVE_DAYS} days long; split a longer one, or "
+                            "ask a manager to take you out of the rotation. Nothing was changed.", "ends_on")
     member = require_member(connection, slack_id)
     zone = member_zone(member, team)
     if ends_on < starts_on:

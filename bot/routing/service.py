@@ -528,6 +528,12 @@ class RoutingService:
 
         return await self._run(work, commit=False)
 
+    async def was_offered_to(self, lead_id: str, slack_id: str) -> bool:
+        """Whether the lead was ever offered to this member (the privacy rule of `why`)."""
+        from bot.routing.lead_lookup import was_offered_to  # here: the class's one addition stays one hunk
+
+        return await self._run(lambda c: was_offered_to(c, lead_id, slack_id), commit=False)
+
 
 def _assignment_json(row: Any) -> dict[str, Any]:
     a = row

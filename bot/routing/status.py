@@ -11,13 +11,16 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Connection, update
 
-from bot.routing.members import audit, require_member
+from bot.routing.errors import InvalidChange
+from bot.routing.members import audit, check_text, require_member
 from bot.routing.outbox import Outbox
 from bot.routing.team import TeamSettings
 from bot.store.models import Member
 
 # A status with no expiry pauses until cleared; we store a far horizon and clear on change.
 NO_EXPIRY = timedelta(days=365)
+LAST_EXPIRATION = 4_102_444_800  # 2100-01-01 UTC; Slack's expirations are Unix seconds, 0 for none
+MAX_STATUS_TEXT = 500
 
 
 def is_away_status(text: str, emoji: str, team: TeamSettings) -> bool:
@@ -28,6 +31,16 @@ def is_away_status(text: str, emoji: str, team: TeamSettings) -> bool:
         return True
     lowered = text.lower()
     return any(re.search(rf"(?<![a-z]){re.escape(word)}(?![a-z])", lowered) for word in words)
+
+
+def check_status(text: str, emoji: str, expiration: int) -> None:
+    """A status as Slack sends it: storable words, and an expiry that is a time (or 0)."""
+    check_text(text, "status", MAX_STATUS_TEXT)
+    check_text(emoji, "status emoji", MAX_STATUS_TEXT)
+    if not isinstance(expiration, int) or isinstance(expiration, bool) \
+            or not 0 <= expiration <= LAST_EXPIRATION:
+        raise InvalidChange(f"The status expiration {str(expiration)[:30]!r} is not a time; the status "
+                            "was not applied.")
 
 
 def fingerprint(text: str, emoji: str) -> str:
@@ -51,6 +64,7 @@ def apply_slack_status(
     actor: str,
 ) -> str | None:
     """Pause or release a member after a status change; returns what changed, in words."""
+    check_status(text, emoji, expiration)
     member = require_member(connection, slack_id)
     away = is_away_status(text, emoji, team)
     if away and member.status_override == IGNORED + fingerprint(text, emoji):
@@ -108,6 +122,7 @@ def ignore_status(
     connection: Connection, slack_id: str, now: datetime, *, text: str, emoji: str, actor: str
 ) -> str:
     """ "Keep receiving leads anyway": stop pausing for this particular status."""
+    check_status(text, emoji, 0)
     member = require_member(connection, slack_id)
     connection.execute(
         update(Member)

@@ -1,7 +1,8 @@
 """Turning the core's outcomes (and failures) into words for the person who asked.
 
-Why one place: every listener must answer a `RoutingError` with its own plain words
-and anything unexpected with the same safe sentence, and log the latter.
+Why one place: every listener must answer a `RoutingError` with its own plain words, a
+database that is away with "try again in a moment" (it is not our bug, and it passes), and
+anything unexpected with the same safe sentence, and log the latter.
 """
 
 from __future__ import annotations
@@ -11,15 +12,28 @@ from collections.abc import Awaitable
 from typing import TypeVar
 
 from bot.routing.errors import RoutingError
+from bot.store.db import DatabaseUnavailable
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 SOMETHING_WENT_WRONG = "Something went wrong on our side; nothing was changed."
+DATABASE_AWAY = "The database is away just now, so nothing was changed; please try again in a moment."
 
 
 class Refusal(Exception):
     """A request the Slack layer itself refuses (bad syntax, not allowed); str() is the answer."""
+
+
+def failure_words(error: Exception) -> str:
+    """What to tell the person for an error `attempt` did not see (a modal's own try)."""
+    if isinstance(error, RoutingError | Refusal):
+        return str(error)
+    if isinstance(error, DatabaseUnavailable):
+        log.warning("the database is unavailable answering a Slack request: %s", error)
+        return DATABASE_AWAY
+    log.error("Slack request failed", exc_info=error)
+    return SOMETHING_WENT_WRONG
 
 
 async def attempt(work: Awaitable[T]) -> tuple[T | None, str | None]:
@@ -28,6 +42,9 @@ async def attempt(work: Awaitable[T]) -> tuple[T | None, str | None]:
         return await work, None
     except (RoutingError, Refusal) as error:
         return None, str(error)
+    except DatabaseUnavailable as away:
+        log.warning("the database is unavailable answering a Slack request: %s", away)
+        return None, DATABASE_AWAY
     except Exception:
         log.exception("Slack request failed")
         return None, SOMETHING_WENT_WRONG

@@ -9,6 +9,7 @@ the list and the member's state are current without reopening it.
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -17,16 +18,15 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.routing.errors import InvalidChange, RoutingError
 from bot.slack import away_view, home, ids, replies
-from bot.slack.answers import SOMETHING_WENT_WRONG, attempt
+from bot.slack.answers import attempt, failure_words
 from bot.slack.deps import SlackDeps, deps
 
 log = logging.getLogger(__name__)
+LEAVE_NUMBER = re.compile(r"[0-9]{1,12}")  # ASCII: "²".isdigit() is true and int() refuses it
 
 
 async def republish(d: SlackDeps, client: AsyncWebClient, user: str, notice: str) -> None:
-    _, problem = await attempt(home.publish(d, client, user, notice=notice))
-    if problem:
-        log.warning("could not republish App Home for %s: %s", user, problem)
+    await home.publish_or_say(d, client, user, notice=notice)
 
 
 async def open_view(d: SlackDeps, client: AsyncWebClient, user: str, trigger_id: str) -> None:
@@ -62,9 +62,8 @@ async def on_submit(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], c
         field = error.field if isinstance(error, InvalidChange) else None
         await ack(response_action="errors", errors={away_view.error_block(str(error), field): str(error)})
         return
-    except Exception:
-        log.exception("scheduling leave failed")
-        await ack(response_action="errors", errors={ids.Block.AWAY_START.value: SOMETHING_WENT_WRONG})
+    except Exception as error:
+        await ack(response_action="errors", errors={ids.Block.AWAY_START.value: failure_words(error)})
         return
     await ack()
     await republish(d, client, user, f"Time off scheduled: {replies.leave_line(leave, timezone)}.")
@@ -76,7 +75,7 @@ async def on_cancel(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any],
     await ack()
     d, user = deps(context), body["user"]["id"]
     value = str(action.get("value") or "")
-    if not value.isdigit():
+    if not LEAVE_NUMBER.fullmatch(value):
         await republish(d, client, user, "That button no longer works; nothing was changed.")
         return
     cancelled, failure = await attempt(d.service.cancel_leave(user, actor=user, leave_id=int(value)))

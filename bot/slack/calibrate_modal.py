@@ -16,7 +16,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.routing.errors import AlreadyDone, InvalidChange, NotFound, RoutingError
 from bot.routing.results import Calibration
 from bot.slack import calibrate_form, ids
-from bot.slack.answers import SOMETHING_WENT_WRONG, attempt, escape
+from bot.slack.answers import attempt, escape, failure_words
 from bot.slack.calibrate_view import CalibrateState, build, read_metadata
 from bot.slack.deps import SlackDeps, deps
 
@@ -68,7 +68,11 @@ async def refresh(body: dict[str, Any], client: AsyncWebClient, d: SlackDeps,
 async def on_refresh(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient,
                      context: AsyncBoltContext) -> None:
     await ack()
-    _, failure = await attempt(refresh(body, client, deps(context)))
+    d = deps(context)
+    is_manager, _ = await attempt(d.is_manager(client, body["user"]["id"]))
+    if not is_manager:
+        return  # the window shows the team's numbers: a manager's only (Slack opened it for one)
+    _, failure = await attempt(refresh(body, client, d))
     if failure:
         log.warning("calibrate modal refresh failed: %s", failure)
 
@@ -78,20 +82,22 @@ async def on_membership(ack: AsyncAck, body: dict[str, Any], action: dict[str, A
     """Add to / remove from the queue right away (the button has a confirm dialog)."""
     await ack()
     d, manager = deps(context), body["user"]["id"]
-    member, queue = read_metadata(action.get("value"))
-    if not await d.is_manager(client, manager):
-        notice = NOT_MANAGER
-    elif not member or not queue:
-        notice = "Pick a member and a queue first."
-    elif action["action_id"] == ids.Action.CAL_ADD_QUEUE:
-        result, failure = await attempt(d.service.add_to_queue(member, queue, actor=manager))
-        notice = failure or result
-    else:
-        result, failure = await attempt(d.service.remove_from_queue(member, queue, actor=manager))
-        notice = failure or result
-    _, failure = await attempt(refresh(body, client, d, notice))
+    notice, failure = await attempt(change_membership(d, client, manager, action))
+    _, failure = await attempt(refresh(body, client, d, failure or notice))
     if failure:
         log.warning("calibrate modal refresh failed: %s", failure)
+
+
+async def change_membership(d: SlackDeps, client: AsyncWebClient, manager: str,
+                            action: dict[str, Any]) -> str:
+    member, queue = read_metadata(action.get("value"))
+    if not await d.is_manager(client, manager):
+        return NOT_MANAGER
+    if not member or not queue:
+        return "Pick a member and a queue first."
+    if action["action_id"] == ids.Action.CAL_ADD_QUEUE:
+        return await d.service.add_to_queue(member, queue, actor=manager)
+    return await d.service.remove_from_queue(member, queue, actor=manager)
 
 
 def _errors_for(error: RoutingError) -> dict[str, str]:
@@ -106,27 +112,24 @@ async def on_submit(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any],
                     client: AsyncWebClient, context: AsyncBoltContext) -> None:
     """Validate, then save with the manager as actor; errors go on the field, nothing saved."""
     d, manager = deps(context), body["user"]["id"]
-    if not await d.is_manager(client, manager):
-        await ack(response_action="errors", errors={ids.Block.CAL_MEMBER.value: NOT_MANAGER})
-        return
     change, errors = calibrate_form.to_change(calibrate_form.read(view))
     if change is not None and calibrate_form.is_empty(change):
         errors = {ids.Block.CAL_WEIGHT.value: "Nothing to save: set a weight, an adjustment or active."}
-    if change is None or errors:
-        await ack(response_action="errors", errors=errors)
-        return
-    change = replace(change, request_id=view.get("id"))
     try:
-        said = await d.service.calibrate(change, actor=manager)
+        if not await d.is_manager(client, manager):
+            errors = {ids.Block.CAL_MEMBER.value: NOT_MANAGER}
+        if change is None or errors:
+            await ack(response_action="errors", errors=errors)
+            return
+        said = await d.service.calibrate(replace(change, request_id=view.get("id")), actor=manager)
     except AlreadyDone:  # Save clicked again while the first was slow: close, say nothing twice
         await ack()
         return
     except RoutingError as error:
         await ack(response_action="errors", errors=_errors_for(error))
         return
-    except Exception:
-        log.exception("calibration failed")
-        await ack(response_action="errors", errors={ids.Block.CAL_WEIGHT.value: SOMETHING_WENT_WRONG})
+    except Exception as error:
+        await ack(response_action="errors", errors={ids.Block.CAL_WEIGHT.value: failure_words(error)})
         return
     await ack()
     note = f" Note: {escape(change.note)}" if change.note else ""

@@ -56,11 +56,15 @@ def metadata(member: str | None, queue: str | None) -> str:
 
 
 def read_metadata(raw: str | None) -> tuple[str | None, str | None]:
+    """(member, queue) from a view's metadata or a button's value; None for what is not ours."""
     try:
         data = json.loads(raw or "{}")
-    except ValueError:
+    except (ValueError, TypeError, RecursionError):
         return None, None
-    return data.get("member"), data.get("queue")
+    if not isinstance(data, dict):
+        return None, None
+    member, queue = data.get("member"), data.get("queue")
+    return (member if isinstance(member, str) else None), (queue if isinstance(queue, str) else None)
 
 
 def numbers_text(state: CalibrateState) -> str:

@@ -16,6 +16,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncResp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.routing.errors import NotFound
+from bot.routing.lead_fields import storable
 from bot.routing.service import RoutingService
 from bot.slack import calendar_command, calibrate_modal, replies
 from bot.slack.answers import Refusal, attempt, escape
@@ -25,6 +26,13 @@ from bot.slack.ids import Command
 MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$|^@?([UW][A-Z0-9]{2,})$")
 MANAGERS_ONLY = ("Calibrating is for managers, sorry: ask one of them if a weight or a count "
                  "looks wrong. Nothing was opened or changed.")
+# The privacy rule: the same words whether the lead exists or not, so they tell nothing.
+WHY_NOT_YOURS = ("`/rotation why` answers about leads that were offered to you (managers: any lead). "
+                 "There is nothing I can show you for `{lead}`.")
+WHO_NOT_MEMBER = ("`/rotation who` is for members of the rotation and managers; "
+                  "ask a manager if you should be in it.")
+DATE_WORD = re.compile(r"[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}")
+LEAVE_NUMBER = re.compile(r"[0-9]{1,12}")  # ASCII: "²".isdigit() is true and int() refuses it
 
 
 class Request:
@@ -61,7 +69,7 @@ async def pause(req: Request) -> str:
         if len(args) < 2:
             raise Refusal("Pause until when? Write `/rotation pause until YYYY-MM-DD [reason]`.")
         until, args = parse_date(args[1], "date"), args[2:]
-    elif args and re.fullmatch(r"\d{4}-\d{1,2}-\d{1,2}", args[0]):
+    elif args and DATE_WORD.fullmatch(args[0]):
         until, args = parse_date(args[0], "date"), args[1:]
     reason = html.unescape(" ".join(args)) or None  # Slack escapes &, < and > in command text
     return await req.service.pause(req.user, until=until, reason=reason, actor=req.user)
@@ -78,7 +86,7 @@ async def away(req: Request) -> str:
         return replies.leaves_text(status.leaves, status.timezone)
     if args[0].lower() == "cancel":
         wanted = args[1].lstrip("#") if len(args) > 1 else ""
-        if wanted and not wanted.isdigit():
+        if wanted and not LEAVE_NUMBER.fullmatch(wanted):
             raise Refusal(f"`{escape(wanted)}` is not a leave number; `/rotation away` lists them.")
         leave_id = int(wanted) if wanted else None
         cancelled = await req.service.cancel_leave(req.user, actor=req.user, leave_id=leave_id)
@@ -98,19 +106,21 @@ async def calendar(req: Request) -> str:
 
 
 async def who(req: Request) -> str:
-    if req.args:
-        queue, names = req.args[0], await req.service.queue_names()
-        # people type EMEA for emea; an exact name wins if two differ only in case
-        if queue not in names:
-            queue = next((n for n in names if n.casefold() == queue.casefold()), queue)
-        found = await req.service.standings(queue)
-        if not found:
-            raise Refusal(f"There is no queue named `{escape(queue)}`. Queues: {', '.join(names)}.")
-        return replies.standings_text(found)
     try:
         mine = [seat.queue for seat in (await req.service.member_status(req.user)).seats]
-    except NotFound:  # not a member: show every queue
+    except NotFound:  # not a member: only a manager may look
+        if not await req.deps.is_manager(req.client, req.user):
+            raise Refusal(WHO_NOT_MEMBER) from None
         mine = []
+    names = await req.service.queue_names()
+    if req.args:
+        wanted = html.unescape(req.args[0])
+        # people type EMEA for emea; an exact name wins if two differ only in case
+        queue = wanted if wanted in names else next(
+            (n for n in names if n.casefold() == wanted.casefold()), None)
+        if queue is None:
+            raise Refusal(f"There is no queue named `{escape(wanted)}`. Queues: {', '.join(names)}.")
+        return replies.standings_text(await req.service.standings(queue))
     everything = await req.service.standings()
     return replies.standings_text([q for q in everything if not mine or q.name in mine])
 
@@ -118,7 +128,13 @@ async def who(req: Request) -> str:
 async def why(req: Request) -> str:
     if not req.args:
         raise Refusal("Which lead? Write `/rotation why LEAD_ID`, e.g. `/rotation why L-1042`.")
-    return replies.why_text(await req.service.lead(req.args[0]), req.service.clock.now())
+    lead_id = html.unescape(req.args[0])
+    if not await req.deps.is_manager(req.client, req.user) \
+            and not await req.service.was_offered_to(lead_id, req.user):
+        raise Refusal(WHY_NOT_YOURS.format(lead=escape(lead_id[:100])))
+    if not storable(lead_id):
+        raise Refusal(f"There is no lead with id `{escape(lead_id[:100])}`.")
+    return replies.why_text(await req.service.lead(lead_id), req.service.clock.now())
 
 
 async def calibrate(req: Request) -> str | None:

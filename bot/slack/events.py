@@ -17,6 +17,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.routing.errors import RoutingError
 from bot.slack.answers import attempt
 from bot.slack.deps import SlackDeps, deps
+from bot.store.db import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
 PROFILE_ACTOR = "slack-profile"
@@ -30,6 +31,8 @@ async def adopt_timezone(d: SlackDeps, slack_id: str, tz: object) -> bool:
         return await d.service.set_timezone(slack_id, tz.strip(), actor=PROFILE_ACTOR)
     except RoutingError as refused:  # not in the rotation, or a tz name the core can't use
         log.debug("timezone %r for %s not taken: %s", tz, slack_id, refused)
+    except DatabaseUnavailable as away:
+        log.warning("timezone of %s not taken, the database is unavailable: %s", slack_id, away)
     except Exception:
         log.exception("could not set the timezone of %s", slack_id)
     return False
@@ -46,17 +49,34 @@ async def profile_timezone(client: AsyncWebClient, slack_id: str) -> str | None:
     return tz if isinstance(tz, str) and tz else None
 
 
+def profile_status(profile: dict[str, Any]) -> tuple[str, str, int] | None:
+    """(text, emoji, expiration) as Slack sends them, or None for a status of other shapes."""
+    text, emoji = profile.get("status_text") or "", profile.get("status_emoji") or ""
+    expiration = profile.get("status_expiration") or 0
+    if isinstance(expiration, str) and expiration.isascii() and expiration.isdigit() and len(expiration) < 16:
+        expiration = int(expiration)
+    if not isinstance(text, str) or not isinstance(emoji, str) or not isinstance(expiration, int) \
+            or isinstance(expiration, bool):
+        return None
+    return text, emoji, expiration
+
+
 async def on_user_change(ack: AsyncAck, event: dict[str, Any], context: AsyncBoltContext) -> None:
     await ack()
-    user = event.get("user") or {}
-    profile = user.get("profile") or {}
-    if not user.get("id") or user.get("is_bot"):
+    user = event.get("user")
+    if not isinstance(user, dict) or not isinstance(user.get("id"), str) or not user["id"] \
+            or user.get("is_bot"):
         return
+    profile = user.get("profile") if isinstance(user.get("profile"), dict) else {}
     d = deps(context)
     await adopt_timezone(d, user["id"], user.get("tz"))
+    status = profile_status(profile)
+    if status is None:
+        log.info("status of %s not applied: the profile's status is not in Slack's shape", user["id"])
+        return
+    text, emoji, expiration = status
     _, failure = await attempt(d.service.apply_slack_status(
-        user["id"], text=profile.get("status_text") or "", emoji=profile.get("status_emoji") or "",
-        expiration=int(profile.get("status_expiration") or 0), actor="slack-status"))
+        user["id"], text=text, emoji=emoji, expiration=expiration, actor="slack-status"))
     if failure:
         log.info("status of %s not applied: %s", user["id"], failure)
 

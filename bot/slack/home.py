@@ -6,7 +6,6 @@ member should see the new state (and the other button) without reopening the tab
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
@@ -15,7 +14,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.routing.errors import NotFound
 from bot.slack import calibrate_modal, calibrate_view, events, home_view, ids
-from bot.slack.answers import attempt
+from bot.slack.answers import Refusal, attempt
 from bot.slack.deps import SlackDeps, deps
 
 log = logging.getLogger(__name__)
@@ -34,16 +33,26 @@ async def publish(d: SlackDeps, client: AsyncWebClient, user: str, notice: str |
     await client.views_publish(user_id=user, view=view)
 
 
+async def publish_or_say(d: SlackDeps, client: AsyncWebClient, user: str, notice: str | None = None) -> None:
+    """Publish the Home; when that fails (the database away), a Home that says so instead of
+    the last snapshot, which would look current."""
+    _, failure = await attempt(publish(d, client, user, notice=notice))
+    if failure:
+        log.warning("could not publish App Home for %s: %s", user, failure)
+        await attempt(client.views_publish(user_id=user, view=home_view.notice_only(failure)))
+
+
 async def on_home_opened(ack: AsyncAck, event: dict[str, Any], client: AsyncWebClient,
                          context: AsyncBoltContext) -> None:
     await ack()
     if event.get("tab", "home") != "home":
         return
     d = deps(context)
-    await events.adopt_timezone(d, event["user"], await events.profile_timezone(client, event["user"]))
-    _, failure = await attempt(publish(d, client, event["user"]))
-    if failure:
-        log.warning("could not publish App Home for %s: %s", event.get("user"), failure)
+    user = event.get("user")
+    if not isinstance(user, str) or not user:
+        return
+    await events.adopt_timezone(d, user, await events.profile_timezone(client, user))
+    await publish_or_say(d, client, user)
 
 
 async def on_pause_resume(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any],
@@ -54,21 +63,28 @@ async def on_pause_resume(ack: AsyncAck, body: dict[str, Any], action: dict[str,
         said, failure = await attempt(d.service.pause(user, actor=user))
     else:
         said, failure = await attempt(d.service.resume(user, actor=user))
-    _, problem = await attempt(publish(d, client, user, notice=failure or said))
-    if problem:
-        log.warning("could not republish App Home for %s: %s", user, problem)
+    await publish_or_say(d, client, user, notice=failure or said)
 
 
 async def on_calibrate(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any],
                        client: AsyncWebClient, context: AsyncBoltContext) -> None:
     await ack()
     d, user = deps(context), body["user"]["id"]
+    _, failure = await attempt(open_calibrate(d, client, user, action.get("value"), body.get("trigger_id")))
+    if failure:
+        await publish_or_say(d, client, user, notice=failure)
+
+
+async def open_calibrate(d: SlackDeps, client: AsyncWebClient, user: str, value: str | None,
+                         trigger_id: str | None) -> None:
+    """A standings row's Calibrate button: the modal on that seat, for managers only."""
     if not await d.is_manager(client, user):
-        await attempt(publish(d, client, user, notice="Calibrating is for managers."))
-        return
-    chosen = json.loads(action.get("value") or "{}")
-    state = await calibrate_modal.compose(d, chosen.get("member"), chosen.get("queue"))
-    await client.views_open(trigger_id=body["trigger_id"], view=calibrate_view.build(state))
+        raise Refusal("Calibrating is for managers.")
+    member, queue = calibrate_view.read_metadata(value)
+    if not trigger_id:
+        raise Refusal("Slack sent no trigger to open the calibration window; please try again.")
+    state = await calibrate_modal.compose(d, member, queue)
+    await client.views_open(trigger_id=trigger_id, view=calibrate_view.build(state))
 
 
 def register(app: AsyncApp) -> None:

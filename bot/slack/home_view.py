@@ -95,3 +95,9 @@ def with_notice(view: View, notice: str) -> View:
     note = ContextBlock(elements=[MarkdownTextObject(text=clip(escape(notice), 3000))])
     blocks.insert(1, note)
     return View(type="home", blocks=blocks[:MAX_BLOCKS])
+
+
+def notice_only(notice: str) -> View:
+    """A Home that only says why it cannot show more just now."""
+    return View(type="home", blocks=[HeaderBlock(text="Your rotation"),
+                                     SectionBlock(text=MarkdownTextObject(text=clip(escape(notice), 3000)))])

@@ -14,12 +14,15 @@ from slack_sdk.models.blocks import Block, MarkdownTextObject, SectionBlock
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.routing.errors import NotFound
+from bot.routing.lead_fields import storable
 from bot.routing.outbox import lead_card as core_lead_card
 from bot.routing.results import AssignmentChange, LeadRecord
 from bot.slack import ids, messages
 from bot.slack.answers import attempt, escape
 from bot.slack.deps import SlackDeps, deps
 from bot.slack.replies import duration
+
+NOT_YOURS = "Only the person this lead was offered to can accept or pass it; nothing was changed."
 
 
 def assignee_of(record: LeadRecord, assignment_id: int) -> str:
@@ -47,12 +50,21 @@ def updated_blocks(record: LeadRecord, outcome: str) -> list[Block]:
 
 
 async def act(d: SlackDeps, action_id: str, value: str, user: str) -> tuple[str, list[Block] | None]:
-    """Do the click; return (words, new DM blocks or None when nothing changed)."""
+    """Do the click; return (words, new DM blocks or None when nothing changed).
+
+    Anyone but the assignee gets the same words whether or not the lead exists: a forwarded
+    DM must not tell a colleague whose lead it is (the privacy rule of `why`).
+    """
     assignment_id, lead_id = messages.parse_action_value(value)
-    record = await d.service.lead(lead_id)
-    owner = assignee_of(record, assignment_id)
+    if not storable(lead_id):
+        return NOT_YOURS, None
+    try:
+        record = await d.service.lead(lead_id)
+        owner = assignee_of(record, assignment_id)
+    except NotFound:
+        return NOT_YOURS, None
     if owner != user:
-        return f"This lead was offered to <@{owner}>; only they can accept or pass it.", None
+        return NOT_YOURS, None
     if action_id == ids.Action.ACCEPT:
         change = await d.service.accept(assignment_id, actor=user)
     else:
@@ -69,7 +81,9 @@ async def on_lead_button(ack: AsyncAck, body: dict[str, Any], action: dict[str, 
     user = body["user"]["id"]
     container = body.get("container") or {}
     channel = container.get("channel_id") or (body.get("channel") or {}).get("id")
-    result, failure = await attempt(act(deps(context), action["action_id"], action.get("value", ""), user))
+    value = action.get("value")
+    result, failure = await attempt(act(deps(context), action["action_id"], value if isinstance(value, str)
+                                        else "", user))
     if result is not None and result[1] is not None and channel and container.get("message_ts"):
         text, blocks = result
         await client.chat_update(channel=channel, ts=container["message_ts"], text=text, blocks=blocks)

@@ -44,3 +44,17 @@ def bot_settings() -> dict[str, Any]:
 async def bot(slack: FakeSlack, service: RoutingService, bot_settings: dict[str, Any]) -> AsyncIterator[Bot]:
     async with running_bot(slack, service, **bot_settings) as running:
         yield running
+
+
+@pytest.fixture
+async def backend_bot(slack: FakeSlack, database_url: str) -> AsyncIterator[Bot]:
+    """The bot on SQLite and on a real PostgreSQL (`database_url`), loaded with the example team."""
+    db = Database(database_url)
+    await db.migrate()
+    routing = RoutingService(db)
+    await routing.apply_config(load_file(EXAMPLE))
+    try:
+        async with running_bot(slack, routing) as running:
+            yield running
+    finally:
+        await db.dispose()

@@ -8,16 +8,12 @@ and nothing is changed: no member, seat, leave, audit entry or message.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from urllib.parse import parse_qs, quote, urlencode
 
 import pytest
-from slack_harness import EXAMPLE, SECRET, Bot, FakeSlack, running_bot, sr
+from slack_harness import SECRET, Bot, sr
 from sqlalchemy import select
 
-from bot.config.routing import load_file
-from bot.routing.service import RoutingService
-from bot.store.db import Database
 from bot.store.models import SlackEvent
 
 JSON = "application/json"
@@ -159,19 +155,6 @@ async def test_command_text_with_the_word_payload_is_answered(bot: Bot) -> None:
     assert "paused" in answer
     status = await bot.service.member_status("U01ALICE")
     assert status.state == "paused" and status.reason == "payload day"
-
-
-@pytest.fixture
-async def backend_bot(slack: FakeSlack, database_url: str) -> AsyncIterator[Bot]:
-    db = Database(database_url)
-    await db.migrate()
-    service = RoutingService(db)
-    await service.apply_config(load_file(EXAMPLE))
-    try:
-        async with running_bot(slack, service) as running:
-            yield running
-    finally:
-        await db.dispose()
 
 
 async def test_event_id_over_100_characters_is_handled_once(backend_bot: Bot) -> None:

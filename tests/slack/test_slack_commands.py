@@ -119,10 +119,11 @@ async def test_why_explains_a_lead(bot: Bot) -> None:
     outcome = await bot.service.route({"id": "L-7", "name": "Jane Doe", "country": "GB",
                                        "email": "jane@acme.co.uk"})
     assert outcome.assignee is not None
-    answer = await bot.command("why L-7")
+    answer = await bot.command("why L-7", user=outcome.assignee.slack_id)  # the rep it was offered to
     assert "Lead L-7" in answer and "Jane Doe" in answer and outcome.assignee.name in answer
     assert "emea" in answer
-    assert "no lead with id NOPE" in await bot.command("why NOPE")
+    assert await bot.command("why L-7", user=MANAGER) == answer
+    assert "no lead with id NOPE" in await bot.command("why NOPE", user=MANAGER)
     assert "Which lead" in await bot.command("why")
 
 
