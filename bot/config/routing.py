@@ -15,7 +15,10 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from bot.config.problems import ConfigProblem
+from bot.config.rule_coverage import rule_warnings
 from bot.config.schema import RoutingConfig
+from bot.config.shares import share_problems
 from bot.routing.rules import (
     COMBINATORS,
     LIST_OPS,
@@ -26,20 +29,22 @@ from bot.routing.rules import (
     as_number,
     compile_pattern,
 )
-from bot.routing.weights import WeightError, share_percent
 
 Path_ = tuple[str | int, ...]
 
 
 @dataclass(frozen=True, slots=True)
-class ConfigProblem:
-    path: str
-    message: str
-    line: int | None = None
+class CheckedConfig:
+    """A valid config, and what a check has to say about it all the same: warnings (it will
+    likely not do what was meant) and notes (how something loosely written was read)."""
 
-    def render(self, source: str = "config") -> str:
-        where = f"{source}:{self.line}: " if self.line else f"{source}: "
-        return f"{where}{self.path}: {self.message}" if self.path else f"{where}{self.message}"
+    config: RoutingConfig
+    remarks: list[ConfigProblem]
+    source: str = "config"
+
+    @property
+    def warnings(self) -> list[ConfigProblem]:
+        return [remark for remark in self.remarks if remark.level == "warning"]
 
 
 class ConfigInvalid(Exception):
@@ -57,6 +62,12 @@ def render_path(path: Path_) -> str:
 
 
 def load_file(path: str | Path) -> RoutingConfig:
+    """The config in the file; raise ConfigInvalid listing every problem found."""
+    return check_file(path).config
+
+
+def check_file(path: str | Path) -> CheckedConfig:
+    """The config in the file with its warnings and notes; raise ConfigInvalid on errors."""
     file = Path(path)
     try:
         text = file.read_text(encoding="utf-8")
@@ -66,7 +77,7 @@ def load_file(path: str | Path) -> RoutingConfig:
         ) from None
     except UnicodeDecodeError as error:
         raise ConfigInvalid([not_utf8(error)], str(file)) from None
-    return load_text(text, str(file))
+    return check_text(text, str(file))
 
 
 def not_utf8(error: UnicodeDecodeError) -> ConfigProblem:
@@ -79,6 +90,11 @@ def not_utf8(error: UnicodeDecodeError) -> ConfigProblem:
 
 def load_text(text: str, source: str = "config") -> RoutingConfig:
     """Parse and validate; raise ConfigInvalid listing every problem found."""
+    return check_text(text, source).config
+
+
+def check_text(text: str, source: str = "config") -> CheckedConfig:
+    """Parse and validate, with warnings and notes; raise ConfigInvalid listing every error."""
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         raw = yaml.safe_load(text)
@@ -99,10 +115,12 @@ def load_text(text: str, source: str = "config") -> RoutingConfig:
         *_reference_problems(raw),
         *_emptiness_problems(raw),
     ]
-    if problems:
-        located = sorted((p if p.line else _locate(p, lines) for p in problems), key=lambda p: p.line or 0)
-        raise ConfigInvalid(located, source)
-    return RoutingConfig.model_validate(raw)
+    located = sorted((p if p.line else _locate(p, lines) for p in problems), key=lambda p: p.line or 0)
+    errors = [p for p in located if p.level == "error"]
+    if errors:
+        raise ConfigInvalid(errors, source)
+    remarks = [*rule_warnings(raw, lines), *(p for p in located if p.level != "error")]
+    return CheckedConfig(RoutingConfig.model_validate(raw), remarks, source)
 
 
 def _schema_problems(raw: dict[str, Any]) -> list[ConfigProblem]:
@@ -215,8 +233,8 @@ def _check_condition(node: Any, path: Path_) -> Iterator[ConfigProblem]:
 def _emptiness_problems(raw: dict[str, Any]) -> Iterator[ConfigProblem]:
     """Applying a config with no queues would take every queue out of the rotation at once.
 
-    Rules may be missing (leads then wait as unassigned, each saying no rule matched),
-    which lets a team load its members and queues before it writes its rules.
+    Rules may be missing (leads then wait as unassigned, each saying why, and a check
+    warns), which lets a team load its members and queues before it writes its rules.
     """
     if not raw.get("queues"):
         yield ConfigProblem("queues", "at least one queue is needed, or no lead can be routed")
@@ -284,28 +302,13 @@ def _queue_problems(
         if slack_id in seen:
             yield ConfigProblem(f"{where}.members[{position}].slack_id", f"{slack_id} is in this queue twice")
         seen.add(slack_id)
-    yield from _share_problems(where, seats)
+    yield from share_problems(where, seats)
     fallback = queue.get("fallback")
     if isinstance(fallback, str):
         if fallback not in queue_names:
             yield ConfigProblem(f"{where}.fallback", f"there is no queue named {fallback!r}")
         elif _fallback_cycle(queues, queue.get("name")):
             yield ConfigProblem(f"{where}.fallback", "fallbacks go round in a circle back to this queue")
-
-
-def _share_problems(where: str, seats: list[dict[str, Any]]) -> Iterator[ConfigProblem]:
-    shares = [seat.get("share") for seat in seats if seat.get("share") is not None]
-    if shares and len(shares) != len(seats):
-        yield ConfigProblem(
-            f"{where}.members", "mixes share with weight or priority; use shares for all members or none"
-        )
-        return
-    try:
-        total = sum(share_percent(share) for share in shares)
-    except WeightError:
-        return  # the share itself is reported where it stands
-    if shares and total != 100:
-        yield ConfigProblem(f"{where}.members", f"shares add up to {float(total):g}%, not 100%")
 
 
 def _fallback_cycle(queues: list[dict[str, Any]], start: Any) -> bool:
@@ -358,7 +361,7 @@ def _locate(problem: ConfigProblem, lines: dict[str, int]) -> ConfigProblem:
     path = problem.path
     while path:
         if path in lines:
-            return ConfigProblem(problem.path, problem.message, lines[path])
+            return problem.at(lines[path])
         parent = re.sub(r"(\.?[^.\[\]]+|\[\d+\])$", "", path)
         if parent == path:
             break

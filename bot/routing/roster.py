@@ -25,8 +25,26 @@ from bot.routing.errors import NotFound
 from bot.routing.fairness import Seat
 from bot.routing.locks import lock_all_queues
 from bot.routing.team import TEAM_ID
-from bot.routing.weights import share_percent, weight_from_number, weight_from_priority
+from bot.routing.weights import (
+    percent_words,
+    read_shares,
+    share_percent,
+    weight_from_number,
+    weight_from_priority,
+)
 from bot.store.models import AuditEvent, Member, Membership, Queue, Team
+
+
+def seat_weights(seats: list[SeatConfig]) -> list[tuple[Fraction, str]]:
+    """Each seat's exact weight and its words, in order. Shares are read together: ones that
+    rounding left off 100% (three at "33.3%") are read in proportion, and then their words
+    say how they were read ("33.3333%"), in Slack and in `config export`."""
+    if not seats or any(seat.share is None for seat in seats):
+        return [seat_weight(seat) for seat in seats]
+    percents = [share_percent(seat.share) for seat in seats]
+    if sum(percents) == 100:
+        return [(percent, f"{float(percent):g}%") for percent in percents]
+    return [(weight, percent_words(weight)) for weight in read_shares(percents)]
 
 
 def seat_weight(seat: SeatConfig) -> tuple[Fraction, str]:
@@ -210,10 +228,9 @@ def _apply_seats(
         ).all()
     }
     listed: set[int] = set()
-    for seat_config in seats:
+    for seat_config, (weight, words) in zip(seats, seat_weights(seats), strict=True):
         member_id = member_ids[seat_config.slack_id]
         listed.add(member_id)
-        weight, text = seat_weight(seat_config)
         row = rows.get(member_id)
         if row is None:
             connection.execute(
@@ -221,7 +238,7 @@ def _apply_seats(
                     queue_id=queue_id,
                     member_id=member_id,
                     weight=weight,
-                    weight_text=text,
+                    weight_text=words,
                     active=seat_config.active,
                     in_config=True,
                     lag_base=Fraction(0),
@@ -234,7 +251,7 @@ def _apply_seats(
                 )
             )
             continue
-        values: dict[str, Any] = dict(weight_text=text, active=seat_config.active, in_config=True)
+        values: dict[str, Any] = dict(weight_text=words, active=seat_config.active, in_config=True)
         if Fraction(row.weight) != weight:
             ledger = Seat(
                 row.id,

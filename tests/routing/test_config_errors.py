@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
 from pathlib import Path
 
 import pytest
 
-from bot.config.routing import ConfigInvalid, load_file, load_text
+from bot.config.routing import ConfigInvalid, check_file, check_text, load_file, load_text
+from bot.routing.roster import seat_weights
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 GOOD_MEMBERS = """
 members:
@@ -180,3 +184,93 @@ def test_a_file_that_is_not_utf8_is_one_located_problem(tmp_path: Path) -> None:
     assert [p.render(caught.value.source) for p in caught.value.problems] == [
         f"{config}:2: not UTF-8 text (byte 0xff at line 2); save the file as UTF-8"
     ]
+
+
+def remarks(text: str) -> list[str]:
+    """What a check says about a valid config: its warnings and notes, rendered."""
+    checked = check_text(text, "routing.yaml")
+    return [remark.render("routing.yaml") for remark in checked.remarks]
+
+
+ONE_QUEUE = GOOD_MEMBERS + "queues:\n  - {name: general, members: [{slack_id: U01ALICE}]}\n"
+
+
+def test_a_config_without_rules_is_valid_with_a_warning_that_names_the_fix() -> None:
+    no_rules_key = "routing.yaml: warning: no rules: every lead will wait unassigned; add a catch-all " \
+                   "rule `- {name: everyone, queue: general}`"
+    assert remarks(ONE_QUEUE) == [no_rules_key]
+    assert remarks(ONE_QUEUE + "rules: []\n") == [no_rules_key.replace("routing.yaml:", "routing.yaml:7:")]
+
+
+def test_rules_without_a_catch_all_warn_that_unmatched_leads_wait() -> None:
+    found = remarks(ONE_QUEUE + "rules:\n  - {name: DE, when: {field: country, op: equals, value: DE}, "
+                    "queue: general}\n")
+    assert found == ["routing.yaml:8: warning: no catch-all rule (one with no `when`): a lead that no rule "
+                     "matches will wait unassigned; add one as the last rule, like "
+                     "`- {name: everyone else, queue: general}`"]
+    assert remarks(ONE_QUEUE + "rules:\n  - {name: all, queue: general}\n") == []
+
+
+def test_the_example_config_draws_no_remark() -> None:
+    assert check_file(EXAMPLES / "routing.yaml").remarks == []
+
+
+THREE = """
+members:
+  - {slack_id: U01A, name: A}
+  - {slack_id: U01B, name: B}
+  - {slack_id: U01C, name: C}
+queues:
+  - name: q
+    members: [{slack_id: U01A, share: SA}, {slack_id: U01B, share: SB}, {slack_id: U01C, share: SC}]
+rules:
+  - {name: all, queue: q}
+"""
+
+
+def three(a: str, b: str, c: str) -> str:
+    return THREE.replace("SA", a).replace("SB", b).replace("SC", c)
+
+
+def test_thirds_written_rounded_are_read_as_exact_thirds_with_a_note() -> None:
+    text = three('"33.3%"', '"33.3%"', '"33.3%"')
+    assert remarks(text) == ["routing.yaml:8: note: queues[0].members: shares add up to 99.9%, within "
+                             "rounding of 100%: read as 1/3 each (33.3333%)"]
+    weights = seat_weights(check_text(text).config.queues[0].members)
+    assert weights == [(Fraction(100, 3), "33.3333%")] * 3
+
+
+def test_uneven_shares_within_rounding_are_read_in_proportion_and_sum_to_100() -> None:
+    text = three("50%", "30%", "19.8%")
+    assert remarks(text) == ["routing.yaml:8: note: queues[0].members: shares add up to 99.8%, within "
+                             "rounding of 100%: read in proportion, as U01A 50.1002%, U01B 30.0601%, "
+                             "U01C 19.8397%"]
+    weights = [weight for weight, _ in seat_weights(check_text(text).config.queues[0].members)]
+    assert sum(weights) == 100 and weights[0] / weights[1] == Fraction(5, 3)
+
+
+def test_shares_that_add_up_exactly_are_kept_as_written_without_a_note() -> None:
+    text = three("50%", "30%", "20%")
+    assert remarks(text) == []
+    assert seat_weights(check_text(text).config.queues[0].members) == [
+        (Fraction(50), "50%"), (Fraction(30), "30%"), (Fraction(20), "20%")]
+
+
+@pytest.mark.parametrize(("shares", "expected"), [
+    (("33%", "33%", "33%"), "routing.yaml:8: queues[0].members: shares add up to 99%, not 100%: make them "
+                            "add up to 100%, or use weights instead, which need not: weight: 1 for each"),
+    (("60%", "30%", "5%"), "routing.yaml:8: queues[0].members: shares add up to 95%, not 100%: make them add "
+                           "up to 100%, or use weights instead, which need not: weight: 12 for U01A, "
+                           "weight: 6 for U01B, weight: 1 for U01C"),
+    (("0.5", "0.25", "0.25"), 'routing.yaml:8: queues[0].members: shares add up to 1%, not 100% (share: 0.5 '
+                              'is read as 0.5%; write "50%" for half): make them add up to 100%, or use '
+                              "weights instead, which need not: weight: 2 for U01A, weight: 1 for U01B, "
+                              "weight: 1 for U01C"),
+])
+def test_shares_further_off_are_refused_suggesting_weights(shares: tuple[str, ...], expected: str) -> None:
+    assert problems(three(*shares)) == [expected]
+
+
+def test_a_bare_number_share_that_is_not_a_half_is_named_too() -> None:
+    found = problems(three("0.3", "0.3", "0.4"))
+    assert len(found) == 1 and 'share: 0.3 is read as 0.3%; write "30%" for 0.3 of the queue' in found[0]
