@@ -15,7 +15,7 @@ import yaml
 from sqlalchemy.exc import DBAPIError
 
 from bot import lead_files
-from bot.config.routing import ConfigInvalid, load_file
+from bot.config.routing import CheckedConfig, ConfigInvalid, check_file
 from bot.config.settings import Settings, without_password
 from bot.lead_files import LeadFileInvalid
 from bot.routing.errors import RoutingError
@@ -122,16 +122,24 @@ def config() -> None:
 def config_check(file: str) -> None:
     """Validate FILE and print every problem with its place."""
     try:
-        parsed = load_file(file)
+        checked = check_file(file)
     except ConfigInvalid as error:
         for problem in error.problems:
             click.echo(problem.render(error.source), err=True)
         click.echo(f"{len(error.problems)} problem(s) found in {file}.", err=True)
         sys.exit(1)
+    echo_remarks(checked)
+    parsed, warned = checked.config, len(checked.warnings)
     click.echo(
         f"{file} is valid: {len(parsed.members)} members, {len(parsed.queues)} queues, "
-        f"{len(parsed.rules)} rules."
+        f"{len(parsed.rules)} rules." + (f" {warned} warning(s) above." if warned else "")
     )
+
+
+def echo_remarks(checked: CheckedConfig) -> None:
+    """A valid config's warnings and notes, each on its line, before what was done with it."""
+    for remark in checked.remarks:
+        click.echo(remark.render(checked.source), err=True)
 
 
 @config.command("apply")
@@ -139,12 +147,13 @@ def config_check(file: str) -> None:
 def config_apply(file: str) -> None:
     """Load FILE into the database (idempotent; ledgers are kept)."""
     try:
-        parsed = load_file(file)
+        checked = check_file(file)
     except ConfigInvalid as error:
         for problem in error.problems:
             click.echo(problem.render(error.source), err=True)
         sys.exit(1)
-    summary = with_service(lambda s: s.apply_config(parsed, actor="cli"))
+    echo_remarks(checked)
+    summary = with_service(lambda s: s.apply_config(checked.config, actor="cli"))
     click.echo(
         f"Applied {file}: {summary['members']} members, {summary['queues']} queues, "
         f"{summary['seats']} seats, {summary['rules']} rules. Ledgers kept."

@@ -296,3 +296,61 @@ def test_an_unreachable_database_is_one_plain_line(rotation, tmp_path: Path, mon
     assert output.startswith("error: cannot reach the database at postgresql+asyncpg://u:***@127.0.0.1:1/x (")
     assert "Connect call failed" in output and "secret" not in output
     assert len(output.strip().splitlines()) == 1  # no traceback
+
+
+NO_RULES = ("members:\n  - {slack_id: U01A, name: A}\n"
+            "queues:\n  - {name: general, members: [{slack_id: U01A}]}\n")
+NO_RULES_WARNING = ("warning: no rules: every lead will wait unassigned; add a catch-all rule "
+                    "`- {name: everyone, queue: general}`")
+
+
+def test_check_and_apply_warn_about_a_config_without_rules(rotation, tmp_path: Path) -> None:
+    config = tmp_path / "no_rules.yaml"
+    config.write_text(NO_RULES)
+    checked = rotation("config", "check", str(config))  # exit 0: it can be applied
+    assert f"{config}: {NO_RULES_WARNING}" in checked
+    assert f"{config} is valid: 1 members, 1 queues, 0 rules. 1 warning(s) above." in checked
+    applied = rotation("config", "apply", str(config))
+    assert f"{config}: {NO_RULES_WARNING}" in applied and "Ledgers kept" in applied
+    assert "warning" not in rotation("config", "check", str(EXAMPLES / "routing.yaml"))
+
+
+THIRDS = """members:
+  - {slack_id: U01A, name: A}
+  - {slack_id: U01B, name: B}
+  - {slack_id: U01C, name: C}
+queues:
+  - name: general
+    members: [{slack_id: U01A, share: 33.3%}, {slack_id: U01B, share: 33.3%}, {slack_id: U01C, share: 33.3%}]
+rules:
+  - {name: everyone, queue: general}
+"""
+
+
+def test_thirds_at_33_3_percent_are_read_as_thirds_and_exported_as_read(rotation, tmp_path: Path) -> None:
+    config = tmp_path / "thirds.yaml"
+    config.write_text(THIRDS)
+    note = (f"{config}:7: note: queues[0].members: shares add up to 99.9%, within rounding of 100%: "
+            "read as 1/3 each (33.3333%)")
+    assert note in rotation("config", "check", str(config))
+    assert note in rotation("config", "apply", str(config))
+    exported = yaml.safe_load(rotation("config", "export"))
+    assert [seat["share"] for seat in exported["queues"][0]["members"]] == ["33.3333%"] * 3
+    again = tmp_path / "exported.yaml"
+    again.write_text(yaml.safe_dump(exported))
+    rotation("config", "apply", str(again))
+    assert yaml.safe_load(rotation("config", "export")) == exported  # read the same way again
+    leads = tmp_path / "leads.json"
+    leads.write_text(json.dumps([{"id": f"T-{n}"} for n in range(6)]))
+    routed = rotation("route", str(leads))
+    owners = [line.split(": ")[1].split(" (")[0] for line in routed.splitlines() if line.startswith("T-")]
+    assert sorted(owners) == ["A", "A", "B", "B", "C", "C"]  # a third each, exactly
+
+
+def test_shares_that_do_not_add_up_are_refused_suggesting_weights(rotation, tmp_path: Path) -> None:
+    config = tmp_path / "halves.yaml"
+    config.write_text(THIRDS.replace("share: 33.3%", "share: 0.5"))
+    refused = rotation("config", "check", str(config), code=1)
+    assert f'{config}:7: queues[0].members: shares add up to 1.5%, not 100% (share: 0.5 is read as 0.5%; ' \
+           'write "50%" for half)' in refused
+    assert "use weights instead, which need not: weight: 1 for each" in refused
