@@ -55,6 +55,8 @@ def _seat_name(seat: dict[str, Any], position: int) -> str:
 
 def _reading(weights: list[Fraction], names: list[str]) -> str:
     """ "read as 1/3 each (33.3333%)", or each member's share in proportion."""
+    if len(weights) == 1:
+        return "its only member gets every lead"
     if len(set(weights)) == 1:
         return f"read as 1/{len(weights)} each ({percent_words(weights[0])})"
     each = (f"{name} {percent_words(weight)}" for name, weight in zip(names, weights, strict=True))

@@ -42,7 +42,7 @@ def seat_weights(seats: list[SeatConfig]) -> list[tuple[Fraction, str]]:
     if not seats or any(seat.share is None for seat in seats):
         return [seat_weight(seat) for seat in seats]
     percents = [share_percent(seat.share) for seat in seats]
-    if sum(percents) == 100:
+    if sum(percents) == 100 or len(percents) == 1:  # alone in a queue, every lead is theirs
         return [(percent, f"{float(percent):g}%") for percent in percents]
     return [(weight, percent_words(weight)) for weight in read_shares(percents)]
 

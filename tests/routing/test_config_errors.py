@@ -274,3 +274,11 @@ def test_shares_further_off_are_refused_suggesting_weights(shares: tuple[str, ..
 def test_a_bare_number_share_that_is_not_a_half_is_named_too() -> None:
     found = problems(three("0.3", "0.3", "0.4"))
     assert len(found) == 1 and 'share: 0.3 is read as 0.3%; write "30%" for 0.3 of the queue' in found[0]
+
+
+def test_a_lone_share_within_rounding_keeps_its_words_so_export_can_be_applied_again() -> None:
+    alone = THREE.replace(", {slack_id: U01B, share: SB}, {slack_id: U01C, share: SC}", "")
+    text = alone.replace("SA", "99.8%")
+    assert remarks(text) == ["routing.yaml:8: note: queues[0].members: shares add up to 99.8%, within "
+                             "rounding of 100%: its only member gets every lead"]
+    assert seat_weights(check_text(text).config.queues[0].members) == [(Fraction(998, 10), "99.8%")]
