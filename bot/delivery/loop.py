@@ -85,6 +85,7 @@ class DeliveryLoop:
         self.min_interval = min_interval
         self.max_handed = max_handed
         self.lease_margin = timedelta(seconds=lease_margin)
+        self.concurrency = concurrency
         self._limit = asyncio.Semaphore(concurrency)  # a slot per send, free once its outcome is recorded
         self._slotted: set[int] = set()  # ids whose outcome holds a slot until it is recorded
         self._giving_back = False  # at shutdown, the database refused a record: send no more
@@ -92,6 +93,7 @@ class DeliveryLoop:
         self._handed: set[asyncio.Task[None]] = set()  # the in-flight sends that were handed over
         self._holding: set[int] = set()  # ids sent or being sent whose outcome is not yet recorded
         self._finished: list[Outcome] = []  # outcomes for the next round to record
+        self._may_be_due = True  # whether the next round should claim (False: it only records)
         self._settled = asyncio.Event()  # a send finished: its outcome is waiting to be recorded
         self._stopped = False
 
@@ -110,6 +112,7 @@ class DeliveryLoop:
                 self._start(message, handed=True)
             else:
                 self._finished.append(Released(message))
+                self._may_be_due = True  # due again now: the next round claims it
                 self._settled.set()
 
     def _start(self, message: Message, *, handed: bool = False) -> None:
@@ -125,6 +128,8 @@ class DeliveryLoop:
 
     async def _send(self, message: Message) -> None:
         outcome = await self._deliver(message, hold_slot=True)
+        if isinstance(outcome, Released):
+            self._may_be_due = True  # due again now: the next round claims it
         self._finished.append(outcome)  # the list of the round to come (looked up after the send)
         self._settled.set()
 
@@ -135,25 +140,39 @@ class DeliveryLoop:
     async def run(self, stop: asyncio.Event) -> None:
         """Deliver until `stop` is set; the messages in hand are sent and recorded first."""
         loop = asyncio.get_running_loop()
+        looked_at = loop.time()
         while not stop.is_set():
             began = loop.time()
             self.wake.clear()
             self._settled.clear()
-            room = self.batch_size - (len(self._in_flight) - len(self._handed))
+            if began - looked_at >= self.poll_interval:
+                self._may_be_due = True  # retries and run-out leases come due with time
+            # A round that only records (sends finished, nothing known to be due) claims nothing.
+            room = self.batch_size - (len(self._in_flight) - len(self._handed)) if self._may_be_due else 0
+            if room > 0:
+                looked_at = began
             claimed = await self._round(room, stop)
+            if claimed is None:  # the database failed: look again next round
+                claimed, self._may_be_due = [], True
+            elif room > 0:
+                self._may_be_due = len(claimed) >= room
             for message in claimed:
                 self._start(message)
             if not (claimed and len(claimed) >= room):  # else more are probably due
                 await _first(self.wake, self._settled, stop, timeout=self.poll_interval)
+                if self.wake.is_set() or not self._settled.is_set():  # told to, or a poll is due
+                    self._may_be_due = True
             pause = began + self.min_interval - loop.time()
-            if pause > 0 and not stop.is_set():
-                await asyncio.sleep(pause)  # let a burst's wakes and outcomes gather
+            if pause > 0 and not stop.is_set() and len(self._slotted) < self.concurrency:
+                await asyncio.sleep(pause)  # let a burst's wakes and outcomes gather (unless every
+                # slot waits for its record: then nothing more can finish before the round)
         self._stopped = True
         await self._finish()
 
-    async def _round(self, room: int, stop: asyncio.Event) -> list[Message]:
-        """Record what finished and claim up to `room`; on a database error, keep the outcomes
-        for the next round (their slots stay taken: nothing more is sent that cannot be recorded)."""
+    async def _round(self, room: int, stop: asyncio.Event) -> list[Message] | None:
+        """Record what finished and claim up to `room`; None on a database error, keeping the
+        outcomes for the next round (their slots stay taken: nothing more is sent that cannot be
+        recorded)."""
         done, self._finished = self._finished, []
         try:
             claimed = await self._exchange(done, room)
@@ -161,7 +180,7 @@ class DeliveryLoop:
             log.exception("the delivery loop failed; trying again shortly")
             self._finished[:0] = done  # recorded next round (unless the lease ran out: sent again)
             await _first(stop, timeout=self.poll_interval)
-            return []
+            return None
         self._recorded(done)
         return claimed
 

@@ -14,8 +14,8 @@ from delivery_support import count_rounds, outbox_rows, prepared_service, until_
 from bot.delivery import claims
 from bot.delivery.child import _listen
 from bot.delivery.handover import WAKE, read_order, take_line
-from bot.delivery.loop import DeliveryLoop
-from bot.delivery.transports import Message
+from bot.delivery.loop import MAX_DELAY, DeliveryLoop
+from bot.delivery.transports import DeliveryError, Message
 from bot.routing.clock import ManualClock
 from bot.routing.service import RoutingService
 
@@ -276,3 +276,69 @@ async def test_a_release_after_another_loop_claimed_the_message_changes_nothing(
     await claims.record(service.db, stale, later)
     rows = await outbox_rows(service.db)
     assert all(r.available_at == later + timedelta(seconds=30) and r.attempts == 2 for r in rows)
+
+
+class FailingOnce(HeldTransport):
+    """Fails the first send of `key` (a retry is owed), sends everything else."""
+
+    def __init__(self, key_part: str) -> None:
+        super().__init__()
+        self.key_part, self.failed = key_part, False
+
+    async def send(self, message: Message) -> dict[str, Any]:
+        if self.key_part in message.key and not self.failed:
+            self.failed = True
+            raise DeliveryError("Slack answered 500")
+        return await super().send(message)
+
+
+async def test_a_retry_comes_due_while_handed_over_sends_keep_finishing(service: RoutingService) -> None:
+    """Rounds that only record (no wake, sends finishing all the time) still look for due
+    messages every poll interval: a retry is not starved by a steady stream of new leads."""
+    transport = FailingOnce(":dm")
+    async with running(service, transport, poll_interval=0.2) as loop:
+        rounds = count_rounds(loop)
+        await service.route({"id": "L-0"})
+        for _ in range(100):
+            rows = await outbox_rows(service.db)
+            if any(r.last_error for r in rows):
+                break
+            await asyncio.sleep(0.01)
+        service.clock.advance(seconds=MAX_DELAY)  # type: ignore[attr-defined]  # the retry is due
+        for n in range(1, 200):  # new leads, handed over; no wake
+            await service.route({"id": f"L-{n}"})
+            await asyncio.sleep(0.005)
+            if len(transport.sent) >= 2 * n + 2:
+                break
+        rows = await until_all_sent(service.db, 2 * (n + 1))
+    assert sorted(transport.sent) == sorted(r.key for r in rows)  # each once, the failed one too
+    assert 0 in rounds  # some rounds only recorded
+
+
+async def test_sends_not_yet_recorded_never_exceed_the_concurrency(service: RoutingService) -> None:
+    """What a crash would repeat: messages being sent or sent and not yet committed. However fast
+    the transport, the loop never has more of them than its concurrency (here 4)."""
+    transport = HeldTransport()
+    unrecorded, most = set(), [0]
+    send = transport.send
+
+    async def counted(message: Message) -> dict[str, Any]:
+        unrecorded.add(message.id)
+        most[0] = max(most[0], len(unrecorded))
+        return await send(message)
+
+    transport.send = counted  # type: ignore[method-assign]
+    async with running(service, transport, poll_interval=0.05, concurrency=4, max_handed=1000) as loop:
+        exchange = loop._exchange
+
+        async def recording(outcomes: list[claims.Outcome], room: int) -> list[Message]:
+            claimed = await exchange(outcomes, room)
+            unrecorded.difference_update(o.message.id for o in outcomes)  # committed
+            return claimed
+
+        loop._exchange = recording  # type: ignore[method-assign]
+        for n in range(30):
+            await service.route({"id": f"L-{n}"})
+        rows = await until_all_sent(service.db, 60)
+    assert sorted(transport.sent) == sorted(r.key for r in rows)
+    assert most[0] == 4  # the slots were all used (the bound is reached, never passed)
