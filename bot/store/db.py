@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import threading
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -58,6 +60,8 @@ class Database:
         # Measured with bench/intake.py: intake→DM p99 at 100 leads/s fell from ~1.1 s to ~130 ms.
         self._write_lock = threading.Lock()
         self._file_lock = _writer_lock(self.engine.url.database if self.is_sqlite else None)
+        self._writes_seen: tuple[float, bool] = (-WRITE_PROBE_FRESH, True)  # (monotonic time, took one)
+        self._write_probe: asyncio.Future[bool] | None = None
 
     @property
     def sync_engine(self) -> Engine:
@@ -71,6 +75,7 @@ class Database:
                 max_overflow=16,
             )
             _configure_sqlite_sync(engine)
+            _renew_stuck_connections(engine)
             self._sync_engine = engine
         return self._sync_engine
 
@@ -84,6 +89,7 @@ class Database:
             return await self._run_async(work, args, commit)
         except Exception as error:
             if unavailable(error):
+                self._writes_seen = (time.monotonic(), False)  # /healthz says so at once
                 raise DatabaseUnavailable(str(error)) from error
             raise
 
@@ -131,6 +137,39 @@ class Database:
             return False
         return True
 
+    async def takes_writes(self) -> bool:
+        """True when a write commits just now (for /healthz): a database can answer reads
+        and still refuse every write (disk full, read-only, a PostgreSQL in recovery).
+
+        The probe is a write that changes nothing: alembic_version's one row set to itself.
+        It goes through everything a lead's write does (the write lock, the WAL, the commit),
+        so it fails as they would; SQLite may still fit one page where a lead's pages no
+        longer fit, so a file system with almost no room left counts as full too. The
+        answer is kept for `WRITE_PROBE_FRESH` seconds (a failed write elsewhere replaces
+        it at once), and a probe stuck behind busy writers is not waited for: busy is not
+        broken, so the last answer stands.
+        """
+        seen_at, took = self._writes_seen
+        if time.monotonic() - seen_at < WRITE_PROBE_FRESH:
+            return took
+        if self._write_probe is None:
+            self._write_probe = asyncio.ensure_future(self._probe_writes())
+        try:
+            return await asyncio.wait_for(asyncio.shield(self._write_probe), WRITE_PROBE_WAIT)
+        except TimeoutError:
+            return took
+
+    async def _probe_writes(self) -> bool:
+        try:
+            await self.run(_probe_write, self.is_postgres)
+            took = not self.is_sqlite or _room_left(self.engine.url.database)
+        except Exception:
+            took = False
+        finally:
+            self._write_probe = None
+        self._writes_seen = (time.monotonic(), took)
+        return took
+
     async def migrate(self) -> None:
         """Apply pending Alembic migrations (safe to call from several replicas)."""
         from bot.store.migrate import upgrade
@@ -144,6 +183,29 @@ class Database:
         if isinstance(self._file_lock, _WriterLock):
             with self._write_lock:  # not while a worker thread still holds it
                 self._file_lock.close()
+
+
+WRITE_PROBE_FRESH = 1.0  # seconds a write probe's answer is kept
+WRITE_PROBE_WAIT = 0.25  # seconds /healthz waits for a probe queued behind other writers
+SQLITE_ROOM_NEEDED = 64 * 1024  # bytes free below which a SQLite file counts as full (a lead's pages)
+
+
+def _probe_write(connection: Any, is_postgres: bool) -> None:
+    if is_postgres:  # a migration holding the row must not hold /healthz too
+        connection.exec_driver_sql("SET LOCAL lock_timeout = '2s'")
+    connection.exec_driver_sql("UPDATE alembic_version SET version_num = version_num")
+
+
+def _room_left(database: str | None) -> bool:
+    """Whether the file system holding a SQLite file has room for a lead's writes."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return True
+    try:
+        stats = os.statvfs(Path(database).absolute().parent)
+    except (OSError, AttributeError):  # AttributeError: no statvfs (Windows)
+        return True
+    blocks = stats.f_bfree if hasattr(os, "geteuid") and os.geteuid() == 0 else stats.f_bavail
+    return blocks * stats.f_frsize >= SQLITE_ROOM_NEEDED
 
 
 class _WriterLock:
@@ -197,23 +259,32 @@ def _create_engine(url: str, **options: Any) -> AsyncEngine:
         options.setdefault("connect_args", {}).setdefault("timeout", SQLITE_BUSY_TIMEOUT_MS / 1000)
         engine = create_async_engine(url, **options)
         _configure_sqlite(engine)
+        _renew_stuck_connections(engine.sync_engine)
         return engine
     options.setdefault("pool_size", 10)
     options.setdefault("max_overflow", 20)
     options.setdefault("pool_pre_ping", True)
-    return create_async_engine(url, **options)
+    engine = create_async_engine(url, **options)
+    _renew_stuck_connections(engine.sync_engine)
+    return engine
 
 
 class DatabaseUnavailable(Exception):
     """The database could not be reached or used just now (down, restarting, refusing
-    connections, a lock held too long); the transaction changed nothing, and the same
-    request may well succeed in a moment. HTTP answers it with 503 and Retry-After."""
+    connections, a lock held too long, its disk full, read-only); the transaction changed
+    nothing, and the same request may well succeed in a moment. HTTP answers it with 503
+    and Retry-After."""
 
 
-# PostgreSQL: connection exceptions (class 08) and refused logins (class 28), no such database,
-# shutting down, starting up, too many clients.
-UNAVAILABLE_SQLSTATES = ("3D000", "57P01", "57P02", "57P03", "53300")
-SQLITE_UNAVAILABLE = ("database is locked", "unable to open database file", "disk i/o error")
+# PostgreSQL: connection exceptions (class 08), refused logins (class 28) and insufficient
+# resources (class 53: disk full, out of memory, too many clients), no such database, a
+# read-only transaction (a standby, default_transaction_read_only), shutting down, starting up.
+UNAVAILABLE_SQLSTATE_CLASSES = ("08", "28", "53")
+UNAVAILABLE_SQLSTATES = ("3D000", "25006", "57P01", "57P02", "57P03")
+# SQLite's words for: a lock held too long, a file it cannot open, an I/O error, a full disk
+# (SQLITE_FULL) and a read-only file or file system (SQLITE_READONLY).
+SQLITE_UNAVAILABLE = ("database is locked", "unable to open database file", "disk i/o error",
+                      "database or disk is full", "attempt to write a readonly database")
 
 
 def unavailable(error: BaseException) -> bool:
@@ -226,10 +297,31 @@ def unavailable(error: BaseException) -> bool:
     if error.connection_invalidated:
         return True
     code = str(getattr(error.orig, "sqlstate", None) or getattr(error.orig, "pgcode", None) or "")
-    if code.startswith(("08", "28")) or code in UNAVAILABLE_SQLSTATES:
+    if code.startswith(UNAVAILABLE_SQLSTATE_CLASSES) or code in UNAVAILABLE_SQLSTATES:
         return True
     said = str(error.orig).lower()
     return isinstance(error, OperationalError) and any(words in said for words in SQLITE_UNAVAILABLE)
+
+
+# Errors that stay with the connection that met them, though the database may be fine again
+# a moment later: PostgreSQL's read-only session (default_transaction_read_only is read when
+# a session starts), SQLite's file opened read-only (a read-only file system when it was
+# opened) and its I/O errors.
+STUCK_SQLSTATES = ("25006",)
+SQLITE_STUCK = ("attempt to write a readonly database", "disk i/o error")
+
+
+def _renew_stuck_connections(engine: Engine) -> None:
+    """Treat those errors as a lost connection, so the pool opens a new one for the next
+    transaction: the database is used again as soon as it can write, without a restart."""
+
+    @event.listens_for(engine, "handle_error")
+    def _on_error(context: Any) -> None:
+        error = context.original_exception
+        code = str(getattr(error, "sqlstate", None) or getattr(error, "pgcode", None) or "")
+        said = str(error).lower()
+        if code in STUCK_SQLSTATES or any(words in said for words in SQLITE_STUCK):
+            context.is_disconnect = True
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:
