@@ -26,3 +26,12 @@ def test_small_us_companies_not_met_at_an_event_are_shared_even_with_no_source()
                 and r.get("source") != "event" and not r.get("email", "").endswith("@gmail.com")]
     assert any("source" not in r for r in small_us), "the example has no small US lead without a source"
     assert {r["id"]: matched_rule(r) for r in small_us} == {r["id"]: "US small business" for r in small_us}
+
+
+def test_the_lead_the_readme_routes_is_shipped_and_valid() -> None:
+    from bot.lead_files import json_leads
+
+    readme = (EXAMPLES.parent / "README.md").read_text()
+    assert "rotation route examples/lead.json" in readme
+    leads, listed = json_leads(EXAMPLES / "lead.json")
+    assert not listed and leads[0]["id"] == "L-1"
