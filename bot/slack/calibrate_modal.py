@@ -58,7 +58,9 @@ async def open_modal(d: SlackDeps, client: AsyncWebClient, trigger_id: str, mana
 async def refresh(body: dict[str, Any], client: AsyncWebClient, d: SlackDeps,
                   notice: str | None = None) -> None:
     """Rebuild the open modal from its current inputs (views.update, guarded by the view hash)."""
-    view = body["view"]
+    view = body.get("view")
+    if not isinstance(view, dict) or not isinstance(view.get("id"), str):
+        return  # a modal's button clicked anywhere but in the modal: there is nothing to rebuild
     form = calibrate_form.read(view)
     change, _ = calibrate_form.to_change(form)
     state = await compose(d, form.member, form.queue, change, notice)

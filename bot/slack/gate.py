@@ -173,9 +173,10 @@ def check_interaction(payload: dict[str, Any]) -> None:
         if not isinstance(view, dict) or not isinstance(view.get("id"), str) \
                 or not isinstance(view.get("callback_id"), str):
             raise Refused(400, f"{CANNOT_READ}: a {payload['type']} payload without its view.")
-    for key in ("trigger_id", "response_url"):
-        if key in payload and not isinstance(payload[key], str):
-            raise Refused(400, f"{CANNOT_READ}: its `{key}` is not a string.")
+    if "trigger_id" in payload and not isinstance(payload["trigger_id"], str):
+        raise Refused(400, f"{CANNOT_READ}: its `trigger_id` is not a string.")
+    if "response_url" in payload and not is_web_address(payload["response_url"]):
+        raise Refused(400, f"{CANNOT_READ}: its `response_url` is not a web address.")
 
 
 def check_objects(payload: dict[str, Any]) -> None:
@@ -204,9 +205,18 @@ def check_lists(body: dict[str, Any]) -> None:
 
 
 def check_form_fields(fields: dict[str, str]) -> None:
-    """A slash command says who typed it; any other flat form is Slack's own and ignored."""
-    if "command" in fields and not is_slack_id(fields.get("user_id")):
+    """A slash command says who typed it and where to answer; any other flat form is ignored."""
+    if "command" not in fields:
+        return
+    if not is_slack_id(fields.get("user_id")):
         raise Refused(400, f"{CANNOT_READ}: a slash command that does not say who typed it (`user_id`).")
+    if not is_web_address(fields.get("response_url")):
+        raise Refused(400, f"{CANNOT_READ}: a slash command without a `response_url` to answer at.")
+
+
+def is_web_address(value: object) -> bool:
+    """Where Slack takes answers (`response_url`): an http(s) address, nothing else."""
+    return isinstance(value, str) and value.startswith(("https://", "http://")) and value.isprintable()
 
 
 def is_slack_id(value: object) -> bool:

@@ -76,6 +76,10 @@ MALFORMED = {
     "a form body that is not UTF-8": (b"command=%2Frotation&user_id=U01ALICE&text=\xff\xfe", sr.FORM,
                                       "not UTF-8"),
     "a slash command by nobody": (form(command="/rotation", text="pause"), sr.FORM, "who typed it"),
+    "a slash command with nowhere to answer": (form(command="/rotation", user_id="U01ALICE", text="pause"),
+                                               sr.FORM, "response_url"),
+    "a click answered at a file path": (form(payload=json.dumps(click(response_url="file:///etc/passwd"))),
+                                        sr.FORM, "not a web address"),
     "a slash command field given twice": (
         form(command="/rotation", user_id="U01ALICE", text="status") + b"&text=pause", sr.FORM,
         "given twice"),
@@ -128,7 +132,8 @@ IGNORED = {
         "event": {"type": "reaction_added", "user": "U01ALICE"}}).encode(),
     "a type Slack may add one day": json.dumps({
         "type": "app_rate_limited", "minute_rate_limited": 1}).encode(),
-    "another slash command": form(command="/other", user_id="U01ALICE", text="pause"),
+    "another slash command": form(command="/other", user_id="U01ALICE", text="pause",
+                                  response_url=sr.DEFAULT_RESPONSE_URL),
 }
 
 
