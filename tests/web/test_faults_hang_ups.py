@@ -87,7 +87,8 @@ async def test_a_hang_up_while_any_handler_reads_is_no_server_error(
     caplog.set_level(logging.INFO)
     slack = BodyReader()
     app = await serve(slack=slack)
-    await send_and_hang_up(app, b"POST /slack/events HTTP/1.1\r\nHost: t\r\nContent-Length: 500\r\n\r\npayload=")
+    await send_and_hang_up(app, b"POST /slack/events HTTP/1.1\r\nHost: t\r\nContent-Length: 500\r\n\r\n"
+                                b"payload=")
     await until_logged(caplog, "closed the connection before")
     assert slack.bodies == []
     await assert_no_server_error(app, caplog)

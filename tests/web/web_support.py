@@ -21,7 +21,9 @@ from bot.routing.service import RoutingService
 from bot.store.db import Database
 from bot.store.models import Assignment, Lead, OutboxMessage
 from bot.web.app import create_app
+from bot.web.connections import app_runner
 from bot.web.metrics import Metrics
+from bot.web.server import SHUTDOWN_TIMEOUT
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, for the fake Slack
 from fake_slack import FakeSlack  # noqa: F401 - re-exported: the tests here import it from web_support
@@ -98,7 +100,8 @@ def free_port() -> int:
 
 
 async def start_app(app: web.Application) -> tuple[web.AppRunner, str]:
-    runner = web.AppRunner(app, access_log=None)
+    """`app` on a free port with the runner `rotation serve` uses (its timeouts and refusal log)."""
+    runner = app_runner(app, shutdown_timeout=SHUTDOWN_TIMEOUT)
     await runner.setup()
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
