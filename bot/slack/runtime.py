@@ -111,9 +111,9 @@ class SlackRuntime:
         try:
             body = await self._admit(request)
         except gate.Refused as refused:
-            log.warning("%s", gate.log_line(refused, request.remote))
-            if refused.status == 200:
+            if refused.status == 200:  # Slack's SSL check: answered, nothing to say
                 return web.Response(status=200)
+            log.warning("%s", gate.log_line(refused, request.remote))
             return web.json_response({"error": refused.words}, status=refused.status)
         self._ensure_session()
         try:

@@ -8,6 +8,7 @@ and nothing is changed: no member, seat, leave, audit entry or message.
 from __future__ import annotations
 
 import json
+import logging
 from urllib.parse import parse_qs, quote, urlencode
 
 import pytest
@@ -178,3 +179,15 @@ async def test_event_id_over_100_characters_is_handled_once(backend_bot: Bot) ->
     assert len(stored) == 2 and all(len(key) <= 100 for key in stored)
     published = await bot.slack.wait_for("views.publish", 2)  # the redelivery never reached a listener
     assert len(published) == 2 and all(call.body["user_id"] == "U01ALICE" for call in published)
+
+
+async def test_bolt_logs_a_payload_nobody_handles_in_one_bounded_line(
+        bot: Bot, caplog: pytest.LogCaptureFixture) -> None:
+    """A signed click on a button we never made, its id 100 KB long with a forged log line in it."""
+    caplog.set_level(logging.DEBUG)
+    forged = "x" * 100_000 + "\n2026-01-01 CRITICAL FAKE LOG LINE"
+    reply = await bot.post_raw(*signed(form(payload=json.dumps(click(actions=[{"action_id": forged}])))))
+    assert reply.status == 200
+    ours = [r for r in caplog.records if r.name.startswith(("bot", "slack_bolt"))]
+    assert ours and all(len(r.getMessage()) <= 300 and "\n" not in r.getMessage() for r in ours)
+    assert not any("FAKE LOG LINE" in r.getMessage() for r in ours)
