@@ -88,3 +88,29 @@ def client_gone(request: web.Request, error: BaseException) -> bool:
     `body_deadline` closing it), not a failure of ours: nothing to answer, nothing to count."""
     transport = request.transport
     return isinstance(error, ConnectionError) and (transport is None or transport.is_closing())
+
+
+ACCEPT_FAILED = "socket.accept() out of system resource"
+ACCEPT_FAILED_EVERY = 10.0  # seconds between two log lines about it
+
+
+def quiet_accept_failures(loop: asyncio.AbstractEventLoop) -> None:
+    """Log running out of file descriptors as one line every 10 s, not a traceback a try.
+
+    When every descriptor is taken (too many clients at once), asyncio logs a traceback
+    on each failed accept and retries a second later; the clients already connected are
+    still served, and new ones once others close (idle ones within `HEADERS_TIMEOUT`).
+    """
+    last: list[float] = [-ACCEPT_FAILED_EVERY]
+
+    def handle(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        if context.get("message") != ACCEPT_FAILED:
+            loop.default_exception_handler(context)
+            return
+        if loop.time() - last[0] >= ACCEPT_FAILED_EVERY:
+            last[0] = loop.time()
+            log.warning("new connections wait: all %s open files are in use (%s); raise the limit "
+                        "(ulimit -n) to hold more clients at once", raise_open_files_limit() or "the",
+                        quoted(context.get("exception"), 80))
+
+    loop.set_exception_handler(handle)

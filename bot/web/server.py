@@ -27,7 +27,7 @@ from bot.slack.runtime import SlackAppTokenRefused, SlackRuntime
 from bot.stop_signals import on_stop_signals
 from bot.store.db import Database, unavailable
 from bot.web.app import create_app
-from bot.web.connections import app_runner, raise_open_files_limit
+from bot.web.connections import app_runner, quiet_accept_failures, raise_open_files_limit
 from bot.web.metrics import Metrics
 
 log = logging.getLogger("bot.serve")
@@ -96,6 +96,7 @@ async def _serve(db: Database, settings: Settings, stop: asyncio.Event,
             if began is not True:
                 return 1 if began is False else 0
         files = raise_open_files_limit()  # each connection is an open file
+        quiet_accept_failures(asyncio.get_running_loop())
         try:
             await web.TCPSite(runner, settings.host, settings.port).start()
         except OSError as exc:

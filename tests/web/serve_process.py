@@ -44,10 +44,12 @@ class Server:
                          "SLACK_API_URL": slack.api_url}
         self.log = tmp / "serve.log"
         self.process: subprocess.Popen[bytes] | None = None
+        self.open_files: int | None = None  # a hard RLIMIT_NOFILE for the process, if set
 
     async def start(self) -> None:
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(serve_command(), cwd=ROOT, env=self.env, stdout=log,
+                                            preexec_fn=self._limit_open_files,
                                             stderr=subprocess.STDOUT)
         async with aiohttp.ClientSession() as http:
             for _ in range(300):
@@ -60,6 +62,12 @@ class Server:
                     pass
                 await asyncio.sleep(0.05)
         raise AssertionError(f"serve did not start:\n{self.log.read_text()}")
+
+    def _limit_open_files(self) -> None:
+        if self.open_files is not None:
+            import resource
+
+            resource.setrlimit(resource.RLIMIT_NOFILE, (self.open_files, self.open_files))
 
     def signal(self, signum: int) -> None:
         assert self.process is not None

@@ -160,6 +160,33 @@ async def test_hundreds_of_idle_and_slow_connections_do_not_lock_out_a_client(se
     assert "Traceback" not in server.log.read_text()
 
 
+async def test_more_connections_than_open_files_cost_one_log_line_and_then_pass(
+        tmp_path: Path, fake_slack: FakeSlack) -> None:
+    """Attack: 200 idle connections against a serve that may open only 128 files: the
+    ones over the limit wait in the kernel's queue until idle ones are closed (so each is
+    closed within 15 s of being accepted, not of being opened), the log says so in one
+    line rather than a traceback a try, and then a normal client is served."""
+    server = Server(tmp_path, fake_slack)
+    server.env["ROTATION_DELIVERY"] = "inline"
+    server.open_files = 128
+    await server.start()
+    try:
+        held = [Connection(server.port) for _ in range(200)]
+        running = [asyncio.create_task(c.run(limit=60)) for c in held]
+        await asyncio.gather(*running)
+        for connection in held:  # each was accepted at last, and closed as idle
+            assert connection.closed_after is not None
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as http, \
+                http.post(f"{server.url}/leads", json={"id": "AFTER-1"}, headers=AUTH) as response:
+            assert response.status == 201
+        log = server.log.read_text()
+        assert "open-files limit 128" in log
+        assert "Traceback" not in log and "out of system resource" not in log
+        assert 1 <= log.count("new connections wait") <= 5, log[-2000:]
+    finally:
+        server.kill()
+
+
 def sockets_of(pid: int) -> int:
     """How many sockets process `pid` has open (Linux /proc)."""
     count = 0
