@@ -313,3 +313,11 @@ def test_a_command_that_does_not_exist_is_named(tmp_path: Path) -> None:
                          capture_output=True, text=True, cwd=tmp_path)
     assert ran.returncode == 1
     assert ran.stderr == "error: cannot run no-such-command-here: No such file or directory\n"
+
+
+def test_the_image_scripts_are_executable_shell_that_parses() -> None:
+    for script in ("check-image.sh", "make-base-image.sh", "lock.sh"):
+        path = ROOT / "docker" / script
+        assert os.access(path, os.X_OK), f"docker/{script} is not executable"
+        parsed = subprocess.run(["sh", "-n", str(path)], capture_output=True, text=True)
+        assert parsed.returncode == 0, f"docker/{script}: {parsed.stderr}"
