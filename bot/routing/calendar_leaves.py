@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, select, update
 
+from bot.routing.errors import InvalidChange
 from bot.routing.members import add_leave, audit, member_zone, require_member
 from bot.routing.team import TeamSettings
 from bot.store.models import Leave, Member
@@ -56,7 +57,7 @@ def sync_calendar(
     }
     today = now.astimezone(ZoneInfo(member_zone(member, team))).date()  # the member's today, not UTC's
     wanted = {f"{a.uid}@{a.starts_on.isoformat()}": a for a in absences if a.ends_on >= today}
-    added = cancelled = 0
+    added = cancelled = skipped = 0
     for key, row in existing.items():
         gone = key not in wanted
         moved = not gone and (wanted[key].starts_on, wanted[key].ends_on) != (row.starts_on, row.ends_on)
@@ -92,20 +93,29 @@ def sync_calendar(
         ).first()
         if overlapping is not None:
             continue  # already on leave by hand for these days
-        add_leave(
-            connection,
-            team,
-            slack_id,
-            now,
-            starts_on=absence.starts_on,
-            ends_on=absence.ends_on,
-            actor="calendar",
-            source="calendar",
-            external_id=key,
-            note=absence.title[:500],
-        )
+        try:
+            add_leave(
+                connection,
+                team,
+                slack_id,
+                now,
+                starts_on=absence.starts_on,
+                ends_on=absence.ends_on,
+                actor="calendar",
+                source="calendar",
+                external_id=key,
+                note=_storable(absence.title)[:500],
+            )
+        except InvalidChange:  # an absence no leave can be (dated past 2100): the others still count
+            skipped += 1
+            continue
         added += 1
-    return {"added": added, "cancelled": cancelled}
+    return {"added": added, "cancelled": cancelled, "skipped": skipped}
+
+
+def _storable(text: str) -> str:
+    """A feed's event title as text every database stores: no NUL, no half surrogate pair."""
+    return text.replace("\x00", "").encode("utf-8", "ignore").decode("utf-8")
 
 
 def _cancelled_by_member(connection: Connection, leave_id: int) -> bool:
