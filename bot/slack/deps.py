@@ -33,15 +33,18 @@ class SlackDeps:
         return self.service.db
 
     async def is_manager(self, client: AsyncWebClient, slack_id: str) -> bool:
-        """Managers are the config's list, plus members of the optional Slack user group."""
-        if slack_id in (await self.service.team()).managers:
+        """Managers are the config's list, plus members of the Slack user group the config's
+        `manager_group` names (or, when it names none, ROTATION_MANAGER_GROUP)."""
+        team = await self.service.team()
+        if slack_id in team.managers:
             return True
-        if not self.manager_group:
+        group = team.settings.get("manager_group") or self.manager_group
+        if not group:
             return False
         try:
-            answer = await client.usergroups_users_list(usergroup=self.manager_group)
+            answer = await client.usergroups_users_list(usergroup=group)
         except SlackApiError as error:
-            log.warning("usergroups.users.list %s failed: %s", self.manager_group, error)
+            log.warning("usergroups.users.list %s failed: %s", group, error)
             return False
         return slack_id in (answer.get("users") or [])
 

@@ -6,9 +6,11 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from slack_harness import MANAGER, SECRET, Bot, sr
+from slack_harness import EXAMPLE, MANAGER, SECRET, Bot, sr
 
+from bot.config.routing import load_file
 from bot.routing.results import LeadRecord, LeaveView, MemberStatus
+from bot.routing.service import RoutingService
 from bot.slack import replies
 
 FUTURE = (date.today() + timedelta(days=30)).isoformat()
@@ -136,6 +138,18 @@ async def test_calibrate_refused_to_non_managers(bot: Bot) -> None:
 @pytest.mark.parametrize("bot_settings", [{"manager_group": "S0LEADS"}])
 async def test_calibrate_allowed_to_manager_group_members(bot: Bot) -> None:
     bot.slack.set_usergroup("S0LEADS", ["U02BOB"])
+    await bot.post(sr.slash_command(SECRET, "calibrate", user_id="U02BOB",
+                                    response_url=bot.slack.response_url("cmd")))
+    [opened] = await bot.slack.wait_for("views.open")
+    assert opened.body["view"]["callback_id"] == "calibrate_modal"
+    assert "for managers" in await bot.command("calibrate", user="U03CAROL")
+
+
+async def test_the_configs_manager_group_makes_managers(bot: Bot, service: RoutingService) -> None:
+    """`manager_group` in the routing config is honoured, with no ROTATION_MANAGER_GROUP set."""
+    config = load_file(EXAMPLE)
+    await service.apply_config(config.model_copy(update={"manager_group": "S0CONFIG"}))
+    bot.slack.set_usergroup("S0CONFIG", ["U02BOB"])
     await bot.post(sr.slash_command(SECRET, "calibrate", user_id="U02BOB",
                                     response_url=bot.slack.response_url("cmd")))
     [opened] = await bot.slack.wait_for("views.open")
