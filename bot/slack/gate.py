@@ -2,7 +2,7 @@
 
 Why our own gate in front of Bolt: Bolt parses the body before it checks the signature
 (so an unsigned body that is not JSON was a 500), logs a refused request whole (1 MiB, and
-a newline in it forged a log line), hands header text to `hmac.compare_digest` (a non-ASCII
+a newline in it forged a log line), hands header bytes to `hmac.compare_digest` (a non-ASCII
 signature raised), and reads payload shapes only Slack sends (`payload=[]` raised deep in
 its context builders). Here the headers are checked by their exact format, the signature
 over the raw bytes, then the body's envelope against the shapes Slack documents; anything
@@ -11,13 +11,13 @@ else is a `Refused` with its status and plain words, and nothing reaches a liste
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import re
 import time
 from typing import Any
 from urllib.parse import parse_qsl
-
-from slack_sdk.signature import SignatureVerifier
 
 from bot.routing.lead_fields import read_json
 
@@ -52,12 +52,14 @@ def check_headers(timestamp: str | None, signature: str | None, *, now: float | 
 
 
 def verify(secret: str, timestamp: str, signature: str, raw: bytes) -> None:
-    """401 unless `signature` is Slack's HMAC-SHA256 of `v0:timestamp:body` (checked headers)."""
+    """401 unless `signature` is Slack's HMAC-SHA256 of `v0:timestamp:body` (checked headers).
+
+    Over the raw bytes, not slack-sdk's SignatureVerifier: it decodes the body as UTF-8 first
+    and raises on one that is not, and such a body, signed, must be a 400 in words."""
     if not secret:
         raise Refused(401, "SLACK_SIGNING_SECRET is not set, so no request can be verified.")
-    # slack-sdk's verifier does the HMAC; it is handed only headers `check_headers` passed
-    # (its compare_digest raises on non-ASCII text, and it reads the time with int()).
-    if not SignatureVerifier(secret).is_valid(raw, timestamp, signature):
+    digest = hmac.new(secret.encode(), b"v0:" + timestamp.encode() + b":" + raw, hashlib.sha256)
+    if not hmac.compare_digest(("v0=" + digest.hexdigest()).encode(), signature.encode()):
         raise Refused(401, "The request's signature does not match.")
 
 
