@@ -5,8 +5,9 @@
 # and passes it as --build-arg BASE_IMAGE=...; it also runs the image and checks it.
 ARG BASE_IMAGE=python:3.11-slim
 
-# Stage 1: our own code as a wheel, built by the pinned backend of docker/build-requirements.lock.
-# Nothing of this stage (sources, build/, egg-info) reaches the image but the wheel's contents.
+# Stage 1: our own code as a wheel, built by the pinned backend of docker/build-requirements.lock,
+# then installed under /install. Only /install reaches the image: no sources, build/, egg-info
+# or the wheel itself. (The same base in both stages, so the paths inside /install are right.)
 FROM ${BASE_IMAGE} AS wheel
 ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
@@ -17,7 +18,8 @@ COPY docker/build-requirements.lock ./
 RUN pip install --require-hashes -r build-requirements.lock
 COPY pyproject.toml README.md ./
 COPY bot ./bot
-RUN pip wheel --no-deps --no-build-isolation --wheel-dir /wheel .
+RUN pip wheel --no-deps --no-build-isolation --wheel-dir /wheel . \
+    && pip install --no-deps --root /install /wheel/*.whl
 
 # Stage 2: the image.
 FROM ${BASE_IMAGE}
@@ -37,10 +39,10 @@ WORKDIR /app
 COPY requirements.lock ./
 RUN pip install --require-hashes -r requirements.lock
 
-# Our code, from the wheel (mounted, never copied into a layer), checked against the lock.
-RUN --mount=type=bind,from=wheel,source=/wheel,target=/tmp/wheel \
-    pip install --no-deps /tmp/wheel/*.whl \
-    && pip check
+# Our code, as installed in stage 1, checked against the lock. (Not RUN --mount=from=wheel:
+# podman 4.3 reuses such a step after a code edit, and the image would keep the old code.)
+COPY --from=wheel /install/ /
+RUN pip check
 COPY examples ./examples
 COPY docker/entrypoint.py ./entrypoint.py
 

@@ -26,11 +26,11 @@ LIMITS="--ulimit nofile=4096:4096 --ulimit nproc=4096:4096"
 work=$(mktemp -d)
 cleanup() {
     $PODMAN rm -f "$NAME" >/dev/null 2>&1 || true
-    rm -rf "$work"
+    [ -n "${failed:-}" ] || rm -rf "$work"  # after a failure, the logs stay for a look
 }
 trap cleanup EXIT
 
-fail() { echo "FAILED: $*" >&2; exit 1; }
+fail() { failed=1; echo "FAILED: $*" >&2; exit 1; }
 ok() { echo "ok: $*"; }
 seconds() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(seconds)" 'BEGIN { printf "%.1f s", b - a }'; }
@@ -49,7 +49,10 @@ build() {  # build CONTEXT LOG [OPTION]: the image from CONTEXT, its output in L
 }
 
 # A step's cache use: the line after "STEP n/m: <instruction>" is "--> Using cache" or not.
-cached() { grep -A1 -F "STEP" "$1" | grep -A1 -F "$2" | grep -q "Using cache"; }
+cached() {
+    grep -q -F "STEP" "$1" && grep -F "STEP" "$1" | grep -q -F "$2" || fail "no step '$2' in the build"
+    grep -A1 -F "STEP" "$1" | grep -A1 -F "$2" | grep -q "Using cache"
+}
 
 start=$(seconds)
 build . "$work/build.log" --no-cache
@@ -58,14 +61,17 @@ ok "built $IMAGE on $BASE_IMAGE in $first_build"
 
 mkdir "$work/tree"
 git ls-files -z | xargs -0 tar -c | tar -C "$work/tree" -x
-echo "# a code edit made by docker/check-image.sh at $(seconds)" >>"$work/tree/bot/__init__.py"
+edit="# a code edit made by docker/check-image.sh at $(seconds)"
+echo "$edit" >>"$work/tree/bot/__init__.py"
 start=$(seconds)
 build "$work/tree" "$work/rebuild.log"
 code_build=$(since "$start")
 cached "$work/rebuild.log" "RUN pip install --require-hashes -r requirements.lock" \
     || fail "a code edit reinstalled the dependencies (see the rebuild's log: $work/rebuild.log)"
 cached "$work/rebuild.log" "COPY bot ./bot" && fail "the rebuild did not see the code edit"
-ok "rebuilt after a code edit in $code_build, reusing the dependency layer"
+$PODMAN run --rm $LIMITS --entrypoint python "$IMAGE" -c 'import inspect, bot; print(inspect.getsource(bot))' \
+    2>>"$work/podman.err" | grep -q -F "$edit" || fail "the rebuilt image still holds the code before the edit"
+ok "rebuilt after a code edit in $code_build: the dependency layer reused, the edit in the image"
 build . "$work/build.log"  # back to the tree as it is
 
 size=$($PODMAN image inspect --format '{{.Size}}' "$IMAGE" | awk '{ printf "%.0f MB", $1 / 1e6 }')
