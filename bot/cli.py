@@ -16,7 +16,8 @@ from sqlalchemy.exc import DBAPIError
 
 from bot import lead_files
 from bot.config.routing import CheckedConfig, ConfigInvalid, check_file
-from bot.config.settings import Settings, without_password
+from bot.config.settings import Settings, new_sqlite_file, shown_database, without_password
+from bot.explanation_text import explanation_lines
 from bot.lead_files import LeadFileInvalid
 from bot.routing.errors import RoutingError
 from bot.routing.results import RouteOutcome
@@ -33,9 +34,23 @@ class Unreachable(Exception):
     """The database at DATABASE_URL did not let us connect; `str()` says where and why."""
 
 
-def with_service(work: Callable[[RoutingService], Awaitable[T]]) -> T:
-    """Run `work` against a migrated database from DATABASE_URL, then close it."""
+class NoConfig(Exception):
+    """The database has no routing config applied; `str()` names the database."""
+
+
+def with_service(work: Callable[[RoutingService], Awaitable[T]], *, needs_config: bool = False) -> T:
+    """Run `work` against a migrated database from DATABASE_URL, then close it.
+
+    The database is named on stderr (`database: …`) before the work, so a command run from
+    another folder, where a relative SQLite path means another file, says so at once. With
+    `needs_config`, a database no config was ever applied to is refused in words (and a SQLite
+    file that does not exist yet is not created for that): routing into it would store every
+    lead unassigned.
+    """
     settings = settings_or_fail()
+    shown = shown_database(settings.database_url)
+    if needs_config and new_sqlite_file(settings.database_url):
+        fail(no_config(shown, new=True))
 
     async def run() -> T:
         db = Database(settings.database_url)
@@ -47,7 +62,11 @@ def with_service(work: Callable[[RoutingService], Awaitable[T]]) -> T:
                 where = without_password(db.url)
                 raise Unreachable(f"at {where} ({_reason(error)})") from None
             await db.migrate()
-            return await work(RoutingService(db, webhook=bool(settings.webhook_url)))
+            service = RoutingService(db, webhook=bool(settings.webhook_url))
+            if needs_config and not (await service.team()).config_version:
+                raise NoConfig(no_config(shown))
+            click.echo(f"database: {shown}", err=True)
+            return await work(service)
         finally:
             await db.dispose()
 
@@ -55,6 +74,15 @@ def with_service(work: Callable[[RoutingService], Awaitable[T]]) -> T:
         return asyncio.run(run())
     except Unreachable as error:
         fail(f"cannot reach the database {error}")
+    except NoConfig as error:
+        fail(str(error))
+
+
+def no_config(shown: str, *, new: bool = False) -> str:
+    """Why a command that routes (or reports) refuses a database without a config."""
+    state = " (the file does not exist yet)" if new else ""
+    return (f"no routing config has been applied to {shown}{state}; run `rotation config apply FILE` "
+            "first, or set DATABASE_URL to the database that has one.")
 
 
 def _reason(error: BaseException) -> str:
@@ -172,30 +200,39 @@ def config_export() -> None:
     click.echo(yaml.safe_dump(exported, sort_keys=False, allow_unicode=True), nl=False)
 
 
-def describe(outcome: RouteOutcome) -> str:
+def describe(outcome: RouteOutcome, *, explain: bool = False) -> str:
     if outcome.assignee is not None:
         head = f"{outcome.lead_id}: {outcome.assignee.name} ({outcome.assignee.slack_id}) in {outcome.queue}"
     else:
         head = f"{outcome.lead_id}: unassigned" + (f" (queue {outcome.queue})" if outcome.queue else "")
     rule = f" by rule “{outcome.rule}”" if outcome.rule else ""
     seen = "" if outcome.created else " [already routed]"
-    return f"{head}{rule}{seen}\n  {outcome.explanation.get('summary', '')}"
+    text = f"{head}{rule}{seen}\n  {outcome.explanation.get('summary', '')}"
+    if explain:
+        text += "\n" + "\n".join(explanation_lines(outcome.explanation, indent="  "))
+    return text
 
 
 @main.command()
 @click.argument("file", type=click.Path(exists=False, dir_okay=False), required=False)
 @click.option("--dry-run", is_flag=True, help="Decide and explain, but store nothing.")
+@click.option("--explain", is_flag=True, help="Also show every rule's verdict and every candidate's numbers.")
 @click.option("--pending", is_flag=True, help="Assign waiting (unassigned) leads to whoever is available.")
-def route(file: str | None, dry_run: bool, pending: bool) -> None:
+def route(file: str | None, dry_run: bool, explain: bool, pending: bool) -> None:
     """Route the lead (or JSON list of leads) in FILE and explain each decision."""
     if pending:
-        outcomes = with_service(lambda s: s.assign_pending())
+        if file is not None:
+            raise click.UsageError(f"--pending assigns the leads already waiting and reads no file: give "
+                                   f"either {file} or --pending, not both.")
+        if dry_run:
+            raise click.UsageError("--pending has no dry run: it assigns the waiting leads for real.")
+        outcomes = with_service(lambda s: s.assign_pending(), needs_config=True)
         for outcome in outcomes:
-            click.echo(describe(outcome))
+            click.echo(describe(outcome, explain=explain))
         click.echo(f"{len(outcomes)} waiting lead(s) assigned.")
         return
     if file is None:
-        fail("give a JSON file with a lead (or a list of leads), or --pending")
+        raise click.UsageError("give a JSON file with a lead (or a list of leads), or --pending.")
     try:
         leads, listed = lead_files.json_leads(Path(file))
     except LeadFileInvalid as invalid:
@@ -210,21 +247,23 @@ def route(file: str | None, dry_run: bool, pending: bool) -> None:
         return [await service.route(leads[0], actor="cli", dry_run=dry_run)]
 
     try:
-        outcomes = with_service(work)
+        outcomes = with_service(work, needs_config=True)
     except RoutingError as error:
         fail(str(error))
     for outcome in outcomes:
-        click.echo(describe(outcome))
+        click.echo(describe(outcome, explain=explain))
     if dry_run:
         click.echo("(dry run: nothing was stored)")
 
 
 @main.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
-def import_csv(file: str) -> None:
+@click.option("--encoding", default="utf-8", show_default=True,
+              help="The file's text encoding: cp1252 for a CSV saved by Excel on Windows.")
+def import_csv(file: str, encoding: str) -> None:
     """Route every row of a CSV (header = lead fields, an `id` column); resumable."""
     try:
-        rows = lead_files.csv_leads(Path(file))
+        rows = lead_files.csv_leads(Path(file), encoding=encoding)
     except LeadFileInvalid as invalid:
         fail_all(invalid.problems)
 
@@ -238,7 +277,7 @@ def import_csv(file: str) -> None:
                 bar.update(len(batch))
         return counts
 
-    counts = with_service(work)
+    counts = with_service(work, needs_config=True)
     click.echo(
         f"{len(rows)} rows: {counts['assigned']} assigned, {counts['unassigned']} unassigned, "
         f"{counts['skipped']} already routed (skipped)."
@@ -250,14 +289,21 @@ def import_csv(file: str) -> None:
 @click.option("--queue", help="Only this queue.")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table")
 def report(period: str | None, queue: str | None, fmt: str) -> None:
-    """Per queue and member: leads, target and actual share, lag, adjustments, weight, status."""
+    """Per queue and member: leads, target and actual share, lag, adjustments, weight, status.
+
+    A period without leads says so: in the table, on a line of its own; with csv or json, on
+    stderr, so what is printed stays the rows (of zeros) a script expects.
+    """
     try:
-        rows = with_service(lambda s: s.report(period=period, queue=queue))
+        rows = with_service(lambda s: s.report(period=period, queue=queue), needs_config=True)
     except RoutingError as error:
         raise click.UsageError(str(error)) from None
-    from bot.report_format import render_report
+    from bot.report_format import no_leads_note, render_report
 
-    click.echo(render_report(rows, fmt), nl=False)
+    click.echo(render_report(rows, fmt, queue=queue), nl=False)
+    note = no_leads_note(rows, queue)
+    if note is not None and fmt != "table":
+        click.echo(note, err=True)
 
 
 @main.group()

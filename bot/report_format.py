@@ -24,7 +24,16 @@ COLUMNS = (
 )
 
 
-def render_report(rows: list[ReportRow], fmt: str) -> str:
+def no_leads_note(rows: list[ReportRow], queue: str | None = None) -> str | None:
+    """"No leads in 2026-11 (queue emea)." when the period's rows are all zeros, else None:
+    a table of zeros alone reads like a fault, or like a period that was not looked at."""
+    if not rows or any(row.leads for row in rows):
+        return None
+    return f"No leads in {rows[0].period}" + (f" (queue {queue})." if queue else ".")
+
+
+def render_report(rows: list[ReportRow], fmt: str, *, queue: str | None = None) -> str:
+    """The rows in `fmt`; a table of a period without leads ends with a line saying so."""
     if fmt == "json":
         return json.dumps([asdict(row) for row in rows], indent=2) + "\n"
     if fmt == "csv":
@@ -53,6 +62,9 @@ def render_report(rows: list[ReportRow], fmt: str) -> str:
     lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True))]
     lines.append("  ".join("-" * w for w in widths))
     lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in cells]
+    note = no_leads_note(rows, queue)
+    if note is not None:
+        lines += ["", note]
     return "\n".join(lines) + "\n"
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -20,10 +21,11 @@ def rotation(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[n
     monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}")
     runner = CliRunner()
 
-    def run(*args: str, code: int = 0) -> str:
+    def run(*args: str, code: int = 0, stream: str = "output") -> str:
+        """What the command printed: both streams as a terminal shows them, or "stdout" or "stderr"."""
         result = runner.invoke(main, list(args), catch_exceptions=False)
         assert result.exit_code == code, result.output
-        return result.output
+        return str(getattr(result, stream))
 
     return run
 
@@ -53,12 +55,12 @@ def test_apply_import_is_resumable_and_report_formats(rotation, tmp_path: Path) 
     assert "40 rows: " in first and "0 already routed" in first
     again = rotation("import", str(EXAMPLES / "leads.csv"))
     assert "40 already routed (skipped)" in again
-    report = json.loads(rotation("report", "--format", "json"))
+    report = json.loads(rotation("report", "--format", "json", stream="stdout"))
     assert sum(row["leads"] for row in report) == len(rows)
-    table = rotation("report", "--queue", "emea")
+    table = rotation("report", "--queue", "emea", stream="stdout")
     assert table.splitlines()[0].split()[:3] == ["period", "queue", "member"]
     assert {line.split()[1] for line in table.splitlines()[2:]} == {"emea"}
-    csv_out = rotation("report", "--format", "csv", "--queue", "emea")
+    csv_out = rotation("report", "--format", "csv", "--queue", "emea", stream="stdout")
     assert csv_out.startswith("period,queue,name,slack_id,leads")
 
 
@@ -85,14 +87,14 @@ def test_export_before_any_config_was_applied_says_so(rotation) -> None:
 
 def test_export_round_trips_through_apply(rotation, tmp_path: Path) -> None:
     rotation("config", "apply", str(EXAMPLES / "routing.yaml"))
-    exported = rotation("config", "export")
+    exported = rotation("config", "export", stream="stdout")
     again = tmp_path / "exported.yaml"
     again.write_text(exported)
     assert "is valid" in rotation("config", "check", str(again))
     original = yaml.safe_load((EXAMPLES / "routing.yaml").read_text())
     assert [q["name"] for q in yaml.safe_load(exported)["queues"]] == [q["name"] for q in original["queues"]]
     rotation("config", "apply", str(again))
-    assert rotation("config", "export") == exported
+    assert rotation("config", "export", stream="stdout") == exported
 
 
 def test_report_refuses_a_malformed_period_and_an_unknown_queue(rotation) -> None:
@@ -100,7 +102,7 @@ def test_report_refuses_a_malformed_period_and_an_unknown_queue(rotation) -> Non
     for bad in ("2026-13", "nov", "2026-W47"):
         assert "is not a period of this monthly team" in rotation("report", "--period", bad, code=2)
     assert "no queue named 'nosuch'" in rotation("report", "--queue", "nosuch", code=2)
-    assert rotation("report", "--period", "2025-03", "--format", "json").startswith("[")
+    assert rotation("report", "--period", "2025-03", "--format", "json", stream="stdout").startswith("[")
 
 
 def test_an_empty_config_is_refused(rotation, tmp_path: Path) -> None:
@@ -126,6 +128,9 @@ def test_serve_refuses_an_unknown_delivery_mode(rotation, monkeypatch: pytest.Mo
     ("ROTATION_OUTBOX_MAX_ATTEMPTS", "0", "ROTATION_OUTBOX_MAX_ATTEMPTS must be at least 1, not 0"),
     ("ROTATION_WEBHOOK_URL", "not-a-url", "ROTATION_WEBHOOK_URL must be an http:// or https:// URL"),
     ("ROTATION_WEBHOOK_URL", "https://crm.example:99999/hook", "ROTATION_WEBHOOK_URL must be an http"),
+    ("ROTATION_CALENDAR_ALLOW_NETWORKS", "10.0.0.0/8, 192.168.1.0/33",
+     "ROTATION_CALENDAR_ALLOW_NETWORKS must be a comma-separated list of networks such as 10.20.0.0/16, "
+     "and '192.168.1.0/33' is not one."),
 ])
 @pytest.mark.parametrize("command", [("serve",), ("report",)])
 def test_a_wrong_variable_is_named_in_one_line(rotation, monkeypatch: pytest.MonkeyPatch, variable: str,
@@ -334,12 +339,13 @@ def test_thirds_at_33_3_percent_are_read_as_thirds_and_exported_as_read(rotation
             "read as 1/3 each (33.3333%)")
     assert note in rotation("config", "check", str(config))
     assert note in rotation("config", "apply", str(config))
-    exported = yaml.safe_load(rotation("config", "export"))
+    exported = yaml.safe_load(rotation("config", "export", stream="stdout"))
     assert [seat["share"] for seat in exported["queues"][0]["members"]] == ["33.3333%"] * 3
     again = tmp_path / "exported.yaml"
     again.write_text(yaml.safe_dump(exported))
     rotation("config", "apply", str(again))
-    assert yaml.safe_load(rotation("config", "export")) == exported  # read the same way again
+    again_exported = yaml.safe_load(rotation("config", "export", stream="stdout"))
+    assert again_exported == exported  # read the same way again
     leads = tmp_path / "leads.json"
     leads.write_text(json.dumps([{"id": f"T-{n}"} for n in range(6)]))
     routed = rotation("route", str(leads))
@@ -354,3 +360,143 @@ def test_shares_that_do_not_add_up_are_refused_suggesting_weights(rotation, tmp_
     assert f'{config}:7: queues[0].members: shares add up to 1.5%, not 100% (share: 0.5 is read as 0.5%; ' \
            'write "50%" for half)' in refused
     assert "use weights instead, which need not: weight: 1 for each" in refused
+
+
+def test_every_command_on_the_database_names_it_with_an_absolute_path(
+        rotation, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", "sqlite:///cli.db")  # relative: to the folder it is run from
+    named = f"database: sqlite+aiosqlite:///{tmp_path / 'cli.db'}"
+    applied = rotation("config", "apply", str(EXAMPLES / "routing.yaml"))
+    assert named in applied and "Ledgers kept" in applied
+    assert rotation("config", "apply", str(EXAMPLES / "routing.yaml"), stream="stderr").count(named) == 1
+    lead = tmp_path / "lead.json"
+    lead.write_text(json.dumps({"id": "N-1", "country": "DE"}))
+    for command in (("route", str(lead)), ("route", "--pending"), ("report",), ("config", "export"),
+                    ("jobs", "run-once")):
+        assert named in rotation(*command, stream="stderr"), command
+        assert named not in rotation(*command, stream="stdout"), command  # stdout stays the result
+    assert "database:" not in rotation("config", "check", str(EXAMPLES / "routing.yaml"))  # no database
+
+
+def test_the_named_database_never_shows_a_password() -> None:
+    from bot.config.settings import shown_database
+
+    assert shown_database("postgresql+asyncpg://rotation:s3cret@db.example/rotation") == \
+        "postgresql+asyncpg://rotation:***@db.example/rotation"
+    assert shown_database("sqlite+aiosqlite:///:memory:") == "sqlite+aiosqlite:///:memory:"
+
+
+@pytest.mark.parametrize("command", [
+    ("route", "{lead}"), ("route", "{lead}", "--dry-run"), ("route", "--pending"), ("import", "{csv}"),
+    ("report",),
+])
+def test_routing_into_a_database_without_config_is_refused_in_words(rotation, tmp_path: Path,
+                                                                      command: tuple[str, ...]) -> None:
+    lead, rows = tmp_path / "lead.json", tmp_path / "leads.csv"
+    lead.write_text(json.dumps({"id": "L-1", "country": "DE"}))
+    rows.write_text("id,country\nL-1,DE\nL-2,US\n")
+    args = [part.format(lead=lead, csv=rows) for part in command]
+    database = tmp_path / "cli.db"
+    refusal = (f"error: no routing config has been applied to sqlite+aiosqlite:///{database}{{}}; run "
+               "`rotation config apply FILE` first, or set DATABASE_URL to the database that has one.\n")
+    assert rotation(*args, code=1) == refusal.format(" (the file does not exist yet)")
+    assert not database.exists()  # a refused command leaves no new empty database behind
+    rotation("config", "export", code=1)  # makes the database, with no config in it
+    assert database.exists()
+    assert rotation(*args, code=1) == refusal.format("")
+    assert stored_lead_ids(tmp_path) == []
+
+
+def test_route_pending_refuses_a_file_and_a_dry_run_as_usage_errors(rotation, tmp_path: Path) -> None:
+    lead = tmp_path / "lead.json"
+    lead.write_text(json.dumps({"id": "L-1"}))
+    said = rotation("route", str(lead), "--pending", code=2)
+    assert f"--pending assigns the leads already waiting and reads no file: give either {lead} or " \
+           "--pending, not both." in said
+    assert "--pending has no dry run" in rotation("route", "--pending", "--dry-run", code=2)
+    assert "give a JSON file with a lead" in rotation("route", code=2)
+    assert not (tmp_path / "cli.db").exists()
+
+
+def test_route_explain_shows_every_rule_tried_and_every_candidate(rotation, tmp_path: Path) -> None:
+    rotation("config", "apply", str(EXAMPLES / "routing.yaml"))
+    lead = tmp_path / "lead.json"
+    lead.write_text(json.dumps({"id": "X-1", "country": "DE", "employees": 20}))
+    plain = rotation("route", str(lead), "--dry-run", stream="stdout")
+    explained = rotation("route", str(lead), "--dry-run", "--explain", stream="stdout").splitlines()
+    assert "\n".join(explained).startswith(plain.split("\n(dry run")[0])  # the summary, then the details
+    rules = yaml.safe_load((EXAMPLES / "routing.yaml").read_text())["rules"]
+    emea = next(n for n, rule in enumerate(rules, 1) if rule["name"] == "EMEA")
+    tried = [line.strip() for line in explained if re.match(r"    \d+\. ", line)]
+    assert [line.split(". ", 1)[1].split(" → ")[0] for line in tried] == [r["name"] for r in rules[:emea]]
+    assert all(": no match (" in line for line in tried[:-1])
+    assert tried[-1].startswith(f"{emea}. EMEA → emea: MATCHED (country \"DE\" is in [")
+    assert "    (rules after “EMEA”, if any, were not tried)" in explained
+    emea_seats = next(q for q in yaml.safe_load((EXAMPLES / "routing.yaml").read_text())["queues"]
+                      if q["name"] == "emea")["members"]
+    start = explained.index("  Candidates in emea (fair):")
+    candidates = explained[start + 1 : start + 1 + len(emea_seats)]
+    assert sorted(line.split("(")[1].split(")")[0] for line in candidates) == \
+        sorted(seat["slack_id"] for seat in emea_seats)
+    assert sum(": WINNER; received 0, lag +" in line for line in candidates) == 1
+    assert all(", weight " in line for line in candidates)
+    assert stored_lead_ids(tmp_path) == []
+
+
+def test_route_explain_names_who_was_left_out_and_why(rotation, tmp_path: Path) -> None:
+    config = tmp_path / "two.yaml"
+    config.write_text("members:\n  - {slack_id: U01A, name: Ann}\n  - {slack_id: U01B, name: Ben}\n"
+                      "queues:\n  - {name: general, members: [{slack_id: U01A}, {slack_id: U01B}]}\n"
+                      "rules:\n  - {name: everyone, queue: general}\n")
+    rotation("config", "apply", str(config))
+    lead = tmp_path / "lead.json"
+    lead.write_text(json.dumps({"id": "P-1"}))
+    rotation("route", str(lead))  # someone got it; the other is next
+    second = tmp_path / "second.json"
+    second.write_text(json.dumps({"id": "P-2"}))
+    explained = rotation("route", str(second), "--dry-run", "--explain", stream="stdout")
+    assert "1. everyone → general: MATCHED (catch-all)" in explained
+    assert explained.count(": WINNER; received 0") == 1 and explained.count(": eligible; received 1") == 1
+
+
+def test_a_report_for_a_period_without_leads_says_so(rotation) -> None:
+    rotation("config", "apply", str(EXAMPLES / "routing.yaml"))
+    table = rotation("report", "--period", "2025-03", "--queue", "emea", stream="stdout").splitlines()
+    assert table[-1] == "No leads in 2025-03 (queue emea)." and table[-2] == ""
+    queues = yaml.safe_load((EXAMPLES / "routing.yaml").read_text())["queues"]
+    emea = next(queue for queue in queues if queue["name"] == "emea")
+    rows = table[2:-2]  # the rows of zeros are still shown
+    assert len(rows) == len(emea["members"]) and all(line.startswith("2025-03  emea") for line in rows)
+    whole = rotation("report", "--period", "2025-03", stream="stdout")
+    assert whole.splitlines()[-1] == "No leads in 2025-03."
+    csv_out = rotation("report", "--period", "2025-03", "--format", "csv", stream="stdout")
+    assert {row["leads"] for row in csv.DictReader(csv_out.splitlines())} == {"0"}  # still only CSV
+    said = rotation("report", "--period", "2025-03", "--format", "json", "--queue", "emea", stream="stderr")
+    assert said.splitlines()[-1] == "No leads in 2025-03 (queue emea)."
+    json.loads(rotation("report", "--period", "2025-03", "--format", "json", stream="stdout"))
+
+
+def test_a_report_with_leads_has_no_such_line(rotation, tmp_path: Path) -> None:
+    rotation("config", "apply", str(EXAMPLES / "routing.yaml"))
+    lead = tmp_path / "lead.json"
+    lead.write_text(json.dumps({"id": "R-1", "country": "DE"}))
+    rotation("route", str(lead))
+    assert "No leads" not in rotation("report")
+    assert "No leads" not in rotation("report", "--format", "csv")
+
+
+def test_import_reads_a_windows_1252_csv_with_encoding(rotation, tmp_path: Path) -> None:
+    import sqlite3
+
+    rotation("config", "apply", str(EXAMPLES / "routing.yaml"))
+    rows = tmp_path / "excel.csv"
+    rows.write_bytes("id,name,country\r\nW-1,Renée Müller,DE\r\nW-2,François “Frank”,FR\r\n".encode("cp1252"))
+    assert "--encoding cp1252" in rotation("import", str(rows), code=1)  # read as UTF-8 it is refused
+    assert "2 rows: 2 assigned" in rotation("import", str(rows), "--encoding", "cp1252")
+    with sqlite3.connect(tmp_path / "cli.db") as connection:
+        stored = connection.execute("SELECT fields FROM leads ORDER BY id")
+        names = [json.loads(row[0])["name"] for row in stored]
+    assert names == ["Renée Müller", "François “Frank”"]
+    said = rotation("import", str(rows), "--encoding", "klingon", code=1)
+    assert "'klingon' is not a text encoding Python knows" in said

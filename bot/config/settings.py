@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from bot.jobs.feed_address import IPNetwork, trusted_networks
 from bot.store.db import DEFAULT_DATABASE_URL
 
 
@@ -37,6 +38,9 @@ class Settings:
     manager_group: str | None = None
     delivery: str = "auto"  # where the outbox is sent from: "process", "inline" or "auto"
     metrics_token: str | None = _secret()  # when set, GET /metrics wants it as a bearer token
+    # ROTATION_CALENDAR_ALLOW_NETWORKS, read here so that a typo stops serve at start rather
+    # than at the first calendar fetch (bot.jobs.feed_address reads the same variable).
+    calendar_allow_networks: tuple[IPNetwork, ...] = ()
 
     @property
     def delivers_inline(self) -> bool:
@@ -80,6 +84,7 @@ class Settings:
             manager_group=get("ROTATION_MANAGER_GROUP"),
             delivery=_one_of("ROTATION_DELIVERY", get("ROTATION_DELIVERY") or "auto", DELIVERY_MODES),
             metrics_token=get("ROTATION_METRICS_TOKEN"),
+            calendar_allow_networks=trusted_networks(get("ROTATION_CALENDAR_ALLOW_NETWORKS") or ""),
         )
 
 
@@ -143,6 +148,32 @@ def without_password(url: str) -> str:
     scheme, slashes, userinfo = head.partition("//") if "//" in head else ("", "", head)
     user, colon, _password = userinfo.partition(":")
     return f"{scheme}{slashes}{user}:***@{host}" if colon else url
+
+
+def shown_database(url: str) -> str:
+    """The database a command uses, as it tells the user: a SQLite file by its absolute path
+    (a relative one is relative to the folder the command was run from, which is how a run
+    from another folder quietly made a new empty database), any other URL without its password."""
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        return without_password(url)
+    database = parsed.database
+    if not parsed.drivername.startswith("sqlite") or not database or database == ":memory:" \
+            or database.startswith("file:"):
+        return without_password(url)
+    return parsed.set(database=str(Path(database).absolute())).render_as_string(hide_password=True)
+
+
+def new_sqlite_file(url: str) -> bool:
+    """Whether `url` names a SQLite file that does not exist yet (opening it would create it)."""
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        return False
+    database = parsed.database
+    return (parsed.drivername.startswith("sqlite") and bool(database) and database != ":memory:"
+            and not database.startswith("file:") and not Path(database).exists())
 
 
 def _whole_number(name: str, value: str | None, default: int, *, least: int, most: int | None = None) -> int:
