@@ -22,6 +22,7 @@ $(STAMP): pyproject.toml
 # ROTATION_CONFIG/DATABASE_URL are passed only to this recipe, never exported
 # globally, so they cannot leak into the test run.
 serve: venv
+	@test -n "$$ROTATION_INTAKE_TOKEN" || echo "note: ROTATION_INTAKE_TOKEN is not set, so POST /leads is switched off (503); to turn it on: make serve ROTATION_INTAKE_TOKEN=some-secret" >&2
 	ROTATION_CONFIG='$(ROTATION_CONFIG)' DATABASE_URL='$(DATABASE_URL)' $(BIN)/rotation serve
 
 # The PostgreSQL tests start their own throwaway server (tests/postgres.py);

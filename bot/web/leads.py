@@ -33,13 +33,18 @@ class Rejected(Exception):
         self.message = message
 
 
+INTAKE_OFF = ("Lead intake is switched off on this server: ROTATION_INTAKE_TOKEN is not set, so retrying "
+              "will not help. To turn it on, restart `rotation serve` with ROTATION_INTAKE_TOKEN set to a "
+              "secret, and send it as `Authorization: Bearer <token>`.")
+
+
 def error(status: int, message: str) -> web.Response:
     return web.json_response({"error": message}, status=status)
 
 
 def check_token(request: web.Request, token: str | None) -> None:
-    if token is None:
-        raise Rejected(503, "Lead intake is switched off: set ROTATION_INTAKE_TOKEN to turn it on.")
+    if token is None:  # 503 as the contract says, but no Retry-After: retrying will not help
+        raise Rejected(503, INTAKE_OFF)
     refusal = bearer_refusal(request, token, name="intake token")
     if refusal is not None:
         raise Rejected(401, refusal)

@@ -15,7 +15,7 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy.exc import DBAPIError
 
-from bot.config.settings import Settings, without_password
+from bot.config.settings import Settings, shown_database, without_password
 from bot.delivery.handover import HANDOVER_LEASE
 from bot.delivery.loop import DeliveryLoop
 from bot.delivery.process import DeliveryProcess, DeliveryProcessFailed
@@ -68,13 +68,22 @@ async def _serve(db: Database, settings: Settings, stop: asyncio.Event,
         reason = error.orig if isinstance(error, DBAPIError) else error
         log.error("cannot use the database at %s: %s", without_password(db.url), reason)
         return 1
+    log.info("database: %s", shown_database(settings.database_url))
     service = RoutingService(db, webhook=bool(settings.webhook_url))
     if settings.routing_config and not await _apply_config(service, settings.routing_config):
         return 1
-    if not (await service.team()).rules:
+    team = await service.team()
+    if not team.config_version:
         log.warning("no routing config has been applied: every lead will wait unassigned. Set "
                     "ROTATION_CONFIG to a config file (see examples/routing.yaml), or run "
                     "`rotation config apply FILE`.")
+    elif not team.rules:
+        log.warning("the routing config in the database has no rules: every lead will wait "
+                    "unassigned. Add a catch-all rule (`- {name: everyone, queue: QUEUE}`) and apply it.")
+    if settings.intake_token is None:
+        log.warning("lead intake is switched off: ROTATION_INTAKE_TOKEN is not set, so POST /leads "
+                    "and GET /leads/{id} answer 503 until serve is restarted with it set "
+                    "(any secret string; clients send it as `Authorization: Bearer <token>`).")
     slack = SlackRuntime.from_settings(settings, service)
     metrics = Metrics()
     delivery = _delivery(settings, db, service, slack, metrics)
@@ -128,14 +137,18 @@ async def _serve(db: Database, settings: Settings, stop: asyncio.Event,
 
 
 async def _apply_config(service: RoutingService, path: str) -> bool:
-    from bot.config.routing import ConfigInvalid, load_file
+    """Apply ROTATION_CONFIG, logging what `rotation config check` would say of it; False
+    (logged) if it is not valid, and then nothing was applied."""
+    from bot.config.routing import ConfigInvalid, check_file
 
     try:
-        config = load_file(path)
+        checked = check_file(path)
     except ConfigInvalid as invalid:
         log.error("ROTATION_CONFIG is not valid, not serving:\n%s", invalid)
         return False
-    applied = await service.apply_config_if_changed(config, actor="serve")
+    for remark in checked.remarks:  # warnings (likely not what was meant) and notes (how it was read)
+        log.warning("ROTATION_CONFIG %s", remark.render(checked.source))
+    applied = await service.apply_config_if_changed(checked.config, actor="serve")
     if applied is None:
         log.info("the routing config %s says what was last applied: kept as it is in the database, "
                  "with the calibrations managers made since", path)

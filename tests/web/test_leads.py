@@ -143,9 +143,15 @@ async def test_a_chunked_body_over_the_limit_is_413(serve: ServeFactory) -> None
 
 
 async def test_intake_is_503_without_a_token_configured(serve: ServeFactory) -> None:
+    """503 as the contract says, but without Retry-After and in words: retrying will not help."""
     app = await serve(intake_token=None)
-    status, body = await app.post_lead({"id": "x"})
-    assert status == 503 and "ROTATION_INTAKE_TOKEN" in body["error"]
+    for method, path in (("POST", "/leads"), ("GET", "/leads/x")):
+        async with app.http.request(method, f"{app.url}{path}", json={"id": "x"}, headers=AUTH) as response:
+            assert response.status == 503 and "Retry-After" not in response.headers
+            said = (await response.json())["error"]
+        assert said.startswith("Lead intake is switched off on this server: ROTATION_INTAKE_TOKEN is not "
+                               "set, so retrying will not help.")
+        assert "restart `rotation serve` with ROTATION_INTAKE_TOKEN set" in said
     assert (await app.counts())["leads"] == 0
 
 

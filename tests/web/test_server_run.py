@@ -10,7 +10,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from web_support import AUTH, CONFIG, TOKEN
+from web_support import AUTH, CONFIG, TOKEN, free_port
 
 from bot.config.settings import Settings
 from bot.routing.results import Calibration
@@ -116,3 +116,52 @@ async def test_serve_says_so_in_words_when_the_database_cannot_be_reached(
     [said] = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
     assert said.startswith(f"cannot use the database at postgresql+asyncpg://rotation:***@127.0.0.1:{closed}/x")
     assert "secret" not in said and not any(r.exc_info for r in caplog.records)  # no traceback
+
+
+async def test_serve_warns_at_start_that_intake_is_switched_off(tmp_path: Path,
+                                                               caplog: pytest.LogCaptureFixture) -> None:
+    settings = settings_for(tmp_path, free_port())
+    for token, warned in ((None, True), (TOKEN, False)):
+        caplog.clear()
+        await start_and_stop(dataclasses.replace(settings, intake_token=token))
+        said = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+        assert any(line.startswith("lead intake is switched off: ROTATION_INTAKE_TOKEN is not set, so POST "
+                                   "/leads and GET /leads/{id} answer 503") for line in said) is warned
+
+
+THIRDS_WITHOUT_CATCH_ALL = """
+members:
+  - {slack_id: U01A, name: A}
+  - {slack_id: U01B, name: B}
+  - {slack_id: U01C, name: C}
+queues:
+  - name: thirds
+    members: [{slack_id: U01A, share: 33.3%}, {slack_id: U01B, share: 33.3%}, {slack_id: U01C, share: 33.3%}]
+rules:
+  - {name: Germany, when: {field: country, op: equals, value: DE}, queue: thirds}
+"""
+
+
+async def test_serve_logs_the_configs_warnings_and_notes_and_names_its_database(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
+    settings = settings_for(tmp_path, free_port())
+    config = Path(settings.routing_config or "")
+    config.write_text(THIRDS_WITHOUT_CATCH_ALL)
+    await start_and_stop(settings)
+    warned = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    about_config = [line for line in warned if line.startswith(f"ROTATION_CONFIG {config}:")]
+    assert any(": warning: no catch-all rule" in line for line in about_config), warned
+    assert any(": note: " in line and "within rounding of 100%" in line for line in about_config), warned
+    said = [r.getMessage() for r in caplog.records if r.levelname == "INFO"]
+    assert f"database: sqlite+aiosqlite:///{tmp_path / 'rotation.db'}" in said
+
+
+async def test_serve_says_a_config_with_no_rules_has_no_rules(tmp_path: Path,
+                                                             caplog: pytest.LogCaptureFixture) -> None:
+    settings = settings_for(tmp_path, free_port())
+    Path(settings.routing_config or "").write_text(CONFIG.split("rules:")[0])
+    await start_and_stop(settings)
+    warned = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert any("the routing config in the database has no rules" in line for line in warned), warned
+    assert not any("no routing config has been applied" in line for line in warned)  # it was: untrue
