@@ -500,3 +500,13 @@ def test_import_reads_a_windows_1252_csv_with_encoding(rotation, tmp_path: Path)
     assert names == ["Renée Müller", "François “Frank”"]
     said = rotation("import", str(rows), "--encoding", "klingon", code=1)
     assert "'klingon' is not a text encoding Python knows" in said
+
+
+def test_calendar_networks_that_parse_are_kept_as_given_for_the_delivery_child() -> None:
+    import dataclasses
+
+    from bot.config.settings import Settings
+
+    settings = Settings.from_env({"ROTATION_CALENDAR_ALLOW_NETWORKS": "10.20.0.0/16, fd00::/8"})
+    assert settings.calendar_allow_networks == "10.20.0.0/16, fd00::/8"
+    json.dumps(dataclasses.asdict(settings))  # serve hands its settings to the delivery child as JSON

@@ -11,7 +11,8 @@ from urllib.parse import urlsplit
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from bot.jobs.feed_address import IPNetwork, trusted_networks
+from bot.jobs.feed_address import ALLOW_ENV as CALENDAR_ALLOW_NETWORKS
+from bot.jobs.feed_address import trusted_networks
 from bot.store.db import DEFAULT_DATABASE_URL
 
 
@@ -38,9 +39,10 @@ class Settings:
     manager_group: str | None = None
     delivery: str = "auto"  # where the outbox is sent from: "process", "inline" or "auto"
     metrics_token: str | None = _secret()  # when set, GET /metrics wants it as a bearer token
-    # ROTATION_CALENDAR_ALLOW_NETWORKS, read here so that a typo stops serve at start rather
-    # than at the first calendar fetch (bot.jobs.feed_address reads the same variable).
-    calendar_allow_networks: tuple[IPNetwork, ...] = ()
+    # ROTATION_CALENDAR_ALLOW_NETWORKS as given, checked here so that a typo stops serve at start
+    # rather than at the first calendar fetch (bot.jobs.feed_address reads the same variable).
+    # Text, not networks: settings reach the delivery child as JSON.
+    calendar_allow_networks: str | None = None
 
     @property
     def delivers_inline(self) -> bool:
@@ -84,7 +86,7 @@ class Settings:
             manager_group=get("ROTATION_MANAGER_GROUP"),
             delivery=_one_of("ROTATION_DELIVERY", get("ROTATION_DELIVERY") or "auto", DELIVERY_MODES),
             metrics_token=get("ROTATION_METRICS_TOKEN"),
-            calendar_allow_networks=trusted_networks(get("ROTATION_CALENDAR_ALLOW_NETWORKS") or ""),
+            calendar_allow_networks=_networks(get(CALENDAR_ALLOW_NETWORKS)),
         )
 
 
@@ -199,6 +201,14 @@ def _web_url(name: str, value: str | None) -> str | None:
         parts = urlsplit("")
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(f"{name} must be an http:// or https:// URL, not {without_password(value)!r}.")
+    return value
+
+
+def _networks(value: str | None) -> str | None:
+    """`value` when it is a comma-separated list of networks, else a ValueError naming the
+    variable and the entry that is not one."""
+    if value is not None:
+        trusted_networks(value)
     return value
 
 
