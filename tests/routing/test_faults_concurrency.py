@@ -30,7 +30,8 @@ Click = Callable[[RoutingService, int], Awaitable[Any]]
 def config(sla_minutes: int | None = 30, capacity: int | None = None) -> str:
     extra = {} if capacity is None else {"capacity": capacity}
     members = [make_member(r, **extra) for r in REPS]
-    queues = [make_queue("east", REPS[:4], fallback="west", **({"sla_minutes": sla_minutes} if sla_minutes else {})),
+    sla = {"sla_minutes": sla_minutes} if sla_minutes else {}
+    queues = [make_queue("east", REPS[:4], fallback="west", **sla),
               make_queue("west", [{"slack_id": r, "weight": i + 1} for i, r in enumerate(REPS)])]
     rules = [{"name": "east", "when": {"field": "q", "op": "equals", "value": "east"}, "queue": "east"},
              {"name": "rest", "queue": "west"}]
@@ -138,7 +139,8 @@ async def test_passes_and_routing_on_two_replicas_never_deadlock_into_an_error(
     await route_leads(one, 30)
     offered = await offered_ids(one)
     work = [pass_(two if i % 2 else one, a) for i, a in enumerate(offered)]
-    work += [(one if i % 2 else two).route({"id": f"N-{i}", "q": "east" if i % 3 else "west"}) for i in range(60)]
+    work += [(one if i % 2 else two).route({"id": f"N-{i}", "q": "east" if i % 3 else "west"})
+             for i in range(60)]
     rng = random.Random(7)
     rng.shuffle(work)
     results = await asyncio.gather(*work, return_exceptions=True)
@@ -149,7 +151,9 @@ async def test_passes_and_routing_on_two_replicas_never_deadlock_into_an_error(
     await two.db.dispose()
 
 
-async def test_a_pass_blocked_behind_another_answers_as_repeated(postgres_url: str, clock: ManualClock) -> None:
+async def test_a_pass_blocked_behind_another_answers_as_repeated(
+    postgres_url: str, clock: ManualClock
+) -> None:
     """Interleaved on purpose: the first Pass holds its transaction open while the second
     arrives; once the first commits the second finds the offer already passed."""
     one, two = await replicas(postgres_url, clock, config(sla_minutes=None))
