@@ -1,4 +1,4 @@
-# Developer entry points. `make test` is all CI runs (see .ci/run).
+# Developer entry points. `make test` is all CI runs (see .ci/run): ruff, mypy (bot/), then pytest.
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -28,6 +28,8 @@ serve: venv
 # The PostgreSQL tests start their own throwaway server (tests/postgres.py);
 # ROTATION_REQUIRE_POSTGRES=1 turns "no PostgreSQL binaries" from skip into failure.
 test: venv
+	$(BIN)/ruff check .
+	$(BIN)/mypy
 	ROTATION_REQUIRE_POSTGRES='$(ROTATION_REQUIRE_POSTGRES)' $(BIN)/pytest -q $(PYTEST_ARGS)
 
 lint: venv

@@ -36,8 +36,8 @@ def rule_warnings(raw: dict[str, Any], lines: dict[str, int]) -> list[ConfigProb
 
 def _likely_catch_all_queue(raw: dict[str, Any]) -> str:
     queues = raw.get("queues")
-    names = [q.get("name") for q in queues if isinstance(q, dict)] if isinstance(queues, list) else []
-    names = [name for name in names if isinstance(name, str)]
+    listed = [q.get("name") for q in queues if isinstance(q, dict)] if isinstance(queues, list) else []
+    names: list[str] = [name for name in listed if isinstance(name, str)]
     for name in CATCH_ALL_NAMES:
         if name in names:
             return name

@@ -160,7 +160,7 @@ def shown_database(url: str) -> str:
         parsed = make_url(url)
     except (ArgumentError, ValueError):
         return without_password(url)
-    database = parsed.database
+    database = parsed.database or ""
     if not parsed.drivername.startswith("sqlite") or not database or database == ":memory:" \
             or database.startswith("file:"):
         return without_password(url)
@@ -173,7 +173,7 @@ def new_sqlite_file(url: str) -> bool:
         parsed = make_url(url)
     except (ArgumentError, ValueError):
         return False
-    database = parsed.database
+    database = parsed.database or ""
     return (parsed.drivername.startswith("sqlite") and bool(database) and database != ":memory:"
             and not database.startswith("file:") and not Path(database).exists())
 

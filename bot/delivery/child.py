@@ -120,7 +120,7 @@ async def _listen(orders: asyncio.StreamReader, delivery: DeliveryLoop, stop: as
         stop.set()
 
 
-def _slack_deliverer(settings: Settings, service: RoutingService):  # type: ignore[no-untyped-def]
+def _slack_deliverer(settings: Settings, service: RoutingService):
     if not settings.slack_bot_token:
         return None
     from bot.slack.runtime import SlackRuntime

@@ -19,9 +19,9 @@ from sqlalchemy import Connection, bindparam, insert, select, update
 
 from bot.delivery.transports import Message
 from bot.store.db import Database
-from bot.store.models import OutboxMessage
+from bot.store.models import OutboxMessage, table_of
 
-Outbox = OutboxMessage.__table__
+Outbox = table_of(OutboxMessage)
 # Prebuilt statements for the common outcomes, run as one executemany each.
 _MARK_SENT = (update(Outbox).where(Outbox.c.id == bindparam("b_id"))
               .values(sent_at=bindparam("b_now"), result=bindparam("b_result"), last_error=None))

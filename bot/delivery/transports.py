@@ -12,6 +12,7 @@ import hmac
 import json
 import logging
 import time
+from collections.abc import Callable
 from typing import Any, Protocol
 
 import aiohttp
@@ -111,8 +112,9 @@ def one_line(text: str) -> str:
 def console_line(kind: str, payload: dict[str, Any]) -> str:
     to = payload.get("to") or payload.get("channel") or "?"
     where = f"DM to {to}" if kind == "dm" else f"#{to}" if kind == "channel" else kind
+    render: Callable[[str, dict[str, Any]], dict[str, Any]] | None
     try:
-        from bot.slack.runtime import render  # type: ignore[import-not-found]
+        from bot.slack.runtime import render
     except ImportError:
         render = None
     if render is not None:

@@ -9,7 +9,7 @@ the core sees one leave per stretch of days away.
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -65,6 +65,8 @@ def _absence(event: Any, team: TeamSettings, zone: ZoneInfo) -> CalendarAbsence 
     if not isinstance(start, datetime):  # all-day: DTEND is the day after the last day
         last = end - timedelta(days=1) if isinstance(end, date) and end > start else start
         return CalendarAbsence(uid, start, last, title)
+    if not isinstance(end, datetime):  # a timed start with an all-day end: to that day's start
+        end = datetime.combine(end, time.min)
     start, end = _aware(start, zone), _aware(end, zone)
     if end - start < timedelta(hours=MIN_TIMED_HOURS):
         return None
@@ -77,9 +79,9 @@ def _end(event: Any, start: date) -> date:
     if event.get("DTEND") is not None:
         end = event.decoded("DTEND")
         if isinstance(end, datetime) == isinstance(start, datetime):
-            return end  # type: ignore[no-any-return]
+            return end
     if event.get("DURATION") is not None:
-        return start + event.decoded("DURATION")  # type: ignore[no-any-return]
+        return start + event.decoded("DURATION")
     return start if isinstance(start, datetime) else start + timedelta(days=1)
 
 

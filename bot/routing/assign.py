@@ -34,14 +34,14 @@ from bot.routing.outbox import Message, Outbox, lead_card
 from bot.routing.results import MemberRef, RouteOutcome
 from bot.routing.rules import RuleResult
 from bot.routing.team import TeamSettings
-from bot.store.models import Assignment, Lead
+from bot.store.models import Assignment, Lead, table_of
 
 MAX_FALLBACKS = 10
 MAX_BUCKET_DAYS = 5  # availability buckets: 24 h, 48 h ... 120 h
 
 
-LEADS = Lead.__table__
-INSERT_ASSIGNMENT = Assignment.__table__.insert().returning(Assignment.__table__.c.id)
+LEADS = table_of(Lead)
+INSERT_ASSIGNMENT = table_of(Assignment).insert().returning(table_of(Assignment).c.id)
 
 
 @dataclass(slots=True)

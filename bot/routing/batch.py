@@ -31,11 +31,11 @@ from bot.routing.outbox import Message, Outbox
 from bot.routing.results import MemberRef, RouteOutcome
 from bot.routing.rules import RuleResult, first_match
 from bot.routing.team import load_team
-from bot.store.models import Assignment, Lead, Member
+from bot.store.models import Assignment, Lead, Member, table_of
 
-LEADS = Lead.__table__
-ASSIGNMENTS = Assignment.__table__
-MEMBERS = Member.__table__
+LEADS = table_of(Lead)
+ASSIGNMENTS = table_of(Assignment)
+MEMBERS = table_of(Member)
 INSERT_ASSIGNMENTS = ASSIGNMENTS.insert().returning(ASSIGNMENTS.c.id, sort_by_parameter_order=True)
 KNOWN_IDS = select(LEADS.c.id).where(LEADS.c.id.in_(bindparam("lead_ids", expanding=True)))
 ADD_OPEN_LEADS = (
@@ -206,7 +206,8 @@ class Batch:
             )
         assigned = [d for d in fresh if d.assignment is not None]
         if assigned:
-            ids = connection.execute(INSERT_ASSIGNMENTS, [d.assignment for d in assigned]).scalars().all()
+            rows = [d.assignment for d in assigned if d.assignment is not None]
+            ids = connection.execute(INSERT_ASSIGNMENTS, rows).scalars().all()
             for decision, assignment_id in zip(assigned, ids, strict=True):
                 decision.assignment_id = assignment_id
                 owe(self.outbox, decision)

@@ -11,7 +11,7 @@ from sqlalchemy import Connection, select, update
 from bot.routing.errors import InvalidChange
 from bot.routing.members import add_leave, audit, member_zone, require_member
 from bot.routing.team import TeamSettings
-from bot.store.models import Leave, Member
+from bot.store.models import Leave, Member, table_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +46,7 @@ def sync_calendar(
         row.external_id: row
         for row in (
             connection.execute(
-                select(Leave.__table__).where(
+                select(table_of(Leave)).where(
                     Leave.member_id == member.id,
                     Leave.source == "calendar",
                     Leave.cancelled_at.is_(None),
@@ -65,8 +65,8 @@ def sync_calendar(
             connection.execute(update(Leave).where(Leave.id == row.id).values(cancelled_at=now))
             cancelled += 1
     for key, absence in wanted.items():
-        row = existing.get(key)
-        if row is not None and (absence.starts_on, absence.ends_on) == (row.starts_on, row.ends_on):
+        held = existing.get(key)
+        if held is not None and (absence.starts_on, absence.ends_on) == (held.starts_on, held.ends_on):
             continue
         declined = connection.execute(
             select(Leave.id).where(
@@ -78,7 +78,7 @@ def sync_calendar(
                 Leave.ends_on == absence.ends_on,
             )
         ).first()
-        if declined is not None and row is None and _cancelled_by_member(connection, declined.id):
+        if declined is not None and held is None and _cancelled_by_member(connection, declined.id):
             continue  # the member cancelled this one by hand; the feed does not bring it back
         overlapping = (
             connection.execute(

@@ -6,6 +6,7 @@ so a +5 moves the member exactly five leads further from their next one.
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
 from fractions import Fraction
 
@@ -25,7 +26,7 @@ from bot.routing.weights import (
     weight_from_number,
     weight_from_priority,
 )
-from bot.store.models import Membership, SlackEvent
+from bot.store.models import Membership, SlackEvent, table_of
 
 MAX_ADJUSTMENT = 1000
 MAX_CALIBRATION_NOTE = 2000
@@ -112,12 +113,8 @@ def apply_calibration(
         eligible, _ = eligible_seats(opened, now)
         rotation.adjust(seat, change.adjustment, [s.seat.id for s in eligible])
     if change.active is not None:
-        info.facts = type(info.facts)(**{**_facts_dict(info.facts), "seat_active": change.active})
+        info.facts = dataclasses.replace(info.facts, seat_active=change.active)
     return opened
-
-
-def _facts_dict(facts: object) -> dict[str, object]:
-    return {name: getattr(facts, name) for name in facts.__dataclass_fields__}  # type: ignore[attr-defined]
 
 
 def calibrate(
@@ -210,7 +207,7 @@ def add_to_queue(
         raise NotFound(f"There is no queue named {queue!r}.")
     existing = (
         connection.execute(
-            select(Membership.__table__).where(
+            select(table_of(Membership)).where(
                 Membership.queue_id == queue_row.id, Membership.member_id == member.id
             )
         )
@@ -268,7 +265,7 @@ def remove_from_queue(connection: Connection, slack_id: str, queue: str, now: da
     return f"{member.name} left {queue}; their history stays in the reports."
 
 
-def select_queue(name: str):  # type: ignore[no-untyped-def]
+def select_queue(name: str):
     from bot.store.models import Queue
 
     return select(Queue.id, Queue.name).where(Queue.name == name)

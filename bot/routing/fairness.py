@@ -232,7 +232,7 @@ def _free(seat: Seat) -> float:
     return float(seat.capacity - seat.open_leads)
 
 
-def _first(seats: Sequence[Seat], key, reason: str) -> Choice:  # type: ignore[no-untyped-def]
+def _first(seats: Sequence[Seat], key, reason: str) -> Choice:
     """The seat with the smallest key; ties broken by recency, then by id, and said so."""
     keyed = [(key(seat), seat.id, seat) for seat in seats]
     best = min(keyed, key=lambda k: (k[0], k[1]))

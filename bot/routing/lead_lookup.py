@@ -14,7 +14,7 @@ from sqlalchemy import Connection, select
 from bot.routing.errors import NotFound
 from bot.routing.lead_fields import storable
 from bot.routing.results import MemberRef, RouteOutcome
-from bot.store.models import Assignment, Lead, Member
+from bot.store.models import Assignment, Lead, Member, table_of
 
 
 def stored_outcome(connection: Connection, lead_id: str) -> RouteOutcome | None:
@@ -69,7 +69,7 @@ def current_assignment(connection: Connection, lead_id: str) -> dict[str, Any] |
 
 
 def require_lead(connection: Connection, lead_id: str) -> Any:
-    lead = (connection.execute(select(Lead.__table__).where(Lead.id == lead_id))).mappings().first()
+    lead = (connection.execute(select(table_of(Lead)).where(Lead.id == lead_id))).mappings().first()
     if lead is None:
         raise NotFound(f"There is no lead with id {lead_id}.")
     return lead

@@ -18,7 +18,7 @@ from bot.routing.errors import CapacityTaken
 from bot.routing.fairness import Rotation, Seat
 from bot.routing.periods import period_key
 from bot.routing.team import TeamSettings
-from bot.store.models import AuditEvent, Leave, Member, Membership, Queue
+from bot.store.models import AuditEvent, Leave, Member, Membership, Queue, table_of
 
 
 @dataclass(slots=True)
@@ -118,8 +118,8 @@ _SEATS = (
     .order_by(Membership.id)
 )
 _SAVE_SEAT = (
-    update(Membership.__table__)
-    .where(Membership.__table__.c.id == bindparam("seat_id"))
+    update(table_of(Membership))
+    .where(table_of(Membership).c.id == bindparam("seat_id"))
     .values(
         weight=bindparam("new_weight"),
         lag_base=bindparam("new_lag"),
@@ -131,16 +131,16 @@ _SAVE_SEAT = (
     )
 )
 _SAVE_QUEUE = (
-    update(Queue.__table__)
-    .where(Queue.__table__.c.id == bindparam("queue_id"))
+    update(table_of(Queue))
+    .where(table_of(Queue).c.id == bindparam("queue_id"))
     .values(
         vtime=bindparam("new_vtime"),
         seq=bindparam("new_seq"),
         period_key=bindparam("new_period"),
-        version=Queue.__table__.c.version + 1,
+        version=table_of(Queue).c.version + 1,
     )
 )
-_MEMBERS = Member.__table__
+_MEMBERS = table_of(Member)
 _OPEN_LEADS = {
     "sqlite": update(_MEMBERS)
     .where(_MEMBERS.c.id == bindparam("member_id"))

@@ -28,11 +28,11 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, select, update
 
 from bot.routing.ledger import change_open_leads
-from bot.store.models import Assignment, Lead, Queue
+from bot.store.models import Assignment, Lead, Queue, table_of
 
-_QUEUES = Queue.__table__
-_ASSIGNMENTS = Assignment.__table__
-_LEADS = Lead.__table__
+_QUEUES = table_of(Queue)
+_ASSIGNMENTS = table_of(Assignment)
+_LEADS = table_of(Lead)
 
 def _lock_chains_statement() -> Any:
     """The named queues and, recursively, the queues they fall back to, locked in id order:

@@ -13,7 +13,7 @@ from bot.routing.errors import InvalidChange, NotFound
 from bot.routing.lead_fields import storable
 from bot.routing.results import LeaveView
 from bot.routing.team import TeamSettings
-from bot.store.models import AuditEvent, Leave, Member
+from bot.store.models import AuditEvent, Leave, Member, table_of
 
 LAST_DATE = date(2100, 12, 31)  # further dates are typos (9999-12-31), and overflow a day's arithmetic
 MAX_LEAVE_DAYS = 366
@@ -39,7 +39,7 @@ def check_date(day: date, what: str, field: str | None = None) -> None:
 
 
 def require_member(connection: Connection, slack_id: str) -> Any:
-    member = (connection.execute(select(Member.__table__).where(Member.slack_id == slack_id))).first()
+    member = (connection.execute(select(table_of(Member)).where(Member.slack_id == slack_id))).first()
     if member is None or not member.in_config:
         raise NotFound("You are not in the lead rotation. Ask a manager to add you to the routing config.")
     return member
@@ -256,7 +256,7 @@ def add_leave(
 def leaves(connection: Connection, member_id: int, now: datetime) -> list[LeaveView]:
     rows = (
         connection.execute(
-            select(Leave.__table__)
+            select(table_of(Leave))
             .where(Leave.member_id == member_id, Leave.cancelled_at.is_(None), Leave.resume_at > now)
             .order_by(Leave.starts_on)
         )

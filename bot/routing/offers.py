@@ -21,13 +21,13 @@ from bot.routing.outbox import Outbox, lead_card
 from bot.routing.results import AssignmentChange, MemberRef, RouteOutcome
 from bot.routing.rules import RuleResult, first_match
 from bot.routing.team import TeamSettings, load_team
-from bot.store.models import Assignment, Lead, Member, Queue
+from bot.store.models import Assignment, Lead, Member, Queue, table_of
 
 
-def _load(connection: Connection, assignment_id: int):  # type: ignore[no-untyped-def]
+def _load(connection: Connection, assignment_id: int):
     row = (
         connection.execute(
-            select(Assignment.__table__, Member.slack_id, Member.name, Queue.name.label("queue"))
+            select(table_of(Assignment), Member.slack_id, Member.name, Queue.name.label("queue"))
             .join(Member, Member.id == Assignment.member_id)
             .join(Queue, Queue.id == Assignment.queue_id)
             .where(Assignment.id == assignment_id)
@@ -128,7 +128,7 @@ def _offer_next(
     cause: str,
     open_leads: OpenLeads,
 ) -> RouteOutcome:
-    lead = (connection.execute(select(Lead.__table__).where(Lead.id == moved.lead_id))).one()
+    lead = (connection.execute(select(table_of(Lead)).where(Lead.id == moved.lead_id))).one()
     had_it = frozenset(
         (connection.execute(select(Assignment.member_id).where(Assignment.lead_id == lead.id)))
         .scalars()
@@ -184,7 +184,7 @@ def overdue(connection: Connection, now: datetime) -> list[tuple[int, int, str]]
 
 def notify_managers(
     connection: Connection, team: TeamSettings, now: datetime, key: str, text: str, lead_id: str, fields: dict
-) -> None:  # type: ignore[type-arg]
+) -> None:
     channel = team.settings.get("manager_channel")
     outbox = Outbox(now)
     if channel:
@@ -228,7 +228,7 @@ def assign_pending_lead(
     Locks as `bot.routing.locks` says: the queue chain (read which from the lead, unlocked),
     then the lead, which must still be waiting (another replica may have placed it).
     """
-    lead = (connection.execute(select(Lead.__table__).where(Lead.id == lead_id))).first()
+    lead = (connection.execute(select(table_of(Lead)).where(Lead.id == lead_id))).first()
     if lead is None or lead.status != "unassigned":
         return None
     team = load_team(connection)

@@ -19,9 +19,9 @@ from typing import Any
 
 from sqlalchemy import Connection, insert
 
-from bot.store.models import OutboxMessage
+from bot.store.models import OutboxMessage, table_of
 
-OUTBOX = OutboxMessage.__table__
+OUTBOX = table_of(OutboxMessage)
 
 # Lead fields a rep needs to see first; the rest stay in the lead record.
 SHOWN_FIELDS = ("name", "company", "email", "phone", "country", "source", "url")

@@ -18,7 +18,7 @@ from datetime import datetime
 from fractions import Fraction
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, text, update
+from sqlalchemy import Connection, Row, func, insert, select, text, update
 
 from bot.config.schema import RoutingConfig, SeatConfig
 from bot.routing.errors import NotFound
@@ -32,7 +32,7 @@ from bot.routing.weights import (
     weight_from_number,
     weight_from_priority,
 )
-from bot.store.models import AuditEvent, Member, Membership, Queue, Team
+from bot.store.models import AuditEvent, Member, Membership, Queue, Team, table_of
 
 
 def seat_weights(seats: list[SeatConfig]) -> list[tuple[Fraction, str]]:
@@ -224,7 +224,7 @@ def _apply_seats(
     rows = {
         row.member_id: row
         for row in (
-            connection.execute(select(Membership.__table__).where(Membership.queue_id == queue_id))
+            connection.execute(select(table_of(Membership)).where(Membership.queue_id == queue_id))
         ).all()
     }
     listed: set[int] = set()
@@ -274,19 +274,19 @@ def _apply_seats(
 
 def export_config(connection: Connection) -> dict[str, Any]:
     """The current state as a routing config (the same shape `config apply` reads)."""
-    team = (connection.execute(select(Team.__table__).where(Team.id == TEAM_ID))).first()
+    team = (connection.execute(select(table_of(Team)).where(Team.id == TEAM_ID))).first()
     if team is None:  # what we would print is no config: `config check` refuses it
         raise NotFound("No routing config has been applied to this database yet, so there is nothing "
                        "to export. Apply one with `rotation config apply FILE`.")
     members = (
-        connection.execute(select(Member.__table__).where(Member.in_config.is_(True)).order_by(Member.id))
+        connection.execute(select(table_of(Member)).where(Member.in_config.is_(True)).order_by(Member.id))
     ).all()
     queues = (
-        connection.execute(select(Queue.__table__).where(Queue.in_config.is_(True)).order_by(Queue.position))
+        connection.execute(select(table_of(Queue)).where(Queue.in_config.is_(True)).order_by(Queue.position))
     ).all()
     seats = (
         connection.execute(
-            select(Membership.__table__, Member.slack_id)
+            select(table_of(Membership), Member.slack_id)
             .join(Member, Member.id == Membership.member_id)
             .where(Membership.in_config.is_(True))
             .order_by(Membership.id)
@@ -312,7 +312,7 @@ def export_config(connection: Connection) -> dict[str, Any]:
     return exported
 
 
-def _member_out(member: Member) -> dict[str, Any]:
+def _member_out(member: Row[Any]) -> dict[str, Any]:
     out: dict[str, Any] = {"slack_id": member.slack_id, "name": member.name}
     for key in ("role", "timezone", "email", "capacity", "working_hours"):
         value = getattr(member, key)
@@ -323,7 +323,7 @@ def _member_out(member: Member) -> dict[str, Any]:
     return out
 
 
-def _queue_out(queue: Queue, seats: list[tuple[Membership, str]]) -> dict[str, Any]:
+def _queue_out(queue: Row[Any], seats: list[tuple[Row[Any], str]]) -> dict[str, Any]:
     out: dict[str, Any] = {"name": queue.name}
     for key in ("channel", "strategy", "sla_minutes", "fallback", "sticky"):
         value = getattr(queue, key)
@@ -335,7 +335,7 @@ def _queue_out(queue: Queue, seats: list[tuple[Membership, str]]) -> dict[str, A
     return out
 
 
-def _seat_out(seat: Membership, slack_id: str) -> dict[str, Any]:
+def _seat_out(seat: Row[Any], slack_id: str) -> dict[str, Any]:
     out: dict[str, Any] = {"slack_id": slack_id}
     text = seat.weight_text
     if text.endswith("%"):

@@ -11,6 +11,7 @@ import logging
 import random
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
+from functools import partial
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, select
@@ -41,7 +42,7 @@ from bot.routing.results import (
 )
 from bot.routing.team import TeamSettings, load_team
 from bot.store.db import Database, DatabaseUnavailable
-from bot.store.models import Assignment, Lead, Member, Queue
+from bot.store.models import Assignment, Lead, Member, Queue, table_of
 
 T = TypeVar("T")
 
@@ -220,12 +221,12 @@ class RoutingService:
 
     async def lead(self, lead_id: str) -> LeadRecord:
         def work(connection: Connection) -> LeadRecord:
-            lead = (connection.execute(select(Lead.__table__).where(Lead.id == lead_id))).first()
+            lead = (connection.execute(select(table_of(Lead)).where(Lead.id == lead_id))).first()
             if lead is None:
                 raise NotFound(f"There is no lead with id {lead_id}.")
             rows = (
                 connection.execute(
-                    select(Assignment.__table__, Member.slack_id, Member.name, Queue.name.label("queue"))
+                    select(table_of(Assignment), Member.slack_id, Member.name, Queue.name.label("queue"))
                     .join(Member, Member.id == Assignment.member_id)
                     .join(Queue, Queue.id == Assignment.queue_id)
                     .where(Assignment.lead_id == lead_id)
@@ -258,13 +259,10 @@ class RoutingService:
         """Assign waiting leads to whoever has become eligible, oldest first."""
         done: list[RouteOutcome] = []
         after = None
-        while page := await self._run(lambda c, after=after: offers.pending_leads(c, after), commit=False):
+        while page := await self._run(partial(offers.pending_leads, after=after), commit=False):
             for _, lead_id in page:
-                outcome = await self._run(
-                    lambda c, lead_id=lead_id: offers.assign_pending_lead(
-                        c, self.router, lead_id, self.clock.now()
-                    )
-                )
+                outcome = await self._run(partial(
+                    offers.assign_pending_lead, router=self.router, lead_id=lead_id, now=self.clock.now()))
                 if outcome is not None:
                     done.append(outcome)
             after = page[-1]
@@ -276,7 +274,7 @@ class RoutingService:
         due = await self._run(lambda c: offers.overdue(c, now), commit=False)
         changes = []
         for assignment_id, hop, _queue in due:
-            change = await self._run(lambda c, a=assignment_id, h=hop: self._expire(c, a, h))
+            change = await self._run(partial(self._expire, assignment_id=assignment_id, hop=hop))
             if change is not None:
                 changes.append(change)
         return changes

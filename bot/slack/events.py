@@ -67,7 +67,8 @@ async def on_user_change(ack: AsyncAck, event: dict[str, Any], context: AsyncBol
     if not isinstance(user, dict) or not isinstance(user.get("id"), str) or not user["id"] \
             or user.get("is_bot"):
         return
-    profile = user.get("profile") if isinstance(user.get("profile"), dict) else {}
+    given = user.get("profile")
+    profile: dict[str, Any] = given if isinstance(given, dict) else {}
     d = deps(context)
     await adopt_timezone(d, user["id"], user.get("tz"))
     status = profile_status(profile)

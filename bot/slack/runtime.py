@@ -118,12 +118,12 @@ class SlackRuntime:
         self._ensure_session()
         try:
             bolt_request = AsyncBoltRequest(body=body, query=request.query_string,
-                                            headers=dict(request.headers))  # type: ignore[arg-type]
+                                            headers=dict(request.headers))
         except (AttributeError, KeyError, IndexError, TypeError, ValueError):
             # a shape the gate let through that Bolt's context builders cannot read
-            refused = gate.Refused(400, f"{gate.CANNOT_READ}: a field is not of the kind Slack sends.")
-            log.warning("%s", gate.log_line(refused, request.remote))
-            return web.json_response({"error": refused.words}, status=400)
+            unreadable = gate.Refused(400, f"{gate.CANNOT_READ}: a field is not of the kind Slack sends.")
+            log.warning("%s", gate.log_line(unreadable, request.remote))
+            return web.json_response({"error": unreadable.words}, status=400)
         bolt_response = await self.app.async_dispatch(bolt_request)
         if bolt_response.status == 404 and bolt_response.body == UNHANDLED:
             return web.Response(status=200)

@@ -101,7 +101,7 @@ class Database:
                     raise Rollback(result)
                 return result
         except Rollback as rollback:
-            return rollback.value  # type: ignore[no-any-return]
+            return rollback.value
 
     def _run_sqlite(self, work: Callable[..., T], args: tuple[Any, ...], commit: bool) -> T:
         try:
@@ -111,7 +111,7 @@ class Database:
                     raise Rollback(result)
                 return result
         except Rollback as rollback:
-            return rollback.value  # type: ignore[no-any-return]
+            return rollback.value
 
     @property
     def is_sqlite(self) -> bool:

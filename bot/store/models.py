@@ -18,6 +18,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Table,
     Text,
     UniqueConstraint,
 )
@@ -255,3 +256,11 @@ class SlackEvent(Base):
 
     event_id: Mapped[str] = mapped_column(String(100), primary_key=True)
     seen_at: Mapped[datetime]
+
+
+def table_of(model: type[Base]) -> Table:
+    """A model's Table, typed as one: the declarative `__table__` is typed as any FromClause,
+    which Core's insert() and update() do not take."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table

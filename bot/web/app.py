@@ -41,7 +41,7 @@ async def json_errors(request: web.Request, handler: Any) -> web.StreamResponse:
     hold anything a client cares to send.
     """
     try:
-        return await handler(request)  # type: ignore[no-any-return]
+        return await handler(request)
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
@@ -88,7 +88,7 @@ def _nobody_to_wake() -> None:
     """Without a delivery loop to wake (tests), the outbox simply keeps the messages."""
 
 
-def slack_handler(slack: SlackHandler | None):  # type: ignore[no-untyped-def]
+def slack_handler(slack: SlackHandler | None):
     async def handle(request: web.Request) -> web.StreamResponse:
         if slack is None:
             return error(503, "Slack is not configured: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET.")

@@ -49,7 +49,7 @@ async def body_deadline(request: web.Request, handler: Any) -> web.StreamRespons
     if request.body_exists and not request.content.is_eof():
         loop = asyncio.get_running_loop()
         loop.call_later(BODY_TIMEOUT, _close_if_body_unfinished, request)
-    return await handler(request)  # type: ignore[no-any-return]
+    return await handler(request)
 
 
 def _close_if_body_unfinished(request: web.Request) -> None:

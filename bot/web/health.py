@@ -11,7 +11,7 @@ from aiohttp import web
 from bot.store.db import Database
 
 
-def health_handler(db: Database):  # type: ignore[no-untyped-def]
+def health_handler(db: Database):
     async def handle(_request: web.Request) -> web.Response:
         if not await db.ping():
             return _unhealthy("The database does not answer.")

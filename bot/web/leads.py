@@ -85,7 +85,7 @@ def parse_lead(body: bytes) -> tuple[str, dict[str, Any]]:
 
 
 def intake_handler(service: RoutingService, settings: Settings, metrics: Metrics,
-                   on_routed: Callable[[], None]):  # type: ignore[no-untyped-def]
+                   on_routed: Callable[[], None]):
     async def handle(request: web.Request) -> web.Response:
         started = time.perf_counter()
         status: int | None = None  # what was answered, for the metrics (None: nothing)
@@ -128,7 +128,7 @@ def lead_json(record: LeadRecord) -> dict[str, Any]:
     }
 
 
-def lookup_handler(service: RoutingService, settings: Settings):  # type: ignore[no-untyped-def]
+def lookup_handler(service: RoutingService, settings: Settings):
     async def handle(request: web.Request) -> web.Response:
         try:
             check_token(request, settings.intake_token)

@@ -98,7 +98,7 @@ async def backlog(db: Database) -> int:
         return int((await reader.execute(BACKLOG)).scalar_one())
 
 
-def metrics_handler(metrics: Metrics, db: Database, token: str | None = None):  # type: ignore[no-untyped-def]
+def metrics_handler(metrics: Metrics, db: Database, token: str | None = None):
     """GET /metrics; with `token` (ROTATION_METRICS_TOKEN) only for a scraper that sends it."""
 
     async def handle(request: web.Request) -> web.Response:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from aiohttp import web
@@ -213,7 +214,7 @@ async def _until(stop: asyncio.Event, loops: list[asyncio.Task[Any]]) -> bool:
     return False
 
 
-async def _until_stop_or(stop: asyncio.Event, tasks: list[asyncio.Future[Any]]) -> None:
+async def _until_stop_or(stop: asyncio.Event, tasks: Sequence[asyncio.Future[Any]]) -> None:
     """Return when `stop` is set or any of `tasks` is done."""
     stopping = asyncio.ensure_future(stop.wait())
     try:
