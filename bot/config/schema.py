@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from typing import Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from bot.routing.hours import HoursError, WorkingHours
+from bot.routing.timezones import is_timezone
 from bot.routing.weights import WeightError, share_percent, weight_from_number, weight_from_priority
 
 SLACK_USER = r"^[UW][A-Z0-9]{2,}$"
@@ -22,10 +22,8 @@ class Strict(BaseModel):
 def _timezone(value: str | None) -> str | None:
     if value is None:
         return value
-    try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f'"{value}" is not a timezone name like Europe/London') from None
+    if not is_timezone(value):
+        raise ValueError(f'"{value[:80]}" is not a timezone name like Europe/London')
     return value
 
 

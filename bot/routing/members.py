@@ -13,6 +13,7 @@ from bot.routing.errors import InvalidChange, NotFound
 from bot.routing.lead_fields import storable
 from bot.routing.results import LeaveView
 from bot.routing.team import TeamSettings
+from bot.routing.timezones import is_timezone
 from bot.store.models import AuditEvent, Leave, Member, table_of
 
 LAST_DATE = date(2100, 12, 31)  # further dates are typos (9999-12-31), and overflow a day's arithmetic
@@ -298,12 +299,8 @@ def set_timezone(
     only_if_unset: bool = True,
 ) -> bool:
     """Take a member's timezone from their Slack profile when the config gave none."""
-    from zoneinfo import ZoneInfoNotFoundError
-
-    try:
-        ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise InvalidChange(f"{timezone!r} is not a timezone name like Europe/London.") from None
+    if not is_timezone(timezone):
+        raise InvalidChange(f"{timezone[:80]!r} is not a timezone name like Europe/London.")
     member = require_member(connection, slack_id)
     if member.timezone == timezone or (only_if_unset and member.timezone):
         return False

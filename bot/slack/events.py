@@ -30,7 +30,7 @@ async def adopt_timezone(d: SlackDeps, slack_id: str, tz: object) -> bool:
     try:
         return await d.service.set_timezone(slack_id, tz.strip(), actor=PROFILE_ACTOR)
     except RoutingError as refused:  # not in the rotation, or a tz name the core can't use
-        log.debug("timezone %r for %s not taken: %s", tz, slack_id, refused)
+        log.debug("timezone %r for %s not taken: %s", tz[:80], slack_id, refused)
     except DatabaseUnavailable as away:
         log.warning("timezone of %s not taken, the database is unavailable: %s", slack_id, away)
     except Exception:

@@ -35,6 +35,24 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 T = TypeVar("T")
 
 
+class _WorkFailed(Exception):
+    """An OSError raised by `work` itself (a timezone file, say), not by the database's
+    driver: carried past `unavailable`, which reads a raw OSError as "cannot connect"."""
+
+    def __init__(self, error: OSError) -> None:
+        self.error = error
+
+
+def _own_errors(work: Callable[..., T]) -> Callable[..., T]:
+    def guarded(connection: Any, *args: Any) -> T:
+        try:
+            return work(connection, *args)
+        except OSError as error:
+            raise _WorkFailed(error) from error
+
+    return guarded
+
+
 class Rollback(Exception):
     """Raised inside `Database.run` work to discard the transaction but keep a result."""
 
@@ -83,10 +101,13 @@ class Database:
         """Run synchronous `work(connection, *args)` in one transaction, committed unless
         `commit` is False or `work` raises (a `Rollback` carries a result out).
         DatabaseUnavailable when the database cannot be reached (see `unavailable`)."""
+        work = _own_errors(work)
         try:
             if self.is_sqlite:
                 return await asyncio.to_thread(self._run_sqlite, work, args, commit)
             return await self._run_async(work, args, commit)
+        except _WorkFailed as failed:  # our own code's error, whatever its type: never "away"
+            raise failed.error from None
         except Exception as error:
             if unavailable(error):
                 self._writes_seen = (time.monotonic(), False)  # /healthz says so at once

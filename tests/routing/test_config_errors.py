@@ -45,6 +45,8 @@ queues:
     ("snippet", "expected"),
     [
         ("timezone: Mars/Base\n", 'timezone: "Mars/Base" is not a timezone name'),
+        ("timezone: America/Argentina\n", 'timezone: "America/Argentina" is not a timezone name'),
+        (f"timezone: {'A' * 300}\n", "is not a timezone name like Europe/London"),
         ("period: daily\n", "period: must be one of 'monthly', 'weekly', 'quarterly' or 'never'"),
         ("managers: [bob]\n", 'managers: "bob" is not a Slack user id'),
         ("time_off: {long_leave_days: -1}\n", "time_off.long_leave_days: must be ≥ 0"),

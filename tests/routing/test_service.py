@@ -476,3 +476,23 @@ async def test_a_lead_before_any_config_says_none_was_applied(tmp_path: Path, cl
     outcome = await RoutingService(fresh, clock).route({"id": "NR-2"})
     assert "no routing config has been applied yet" in str(outcome.explanation)
     await fresh.dispose()
+
+
+@pytest.mark.parametrize("name", ["America/Argentina", "A" * 300, "../../etc/passwd", "Europe/"])
+async def test_a_name_that_is_no_timezone_is_refused_not_taken_for_a_database_outage(
+    sales: RoutingService, name: str
+) -> None:
+    """Attack: a Slack profile's `tz` naming a folder of the tz database (ZoneInfo raises
+    IsADirectoryError) or 300 characters (OSError): a refusal, not "the database is away"."""
+    with pytest.raises(InvalidChange, match="not a timezone name"):
+        await sales.set_timezone("U01A", name, only_if_unset=False)
+    assert await sales.db.takes_writes()
+
+
+async def test_an_oserror_of_our_own_code_is_not_a_database_outage(sales: RoutingService) -> None:
+    def work(_connection: object) -> None:
+        raise IsADirectoryError(21, "Is a directory")
+
+    with pytest.raises(IsADirectoryError):
+        await sales.db.run(work)
+    assert await sales.db.takes_writes()
