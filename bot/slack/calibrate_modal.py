@@ -84,6 +84,9 @@ async def on_membership(ack: AsyncAck, body: dict[str, Any], action: dict[str, A
     """Add to / remove from the queue right away (the button has a confirm dialog)."""
     await ack()
     d, manager = deps(context), body["user"]["id"]
+    is_manager, _ = await attempt(d.is_manager(client, manager))
+    if not is_manager:
+        return  # as on_refresh: the window's preview is a manager's only (a forged click)
     notice, failure = await attempt(change_membership(d, client, manager, action))
     _, failure = await attempt(refresh(body, client, d, failure or notice))
     if failure:
