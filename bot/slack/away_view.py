@@ -27,6 +27,7 @@ from slack_sdk.models.views import View
 from bot.routing.results import LeaveView
 from bot.slack import ids, replies
 from bot.slack.answers import clip
+from bot.slack.dates import iso_day
 
 MAX_LISTED = 20  # leave rows shown (modal and Home); more is unusual and still listed by /rotation away
 
@@ -79,10 +80,7 @@ def read(view: dict[str, Any]) -> tuple[date | None, date | None, dict[str, str]
     for block, action, what in ((ids.Block.AWAY_START, ids.Action.AWAY_START, "first day"),
                                 (ids.Block.AWAY_END, ids.Action.AWAY_END, "last day")):
         raw = _picked(values, block, action)
-        try:
-            found[block] = date.fromisoformat(raw) if raw else None
-        except ValueError:
-            found[block] = None
+        found[block] = iso_day(raw) if raw else None
         if found[block] is None:
             errors[block.value] = f"Pick the {what} of your time off."
     start, end = found[ids.Block.AWAY_START], found[ids.Block.AWAY_END]

@@ -20,6 +20,7 @@ from bot.routing.lead_fields import storable
 from bot.routing.service import RoutingService
 from bot.slack import calendar_command, calibrate_modal, replies
 from bot.slack.answers import Refusal, attempt, escape
+from bot.slack.dates import iso_day
 from bot.slack.deps import SlackDeps, deps
 from bot.slack.ids import Command
 
@@ -48,11 +49,11 @@ class Request:
 
 
 def parse_date(word: str, what: str) -> date:
-    try:
-        return date.fromisoformat(word)
-    except ValueError:
+    day = iso_day(word)
+    if day is None:
         raise Refusal(f"`{escape(word)}` is not a date; write the {what} as YYYY-MM-DD, "
-                      "e.g. 2030-01-31. Nothing was changed.") from None
+                      "e.g. 2030-01-31. Nothing was changed.")
+    return day
 
 
 async def help_(req: Request) -> str:

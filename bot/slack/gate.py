@@ -29,6 +29,7 @@ SLACK_ID = re.compile(r"[A-Z0-9]{1,32}")  # users, teams: uppercase letters and 
 OBJECT_FIELDS = ("team", "enterprise", "channel", "container", "message", "view", "state")
 CANNOT_READ = "Slack's request could not be read"
 SSL_CHECK_BYTES = 1024
+MAX_CHALLENGE = 200  # Slack's are about 50 characters; we echo it, so it is not a mirror for others' bytes
 
 
 class Refused(Exception):
@@ -147,6 +148,8 @@ def check_event_envelope(body: dict[str, Any]) -> None:
     """Events API: a handshake with a challenge, or an event object; other types are Slack's own."""
     if body["type"] == "url_verification" and not isinstance(body.get("challenge"), str):
         raise Refused(400, f"{CANNOT_READ}: a url_verification without a `challenge`.")
+    if body["type"] == "url_verification" and len(body["challenge"]) > MAX_CHALLENGE:
+        raise Refused(400, f"{CANNOT_READ}: a `challenge` of over {MAX_CHALLENGE} characters is not Slack's.")
     if body["type"] == "event_callback":
         event = body.get("event")
         if not isinstance(event, dict) or not isinstance(event.get("type"), str):

@@ -94,6 +94,8 @@ MALFORMED = {
     "url_verification without a challenge": (b'{"type": "url_verification"}', JSON, "challenge"),
     "url_verification with a numeric challenge": (b'{"type": "url_verification", "challenge": 7}', JSON,
                                                   "challenge"),
+    "url_verification with a challenge of 100 KB, to be echoed": (
+        b'{"type": "url_verification", "challenge": "' + b"A" * 100_000 + b'"}', JSON, "challenge"),
     "event_callback without an event": (b'{"type": "event_callback", "event_id": "Ev1"}', JSON,
                                         "without an event"),
     "event_callback whose event is a string": (
