@@ -55,6 +55,11 @@ def escape(text: object) -> str:
     return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+# Slack cuts a message's text at 40,000 characters, silently; ours stop short of it, marked.
+ANSWER_LIMIT = 39_000  # a command's answer (`why` on a lead with huge fields)
+MESSAGE_TEXT_LIMIT = 4_000  # a posted message's text: Slack's advice for what a notification shows
+
+
 def clip(text: str, limit: int) -> str:
     """Fit `text` in a Block Kit length limit, marking the cut."""
     return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -19,7 +19,7 @@ from bot.routing.errors import NotFound
 from bot.routing.lead_fields import storable
 from bot.routing.service import RoutingService
 from bot.slack import calendar_command, calibrate_modal, replies
-from bot.slack.answers import Refusal, attempt, escape
+from bot.slack.answers import ANSWER_LIMIT, Refusal, attempt, clip, escape
 from bot.slack.dates import iso_day
 from bot.slack.deps import SlackDeps, deps
 from bot.slack.ids import Command
@@ -186,7 +186,7 @@ async def on_rotation(ack: AsyncAck, command: dict[str, str], respond: AsyncResp
     req = Request(deps(context), client, command["user_id"], args, command.get("trigger_id"))
     answer = await run(req, name)
     if answer:
-        await respond(text=answer, response_type="ephemeral")
+        await respond(text=clip(answer, ANSWER_LIMIT), response_type="ephemeral")
 
 
 def register(app: AsyncApp) -> None:

@@ -19,7 +19,7 @@ from slack_sdk.models.blocks import (
 
 from bot.routing.errors import NotFound
 from bot.slack import ids, status_view
-from bot.slack.answers import clip, escape
+from bot.slack.answers import MESSAGE_TEXT_LIMIT, clip, escape
 from bot.slack.block_json import blocks_json
 
 CARD_FIELDS = (("company", "Company"), ("email", "Email"), ("phone", "Phone"),
@@ -108,7 +108,16 @@ def announcement(payload: dict[str, Any]) -> str:
 
 
 def render(kind: str, payload: dict[str, Any]) -> dict[str, Any]:
-    """One outbox message as chat.postMessage arguments: channel, text, blocks (or None)."""
+    """One outbox message as chat.postMessage arguments: channel, text, blocks (or None).
+
+    The text is clipped to MESSAGE_TEXT_LIMIT: a lead may carry 64 KiB of fields, and Slack
+    cuts past 40,000 characters without a mark."""
+    message = _render(kind, payload)
+    message["text"] = clip(message["text"], MESSAGE_TEXT_LIMIT)
+    return message
+
+
+def _render(kind: str, payload: dict[str, Any]) -> dict[str, Any]:
     event = payload.get("event")
     channel = payload.get("to") if kind == "dm" else payload.get("channel")
     if kind not in ("dm", "channel") or not channel:
