@@ -64,8 +64,22 @@ async def status(req: Request) -> str:
     return replies.status_text(await req.service.member_status(req.user), now=req.service.clock.now())
 
 
+async def _subject(req: Request) -> tuple[str, list[str], str]:
+    """Whom a pause, resume or away is for, the words after the name, and how the answer
+    begins: a leading mention (`pause @bob …`) is a manager acting for that member."""
+    match = MENTION.match(req.args[0]) if req.args else None
+    if match is None:
+        return req.user, list(req.args), ""
+    if not await req.deps.is_manager(req.client, req.user):
+        raise Refusal("Only managers can pause, resume or schedule leave for someone else; "
+                      "nothing was changed. For yourself, leave the name out.")
+    member = match.group(1) or match.group(2)
+    return member, list(req.args[1:]), f"For <@{member}>: "
+
+
 async def pause(req: Request) -> str:
-    args, until = list(req.args), None
+    member, args, said = await _subject(req)
+    until = None
     if args and args[0].lower() == "until":
         if len(args) < 2:
             raise Refusal("Pause until when? Write `/rotation pause until YYYY-MM-DD [reason]`.")
@@ -73,33 +87,36 @@ async def pause(req: Request) -> str:
     elif args and DATE_WORD.fullmatch(args[0]):
         until, args = parse_date(args[0], "date"), args[1:]
     reason = html.unescape(" ".join(args)) or None  # Slack escapes &, < and > in command text
-    return await req.service.pause(req.user, until=until, reason=reason, actor=req.user)
+    return said + await req.service.pause(member, until=until, reason=reason, actor=req.user)
 
 
 async def resume(req: Request) -> str:
-    return await req.service.resume(req.user, actor=req.user)
+    member, args, said = await _subject(req)
+    if args:
+        raise Refusal("`/rotation resume` takes no words after it (a manager may name one member).")
+    return said + await req.service.resume(member, actor=req.user)
 
 
 async def away(req: Request) -> str:
-    args = req.args
+    member, args, said = await _subject(req)
     if not args:
-        status = await req.service.member_status(req.user)
-        return replies.leaves_text(status.leaves, status.timezone)
+        status = await req.service.member_status(member)
+        return said + replies.leaves_text(status.leaves, status.timezone)
     if args[0].lower() == "cancel":
         wanted = args[1].lstrip("#") if len(args) > 1 else ""
         if wanted and not LEAVE_NUMBER.fullmatch(wanted):
             raise Refusal(f"`{escape(wanted)}` is not a leave number; `/rotation away` lists them.")
         leave_id = int(wanted) if wanted else None
-        cancelled = await req.service.cancel_leave(req.user, actor=req.user, leave_id=leave_id)
+        cancelled = await req.service.cancel_leave(member, actor=req.user, leave_id=leave_id)
         spans = ", ".join(f"{c.starts_on.isoformat()} to {c.ends_on.isoformat()}" for c in cancelled)
-        return f"Cancelled your leave {spans}. You'll keep receiving leads as usual."
+        return said + f"Cancelled your leave {spans}. You'll keep receiving leads as usual."
     if len(args) > 2:
         raise Refusal("Write `/rotation away START END`, e.g. `/rotation away 2030-02-03 2030-02-07`.")
     starts = parse_date(args[0], "start date")
     ends = parse_date(args[1], "end date") if len(args) == 2 else starts
-    status = await req.service.member_status(req.user)
-    leave = await req.service.add_leave(req.user, starts, ends, actor=req.user)
-    return f"Leave scheduled: {replies.leave_line(leave, status.timezone)}."
+    status = await req.service.member_status(member)
+    leave = await req.service.add_leave(member, starts, ends, actor=req.user)
+    return said + f"Leave scheduled: {replies.leave_line(leave, status.timezone)}."
 
 
 async def calendar(req: Request) -> str:

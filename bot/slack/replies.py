@@ -26,6 +26,7 @@ HELP = "\n".join([
     "• `/rotation who us-east` — a queue's standings and who's next (no queue: yours)",
     "• `/rotation why L-1042` — why a lead went where it went",
     "• `/rotation calibrate @alice` — managers: weights, adjustments, queues",
+    "• `/rotation pause @alice …`, `resume @alice`, `away @alice START END` — managers: for a member",
 ])
 
 

@@ -1,0 +1,40 @@
+"""A manager pauses, resumes and schedules leave for a member; anyone else may not."""
+
+from __future__ import annotations
+
+from slack_harness import MANAGER, Bot
+from sqlalchemy import select
+
+from bot.store.models import AuditEvent, Member
+
+
+async def actors(bot: Bot, action: str) -> list[tuple[str, str]]:
+    async with bot.service.db.engine.connect() as c:
+        rows = await c.execute(select(AuditEvent.actor, Member.slack_id)
+                               .join(Member, Member.id == AuditEvent.member_id)
+                               .where(AuditEvent.action == action))
+        return [tuple(r) for r in rows]
+
+
+async def test_a_rep_naming_someone_else_is_refused_and_nobody_is_paused(bot: Bot) -> None:
+    answer = await bot.command("pause <@U02BOB|bob> until 2030-01-02", user="U01ALICE")
+    assert "Only managers" in answer and "nothing was changed" in answer
+    for rep in ("U01ALICE", "U02BOB"):
+        assert (await bot.service.member_status(rep)).state != "paused"
+    assert "Only managers" in await bot.command("away <@U02BOB> 2030-01-02 2030-01-03", user="U01ALICE")
+    assert await bot.service.leaves("U02BOB") == []
+    assert await actors(bot, "pause") == []
+
+
+async def test_a_manager_pauses_resumes_and_schedules_leave_for_a_member(bot: Bot) -> None:
+    answer = await bot.command("pause <@U02BOB|bob> until 2030-01-02 covering a trade show", user=MANAGER)
+    assert answer.startswith("For <@U02BOB>:")
+    status = await bot.service.member_status("U02BOB")
+    assert status.state == "paused"
+    assert await actors(bot, "pause") == [(MANAGER, "U02BOB")]
+    assert "For <@U02BOB>:" in await bot.command("resume <@U02BOB>", user=MANAGER)
+    assert (await bot.service.member_status("U02BOB")).state != "paused"
+    assert "Leave scheduled" in await bot.command("away U02BOB 2030-02-03 2030-02-07", user=MANAGER)
+    [leave] = await bot.service.leaves("U02BOB")
+    assert (leave.starts_on.isoformat(), leave.ends_on.isoformat()) == ("2030-02-03", "2030-02-07")
+    assert await actors(bot, "resume") == [(MANAGER, "U02BOB")]
