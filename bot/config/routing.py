@@ -19,6 +19,7 @@ from bot.config.problems import ConfigProblem
 from bot.config.rule_coverage import rule_warnings
 from bot.config.schema import RoutingConfig
 from bot.config.shares import share_problems
+from bot.routing.assign import MAX_FALLBACKS
 from bot.routing.rules import (
     COMBINATORS,
     LIST_OPS,
@@ -97,7 +98,14 @@ def check_text(text: str, source: str = "config") -> CheckedConfig:
     """Parse and validate, with warnings and notes; raise ConfigInvalid listing every error."""
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
+        if node is not None and _expanded_size(node, {}) > MAX_EXPANDED_VALUES:
+            raise ConfigInvalid([ConfigProblem("", (
+                f"its anchors and aliases (`&name`, `*name`) expand to over {MAX_EXPANDED_VALUES:,} "
+                "values; no routing config is that large (is it an alias bomb?)"), 1)], source)
         raw = yaml.safe_load(text)
+    except RecursionError:
+        raise ConfigInvalid([ConfigProblem("", "it is nested too deeply to be a routing config", 1)],
+                            source) from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         line = mark.line + 1 if mark else None
@@ -121,6 +129,29 @@ def check_text(text: str, source: str = "config") -> CheckedConfig:
         raise ConfigInvalid(errors, source)
     remarks = [*rule_warnings(raw, lines), *(p for p in located if p.level != "error")]
     return CheckedConfig(RoutingConfig.model_validate(raw), remarks, source)
+
+
+# A team of 1,000 members seated in 120 queues each is about 600,000 values written out.
+MAX_EXPANDED_VALUES = 2_000_000
+
+
+def _expanded_size(node: yaml.Node, sizes: dict[int, int]) -> int:
+    """How many values `node` stands for once every alias is expanded, counted without
+    expanding them: each node's size is computed once (`sizes`, by node id), so a 300-byte
+    file of nested aliases that expands to billions is measured in microseconds.
+    The checks after this walk the tree as if expanded; this keeps them from doing so."""
+    known = sizes.get(id(node))
+    if known is not None:
+        return known
+    sizes[id(node)] = 1  # a recursive alias (`&a [*a]`) counts once; YAML refuses it later anyway
+    if isinstance(node, yaml.MappingNode):
+        size = 1 + sum(_expanded_size(k, sizes) + _expanded_size(v, sizes) for k, v in node.value)
+    elif isinstance(node, yaml.SequenceNode):
+        size = 1 + sum(_expanded_size(item, sizes) for item in node.value)
+    else:
+        size = 1
+    sizes[id(node)] = size
+    return size
 
 
 def _schema_problems(raw: dict[str, Any]) -> list[ConfigProblem]:
@@ -266,8 +297,9 @@ def _reference_problems(raw: dict[str, Any]) -> Iterator[ConfigProblem]:
             yield ConfigProblem(f"queues[{index}].name", f"queue {name!r} is defined twice")
         if isinstance(name, str):
             queue_names.setdefault(name, index)
+    by_name = {queue.get("name"): queue for queue in queues}
     for index, queue in enumerate(queues):
-        yield from _queue_problems(queues, index, queue, member_ids, queue_names)
+        yield from _queue_problems(by_name, index, queue, member_ids, queue_names)
     for index, rule in enumerate(rules):
         target = rule.get("queue")
         if isinstance(target, str) and target not in queue_names:
@@ -282,7 +314,7 @@ def _reference_problems(raw: dict[str, Any]) -> Iterator[ConfigProblem]:
 
 
 def _queue_problems(
-    queues: list[dict[str, Any]],
+    by_name: dict[Any, dict[str, Any]],
     index: int,
     queue: dict[str, Any],
     member_ids: dict[str, int],
@@ -307,19 +339,27 @@ def _queue_problems(
     if isinstance(fallback, str):
         if fallback not in queue_names:
             yield ConfigProblem(f"{where}.fallback", f"there is no queue named {fallback!r}")
-        elif _fallback_cycle(queues, queue.get("name")):
-            yield ConfigProblem(f"{where}.fallback", "fallbacks go round in a circle back to this queue")
+        elif (problem := _fallback_problem(by_name, queue.get("name"))) is not None:
+            yield ConfigProblem(f"{where}.fallback", problem)
 
 
-def _fallback_cycle(queues: list[dict[str, Any]], start: Any) -> bool:
-    by_name = {queue.get("name"): queue for queue in queues}
-    seen, name = {start}, by_name[start].get("fallback")
+def _fallback_problem(by_name: dict[Any, dict[str, Any]], start: Any) -> str | None:
+    """What is wrong with the fallback chain from `start`: a circle back to it, or more
+    queues than a lead ever tries (the router stops after MAX_FALLBACKS, and would say
+    nothing was available where a later queue had someone). A walk of MAX_FALLBACKS steps
+    at most, so thousands of queues are checked in linear time."""
+    seen, name = [start], by_name[start].get("fallback")
     while isinstance(name, str) and name in by_name:
-        if name in seen:
-            return name == start
-        seen.add(name)
+        if name == start:
+            return "fallbacks go round in a circle back to this queue"
+        if name in seen:  # a circle further along: it is named at its own queues
+            return None
+        seen.append(name)
+        if len(seen) > MAX_FALLBACKS:
+            return (f"a lead tries at most {MAX_FALLBACKS} queues (this one and {MAX_FALLBACKS - 1} "
+                    "fallbacks), and this chain of fallbacks is longer")
         name = by_name[name].get("fallback")
-    return False
+    return None
 
 
 def _duplicate_keys(node: yaml.Node, path: Path_) -> Iterator[ConfigProblem]:
