@@ -148,12 +148,14 @@ def _header_problems(path: Path, header: list[str]) -> list[str]:
     """A name given twice. A column without a name is fine while it stays empty (a trailing
     comma, as spreadsheets export): `_csv_lead` objects to a value under it."""
     problems = []
+    first: dict[str, int] = {}  # one pass: a header of 200,000 columns was quadratic
     for column, name in enumerate(header, start=1):
-        if name.strip() and header.index(name) != column - 1:
-            problems.append(
-                f"{path}:1: the header names `{name}` twice (columns {header.index(name) + 1} "
-                f"and {column})"
-            )
+        if not name.strip():
+            continue
+        if name in first:
+            problems.append(f"{path}:1: the header names `{name}` twice (columns {first[name]} and {column})")
+        else:
+            first[name] = column
     return problems
 
 

