@@ -74,6 +74,11 @@ async def _subject(req: Request) -> tuple[str, list[str], str]:
         raise Refusal("Only managers can pause, resume or schedule leave for someone else; "
                       "nothing was changed. For yourself, leave the name out.")
     member = match.group(1) or match.group(2)
+    try:
+        await req.service.member_status(member)
+    except NotFound:  # the core's words are for the member ("you are not in…"), not the manager
+        raise Refusal(f"<@{member}> is not in the lead rotation, so nothing was changed. "
+                      "Add them to the routing config first.") from None
     return member, list(req.args[1:]), f"For <@{member}>: "
 
 

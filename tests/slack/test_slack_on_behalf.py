@@ -38,3 +38,9 @@ async def test_a_manager_pauses_resumes_and_schedules_leave_for_a_member(bot: Bo
     [leave] = await bot.service.leaves("U02BOB")
     assert (leave.starts_on.isoformat(), leave.ends_on.isoformat()) == ("2030-02-03", "2030-02-07")
     assert await actors(bot, "resume") == [(MANAGER, "U02BOB")]
+
+
+async def test_a_manager_naming_someone_outside_the_rotation_is_told_so_in_their_words(bot: Bot) -> None:
+    answer = await bot.command("pause <@U99NOBODY>", user=MANAGER)
+    assert "<@U99NOBODY> is not in the lead rotation" in answer and "nothing was changed" in answer
+    assert "Ask a manager" not in answer
