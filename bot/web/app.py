@@ -45,7 +45,7 @@ async def json_errors(request: web.Request, handler: Any) -> web.StreamResponse:
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
-        return error(exc.status, exc.reason)
+        return http_error(exc)
     except asyncio.CancelledError:
         raise
     except Exception as exc:
@@ -58,6 +58,19 @@ async def json_errors(request: web.Request, handler: Any) -> web.StreamResponse:
             return database_unavailable()
         log.exception("unexpected error answering %s", where)
         return error(500, "Something went wrong on our side; nothing was changed. Please try again.")
+
+
+BODY_HEADERS = ("Content-Type", "Content-Length", "Content-Encoding", "Transfer-Encoding")
+
+
+def http_error(exc: web.HTTPException) -> web.Response:
+    """aiohttp's own refusal (404, 405, 413...) as `{"error": ...}`, keeping the headers it
+    carries (a 405's `Allow`, a 401's `WWW-Authenticate`) other than those of its text body."""
+    headers = {name: value for name, value in exc.headers.items() if name.title() not in BODY_HEADERS}
+    if isinstance(exc, web.HTTPMethodNotAllowed):
+        allowed = ", ".join(sorted(exc.allowed_methods))
+        return error(exc.status, f"This address does not answer that method; it answers {allowed}.", headers)
+    return error(exc.status, exc.reason, headers)
 
 
 def database_unavailable() -> web.Response:

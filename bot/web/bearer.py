@@ -8,8 +8,11 @@ bytes exactly, so any header at all is compared (in constant time) and answered 
 from __future__ import annotations
 
 import hmac
+from collections.abc import Iterable
 
 from aiohttp import web
+
+BEARER_CHALLENGE = {"WWW-Authenticate": "Bearer"}  # what a 401 sends: the scheme to answer with
 
 
 def bearer_refusal(request: web.Request, token: str, *, name: str) -> str | None:
@@ -27,3 +30,12 @@ def bearer_refusal(request: web.Request, token: str, *, name: str) -> str | None
 def as_bytes(text: str) -> bytes:
     """The bytes `text` was decoded from (headers and environment variables alike)."""
     return text.encode("utf-8", "surrogateescape")
+
+
+def given_twice(request: web.Request, names: Iterable[str]) -> str | None:
+    """Why the request cannot be read (for a 400) if it carries one of the headers `names` more
+    than once: proxies and frameworks disagree on which value wins, so none is guessed."""
+    for name in names:
+        if len(request.headers.getall(name, ())) > 1:
+            return f"The request has more than one `{name}` header; send it once."
+    return None

@@ -33,9 +33,11 @@ log = logging.getLogger("bot.web.connections")
 
 
 def app_runner(app: web.Application, *, shutdown_timeout: float) -> web.AppRunner:
-    """The runner `rotation serve` listens with: our timeouts, and one line per malformed request."""
+    """The runner `rotation serve` listens with: our timeouts, one line per malformed request,
+    and bodies left as sent (/leads decodes them itself: `content_coding`)."""
     return web.AppRunner(app, access_log=None, shutdown_timeout=shutdown_timeout,
-                         keepalive_timeout=HEADERS_TIMEOUT, logger=refusal_logger())
+                         keepalive_timeout=HEADERS_TIMEOUT, logger=refusal_logger(),
+                         auto_decompress=False)
 
 
 @web.middleware

@@ -15,22 +15,27 @@ from aiohttp import web
 
 from bot.config.settings import Settings
 from bot.routing.errors import NotFound, RoutingError
-from bot.routing.lead_fields import MAX_ID_LENGTH, LeadInvalid, checked_lead, read_json, storable
+from bot.routing.lead_fields import MAX_ID_LENGTH, LeadInvalid, checked_lead, id_text, read_json, storable
 from bot.routing.results import LeadRecord
 from bot.routing.service import RoutingService
 from bot.store.db import DatabaseUnavailable
-from bot.web.bearer import bearer_refusal
+from bot.web.bearer import BEARER_CHALLENGE, bearer_refusal, given_twice
 from bot.web.connections import client_gone
+from bot.web.content_coding import BodyUnreadable, decoded
 from bot.web.metrics import Metrics
 
 
 class Rejected(Exception):
     """A request answered with an error status and `{"error": message}`."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
+        self.headers = headers
+
+
+ONE_EACH = ("Authorization", "Content-Type", "Content-Encoding")  # what /leads reads of a request's head
 
 
 INTAKE_OFF = ("Lead intake is switched off on this server: ROTATION_INTAKE_TOKEN is not set, so retrying "
@@ -38,16 +43,22 @@ INTAKE_OFF = ("Lead intake is switched off on this server: ROTATION_INTAKE_TOKEN
               "secret, and send it as `Authorization: Bearer <token>`.")
 
 
-def error(status: int, message: str) -> web.Response:
-    return web.json_response({"error": message}, status=status)
+def error(status: int, message: str, headers: Any = None) -> web.Response:
+    return web.json_response({"error": message}, status=status, headers=headers)
 
 
-def check_token(request: web.Request, token: str | None) -> None:
+def check_token(request: web.Request, token: str | None,
+                headers: tuple[str, ...] = ("Authorization",)) -> None:
+    """The intake token, after checking that each of `headers` comes at most once (two
+    values would leave us guessing which one the client meant)."""
+    twice = given_twice(request, headers)
+    if twice is not None:
+        raise Rejected(400, twice)
     if token is None:  # 503 as the contract says, but no Retry-After: retrying will not help
         raise Rejected(503, INTAKE_OFF)
     refusal = bearer_refusal(request, token, name="intake token")
     if refusal is not None:
-        raise Rejected(401, refusal)
+        raise Rejected(401, refusal, BEARER_CHALLENGE)
 
 
 async def read_body(request: web.Request, limit: int) -> bytes:
@@ -60,11 +71,12 @@ async def read_body(request: web.Request, limit: int) -> bytes:
             body += chunk
             if len(body) > limit:
                 raise Rejected(413, too_big)
-    except web.RequestPayloadError:  # e.g. Content-Encoding: gzip on a body that is not gzip
-        encoding = request.headers.get("Content-Encoding", "none")
-        raise Rejected(400, f"The body could not be read as its Content-Encoding ({encoding}) says; "
-                            "send it as that encoding, or as plain JSON without the header.") from None
-    return bytes(body)
+    except web.RequestPayloadError:  # e.g. a chunk size that is not a number
+        raise Rejected(400, "The body could not be read: its chunked Transfer-Encoding is broken.") from None
+    try:
+        return decoded(bytes(body), request.headers.get("Content-Encoding"), limit)
+    except BodyUnreadable as unreadable:
+        raise Rejected(unreadable.status, unreadable.message) from None
 
 
 def parse_lead(body: bytes) -> tuple[str, dict[str, Any]]:
@@ -80,7 +92,7 @@ def parse_lead(body: bytes) -> tuple[str, dict[str, Any]]:
     try:
         lead_id = checked_lead(fields)  # the checks `rotation route` and `rotation import` apply too
     except LeadInvalid as exc:
-        raise Rejected(400 if exc.missing_id else 422, str(exc)) from None
+        raise Rejected(400 if exc.malformed else 422, str(exc)) from None
     return lead_id, fields
 
 
@@ -90,7 +102,7 @@ def intake_handler(service: RoutingService, settings: Settings, metrics: Metrics
         started = time.perf_counter()
         status: int | None = None  # what was answered, for the metrics (None: nothing)
         try:
-            check_token(request, settings.intake_token)
+            check_token(request, settings.intake_token, ONE_EACH)
             body = await read_body(request, settings.max_body_bytes)
             _lead_id, fields = parse_lead(body)
             outcome = await service.route(fields, actor="webhook")
@@ -102,7 +114,7 @@ def intake_handler(service: RoutingService, settings: Settings, metrics: Metrics
             return answer
         except Rejected as rejected:
             status = rejected.status
-            return error(rejected.status, rejected.message)
+            return error(rejected.status, rejected.message, rejected.headers)
         except RoutingError as exc:
             status = 422
             return error(422, str(exc))
@@ -134,7 +146,7 @@ def lookup_handler(service: RoutingService, settings: Settings):
             check_token(request, settings.intake_token)
             record = await service.lead(stored_id(request.match_info["lead_id"]))
         except Rejected as rejected:
-            return error(rejected.status, rejected.message)
+            return error(rejected.status, rejected.message, rejected.headers)
         except NotFound as exc:
             return error(404, str(exc))
         return web.json_response(lead_json(record))
@@ -143,9 +155,10 @@ def lookup_handler(service: RoutingService, settings: Settings):
 
 
 def stored_id(given: str) -> str:
-    """The id as POST /leads reads ids (stripped), or a 404 for one no lead can have: with a
-    NUL or half a surrogate pair (PostgreSQL cannot even compare those), or over the limit."""
-    lead_id = given.strip()
+    """The id as POST /leads reads ids (without the invisible characters around it), or a 404
+    for one no lead can have: with a NUL or half a surrogate pair (PostgreSQL cannot even
+    compare those), or over the limit."""
+    lead_id = id_text(given)
     if not storable(lead_id):
         raise Rejected(404, "No lead has that id: a lead's id never holds a NUL or half of a "
                             "surrogate pair.")

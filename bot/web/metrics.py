@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 from bot.store.db import Database
 from bot.store.models import OutboxMessage
-from bot.web.bearer import bearer_refusal
+from bot.web.bearer import BEARER_CHALLENGE, bearer_refusal, given_twice
 
 LATENCY_BUCKETS = (0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
@@ -103,10 +103,12 @@ def metrics_handler(metrics: Metrics, db: Database, token: str | None = None):
 
     async def handle(request: web.Request) -> web.Response:
         if token is not None:
+            twice = given_twice(request, ["Authorization"])
+            if twice is not None:
+                return web.json_response({"error": twice}, status=400)
             refusal = bearer_refusal(request, token, name="metrics token (ROTATION_METRICS_TOKEN)")
             if refusal is not None:
-                return web.json_response({"error": refusal}, status=401,
-                                         headers={"WWW-Authenticate": "Bearer"})
+                return web.json_response({"error": refusal}, status=401, headers=BEARER_CHALLENGE)
         try:
             metrics.outbox_backlog.set(await backlog(db))
         except Exception:  # the database being down must not hide every other metric
