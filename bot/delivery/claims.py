@@ -11,6 +11,7 @@ replica is claiming (FOR UPDATE SKIP LOCKED); SQLite's write lock is global anyw
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -51,8 +52,13 @@ class Retry:
 
 @dataclass(frozen=True, slots=True)
 class GaveUp:
+    """Given up on. `tried` False: claimed once more than allowed (an earlier attempt's outcome
+    was lost to a crash) and not sent again; that claim is not counted, so `attempts` stays at
+    the limit."""
+
     message: Message
     error: str
+    tried: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,17 +72,20 @@ class Released:
 Outcome = Sent | Retry | GaveUp | Released
 
 
-async def claim(db: Database, now: datetime, *, lease: timedelta, limit: int) -> list[Message]:
-    """Take up to `limit` due messages, oldest first, and count this attempt."""
-    return await db.run(_claim, now, now + lease, limit, db.is_postgres)
+async def claim(db: Database, now: datetime, *, lease: timedelta, limit: int,
+                skip_kinds: Collection[str] = ()) -> list[Message]:
+    """Take up to `limit` due messages, oldest first (none of `skip_kinds`), and count this attempt."""
+    return await db.run(_claim, now, now + lease, limit, db.is_postgres, skip_kinds)
 
 
 def _claim(connection: Connection, now: datetime, until: datetime, limit: int,
-           skip_locked: bool) -> list[Message]:
+           skip_locked: bool, skip_kinds: Collection[str] = ()) -> list[Message]:
     due = (select(Outbox.c.id, Outbox.c.key, Outbox.c.kind, Outbox.c.payload, Outbox.c.lead_id,
                   Outbox.c.attempts, Outbox.c.created_at)
            .where(Outbox.c.sent_at.is_(None), Outbox.c.failed_at.is_(None), Outbox.c.available_at <= now)
            .order_by(Outbox.c.available_at, Outbox.c.id).limit(limit))
+    if skip_kinds:
+        due = due.where(Outbox.c.kind.notin_(list(skip_kinds)))
     if skip_locked:
         due = due.with_for_update(skip_locked=True)
     rows = connection.execute(due).all()
@@ -88,19 +97,21 @@ def _claim(connection: Connection, now: datetime, until: datetime, limit: int,
 
 
 async def exchange(db: Database, outcomes: list[Outcome], now: datetime, *, lease: timedelta, limit: int,
-                   manager_channel: str | None = None) -> list[Message]:
-    """Record `outcomes` and claim up to `limit` due messages, in one transaction."""
+                   manager_channel: str | None = None, skip_kinds: Collection[str] = ()) -> list[Message]:
+    """Record `outcomes` and claim up to `limit` due messages (none of `skip_kinds`), in one
+    transaction."""
     if limit <= 0:
         await record(db, outcomes, now, manager_channel=manager_channel)
         return []
-    return await db.run(_exchange, outcomes, now, now + lease, limit, db.is_postgres, manager_channel)
+    return await db.run(_exchange, outcomes, now, now + lease, limit, db.is_postgres, manager_channel,
+                        skip_kinds)
 
 
 def _exchange(connection: Connection, outcomes: list[Outcome], now: datetime, until: datetime, limit: int,
-              skip_locked: bool, manager_channel: str | None) -> list[Message]:
+              skip_locked: bool, manager_channel: str | None, skip_kinds: Collection[str]) -> list[Message]:
     if outcomes:
         _record(connection, outcomes, now, manager_channel)
-    return _claim(connection, now, until, limit, skip_locked)
+    return _claim(connection, now, until, limit, skip_locked, skip_kinds)
 
 
 async def record(db: Database, outcomes: list[Outcome], now: datetime, *,
@@ -130,8 +141,10 @@ def _record(connection: Connection, outcomes: list[Outcome], now: datetime,
         connection.execute(_RELEASE, released)
     for outcome in outcomes:
         if isinstance(outcome, GaveUp):
-            connection.execute(update(Outbox).where(Outbox.c.id == outcome.message.id)
-                               .values(failed_at=now, last_error=outcome.error))
+            given_up = update(Outbox).where(Outbox.c.id == outcome.message.id)
+            if not outcome.tried:  # this claim was one too many: not an attempt
+                given_up = given_up.values(attempts=Outbox.c.attempts - 1)
+            connection.execute(given_up.values(failed_at=now, last_error=outcome.error))
             note = failure_note(outcome, manager_channel, now)
             if note is not None:
                 connection.execute(insert(Outbox).values(**note))
@@ -144,8 +157,9 @@ def failure_note(gave_up: GaveUp, channel: str | None, now: datetime) -> dict[st
         return None
     to = message.payload.get("to") or message.payload.get("channel") or message.kind
     lead = f" about lead {message.lead_id}" if message.lead_id else ""
+    attempts = message.attempts if gave_up.tried else message.attempts - 1
     text = (f"A {message.kind} message to {to}{lead} could not be delivered after "
-            f"{message.attempts} attempt(s): {gave_up.error}")
+            f"{attempts} attempt(s): {gave_up.error}")
     payload: dict[str, Any] = {"event": "managers_note", "channel": channel, "text": text}
     if message.payload.get("lead"):
         payload["lead"] = message.payload["lead"]

@@ -5,16 +5,23 @@ outcomes finished since the last round and claims what is due (up to the free ro
 `batch_size` messages in hand); sends run concurrently and do not wait for each other.
 
 A send is recorded promptly, because a crash repeats every message sent but not yet recorded:
-a send holds one of `concurrency` slots from its start until its outcome is committed, so
-at any moment at most `concurrency` messages are being sent or sent-and-unrecorded, and a
-SIGKILL repeats at most that many (the messages in flight), however fast Slack answers. A
+a send holds one of its lane's slots from its start until its outcome is committed, so at any
+moment at most the sum of the lanes' bounds (`CONCURRENCY`: 16 for Slack, 4 for the webhook)
+are being sent or sent-and-unrecorded, and a SIGKILL repeats at most that many (the messages in
+flight), however fast Slack answers. Each transport is a lane of its own (DMs and channel posts
+share Slack's), so a webhook or CRM that hangs fills only its own slots: a rep's DM never waits
+behind it. A round does not claim the kinds of a lane whose slots are all taken and as many
+again wait, so its messages do not crowd the others out of the batch either. A
 finished send wakes the next round, which starts at most `min_interval` after the last one:
 a burst costs a transaction per few milliseconds (every outcome finished meanwhile rides in
 it), not one per message.
 
 A failed attempt is retried with exponential backoff and full jitter (never sooner than a
 Retry-After); after `max_attempts` (or an error that retrying cannot fix) the message is given
-up on, counted, and the managers' channel gets a note when one is configured.
+up on, counted, and the managers' channel gets a note when one is configured. No outcome can
+stop the loop: an unexpected error while turning a send into an outcome counts as a failed
+attempt, and an outcome the database refuses on its own is recorded with a plain error instead,
+so a message is never lost nor claimed round after round; `attempts` never passes the limit.
 
 Messages handed over already claimed (`take`, see `bot.routing.outbox`) start at once,
 with no round of their own; their outcomes ride with the next round like any other.
@@ -30,13 +37,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import random
+from collections import Counter
 from collections.abc import Mapping
 from datetime import timedelta
 from typing import Protocol
 
 from bot.delivery.claims import GaveUp, Outcome, Released, Retry, Sent, claim, exchange, record
-from bot.delivery.transports import DeliveryError, Message, Transport
+from bot.delivery.retry_after import MAX_RETRY_AFTER, bounded_delay
+from bot.delivery.transports import DeliveryError, Message, Transport, one_line
 from bot.routing.clock import Clock, SystemClock
 from bot.routing.service import RoutingService
 from bot.store.db import Database
@@ -46,7 +56,12 @@ log = logging.getLogger("bot.delivery")
 
 BASE_DELAY = 2.0  # seconds before the first retry (then 4, 8, ... up to MAX_DELAY)
 MAX_DELAY = 300.0
-CONCURRENCY = 16  # sends at once, by default
+# Sends at once per lane (a lane per transport): Slack's rate limits allow many DMs at once; a
+# webhook or CRM is one endpoint of someone else's, which a few at a time serve as fast.
+CONCURRENCY: Mapping[str, int] = {"slack": 16, "webhook": 4}
+OTHER_CONCURRENCY = 4  # a lane not named in CONCURRENCY (a CRM)
+LANES = {"dm": "slack", "channel": "slack"}  # kinds sharing a transport share its lane
+MAX_ERROR_CHARS = 1000  # of a failed attempt's error, as stored and logged
 KEPT_RESULT_KEYS = ("ok", "channel", "ts", "status", "console", "message_ts")
 
 
@@ -60,9 +75,22 @@ class DeliveryCounts(Protocol):
 
 def backoff(attempts: int, retry_after: float | None = None, *, rng: random.Random | None = None) -> float:
     """Seconds to wait after `attempts` failed tries: full jitter on an exponential cap."""
-    cap = min(MAX_DELAY, BASE_DELAY * 2 ** max(0, attempts - 1))
+    cap = min(MAX_DELAY, BASE_DELAY * 2 ** min(max(0, attempts - 1), 64))
     delay = (rng or random).uniform(cap / 2, cap)
-    return max(delay, retry_after or 0.0)
+    return min(MAX_RETRY_AFTER, max(delay, bounded_delay(retry_after) or 0.0))
+
+
+def lane_of(kind: str) -> str:
+    return LANES.get(kind, kind)
+
+
+def plain_error(text: object) -> str:
+    """A failed attempt's error as stored and logged: one line, bounded, no NUL."""
+    try:
+        text = str(text)
+    except Exception:  # a str() that raises must not lose the attempt
+        text = "an error that could not be described"
+    return one_line(text[:MAX_ERROR_CHARS])
 
 
 class DeliveryLoop:
@@ -70,7 +98,8 @@ class DeliveryLoop:
                  service: RoutingService | None = None, metrics: DeliveryCounts | None = None,
                  max_attempts: int = 8, wake: asyncio.Event | None = None, clock: Clock | None = None,
                  poll_interval: float = 1.0, batch_size: int = 64, lease: float = 30.0,
-                 concurrency: int = CONCURRENCY, min_interval: float = 0.02, max_handed: int = 128,
+                 concurrency: int | Mapping[str, int] = CONCURRENCY, min_interval: float = 0.02,
+                 max_handed: int = 128,
                  lease_margin: float = 5.0) -> None:
         self.db = db
         self.service = service  # for the managers' channel, when a message is given up on
@@ -85,9 +114,12 @@ class DeliveryLoop:
         self.min_interval = min_interval
         self.max_handed = max_handed
         self.lease_margin = timedelta(seconds=lease_margin)
-        self.concurrency = concurrency
-        self._limit = asyncio.Semaphore(concurrency)  # a slot per send, free once its outcome is recorded
-        self._slotted: set[int] = set()  # ids whose outcome holds a slot until it is recorded
+        self.concurrency = concurrency  # an int: that bound for every lane
+        self._limits: dict[str, asyncio.Semaphore] = {}  # per lane: a slot per send, free once recorded
+        self._slotted: dict[int, str] = {}  # ids whose outcome holds a slot until recorded: their lane
+        self._waiting: Counter[str] = Counter()  # per lane: sends waiting for a slot
+        self._waiting_claimed: Counter[str] = Counter()  # those of them claimed by a round
+        self._skip_kinds: list[str] = []  # kinds of the crowded lanes, not claimed this round
         self._giving_back = False  # at shutdown, the database refused a record: send no more
         self._in_flight: set[asyncio.Task[None]] = set()
         self._handed: set[asyncio.Task[None]] = set()  # the in-flight sends that were handed over
@@ -115,19 +147,43 @@ class DeliveryLoop:
                 self._may_be_due = True  # due again now: the next round claims it
                 self._settled.set()
 
+    def bound(self, lane: str) -> int:
+        """How many sends of `lane` at once (being sent or sent and not yet recorded)."""
+        if isinstance(self.concurrency, int):
+            return max(1, self.concurrency)
+        return max(1, self.concurrency.get(lane, OTHER_CONCURRENCY))
+
+    def _slots(self, lane: str) -> asyncio.Semaphore:
+        if lane not in self._limits:
+            self._limits[lane] = asyncio.Semaphore(self.bound(lane))
+        return self._limits[lane]
+
+    def _crowded(self) -> list[str]:
+        """Lanes whose slots are all taken with as many again waiting: not claimed for now."""
+        return [lane for lane, waiting in self._waiting.items() if waiting >= self.bound(lane)]
+
+    def _skipped_kinds(self, lanes: list[str]) -> list[str]:
+        return [kind for lane in lanes for kind in ([k for k, v in LANES.items() if v == lane] or [lane])]
+
     def _start(self, message: Message, *, handed: bool = False) -> None:
         if message.id in self._holding:
             return  # its lease ran out while we still send it; the outcome is on its way
         self._holding.add(message.id)
-        task = asyncio.get_running_loop().create_task(self._send(message))
+        task = asyncio.get_running_loop().create_task(self._send(message, handed=handed))
         self._in_flight.add(task)
         task.add_done_callback(self._in_flight.discard)
         if handed:
             self._handed.add(task)
             task.add_done_callback(self._handed.discard)
 
-    async def _send(self, message: Message) -> None:
-        outcome = await self._deliver(message, hold_slot=True)
+    async def _send(self, message: Message, *, handed: bool = False) -> None:
+        try:
+            outcome = await self._deliver(message, hold_slot=True, claimed=not handed)
+        except Exception as exc:  # never: `_attempt` turns everything into an outcome
+            outcome = self._unexpected(message, exc)
+        except BaseException:  # cancelled: the lease runs out and a loop claims it again
+            self._holding.discard(message.id)
+            raise
         if isinstance(outcome, Released):
             self._may_be_due = True  # due again now: the next round claims it
         self._finished.append(outcome)  # the list of the round to come (looked up after the send)
@@ -148,9 +204,12 @@ class DeliveryLoop:
             if began - looked_at >= self.poll_interval:
                 self._may_be_due = True  # retries and run-out leases come due with time
             # A round that only records (sends finished, nothing known to be due) claims nothing.
-            room = self.batch_size - (len(self._in_flight) - len(self._handed)) if self._may_be_due else 0
+            crowded = self._crowded()  # their waiting sends do not take the others' room
+            room = (self.batch_size - (len(self._in_flight) - len(self._handed))
+                    + sum(self._waiting_claimed[lane] for lane in crowded)) if self._may_be_due else 0
             if room > 0:
                 looked_at = began
+            self._skip_kinds = self._skipped_kinds(crowded)
             claimed = await self._round(room, stop)
             if claimed is None:  # the database failed: look again next round
                 claimed, self._may_be_due = [], True
@@ -163,11 +222,17 @@ class DeliveryLoop:
                 if self.wake.is_set() or not self._settled.is_set():  # told to, or a poll is due
                     self._may_be_due = True
             pause = began + self.min_interval - loop.time()
-            if pause > 0 and not stop.is_set() and len(self._slotted) < self.concurrency:
+            if pause > 0 and not stop.is_set() and not self._lane_awaits_record():
                 await asyncio.sleep(pause)  # let a burst's wakes and outcomes gather (unless every
                 # slot waits for its record: then nothing more can finish before the round)
         self._stopped = True
         await self._finish()
+
+    def _lane_awaits_record(self) -> bool:
+        """Whether some lane has every slot waiting for its record (nothing more of it can
+        finish before the next round)."""
+        taken = Counter(self._slotted.values())
+        return any(count >= self.bound(lane) for lane, count in taken.items())
 
     async def _round(self, room: int, stop: asyncio.Event) -> list[Message] | None:
         """Record what finished and claim up to `room`; None on a database error, keeping the
@@ -178,19 +243,40 @@ class DeliveryLoop:
             claimed = await self._exchange(done, room)
         except Exception:
             log.exception("the delivery loop failed; trying again shortly")
-            self._finished[:0] = done  # recorded next round (unless the lease ran out: sent again)
+            kept = await self._record_apart(done)
+            self._finished[:0] = kept  # recorded next round (unless the lease ran out: sent again)
             await _first(stop, timeout=self.poll_interval)
             return None
         self._recorded(done)
         return claimed
 
+    async def _record_apart(self, outcomes: list[Outcome]) -> list[Outcome]:
+        """After a round failed: record each outcome alone, so that one the database refuses
+        (a value it cannot store) neither holds up the rest nor comes back round after round.
+        One refused alone is recorded plainly instead (`_plainly`); if even that is refused, the
+        database itself is away: the rest are returned, kept for the next round."""
+        for n, outcome in enumerate(outcomes):
+            try:
+                await self._exchange([outcome], 0)
+            except Exception:
+                try:
+                    plain = _plainly(outcome)
+                    if plain is not None:
+                        await self._exchange([plain], 0)
+                except Exception:
+                    return outcomes[n:]
+                log.error("recording outbox message %s failed; recorded it plainly instead",
+                          outcome.message.key)
+            self._recorded([outcome])
+        return []
+
     def _recorded(self, outcomes: list[Outcome]) -> None:
         """Outcomes committed (or abandoned): their ids are no longer ours, their slots are free."""
         for outcome in outcomes:
             self._holding.discard(outcome.message.id)
-            if outcome.message.id in self._slotted:
-                self._slotted.discard(outcome.message.id)
-                self._limit.release()
+            lane = self._slotted.pop(outcome.message.id, None)
+            if lane is not None:
+                self._slots(lane).release()
 
     async def _finish(self) -> None:
         """After stop: send what is in hand, recording outcomes as they come (which frees the
@@ -213,12 +299,13 @@ class DeliveryLoop:
             self._recorded(done)
 
     async def _exchange(self, outcomes: list[Outcome], room: int) -> list[Message]:
-        """One round: record `outcomes` and claim up to `room` due messages, in one transaction."""
+        """One round: record `outcomes` and claim up to `room` due messages (none of the kinds
+        of a crowded lane), in one transaction."""
         channel = None
         if self.service is not None and any(isinstance(o, GaveUp) for o in outcomes):
             channel = (await self.service.team()).settings.get("manager_channel")
         return await exchange(self.db, outcomes, self.clock.now(), lease=self.lease, limit=room,
-                              manager_channel=channel)
+                              manager_channel=channel, skip_kinds=self._skip_kinds)
 
     async def run_once(self) -> int:
         """Claim one batch of due messages, deliver it, then record it; the number handled.
@@ -241,24 +328,44 @@ class DeliveryLoop:
             if not await self.run_once():
                 return
 
-    async def _deliver(self, message: Message, *, hold_slot: bool = False) -> Outcome:
-        """Send `message` in one of the `concurrency` slots. With `hold_slot` (the running loop),
-        an attempted send keeps its slot until `_recorded` frees it; else it is freed at once."""
-        await self._limit.acquire()
+    async def _deliver(self, message: Message, *, hold_slot: bool = False, claimed: bool = False) -> Outcome:
+        """Send `message` in one of its lane's slots. With `hold_slot` (the running loop), an
+        attempted send keeps its slot until `_recorded` frees it; else it is freed at once."""
+        lane = lane_of(message.kind)
+        slots = self._slots(lane)
+        self._waiting[lane] += 1
+        self._waiting_claimed[lane] += claimed
+        try:
+            await slots.acquire()
+        finally:
+            self._waiting[lane] -= 1
+            self._waiting_claimed[lane] -= claimed
         try:
             outcome = await self._attempt(message)
         except BaseException:
-            self._limit.release()
+            slots.release()
             raise
         if hold_slot and not isinstance(outcome, Released):
-            self._slotted.add(message.id)
+            self._slotted[message.id] = lane
         else:
-            self._limit.release()
+            slots.release()
         return outcome
 
     async def _attempt(self, message: Message) -> Outcome:
+        """Send `message`; what happened, as an outcome (this never raises but on cancel)."""
+        try:
+            return await self._try(message)
+        except Exception as exc:
+            return self._unexpected(message, exc)
+
+    async def _try(self, message: Message) -> Outcome:
         if self._giving_back or self._lease_nearly_out(message):  # not ours to send now
             return Released(message)
+        if message.attempts > self.max_attempts:  # claimed again after an outcome was lost
+            self.metrics.gave_up(message.kind)
+            error = f"not sent again: its {self.max_attempts} attempt(s) were used up"
+            log.error("giving up on %s: %s", message.key, error)
+            return GaveUp(message, error, tried=False)
         transport = self.transports.get(message.kind)
         try:
             if transport is None:
@@ -269,11 +376,32 @@ class DeliveryLoop:
         except Exception as exc:  # a bug in a transport must not stop the loop
             log.exception("sending outbox message %s failed", message.key)
             return self._failed(message, f"{type(exc).__name__}: {exc}", None, False)
-        lag = None if message.created_at is None else (self.clock.now() - message.created_at).total_seconds()
-        self.metrics.sent(message.kind, lag)
-        return Sent(message, _jsonable(result))
+        try:
+            lag = (None if message.created_at is None
+                   else (self.clock.now() - message.created_at).total_seconds())
+            self.metrics.sent(message.kind, lag)
+            return Sent(message, _jsonable(result))
+        except Exception:  # it was delivered: counting it failed would send it twice
+            log.error("outbox message %s was sent, but its answer could not be kept", message.key)
+            return Sent(message, {"ok": True})
+
+    def _unexpected(self, message: Message, exc: Exception) -> Outcome:
+        """An error of ours while turning a send into an outcome: a failed attempt, never a
+        crash (a crash would leave the message held and claimed again and again, untried)."""
+        error = plain_error(f"an unexpected error: {type(exc).__name__}")
+        try:
+            log.error("outbox message %s: %s", message.key, error)
+            self.metrics.failed(message.kind)
+        except Exception:
+            pass
+        if message.attempts >= self.max_attempts:
+            with contextlib.suppress(Exception):
+                self.metrics.gave_up(message.kind)
+            return GaveUp(message, error, tried=message.attempts <= self.max_attempts)
+        return Retry(message, error, self.clock.now() + timedelta(seconds=MAX_DELAY))
 
     def _failed(self, message: Message, error: str, retry_after: float | None, permanent: bool) -> Outcome:
+        error = plain_error(error)
         self.metrics.failed(message.kind)
         if permanent or message.attempts >= self.max_attempts:
             self.metrics.gave_up(message.kind)
@@ -299,8 +427,28 @@ async def _first(*events: asyncio.Event, timeout: float) -> None:
 
 
 def _jsonable(result: object) -> dict[str, object]:
-    """Slack's answer, trimmed to what is worth keeping (JSON-safe)."""
+    """Slack's answer, trimmed to what is worth keeping (JSON scalars; text one line, bounded:
+    the answer comes from outside, and PostgreSQL refuses a NUL in JSON)."""
     if not isinstance(result, dict):
-        return {"result": str(result)}
-    keep = {k: v for k, v in result.items() if k in KEPT_RESULT_KEYS}
+        return {"result": plain_error(result)[:200]}
+    keep: dict[str, object] = {}
+    for key in KEPT_RESULT_KEYS:
+        value = result.get(key)
+        if isinstance(value, str):
+            keep[key] = one_line(value[:200])
+        elif isinstance(value, bool | int) or (isinstance(value, float) and math.isfinite(value)):
+            keep[key] = value
     return keep or {"ok": True}
+
+
+def _plainly(outcome: Outcome) -> Outcome | None:
+    """The same outcome with nothing in it from outside, for one the database refused; None for
+    a release (the lease runs out instead)."""
+    error = "its error could not be recorded"
+    if isinstance(outcome, Sent):
+        return Sent(outcome.message, {"ok": True})
+    if isinstance(outcome, Retry):
+        return Retry(outcome.message, error, outcome.at)
+    if isinstance(outcome, GaveUp):
+        return GaveUp(outcome.message, error, tried=outcome.tried)
+    return None

@@ -18,6 +18,8 @@ from typing import Any, Protocol
 import aiohttp
 from yarl import URL
 
+from bot.delivery.retry_after import bounded_delay, retry_after_seconds
+from bot.delivery.slack_rate_limit import header
 from bot.routing.outbox import Message
 
 log = logging.getLogger("bot.delivery")
@@ -35,9 +37,11 @@ PERMANENT_SLACK_ERRORS = frozenset({
 
 
 class DeliveryError(Exception):
+    """A failed attempt; `retry_after` (whatever the other side said) is kept bounded."""
+
     def __init__(self, message: str, *, retry_after: float | None = None, permanent: bool = False) -> None:
         super().__init__(message)
-        self.retry_after = retry_after
+        self.retry_after = bounded_delay(retry_after)
         self.permanent = permanent
 
 
@@ -74,22 +78,8 @@ def slack_error(exc: Any) -> DeliveryError:
     what = f"Slack answered {status}" + (f" {code}" if code else "")
     if status == 429:
         headers = getattr(response, "headers", None) or {}
-        return DeliveryError(what, retry_after=_retry_after(_header(headers, "Retry-After")))
+        return DeliveryError(what, retry_after=retry_after_seconds(header(headers, "Retry-After")))
     return DeliveryError(what, permanent=status == 200 and code in PERMANENT_SLACK_ERRORS)
-
-
-def _header(headers: Any, name: str) -> Any:
-    for key, value in dict(headers).items():
-        if key.lower() == name.lower():
-            return value[0] if isinstance(value, list) and value else value
-    return None
-
-
-def _retry_after(value: Any) -> float | None:
-    try:
-        return max(0.0, float(value))
-    except (TypeError, ValueError):
-        return None
 
 
 class ConsoleTransport:
@@ -182,7 +172,7 @@ class WebhookTransport:
                                           allow_redirects=False) as response:
                 await _drain(response)
                 status = response.status
-                retry_after = _retry_after(response.headers.get("Retry-After"))
+                retry_after = retry_after_seconds(response.headers.get("Retry-After"))
                 location = response.headers.get("Location")
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             raise DeliveryError(f"The webhook could not be reached: {exc!r}") from None

@@ -22,12 +22,12 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
-    AsyncRateLimitErrorRetryHandler,
     AsyncServerErrorRetryHandler,
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config.settings import Settings
+from bot.delivery.slack_rate_limit import BoundedRateLimitRetryHandler
 from bot.routing.service import RoutingService
 from bot.slack import dedupe, gate, listeners
 from bot.slack import deps as slack_deps
@@ -52,7 +52,7 @@ def retry_handlers() -> list[Any]:
     # One quick retry each; the outbox delivery loop owns longer backoff, so one
     # rate-limited message never holds up the others for long.
     return [AsyncConnectionErrorRetryHandler(max_retry_count=1),
-            AsyncRateLimitErrorRetryHandler(max_retry_count=1),
+            BoundedRateLimitRetryHandler(max_retry_count=1),
             AsyncServerErrorRetryHandler(max_retry_count=1)]
 
 

@@ -17,11 +17,12 @@ from delivery_support import (
     slack_runtime,
     until_all_sent,
 )
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.delivery import claims
 from bot.delivery.loop import MAX_DELAY, DeliveryLoop, backoff
+from bot.delivery.retry_after import MAX_RETRY_AFTER, bounded_delay
 from bot.delivery.transports import (
     ConsoleTransport,
     DeliveryError,
@@ -291,10 +292,14 @@ async def test_slack_transport_maps_network_errors_to_a_retry() -> None:
     assert not raised.value.permanent
 
 
-@given(attempts=st.integers(1, 60), retry_after=st.one_of(st.none(), st.floats(0, 10_000)))
+@given(attempts=st.integers(1, 10_000), retry_after=st.one_of(st.none(), st.floats(allow_nan=True)))
+@settings(max_examples=300, deadline=None)
 def test_backoff_grows_is_capped_and_honours_retry_after(attempts: int, retry_after: float | None) -> None:
+    """Any Retry-After (negative, NaN, inf, 1e308) is honoured up to MAX_RETRY_AFTER, never past."""
     delay = backoff(attempts, retry_after)
-    cap = min(MAX_DELAY, 2.0 * 2 ** (attempts - 1))
-    assert cap / 2 <= delay or (retry_after is not None and delay == retry_after)
-    assert delay <= max(cap, retry_after or 0)
-    assert delay >= (retry_after or 0)
+    cap = min(MAX_DELAY, 2.0 * 2 ** min(attempts - 1, 64))
+    honoured = bounded_delay(retry_after) or 0.0
+    assert 0 <= honoured <= MAX_RETRY_AFTER
+    assert cap / 2 <= delay or delay == honoured
+    assert delay <= max(cap, honoured) <= MAX_RETRY_AFTER
+    assert delay >= honoured
