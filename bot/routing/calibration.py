@@ -17,14 +17,25 @@ from bot.routing.ledger import OpenQueue, SeatInfo, eligible_seats, open_queue, 
 from bot.routing.locks import lock_queues
 from bot.routing.members import audit, check_text, require_member
 from bot.routing.results import Calibration
-from bot.routing.team import TeamSettings
+from bot.routing.roster import SeatState, config_problem
+from bot.routing.team import TeamSettings, load_team
 from bot.routing.weights import (
+    MAX_WEIGHT,
+    MIN_WEIGHT,
+    SHARE_DECIMALS,
+    WEIGHT_DECIMALS,
     WeightError,
-    describe_weight,
+    decimal_words,
+    decimals_of,
+    is_share_words,
+    percent_words,
+    round_to,
     share_percent,
+    shares_in_proportion,
     weight_for_share,
     weight_from_number,
     weight_from_priority,
+    weight_words,
 )
 from bot.store.models import Membership, SlackEvent, table_of
 
@@ -40,41 +51,86 @@ def parse_weight_input(text: str, opened: OpenQueue, slack_id: str) -> Reweighin
     """ "2" (weight), "18%" (share of this queue), "priority 3" (1 in 4) → the exact weight and
     its words for the member's seat, and for the others' seats when they change too.
 
-    A share is of the whole queue, so the member's weight is set against the others'. In a
-    queue of shares (every other seat given as a percentage), the others' shares shrink or
-    grow to make room, so that every seat's words still say its share; a weight and a
-    priority are relative and leave the others alone.
+    A queue is weighed one way, as the routing config says it must be: every seat a share,
+    or none. In a queue of shares a share is set exactly, and the others' shares shrink or
+    grow in proportion to make 100% again (in decimals the config writes back exactly); a
+    weight or a priority there is refused on the field, saying to write a share. In a queue
+    of weights a share becomes the weight that gives it (to 3 decimals, said so).
     """
     seat = opened.by_slack_id(slack_id)
     assert seat is not None, "the caller checked the member is in the queue"
-    raw = text.strip().lower()
+    others = [s for s in opened.seats if s is not seat]
+    raw = " ".join(text.strip().lower().split())
+    shares = queue_of_shares(others)
     try:
-        if raw.startswith("priority"):
-            priority = raw.removeprefix("priority").strip()
-            return [(seat, weight_from_priority(priority), f"priority {int(priority)}")]
-        if raw.endswith("%"):
-            return _set_share(share_percent(raw), seat, [s for s in opened.seats if s is not seat])
-        return [(seat, weight_from_number(raw), raw)]
+        if shares:
+            return _in_queue_of_shares(raw, seat, others, opened.info.name)
+        return _in_queue_of_weights(raw, seat, others, opened.info.name)
     except WeightError as error:
-        raise InvalidChange(f"Weight {error}; write 2, 18% or priority 3.", field="weight") from None
+        hint = "write a share like 18%" if shares else "write 2, 18% or priority 3"
+        raise InvalidChange(f"Weight {error}; {hint}.", field="weight") from None
 
 
-def _set_share(percent: Fraction, seat: SeatInfo, others: list[SeatInfo]) -> Reweighing:
+def queue_of_shares(seats: list[SeatInfo]) -> bool:
+    """Whether these seats (a queue's, or all its others') are weighed in shares."""
+    return bool(seats) and all(is_share_words(s.weight_text) for s in seats)
+
+
+def _in_queue_of_shares(raw: str, seat: SeatInfo, others: list[SeatInfo], queue: str) -> Reweighing:
+    if not raw.endswith("%"):
+        raise InvalidChange(
+            f"{queue} gives each member a share of its leads, so write a share like 18% (the others' "
+            f"shares make room); {seat.name} has {seat.weight_text} now. To weigh its members instead, "
+            "change the queue in the routing config.", field="weight")
+    percent = share_percent(raw)
+    rest = _make_room(others, 100 - percent, _places(percent), queue)
+    return [(seat, percent, percent_words(percent)), *rest]
+
+
+def _make_room(seats: list[SeatInfo], total: Fraction, places: int, queue: str) -> Reweighing:
+    """`seats`' shares scaled in proportion to add up to `total` (so the queue's make 100%),
+    in `places` decimals, or more (up to 4) where fewer would round a share away."""
+    for finer in range(places, SHARE_DECIMALS + 1):
+        scaled = shares_in_proportion([s.seat.weight for s in seats], total, finer)
+        if all(share > 0 for share in scaled):
+            return [(info, share, percent_words(share)) for info, share in zip(seats, scaled, strict=True)]
+    starved = next(info for info, share in zip(seats, scaled, strict=True) if share <= 0)
+    raise InvalidChange(f"That leaves too little of {queue} for {starved.name} (less than "
+                        f"{percent_words(Fraction(1, 10**SHARE_DECIMALS))}); nothing was changed.",
+                        field="weight")
+
+
+def _places(share: Fraction) -> int:
+    """Decimals for the others' shares made to add up: 2, or as many as the share typed has."""
+    return min(SHARE_DECIMALS, max(2, decimals_of(share)))
+
+
+def _in_queue_of_weights(raw: str, seat: SeatInfo, others: list[SeatInfo], queue: str) -> Reweighing:
+    if raw.startswith("priority"):
+        weight = weight_from_priority(raw.removeprefix("priority").strip())
+        return [(seat, weight, f"priority {weight.denominator}")]
+    if raw.endswith("%"):
+        return [(seat, *_share_as_weight(share_percent(raw), others, queue))]
+    weight = weight_from_number(raw)
+    return [(seat, weight, weight_words(weight))]
+
+
+def _share_as_weight(percent: Fraction, others: list[SeatInfo], queue: str) -> tuple[Fraction, str]:
+    """The weight, to 3 decimals, that gives `percent` of a queue of weights; alone, 1."""
     others_total = sum((s.seat.weight for s in others), Fraction(0))
     if others_total <= 0:  # alone in the queue: every lead is theirs whatever the number
-        return [(seat, percent, _percent_words(percent))]
-    if not all(s.weight_text.endswith("%") for s in others):
-        weight = weight_for_share(percent, others_total)
-        return [(seat, weight, describe_weight(weight))]
-    # Weights in percent: the member's is `percent`, the others share the rest in the same
-    # proportions as before (a rotation is the same whatever the scale of its weights).
-    scale = (100 - percent) / others_total
-    rescaled = [(s, s.seat.weight * scale) for s in others]
-    return [(seat, percent, _percent_words(percent))] + [(s, w, _percent_words(w)) for s, w in rescaled]
-
-
-def _percent_words(percent: Fraction) -> str:
-    return f"{float(percent):.6g}%"
+        return Fraction(1), "1"
+    weight = round_to(weight_for_share(percent, others_total), WEIGHT_DECIMALS)
+    if MIN_WEIGHT <= weight <= MAX_WEIGHT:
+        return weight, weight_words(weight)
+    exact = decimal_words(weight_for_share(percent, others_total))
+    lowest = round_to(MIN_WEIGHT / (MIN_WEIGHT + others_total) * 100 + Fraction(1, 200), 2)
+    highest = round_to(MAX_WEIGHT / (MAX_WEIGHT + others_total) * 100 - Fraction(1, 200), 2)
+    raise InvalidChange(
+        f"{percent_words(percent)} of {queue} would be a weight of {exact} beside the others' "
+        f"{weight_words(others_total)} together, and a weight must be from {weight_words(MIN_WEIGHT)} "
+        f"to {MAX_WEIGHT}: give a share from {percent_words(lowest)} to {percent_words(highest)}, "
+        "or a weight.", field="weight")
 
 
 def validate(change: Calibration) -> None:
@@ -106,15 +162,25 @@ def apply_calibration(
         )
     rotation, seat = opened.rotation, info.seat
     if change.weight is not None and change.weight.strip():
-        for changed, weight, text in parse_weight_input(change.weight, opened, change.slack_id):
-            rotation.reweight(changed.seat, weight)
-            changed.weight_text = text
+        _reweigh(opened, parse_weight_input(change.weight, opened, change.slack_id))
     if change.adjustment:
         eligible, _ = eligible_seats(opened, now)
         rotation.adjust(seat, change.adjustment, [s.seat.id for s in eligible])
     if change.active is not None:
         info.facts = dataclasses.replace(info.facts, seat_active=change.active)
     return opened
+
+
+def _reweigh(opened: OpenQueue, changes: Reweighing) -> None:
+    """Set the seats' weights and words, then check that the routing config takes them as they
+    are, by the config's own checks (`config export` must apply again, to these weights)."""
+    for changed, weight, words in changes:
+        opened.rotation.reweight(changed.seat, weight)
+        changed.weight_text = words
+    problem = config_problem([SeatState(s.slack_id, s.seat.weight, s.weight_text) for s in opened.seats])
+    if problem:
+        raise InvalidChange(f"Weight refused: the routing config would say {opened.info.name}'s members "
+                            f"{problem}. Nothing was changed.", field="weight")
 
 
 def calibrate(
@@ -130,14 +196,12 @@ def calibrate(
     if change.active is not None:
         values["active"] = change.active
     connection.execute(update(Membership).where(Membership.id == info.seat.id).values(**values))
-    if change.weight:  # a share set in a queue of shares rewords the others' too
-        for other in opened.seats:
-            if other is not info:
-                connection.execute(update(Membership).where(Membership.id == other.seat.id)
-                                   .values(weight_text=other.weight_text))
+    weighed = bool(change.weight and change.weight.strip())
+    if weighed:  # a share set in a queue of shares rewords the others' too
+        _save_words(connection, [other for other in opened.seats if other is not info])
     said = []
-    if change.weight:
-        said.append(f"weight {info.weight_text}")
+    if weighed:
+        said.append(f"weight {info.weight_text}{_how_read(change.weight or '', info, opened)}")
     if change.adjustment:
         said.append(f"adjustment {change.adjustment:+d}")
         audit(
@@ -164,6 +228,25 @@ def calibrate(
         details={"weight": change.weight, "adjustment": change.adjustment, "active": change.active},
     )
     return f"{info.name} in {opened.info.name}: " + (", ".join(said) if said else "no change") + "."
+
+
+def _save_words(connection: Connection, seats: list[SeatInfo]) -> None:
+    for seat in seats:
+        connection.execute(update(Membership).where(Membership.id == seat.seat.id)
+                           .values(weight_text=seat.weight_text))
+
+
+def _how_read(typed: str, info: SeatInfo, opened: OpenQueue) -> str:
+    """What a share became, when it is not the words it was typed in."""
+    if not typed.strip().endswith("%"):
+        return ""
+    if not is_share_words(info.weight_text):
+        return f" (for {typed.strip()} of {opened.info.name}'s leads: its members are weighed, not shared)"
+    others = [f"{s.name} {s.weight_text}" for s in opened.seats if s is not info]
+    if not others:
+        return ""
+    listed = ", ".join(others[:6]) + (f" and {len(others) - 6} more" if len(others) > 6 else "")
+    return f" (the others' shares made room: {listed})"
 
 
 def _first_of_its_request(connection: Connection, request_id: str, now: datetime) -> None:
@@ -214,10 +297,10 @@ def add_to_queue(
     ).first()
     if existing is not None and existing.in_config:
         raise InvalidChange(f"{member.name} is already in {queue}.", field="queue")
-    exact = weight_from_number(weight or "1")
+    exact, words, room = _newcomer_weight(connection, queue, weight, now)
     values = dict(
         weight=exact,
-        weight_text=weight or "1",
+        weight_text=words,
         active=True,
         in_config=True,
         lag_base=Fraction(0),
@@ -239,7 +322,41 @@ def add_to_queue(
     else:
         connection.execute(update(Membership).where(Membership.id == existing.id).values(**values))
     audit(connection, now, actor, "queue_add", member_id=member.id, queue_id=queue_row.id)
-    return f"{member.name} joined {queue}, level with everyone (no catch-up flood)."
+    return f"{member.name} joined {queue}{room}, level with everyone (no catch-up flood)."
+
+
+def _newcomer_weight(connection: Connection, queue: str, weight: str | None,
+                     now: datetime) -> tuple[Fraction, str, str]:
+    """A newcomer's weight, words, and what that did to the others. In a queue of shares
+    (which the config wants all or none) they get an equal share, and the others' shares
+    make room in proportion; elsewhere the weight given, by the config's rules, or 1."""
+    opened = open_queue(connection, queue, load_team(connection), now)
+    if opened is None or not queue_of_shares(opened.seats):
+        try:
+            exact = weight_from_number(weight or "1")
+        except WeightError as error:
+            raise InvalidChange(f"Weight {error}; write 2 or 0.5.", field="weight") from None
+        return exact, weight_words(exact), ""
+    share = round_to(Fraction(100, len(opened.seats) + 1), 2)
+    if weight is not None:
+        try:
+            share = share_percent(weight) if weight.strip().endswith("%") else Fraction(0)
+        except WeightError as error:
+            raise InvalidChange(f"Share {error}.", field="weight") from None
+        if not share:
+            raise InvalidChange(f"{queue} gives each member a share of its leads: give a share like 18%.",
+                                field="weight")
+    _reshare(connection, opened, _make_room(opened.seats, 100 - share, _places(share), queue), now)
+    return share, percent_words(share), f" with {percent_words(share)} (the others' shares made room)"
+
+
+def _reshare(connection: Connection, opened: OpenQueue, shares: Reweighing, now: datetime) -> None:
+    """Give the seats these shares, folded into their ledgers at the current lag, and save."""
+    for info, share, words in shares:
+        opened.rotation.reweight(info.seat, share)
+        info.weight_text = words
+    save(connection, opened, now)
+    _save_words(connection, [info for info, _, _ in shares])
 
 
 def remove_from_queue(connection: Connection, slack_id: str, queue: str, now: datetime, actor: str) -> str:
@@ -261,8 +378,22 @@ def remove_from_queue(connection: Connection, slack_id: str, queue: str, now: da
     )
     if result.rowcount == 0:
         raise InvalidChange(f"{member.name} is not in {queue}.", field="queue")
+    grown = _grow_shares(connection, queue, now)
     audit(connection, now, actor, "queue_remove", member_id=member.id, queue_id=queue_row.id)
-    return f"{member.name} left {queue}; their history stays in the reports."
+    return f"{member.name} left {queue}{grown}; their history stays in the reports."
+
+
+def _grow_shares(connection: Connection, queue: str, now: datetime) -> str:
+    """In a queue of shares the others' grow in proportion to make 100% again (as the config
+    wants); one left alone gets weight 1, every lead."""
+    opened = open_queue(connection, queue, load_team(connection), now)
+    if opened is None or not queue_of_shares(opened.seats):
+        return ""
+    if len(opened.seats) == 1:
+        _reshare(connection, opened, [(opened.seats[0], Fraction(1), "1")], now)
+        return f"; {opened.seats[0].name} is alone in it, with every lead"
+    _reshare(connection, opened, _make_room(opened.seats, Fraction(100), 2, queue), now)
+    return "; the others' shares grew to make 100% again"
 
 
 def select_queue(name: str):

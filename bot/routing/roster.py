@@ -14,23 +14,33 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from datetime import datetime
 from fractions import Fraction
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy import Connection, Row, func, insert, select, text, update
 
 from bot.config.schema import RoutingConfig, SeatConfig
+from bot.config.shares import share_problems
 from bot.routing.errors import NotFound
 from bot.routing.fairness import Seat
 from bot.routing.locks import lock_all_queues
 from bot.routing.team import TEAM_ID
 from bot.routing.weights import (
+    MAX_PRIORITY,
+    MAX_WEIGHT,
+    MIN_WEIGHT,
+    WEIGHT_DECIMALS,
+    is_share_words,
     percent_words,
     read_shares,
+    round_to,
     share_percent,
     weight_from_number,
     weight_from_priority,
+    weight_words,
 )
 from bot.store.models import AuditEvent, Member, Membership, Queue, Team, table_of
 
@@ -43,7 +53,7 @@ def seat_weights(seats: list[SeatConfig]) -> list[tuple[Fraction, str]]:
         return [seat_weight(seat) for seat in seats]
     percents = [share_percent(seat.share) for seat in seats]
     if sum(percents) == 100 or len(percents) == 1:  # alone in a queue, every lead is theirs
-        return [(percent, f"{float(percent):g}%") for percent in percents]
+        return [(percent, percent_words(percent)) for percent in percents]
     return [(weight, percent_words(weight)) for weight in read_shares(percents)]
 
 
@@ -51,12 +61,13 @@ def seat_weight(seat: SeatConfig) -> tuple[Fraction, str]:
     """The exact weight and the words it was given in ("18%", "priority 3", "2")."""
     if seat.share is not None:
         percent = share_percent(seat.share)
-        return percent, f"{float(percent):g}%"
+        return percent, percent_words(percent)
     if seat.priority is not None:
-        return weight_from_priority(seat.priority), f"priority {seat.priority}"
+        priority = weight_from_priority(seat.priority)
+        return priority, f"priority {priority.denominator}"
     if seat.weight is not None:
         weight = weight_from_number(seat.weight)
-        return weight, str(seat.weight)
+        return weight, weight_words(weight)
     return Fraction(1), "1"
 
 
@@ -331,20 +342,84 @@ def _queue_out(queue: Row[Any], seats: list[tuple[Row[Any], str]]) -> dict[str, 
             out[key] = value
     if queue.respect_working_hours:
         out["respect_working_hours"] = True
-    out["members"] = [_seat_out(seat, slack_id) for seat, slack_id in seats]
+    out["members"] = seats_out([SeatState(slack_id, Fraction(seat.weight), seat.weight_text, seat.active)
+                                for seat, slack_id in seats])
     return out
 
 
-def _seat_out(seat: Row[Any], slack_id: str) -> dict[str, Any]:
-    out: dict[str, Any] = {"slack_id": slack_id}
-    text = seat.weight_text
-    if text.endswith("%"):
-        out["share"] = text
-    elif text.startswith("priority "):
-        out["priority"] = int(text.split()[1])
+@dataclass(frozen=True, slots=True)
+class SeatState:
+    """A seat as the database holds it: its exact weight, and the words it was given in."""
+
+    slack_id: str
+    weight: Fraction
+    words: str
+    active: bool = True
+
+
+def seats_out(seats: list[SeatState]) -> list[dict[str, Any]]:
+    """A queue's seats as the routing config writes them, in their own words ("18%",
+    "priority 3", 2). A queue whose words the config refuses (saved before today's rules, say
+    shares mixed with weights) is written as weights, so that the export still applies."""
+    written = [_seat_out(seat) for seat in seats]
+    if seat_problems(written):
+        return [_seat_as_weight(seat) for seat in seats]
+    return written
+
+
+def config_problem(seats: list[SeatState]) -> str | None:
+    """What `config check` would say against these seats once exported, or that they would
+    not read back as the same weights; None when the export applies to exactly these."""
+    written = [_seat_out(seat) for seat in seats]
+    problems = seat_problems(written)
+    if problems:
+        return problems[0]
+    read = seat_weights([SeatConfig(**seat) for seat in written])
+    for seat, (weight, _) in zip(seats, read, strict=True):
+        if weight != seat.weight:
+            return f"cannot be written in the routing config as it is ({seat.slack_id}: {seat.words})"
+    return None
+
+
+def seat_problems(written: list[dict[str, Any]]) -> list[str]:
+    """The errors `config check` gives for a queue's `members`, by the config's own checks."""
+    problems = []
+    for seat in written:
+        try:
+            SeatConfig(**seat)
+        except ValidationError as error:
+            problems += [e["msg"].removeprefix("Value error, ") for e in error.errors()]
+    return problems + [p.message for p in share_problems("queue", written) if p.level == "error"]
+
+
+def _seat_out(seat: SeatState) -> dict[str, Any]:
+    out: dict[str, Any] = {"slack_id": seat.slack_id}
+    if is_share_words(seat.words):
+        out["share"] = seat.words
+    elif seat.words.startswith("priority "):
+        out["priority"] = int(seat.words.split()[1]) if seat.words.split()[1].isdigit() else seat.words
     else:
-        weight = Fraction(seat.weight)
-        out["weight"] = weight.numerator if weight.denominator == 1 else float(weight)
+        out["weight"] = _number_out(seat.weight)
     if not seat.active:
         out["active"] = False
     return out
+
+
+def _seat_as_weight(seat: SeatState) -> dict[str, Any]:
+    """The nearest weight the config takes (for seats saved before today's rules)."""
+    weight = seat.weight
+    if weight.numerator == 1 and 1 < weight.denominator <= MAX_PRIORITY:
+        out: dict[str, Any] = {"slack_id": seat.slack_id, "priority": weight.denominator}
+    else:
+        near = min(max(round_to(weight, WEIGHT_DECIMALS), MIN_WEIGHT), Fraction(MAX_WEIGHT))
+        out = {"slack_id": seat.slack_id, "weight": _number_out(near)}
+    if not seat.active:
+        out["active"] = False
+    return out
+
+
+def _number_out(weight: Fraction) -> int | float | str:
+    """An int when whole; a float when it reads back exactly (3 decimals do); else words."""
+    if weight.denominator == 1:
+        return weight.numerator
+    return float(weight) if Fraction(repr(float(weight))) == weight else weight_words(weight)

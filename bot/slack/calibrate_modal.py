@@ -15,6 +15,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.routing.errors import AlreadyDone, InvalidChange, NotFound, RoutingError
 from bot.routing.results import Calibration
+from bot.routing.weights import is_share_words
 from bot.slack import calibrate_form, ids
 from bot.slack.answers import attempt, escape, failure_words
 from bot.slack.calibrate_view import CalibrateState, build, read_metadata
@@ -45,8 +46,10 @@ async def compose(d: SlackDeps, member: str | None, queue: str | None,
     if change is not None and not calibrate_form.is_empty(change):
         after, problem = await attempt(service.preview(queue, count=10, change=change))
         notice = f"Preview not possible: {problem}" if problem else notice
+    queue_seats = standings[0].seats if standings else []
+    shares = bool(queue_seats) and all(is_share_words(s.weight_text) for s in queue_seats)
     return CalibrateState(queues=queues, member=member, queue=queue, seat=seat, now=now,
-                          after=after, notice=notice)
+                          after=after, notice=notice, shares=shares)
 
 
 async def open_modal(d: SlackDeps, client: AsyncWebClient, trigger_id: str, manager: str,

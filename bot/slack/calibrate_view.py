@@ -37,6 +37,12 @@ ACTIVE_OPTIONS = {
     ids.ActiveChoice.OFF: "Inactive: no leads in this queue",
 }
 
+# The rules are the routing config's (bot.routing.weights): what the modal takes, the config takes.
+WEIGHT_HINT = ("2 (a weight from 0.001 to 10000, at most 3 decimals), 18% (saved as the weight that "
+               "gives that share) or priority 3 (1 lead for every 3, up to priority 1000).")
+SHARE_HINT = ("This queue gives each member a share: write one like 18% (at most 4 decimals), and the "
+              "others' shares make room so that they add up to 100%.")
+
 
 @dataclass(frozen=True, slots=True)
 class CalibrateState:
@@ -49,6 +55,7 @@ class CalibrateState:
     now: list[PreviewPick] = field(default_factory=list)
     after: list[PreviewPick] | None = None
     notice: str | None = None
+    shares: bool = False  # the queue gives each member a share ("18%"), not a weight
 
 
 def metadata(member: str | None, queue: str | None) -> str:
@@ -128,9 +135,10 @@ def build(state: CalibrateState) -> View:
     if state.notice:
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text=clip(state.notice, 2000))]))
     blocks += [
-        InputBlock(block_id=ids.Block.CAL_WEIGHT, label="Weight", optional=True,
-                   hint="2 (a weight), 18% (a share of the queue) or priority 3 (1 lead for every 3).",
-                   element=PlainTextInputElement(action_id=ids.Action.CAL_WEIGHT, placeholder="2")),
+        InputBlock(block_id=ids.Block.CAL_WEIGHT, label="Share" if state.shares else "Weight", optional=True,
+                   hint=SHARE_HINT if state.shares else WEIGHT_HINT,
+                   element=PlainTextInputElement(action_id=ids.Action.CAL_WEIGHT,
+                                                 placeholder="18%" if state.shares else "2")),
         InputBlock(block_id=ids.Block.CAL_ADJUSTMENT, label="Adjustment", optional=True,
                    hint="+5 counts five extra leads against them (they wait longer); -5 moves them closer.",
                    element=PlainTextInputElement(action_id=ids.Action.CAL_ADJUSTMENT, placeholder="+5")),
