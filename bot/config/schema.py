@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from bot.routing.fairness import STRATEGIES
 from bot.routing.hours import HoursError, WorkingHours
 from bot.routing.timezones import is_timezone
 from bot.routing.weights import WeightError, share_percent, weight_from_number, weight_from_priority
@@ -134,12 +135,20 @@ class SeatConfig(Strict):
 class QueueConfig(Strict):
     name: str = Field(pattern=QUEUE_NAME)
     channel: str | None = Field(None, pattern=SLACK_CHANNEL)
-    strategy: Literal["fair", "least_recent", "load_balance"] = "fair"
+    strategy: str = "fair"  # a name in bot.routing.fairness.STRATEGIES
     sla_minutes: int | None = Field(None, gt=0, le=7 * 24 * 60)
     fallback: str | None = None
     respect_working_hours: bool = False
     sticky: Literal["domain", "account"] | None = None
     members: list[SeatConfig] = Field(default_factory=list)
+
+    @field_validator("strategy")
+    @classmethod
+    def _known_strategy(cls, value: str) -> str:
+        if value not in STRATEGIES:
+            *others, last = (f"'{name}'" for name in STRATEGIES)
+            raise ValueError(f"must be one of {', '.join(others)} or {last}")
+        return value
 
 
 class RuleConfig(Strict):

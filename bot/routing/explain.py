@@ -11,6 +11,7 @@ from datetime import datetime
 from fractions import Fraction
 from typing import Any
 
+from bot.routing.fairness import STRATEGIES
 from bot.routing.ledger import OpenQueue, SeatInfo
 from bot.routing.rules import RuleResult
 from bot.routing.weights import describe_weight
@@ -134,20 +135,9 @@ def summarize(explanation: dict[str, Any], unassigned_reason: str | None = None)
 def _winner_sentence(
     strategy: str, name: str, row: dict[str, Any] | None, candidates: list[dict[str, Any]]
 ) -> str:
+    """The strategy's own sentence (each strategy explains its pick: `bot.routing.fairness`)."""
     eligible = sum(1 for c in candidates if c.get("eligible"))
-    if row is None:
+    known = STRATEGIES.get(strategy)
+    if row is None or known is None:
         return f"{name} got it."
-    if strategy == "least_recent":
-        return f"{name} had waited longest since their last lead among {eligible} available."
-    if strategy == "load_balance":
-        return f"{name} had the most free capacity among {eligible} available."
-    share = row["lag"] + row["count"] + row["adjustment"]  # for display: the float is enough
-    return (
-        f"{name} was next: a fair share so far of {float(share):.2f} leads against "
-        f"{row['count']} received{_adjusted(row)} (lag {row['lag']:+.2f}, weight {row['weight']}), "
-        f"the most overdue of {eligible} available."
-    )
-
-
-def _adjusted(row: dict[str, Any]) -> str:
-    return f" and an adjustment of {row['adjustment']:+d}" if row["adjustment"] else ""
+    return known.winner_sentence(name, row, eligible)

@@ -1,6 +1,7 @@
-"""The rotation ledger of one queue, in memory and exact.
+"""The rotation ledger of one queue, in memory and exact: seats, lags, the queue clock.
 
-The fair strategy is the quota method in its lag (earliest-deadline) form:
+Which seat a strategy picks lives in the strategies beside this module; the `fair` one
+(fair.py) is the quota method in its lag (earliest-deadline) form:
 
 - lag = fair share so far - leads received, per seat (a member's place in a queue);
 - on each lead, every eligible seat's lag grows by w / W_eligible;
@@ -20,15 +21,14 @@ changes only the winner and the seats whose eligibility changed.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 
-STRATEGIES = ("fair", "least_recent", "load_balance")
-# Far above the rounding error of a float lag (~1e-13 for lags and weights in the
-# thousands) and far below any real difference between two exact lags worth telling apart
-# by floats: anything closer is compared exactly.
-TOLERANCE = 1e-6
+from bot.routing.fairness.ranking import Choice
+from bot.routing.fairness.registry import strategy_named
+
+__all__ = ["Choice", "Rotation", "Seat"]
 
 
 @dataclass(slots=True)
@@ -59,7 +59,7 @@ class Seat:
         return self.lag_base + self.weight * (vtime - self.vtime_base)
 
     def approx_lag(self, vtime: float) -> float:
-        """The lag as a float, for ranking only (see `Rotation._choose_fair`)."""
+        """The lag as a float, for ranking only (see `bot.routing.fairness.fair`)."""
         lag_base, vtime_base, weight = self._approx()
         if self.frozen:
             return lag_base
@@ -92,14 +92,6 @@ class Seat:
         self.lag_base = self.lag(vtime)
         self.vtime_base = vtime
         self.dirty = True
-
-
-@dataclass(frozen=True, slots=True)
-class Choice:
-    seat: Seat
-    tie_break: str | None
-    lags: dict[int, Fraction] | None = None  # the exact lags compared, computed once
-    approx: dict[int, float] | None = None  # every eligible seat's float lag, for explanations
 
 
 @dataclass(slots=True)
@@ -137,38 +129,10 @@ class Rotation:
             self.vtime += Fraction(total.denominator, total.numerator)
 
     def choose(self, eligible: Sequence[Seat], strategy: str = "fair") -> Choice:
+        """The seat `strategy` picks among `eligible` (see `bot.routing.fairness.STRATEGIES`)."""
         if not eligible:
             raise ValueError("no eligible seat to choose from")
-        if strategy == "least_recent":
-            return _first(eligible, lambda s: (s.last_seq,), "waited longest")
-        if strategy == "load_balance":
-            return _first(eligible, lambda s: (-_free(s), s.open_leads, s.last_seq), "most free capacity")
-        return self._choose_fair(eligible)
-
-    def _choose_fair(self, eligible: Sequence[Seat]) -> Choice:
-        """Rank with floats, decide with Fractions.
-
-        Exact arithmetic on every seat is what made large queues slow, so floats find
-        the seats that could be the answer (anything within a tolerance far above float
-        error of the best) and only those are compared exactly. The result is the exact
-        rule's, ties included.
-        """
-        vtime = float(self.vtime)
-        approx = {seat.id: seat.approx_lag(vtime) for seat in eligible}
-        due = [
-            s
-            for s in eligible
-            if approx[s.id] > TOLERANCE or (approx[s.id] >= -TOLERANCE and self.lag(s) > 0)
-        ]
-        if due:
-            near = _near_best(due, lambda s: (1 - approx[s.id]) / s.approx_weight())
-            lags = {seat.id: self.lag(seat) for seat in near}
-            choice = _first(near, lambda s: ((1 - lags[s.id]) / s.weight, s.last_seq), "due soonest")
-        else:
-            near = _near_best(eligible, lambda s: -approx[s.id])
-            lags = {seat.id: self.lag(seat) for seat in near}
-            choice = _first(near, lambda s: (-lags[s.id], s.last_seq), "largest lag")
-        return Choice(choice.seat, choice.tie_break, lags, approx)
+        return strategy_named(strategy).choose(self, eligible)
 
     def charge(self, seat: Seat) -> None:
         """The seat received a lead: its lag drops by one."""
@@ -216,35 +180,3 @@ class Rotation:
             seat.adjustment = 0
             seat.frozen = True
             seat.dirty = True
-
-
-def _near_best(seats: Sequence[Seat], approx_key: Callable[[Seat], float]) -> list[Seat]:
-    """The seats whose approximate key is within the tolerance of the smallest one."""
-    keyed = [(approx_key(seat), seat) for seat in seats]
-    best = min(key for key, _ in keyed)
-    bound = best + TOLERANCE * max(1.0, abs(best))
-    return [seat for key, seat in keyed if key <= bound]
-
-
-def _free(seat: Seat) -> float:
-    if seat.capacity is None:
-        return float("inf")
-    return float(seat.capacity - seat.open_leads)
-
-
-def _first(seats: Sequence[Seat], key, reason: str) -> Choice:
-    """The seat with the smallest key; ties broken by recency, then by id, and said so."""
-    keyed = [(key(seat), seat.id, seat) for seat in seats]
-    best = min(keyed, key=lambda k: (k[0], k[1]))
-    tie_break = None
-    others = [k for k in keyed if k[2] is not best[2] and k[0][0] == best[0][0]]
-    if others:
-        runner_up = min(others, key=lambda k: (k[0], k[1]))
-        if runner_up[0] == best[0]:
-            tie_break = "tied with the next candidate; the lower id goes first"
-        else:
-            tie_break = (
-                f"tied on {reason} with the next candidate; "
-                "the one who waited longer since their last lead goes first"
-            )
-    return Choice(best[2], tie_break)

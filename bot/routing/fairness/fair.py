@@ -1,0 +1,55 @@
+"""`fair`: the quota method (Balinski-Young) in its lag form, as DESIGN.md states it.
+
+Among eligible seats with lag > 0 the winner is the one whose lag would reach 1 soonest,
+the smallest (1 - lag) / w; if none has lag > 0, the largest lag wins; ties go to the
+least recently assigned, then to the lowest seat id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from bot.routing.fairness.ranking import TOLERANCE, Choice, first, near_best
+from bot.routing.fairness.strategy import Strategy
+
+if TYPE_CHECKING:
+    from bot.routing.fairness.rotation import Rotation, Seat
+
+
+class Fair(Strategy):
+    name = "fair"
+
+    def choose(self, rotation: Rotation, eligible: Sequence[Seat]) -> Choice:
+        """Rank with floats, decide with Fractions.
+
+        Exact arithmetic on every seat is what made large queues slow, so floats find
+        the seats that could be the answer (anything within a tolerance far above float
+        error of the best) and only those are compared exactly. The result is the exact
+        rule's, ties included.
+        """
+        vtime = float(rotation.vtime)
+        approx = {seat.id: seat.approx_lag(vtime) for seat in eligible}
+        due = [
+            s
+            for s in eligible
+            if approx[s.id] > TOLERANCE or (approx[s.id] >= -TOLERANCE and rotation.lag(s) > 0)
+        ]
+        if due:
+            near = near_best(due, lambda s: (1 - approx[s.id]) / s.approx_weight())
+            lags = {seat.id: rotation.lag(seat) for seat in near}
+            choice = first(near, lambda s: ((1 - lags[s.id]) / s.weight, s.last_seq), "due soonest")
+        else:
+            near = near_best(eligible, lambda s: -approx[s.id])
+            lags = {seat.id: rotation.lag(seat) for seat in near}
+            choice = first(near, lambda s: (-lags[s.id], s.last_seq), "largest lag")
+        return Choice(choice.seat, choice.tie_break, lags, approx)
+
+    def winner_sentence(self, name: str, row: dict[str, Any], eligible: int) -> str:
+        share = row["lag"] + row["count"] + row["adjustment"]  # for display: the float is enough
+        adjusted = f" and an adjustment of {row['adjustment']:+d}" if row["adjustment"] else ""
+        return (
+            f"{name} was next: a fair share so far of {float(share):.2f} leads against "
+            f"{row['count']} received{adjusted} (lag {row['lag']:+.2f}, weight {row['weight']}), "
+            f"the most overdue of {eligible} available."
+        )

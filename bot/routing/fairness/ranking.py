@@ -1,0 +1,50 @@
+"""What every strategy's pick is made of: the choice, ties broken the same way, float ranking."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from bot.routing.fairness.rotation import Seat
+
+# Far above the rounding error of a float lag (~1e-13 for lags and weights in the
+# thousands) and far below any real difference between two exact lags worth telling apart
+# by floats: anything closer is compared exactly.
+TOLERANCE = 1e-6
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    seat: Seat
+    tie_break: str | None
+    lags: dict[int, Fraction] | None = None  # the exact lags compared, computed once
+    approx: dict[int, float] | None = None  # every eligible seat's float lag, for explanations
+
+
+def near_best(seats: Sequence[Seat], approx_key: Callable[[Seat], float]) -> list[Seat]:
+    """The seats whose approximate key is within the tolerance of the smallest one."""
+    keyed = [(approx_key(seat), seat) for seat in seats]
+    best = min(key for key, _ in keyed)
+    bound = best + TOLERANCE * max(1.0, abs(best))
+    return [seat for key, seat in keyed if key <= bound]
+
+
+def first(seats: Sequence[Seat], key: Callable[[Seat], tuple[Any, ...]], reason: str) -> Choice:
+    """The seat with the smallest key; ties broken by recency, then by id, and said so."""
+    keyed = [(key(seat), seat.id, seat) for seat in seats]
+    best = min(keyed, key=lambda k: (k[0], k[1]))
+    tie_break = None
+    others = [k for k in keyed if k[2] is not best[2] and k[0][0] == best[0][0]]
+    if others:
+        runner_up = min(others, key=lambda k: (k[0], k[1]))
+        if runner_up[0] == best[0]:
+            tie_break = "tied with the next candidate; the lower id goes first"
+        else:
+            tie_break = (
+                f"tied on {reason} with the next candidate; "
+                "the one who waited longer since their last lead goes first"
+            )
+    return Choice(best[2], tie_break)

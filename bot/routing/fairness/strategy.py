@@ -1,0 +1,27 @@
+"""What a strategy is: how it picks a seat, and the sentence that explains its pick.
+
+Both are abstract, so a strategy missing either cannot even be made: a new one is a module
+in this folder with one subclass, and one line in `registry.py`.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:
+    from bot.routing.fairness.ranking import Choice
+    from bot.routing.fairness.rotation import Rotation, Seat
+
+
+class Strategy(ABC):
+    name: ClassVar[str]  # as the config writes it: `strategy: fair`
+
+    @abstractmethod
+    def choose(self, rotation: Rotation, eligible: Sequence[Seat]) -> Choice:
+        """The seat that gets the lead, among `eligible` (never empty)."""
+
+    @abstractmethod
+    def winner_sentence(self, name: str, row: dict[str, Any], eligible: int) -> str:
+        """Why `name` got it, from their candidate row of the explanation."""
