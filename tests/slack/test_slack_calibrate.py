@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import yaml
 from slack_harness import MANAGER, SECRET, Bot, sr
 
+from bot.config.routing import load_text
 from bot.routing.results import Calibration, SeatStanding
 
 
@@ -177,3 +179,48 @@ async def test_add_and_remove_from_queue(bot: Bot) -> None:
     assert len(bot.slack.calls_to("views.update")) == 3, "the rep's forged click was answered with a view"
     [standing] = await bot.service.standings("us-east")
     assert "U07GRACE" not in {s.slack_id for s in standing.seats}
+
+
+async def test_a_weight_the_config_refuses_is_shown_on_the_field(bot: Bot) -> None:
+    """Out of the config's range (10001, 1e-300, 4 decimals): refused on the weight field, in its words."""
+    await assert_refused(bot, values(weight="10001"), "calibrate_weight", "at most 10000")
+    await assert_refused(bot, values(weight="1e-300"), "calibrate_weight", "at least 0.001")
+    await assert_refused(bot, values(weight="1.2345"), "calibrate_weight", "at most 3 decimals")
+    await assert_refused(bot, values(weight="99.99%"), "calibrate_weight", "would be a weight of")
+    assert (await seat(bot, "us-east", "U01ALICE")).weight_text == "2"
+    assert bot.slack.calls_to("chat.postMessage") == []
+
+
+async def test_a_weight_in_a_queue_of_shares_is_refused_on_the_field(bot: Bot) -> None:
+    """emea gives shares: a plain 3 would have mixed a weight in (and broken `config export`)."""
+    before = await bot.service.standings("emea")
+    reply = await bot.post(sr.view_submission(
+        SECRET, "calibrate_modal", values(member="U07GRACE", queue="emea", weight="3"), user_id=MANAGER))
+    answer = reply.json()
+    assert answer["response_action"] == "errors" and list(answer["errors"]) == ["calibrate_weight"]
+    assert "emea gives each member a share of its leads, so write a share like 18%" in answer[
+        "errors"]["calibrate_weight"]
+    assert await bot.service.standings("emea") == before
+    assert bot.slack.calls_to("chat.postMessage") == []
+
+
+async def test_the_weight_field_says_the_queues_rules(bot: Bot) -> None:
+    """The modal for a queue of shares asks for a share; for a queue of weights, says the range."""
+    for queue, label, words in (("emea", "Share", "gives each member a share"),
+                                ("us-east", "Weight", "from 0.001 to 10000")):
+        view = {"id": f"V-{queue}", "hash": "h", "state": {"values": values(member="U07GRACE", queue=queue)}}
+        await bot.post(sr.block_action(SECRET, "calibrate_queue", None, user_id=MANAGER, view=view,
+                                       action={"type": "static_select", "selected_option": {"value": queue}}))
+        *_, update = await bot.slack.wait_for("views.update", 1 if queue == "emea" else 2)
+        field = block(update.body["view"], "calibrate_weight")
+        assert field["label"]["text"] == label and words in field["hint"]["text"]
+
+
+async def test_a_share_saved_in_a_queue_of_shares_is_confirmed_with_the_others(bot: Bot) -> None:
+    """20% for Isabel in emea: the DM says how the others made room, and the export still checks."""
+    reply = await bot.post(sr.view_submission(
+        SECRET, "calibrate_modal", values(member="U09ISABEL", queue="emea", weight="20%"), user_id=MANAGER))
+    assert reply.status == 200 and "errors" not in reply.text
+    [sent] = await bot.slack.wait_for("chat.postMessage")
+    assert "weight 20% (the others' shares made room: Jonas" in sent.body["text"]
+    load_text(yaml.safe_dump(await bot.service.export_config()))  # raises on what `config check` refuses
