@@ -107,7 +107,7 @@ def console_line(kind: str, payload: dict[str, Any]) -> str:
         from bot.slack.runtime import render
     except ImportError:
         render = None
-    if render is not None:
+    if render is not None and kind in ("dm", "channel"):  # Slack's kinds; the rest plainly
         try:
             text = render(kind, payload).get("text")
         except Exception:  # a rendering bug must not stop a message reaching the log
