@@ -179,8 +179,9 @@ def _reweigh(opened: OpenQueue, changes: Reweighing) -> None:
         changed.weight_text = words
     problem = config_problem([SeatState(s.slack_id, s.seat.weight, s.weight_text) for s in opened.seats])
     if problem:
-        raise InvalidChange(f"Weight refused: the routing config would say {opened.info.name}'s members "
-                            f"{problem}. Nothing was changed.", field="weight")
+        raise InvalidChange(f"Weight refused: the routing config would refuse {opened.info.name}'s weights "
+                            f"({problem}), so nothing was changed. `rotation config export` writes the queue "
+                            "in weights the config takes: apply that to mend it.", field="weight")
 
 
 def calibrate(

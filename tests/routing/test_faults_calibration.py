@@ -193,3 +193,27 @@ async def test_a_preview_refuses_what_a_save_would(service: RoutingService) -> N
     with pytest.raises(InvalidChange, match="gives each member a share"):
         await service.preview("shared", change=Calibration(queue="shared", slack_id="U01A", weight="3"))
     assert await weights(service) == before
+
+
+async def test_a_queue_saved_mixed_before_these_rules_still_exports_a_config_that_applies(
+        service: RoutingService) -> None:
+    """A queue of shares where an older version saved a plain weight 3 and a weight of 1e-07:
+    the export writes the queue as weights the config takes, and calibrating it says why not."""
+    from sqlalchemy import select, update
+
+    from bot.store.models import Member, Membership, Queue
+
+    async with service.db.engine.begin() as connection:
+        queue = (await connection.execute(select(Queue.id).where(Queue.name == "shared"))).scalar_one()
+        for slack_id, weight, words in (("U03C", Fraction(3), "3"), ("U04D", Fraction(1, 10**7), "1e-07")):
+            named = select(Member.id).where(Member.slack_id == slack_id)
+            member = (await connection.execute(named)).scalar_one()
+            await connection.execute(update(Membership)
+                                     .where(Membership.member_id == member, Membership.queue_id == queue)
+                                     .values(weight=weight, weight_text=words))
+    exported = await service.export_config()
+    seats = next(q for q in exported["queues"] if q["name"] == "shared")["members"]
+    assert [s.get("weight") for s in seats] == [18, 18, 3, 0.001]
+    load_text(yaml.safe_dump(exported))
+    with pytest.raises(InvalidChange, match=r"refuse shared.s weights \(must be at least 0.001\)"):
+        await service.calibrate(Calibration(queue="shared", slack_id="U01A", weight="20%"), actor="U0BOSS")
