@@ -19,9 +19,9 @@ from bot.config.routing import CheckedConfig, ConfigInvalid, check_file
 from bot.config.settings import Settings, new_sqlite_file, shown_database, without_password
 from bot.explanation_text import explanation_lines
 from bot.lead_files import LeadFileInvalid
+from bot.routing.admin.roster import replaced_calibrations
 from bot.routing.errors import RoutingError
 from bot.routing.results import RouteOutcome
-from bot.routing.roster import replaced_calibrations
 from bot.routing.service import RoutingService
 from bot.store.db import Database
 

@@ -1,6 +1,6 @@
 """Lead files for `rotation route` (JSON) and `rotation import` (CSV), read and checked whole.
 
-Every lead is checked as HTTP intake checks one (`bot.routing.lead_fields`), and every
+Every lead is checked as HTTP intake checks one (`bot.routing.rules.lead_fields`), and every
 problem in a file is found before anything is routed: an import is resumable, and a file
 routed up to its bad line would leave a person to work out which half went in.
 """
@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.config.routing import not_utf8
-from bot.routing.lead_fields import LeadInvalid, checked_lead, read_json
+from bot.routing.rules.lead_fields import LeadInvalid, checked_lead, read_json
 
 
 class LeadFileInvalid(Exception):

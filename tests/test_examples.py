@@ -6,7 +6,7 @@ import csv
 from pathlib import Path
 
 from bot.config.routing import load_file
-from bot.routing.rules import compile_rules, first_match
+from bot.routing.rules.matching import compile_rules, first_match
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 

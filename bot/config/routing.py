@@ -19,8 +19,8 @@ from bot.config.problems import ConfigProblem
 from bot.config.rule_coverage import rule_warnings
 from bot.config.schema import RoutingConfig
 from bot.config.shares import share_problems
-from bot.routing.assign import MAX_FALLBACKS
-from bot.routing.rules import (
+from bot.routing.assignment.router import MAX_FALLBACKS
+from bot.routing.rules.matching import (
     COMBINATORS,
     LIST_OPS,
     NUMBER_OPS,

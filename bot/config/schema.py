@@ -6,10 +6,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from bot.routing.admin.weights import WeightError, share_percent, weight_from_number, weight_from_priority
+from bot.routing.availability.hours import HoursError, WorkingHours
+from bot.routing.availability.timezones import is_timezone
 from bot.routing.fairness import STRATEGIES
-from bot.routing.hours import HoursError, WorkingHours
-from bot.routing.timezones import is_timezone
-from bot.routing.weights import WeightError, share_percent, weight_from_number, weight_from_priority
 
 SLACK_USER = r"^[UW][A-Z0-9]{2,}$"
 SLACK_CHANNEL = r"^[CGD][A-Z0-9]{2,}$"

@@ -8,7 +8,7 @@ from fractions import Fraction
 from typing import Any
 
 from bot.config.problems import ConfigProblem
-from bot.routing.weights import (
+from bot.routing.admin.weights import (
     MAX_WEIGHT,
     WeightError,
     percent_words,

@@ -16,8 +16,8 @@ from zoneinfo import ZoneInfo
 import icalendar
 import recurring_ical_events
 
-from bot.routing.calendar_leaves import CalendarAbsence
-from bot.routing.status import is_away_status
+from bot.routing.availability.calendar_leaves import CalendarAbsence
+from bot.routing.availability.slack_status import is_away_status
 from bot.routing.team import TeamSettings
 
 LOOKAHEAD_DAYS = 60

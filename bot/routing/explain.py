@@ -11,10 +11,10 @@ from datetime import datetime
 from fractions import Fraction
 from typing import Any
 
+from bot.routing.admin.weights import describe_weight
 from bot.routing.fairness import STRATEGIES
-from bot.routing.ledger import OpenQueue, SeatInfo
-from bot.routing.rules import RuleResult
-from bot.routing.weights import describe_weight
+from bot.routing.ledger.queues import OpenQueue, SeatInfo
+from bot.routing.rules.matching import RuleResult
 
 # Large queues: the explanation keeps the winner, the closest contenders and the
 # first exclusions, and counts the rest, so one lead never stores a thousand rows.

@@ -18,17 +18,19 @@ from sqlalchemy import Connection, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from bot.config.schema import RoutingConfig
-from bot.routing import calendar_leaves, calibration, members, offers, roster, standings, status
-from bot.routing.assign import Router
-from bot.routing.batch import Batch
+from bot.routing.admin import calibration, roster
+from bot.routing.admin.preview import preview
+from bot.routing.assignment import offers
+from bot.routing.assignment.batch import Batch
+from bot.routing.assignment.group_commit import GroupCommit, Pending
+from bot.routing.assignment.lead_lookup import stored_explanation, stored_outcome
+from bot.routing.assignment.locks import lock_all_queues
+from bot.routing.assignment.router import Router
+from bot.routing.availability import calendar_leaves, slack_status, time_off
 from bot.routing.clock import Clock, SystemClock
 from bot.routing.errors import AlreadyDone, CapacityTaken, NotFound
-from bot.routing.group_commit import GroupCommit, Pending
-from bot.routing.lead_fields import lead_id_of
-from bot.routing.lead_lookup import stored_explanation, stored_outcome
-from bot.routing.locks import lock_all_queues
+from bot.routing.ledger import standings
 from bot.routing.outbox import Message
-from bot.routing.preview import preview
 from bot.routing.results import (
     AssignmentChange,
     Calibration,
@@ -40,6 +42,7 @@ from bot.routing.results import (
     ReportRow,
     RouteOutcome,
 )
+from bot.routing.rules.lead_fields import lead_id_of
 from bot.routing.team import TeamSettings, load_team
 from bot.store.db import Database, DatabaseUnavailable
 from bot.store.models import Assignment, Lead, Member, Queue, table_of
@@ -116,7 +119,7 @@ class RoutingService:
     async def _run(self, work: Callable[[Connection], T], *, commit: bool = True, notify: bool = True) -> T:
         """Run `work` in one transaction, again if a race aborted it (see `is_retryable`).
 
-        Writers lock in one order (`bot.routing.locks`), so a deadlock is rare (a config
+        Writers lock in one order (`bot.routing.assignment.locks`), so a deadlock is rare (a config
         applied mid-flight); two queues sharing a capped member can both fill their last slot.
         A lock held past LOCK_TIMEOUT (a stuck transaction elsewhere) is not waited for again.
         `notify=False` leaves `on_commit` out (the caller hands its messages over itself).
@@ -315,7 +318,7 @@ class RoutingService:
         self, slack_id: str, *, until: date | None = None, reason: str | None = None, actor: str
     ) -> str:
         def work(c: Connection) -> str:
-            return members.pause(
+            return time_off.pause(
                 c, self._team(c), slack_id, self.clock.now(), until=until, reason=reason, actor=actor
             )
 
@@ -323,7 +326,7 @@ class RoutingService:
 
     async def resume(self, slack_id: str, *, actor: str) -> str:
         def work(c: Connection) -> str:
-            return members.resume(c, self._team(c), slack_id, self.clock.now(), actor=actor)
+            return time_off.resume(c, self._team(c), slack_id, self.clock.now(), actor=actor)
 
         return await self._run(work)
 
@@ -339,7 +342,7 @@ class RoutingService:
         note: str | None = None,
     ) -> LeaveView:
         def work(c: Connection) -> LeaveView:
-            return members.add_leave(
+            return time_off.add_leave(
                 c,
                 self._team(c),
                 slack_id,
@@ -358,13 +361,13 @@ class RoutingService:
         self, slack_id: str, *, actor: str, leave_id: int | None = None
     ) -> list[LeaveView]:
         return await self._run(
-            lambda c: members.cancel_leave(c, slack_id, self.clock.now(), actor=actor, leave_id=leave_id)
+            lambda c: time_off.cancel_leave(c, slack_id, self.clock.now(), actor=actor, leave_id=leave_id)
         )
 
     async def leaves(self, slack_id: str) -> list[LeaveView]:
         def work(c: Connection) -> list[LeaveView]:
-            member = members.require_member(c, slack_id)
-            return members.leaves(c, member.id, self.clock.now())
+            member = time_off.require_member(c, slack_id)
+            return time_off.leaves(c, member.id, self.clock.now())
 
         return await self._run(work, commit=False)
 
@@ -375,8 +378,8 @@ class RoutingService:
         return await self._run(work, commit=False)
 
     async def slack_ids_named(self, word: str) -> list[str]:
-        """The members a plain-text name like `@alice` may mean (see members.slack_ids_named)."""
-        return await self._run(lambda c: members.slack_ids_named(c, word), commit=False)
+        """The members a plain-text name like `@alice` may mean (see time_off.slack_ids_named)."""
+        return await self._run(lambda c: time_off.slack_ids_named(c, word), commit=False)
 
     async def is_manager(self, slack_id: str) -> bool:
         def work(c: Connection) -> bool:
@@ -393,7 +396,7 @@ class RoutingService:
         """A Slack status change: "paused", "resumed" or None (nothing changed)."""
 
         def work(c: Connection) -> str | None:
-            return status.apply_slack_status(
+            return slack_status.apply_slack_status(
                 c,
                 self._team(c),
                 slack_id,
@@ -411,14 +414,15 @@ class RoutingService:
     ) -> bool:
         """Use the member's Slack profile timezone (by default only when the config set none)."""
         return await self._run(
-            lambda c: members.set_timezone(
+            lambda c: time_off.set_timezone(
                 c, slack_id, timezone, self.clock.now(), actor=actor, only_if_unset=only_if_unset
             )
         )
 
     async def ignore_status(self, slack_id: str, *, text: str, emoji: str, actor: str) -> str:
         return await self._run(
-            lambda c: status.ignore_status(c, slack_id, self.clock.now(), text=text, emoji=emoji, actor=actor)
+            lambda c: slack_status.ignore_status(
+                c, slack_id, self.clock.now(), text=text, emoji=emoji, actor=actor)
         )
 
     async def set_calendar(self, slack_id: str, url: str | None, *, actor: str) -> None:
@@ -439,8 +443,8 @@ class RoutingService:
         """Open a new period in every queue whose period has ended; safe to run any number of times."""
 
         def work(c: Connection) -> list[str]:
-            from bot.routing.ledger import open_queue, save
-            from bot.routing.periods import period_key
+            from bot.routing.ledger.periods import period_key
+            from bot.routing.ledger.queues import open_queue, save
 
             team = self._team(c)
             now = self.clock.now()
@@ -528,7 +532,9 @@ class RoutingService:
 
     async def was_offered_to(self, lead_id: str, slack_id: str) -> bool:
         """Whether the lead was ever offered to this member (the privacy rule of `why`)."""
-        from bot.routing.lead_lookup import was_offered_to  # here: the class's one addition stays one hunk
+        from bot.routing.assignment.lead_lookup import (
+            was_offered_to,  # here: the class's one addition stays one hunk
+        )
 
         return await self._run(lambda c: was_offered_to(c, lead_id, slack_id), commit=False)
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Text, cast, select
 
-from bot.routing.rules import RuleSet, compile_rules
+from bot.routing.rules.matching import RuleSet, compile_rules
 from bot.store.models import Team
 
 TEAM_ID = 1

@@ -13,9 +13,9 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.routing.admin.weights import is_share_words
 from bot.routing.errors import AlreadyDone, InvalidChange, NotFound, RoutingError
 from bot.routing.results import Calibration
-from bot.routing.weights import is_share_words
 from bot.slack import calibrate_form, ids
 from bot.slack.answers import attempt, escape, failure_words
 from bot.slack.calibrate_view import CalibrateState, build, read_metadata

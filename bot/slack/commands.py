@@ -16,7 +16,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncResp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.routing.errors import NotFound
-from bot.routing.lead_fields import storable
+from bot.routing.rules.lead_fields import storable
 from bot.routing.service import RoutingService
 from bot.slack import calendar_command, calibrate_modal, replies
 from bot.slack.answers import ANSWER_LIMIT, Refusal, attempt, clip, escape

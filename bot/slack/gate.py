@@ -19,7 +19,7 @@ import time
 from typing import Any
 from urllib.parse import parse_qsl
 
-from bot.routing.lead_fields import read_json
+from bot.routing.rules.lead_fields import read_json
 
 MAX_SKEW = 5 * 60  # seconds; Slack's own rule for a replayed request
 MAX_DEPTH = 64  # Slack's payloads nest a dozen levels; thousands is an attack on the parsers

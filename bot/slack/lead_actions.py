@@ -14,9 +14,9 @@ from slack_sdk.models.blocks import Block, MarkdownTextObject, SectionBlock
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.routing.errors import NotFound
-from bot.routing.lead_fields import storable
 from bot.routing.outbox import lead_card as core_lead_card
 from bot.routing.results import AssignmentChange, LeadRecord
+from bot.routing.rules.lead_fields import storable
 from bot.slack import ids, messages
 from bot.slack.answers import attempt, escape
 from bot.slack.deps import SlackDeps, deps

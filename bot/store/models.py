@@ -1,6 +1,6 @@
 """The database schema as typed SQLAlchemy 2 models.
 
-The routing hot path uses Core statements on these tables (see `bot.routing.ledger`);
+The routing hot path uses Core statements on these tables (see `bot.routing.ledger.queues`);
 everything else may use the ORM. Alembic owns the schema: a change here needs a migration.
 """
 

@@ -15,8 +15,15 @@ from aiohttp import web
 
 from bot.config.settings import Settings
 from bot.routing.errors import NotFound, RoutingError
-from bot.routing.lead_fields import MAX_ID_LENGTH, LeadInvalid, checked_lead, id_text, read_json, storable
 from bot.routing.results import LeadRecord
+from bot.routing.rules.lead_fields import (
+    MAX_ID_LENGTH,
+    LeadInvalid,
+    checked_lead,
+    id_text,
+    read_json,
+    storable,
+)
 from bot.routing.service import RoutingService
 from bot.store.db import DatabaseUnavailable
 from bot.web.bearer import BEARER_CHALLENGE, bearer_refusal, given_twice

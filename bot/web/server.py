@@ -22,7 +22,7 @@ from bot.delivery.loop import DeliveryLoop
 from bot.delivery.process import DeliveryProcess, DeliveryProcessFailed
 from bot.delivery.transports import close_transports, default_transports
 from bot.jobs.runner import JobRunner
-from bot.routing.roster import replaced_calibrations
+from bot.routing.admin.roster import replaced_calibrations
 from bot.routing.service import RoutingService
 from bot.slack.runtime import SlackAppTokenRefused, SlackRuntime
 from bot.stop_signals import on_stop_signals

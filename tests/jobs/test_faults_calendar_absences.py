@@ -9,7 +9,7 @@ from datetime import date
 
 from conftest import MakeService
 
-from bot.routing.calendar_leaves import CalendarAbsence
+from bot.routing.availability.calendar_leaves import CalendarAbsence
 
 CONFIG = """
 timezone: UTC

@@ -9,7 +9,7 @@ import pytest
 
 from bot.config.schema import StatusPause
 from bot.jobs.ics import FeedError, merge, parse_absences
-from bot.routing.calendar_leaves import CalendarAbsence
+from bot.routing.availability.calendar_leaves import CalendarAbsence
 from bot.routing.team import TeamSettings
 
 CALENDARS = Path(__file__).parent / "calendars"

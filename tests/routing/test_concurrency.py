@@ -9,7 +9,7 @@ import pytest
 from factories import make_config, make_member, make_queue, make_service, team_of
 from sqlalchemy import Connection
 
-from bot.routing.batch import Batch, Decision
+from bot.routing.assignment.batch import Batch, Decision
 from bot.routing.clock import ManualClock
 from bot.routing.errors import CapacityTaken
 

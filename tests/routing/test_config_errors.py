@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.config.routing import ConfigInvalid, check_file, check_text, load_file, load_text
-from bot.routing.roster import seat_weights
+from bot.routing.admin.roster import seat_weights
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 

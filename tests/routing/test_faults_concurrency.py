@@ -159,7 +159,7 @@ async def test_a_pass_blocked_behind_another_answers_as_repeated(
     one, two = await replicas(postgres_url, clock, config(sla_minutes=None))
     await route_leads(one, 4)
     [target, *_] = await offered_ids(one)
-    from bot.routing import offers
+    from bot.routing.assignment import offers
 
     async with one.db.engine.connect() as held:
         await held.begin()

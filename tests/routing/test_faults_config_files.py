@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from bot.config.routing import ConfigInvalid, load_text
-from bot.routing.assign import MAX_FALLBACKS
+from bot.routing.assignment.router import MAX_FALLBACKS
 
 MEMBERS = "members: [{slack_id: U01A, name: A}]\n"
 

@@ -17,7 +17,7 @@ import pytest
 
 from bot.config.routing import ConfigInvalid, load_text
 from bot.config.settings import Settings
-from bot.routing.rules import compile_rules, evaluate, first_match
+from bot.routing.rules.matching import compile_rules, evaluate, first_match
 from bot.web.app import create_app
 from bot.web.metrics import Metrics
 

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.routing.hours import HoursError, WorkingHours
-from bot.routing.periods import period_key
+from bot.routing.availability.hours import HoursError, WorkingHours
+from bot.routing.ledger.periods import period_key
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.routing.rules import evaluate, first_match
+from bot.routing.rules.matching import evaluate, first_match
 
 LEAD = {
     "country": "gb",
@@ -137,7 +137,7 @@ def test_each_outcome_says_why_in_words(condition: dict[str, object], why: str) 
 
 
 def test_compiled_rules_agree_with_the_plain_ones() -> None:
-    from bot.routing.rules import compile_rules
+    from bot.routing.rules.matching import compile_rules
 
     rules = [
         {"name": "big uk", "queue": "uk", "when": {"all": [

@@ -11,7 +11,7 @@ import yaml
 from factories import make_config, make_member, make_queue, make_service, team_of
 from sqlalchemy.exc import IntegrityError
 
-from bot.routing import calibration
+from bot.routing.admin import calibration
 from bot.routing.clock import ManualClock
 from bot.routing.errors import InvalidChange, RoutingError
 from bot.routing.results import Calibration
@@ -388,7 +388,7 @@ async def test_waiting_leads_that_cannot_be_placed_never_hide_the_others(
     database_url: str, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from bot.config.routing import load_text
-    from bot.routing import offers
+    from bot.routing.assignment import offers
     from bot.store.db import Database
 
     database = Database(database_url)

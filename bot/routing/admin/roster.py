@@ -24,11 +24,7 @@ from sqlalchemy import Connection, Row, func, insert, select, text, update
 
 from bot.config.schema import RoutingConfig, SeatConfig
 from bot.config.shares import share_problems
-from bot.routing.errors import NotFound
-from bot.routing.fairness import Seat
-from bot.routing.locks import lock_all_queues
-from bot.routing.team import TEAM_ID
-from bot.routing.weights import (
+from bot.routing.admin.weights import (
     MAX_PRIORITY,
     MAX_WEIGHT,
     MIN_WEIGHT,
@@ -42,6 +38,10 @@ from bot.routing.weights import (
     weight_from_priority,
     weight_words,
 )
+from bot.routing.assignment.locks import lock_all_queues
+from bot.routing.errors import NotFound
+from bot.routing.fairness import Seat
+from bot.routing.team import TEAM_ID
 from bot.store.models import AuditEvent, Member, Membership, Queue, Team, table_of
 
 
@@ -95,7 +95,7 @@ def apply_config(
         # Replicas starting together on a new database would each insert the team row and
         # the members; one at a time, the later ones find the config applied (if_changed).
         connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": CONFIG_LOCK_ID})
-    lock_all_queues(connection)  # before members and seats: the lock order of bot.routing.locks
+    lock_all_queues(connection)  # before members and seats: the lock order of bot.routing.assignment.locks
     digest = config_digest(config)
     if if_changed and _applied_digest(connection) == digest:
         return None

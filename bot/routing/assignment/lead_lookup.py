@@ -12,8 +12,8 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from bot.routing.errors import NotFound
-from bot.routing.lead_fields import storable
 from bot.routing.results import MemberRef, RouteOutcome
+from bot.routing.rules.lead_fields import storable
 from bot.store.models import Assignment, Lead, Member, table_of
 
 

@@ -12,14 +12,8 @@ from fractions import Fraction
 
 from sqlalchemy import Connection, insert, select, update
 
-from bot.routing.errors import AlreadyDone, InvalidChange, NotFound
-from bot.routing.ledger import OpenQueue, SeatInfo, eligible_seats, open_queue, save
-from bot.routing.locks import lock_queues
-from bot.routing.members import audit, check_text, require_member
-from bot.routing.results import Calibration
-from bot.routing.roster import SeatState, config_problem
-from bot.routing.team import TeamSettings, load_team
-from bot.routing.weights import (
+from bot.routing.admin.roster import SeatState, config_problem
+from bot.routing.admin.weights import (
     MAX_WEIGHT,
     MIN_WEIGHT,
     SHARE_DECIMALS,
@@ -37,6 +31,12 @@ from bot.routing.weights import (
     weight_from_priority,
     weight_words,
 )
+from bot.routing.assignment.locks import lock_queues
+from bot.routing.availability.time_off import audit, check_text, require_member
+from bot.routing.errors import AlreadyDone, InvalidChange, NotFound
+from bot.routing.ledger.queues import OpenQueue, SeatInfo, eligible_seats, open_queue, save
+from bot.routing.results import Calibration
+from bot.routing.team import TeamSettings, load_team
 from bot.store.models import Membership, SlackEvent, table_of
 
 MAX_ADJUSTMENT = 1000
@@ -285,7 +285,7 @@ def add_to_queue(
     except NotFound:  # said to the manager, not to the member
         raise NotFound(f"{slack_id} is not among the members in the routing config; add them to its "
                        "`members` first (`rotation config export`, edit, `rotation config apply`).") from None
-    lock_queues(connection, [queue])  # seats are written under their queue's lock (bot.routing.locks)
+    lock_queues(connection, [queue])  # seats are written under their queue's lock (assignment.locks)
     queue_row = (connection.execute(select_queue(queue))).first()
     if queue_row is None:
         raise NotFound(f"There is no queue named {queue!r}.")

@@ -27,7 +27,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, select, update
 
-from bot.routing.ledger import change_open_leads
+from bot.routing.ledger.queues import change_open_leads
 from bot.store.models import Assignment, Lead, Queue, table_of
 
 _QUEUES = table_of(Queue)

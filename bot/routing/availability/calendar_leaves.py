@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, select, update
 
+from bot.routing.availability.time_off import add_leave, audit, member_zone, require_member
 from bot.routing.errors import InvalidChange
-from bot.routing.members import add_leave, audit, member_zone, require_member
 from bot.routing.team import TeamSettings
 from bot.store.models import Leave, Member, table_of
 

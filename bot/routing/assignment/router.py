@@ -16,11 +16,12 @@ from typing import Any
 from sqlalchemy import Connection
 
 from bot.routing import explain
-from bot.routing.accounts import account_key
-from bot.routing.batch import Batch, Decision
+from bot.routing.assignment.accounts import account_key
+from bot.routing.assignment.batch import Batch, Decision
+from bot.routing.assignment.lead_lookup import lead_explanation, stored_outcome
+from bot.routing.assignment.locks import OpenLeads
 from bot.routing.fairness import Choice
-from bot.routing.lead_lookup import lead_explanation, stored_outcome
-from bot.routing.ledger import (
+from bot.routing.ledger.queues import (
     OpenQueue,
     SeatInfo,
     check_capacity,
@@ -29,10 +30,9 @@ from bot.routing.ledger import (
     save,
     sticky_owner,
 )
-from bot.routing.locks import OpenLeads
 from bot.routing.outbox import Message, Outbox, lead_card
 from bot.routing.results import MemberRef, RouteOutcome
-from bot.routing.rules import RuleResult
+from bot.routing.rules.matching import RuleResult
 from bot.routing.team import TeamSettings
 from bot.store.models import Assignment, Lead, table_of
 
@@ -91,7 +91,7 @@ def charge_and_offer(
 
 
 def working_hours_start(info: SeatInfo, now: datetime) -> datetime:
-    from bot.routing.hours import WorkingHours
+    from bot.routing.availability.hours import WorkingHours
 
     if not info.facts.working_hours:
         return now
@@ -364,7 +364,7 @@ class Router:
         """Offer a lead again (pass, SLA, waiting): charge the winner, write it all now.
 
         The caller holds the queues' locks; the lead's rows are written next and the
-        members' counts last (with those in `open_leads`), as `bot.routing.locks` orders.
+        members' counts last (with those in `open_leads`), as `bot.routing.assignment.locks` orders.
         """
         opened, winner = placement.opened, placement.winner
         explanation = self._explain(placement, tried, now)

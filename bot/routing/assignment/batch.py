@@ -15,9 +15,10 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, select, update
 
-from bot.routing.accounts import account_key
-from bot.routing.lead_lookup import lead_explanation
-from bot.routing.ledger import (
+from bot.routing.assignment.accounts import account_key
+from bot.routing.assignment.lead_lookup import lead_explanation
+from bot.routing.assignment.locks import lock_queues
+from bot.routing.ledger.queues import (
     OpenQueue,
     SeatInfo,
     check_capacity,
@@ -26,10 +27,9 @@ from bot.routing.ledger import (
     sticky_owner,
     sticky_owners,
 )
-from bot.routing.locks import lock_queues
 from bot.routing.outbox import Message, Outbox
 from bot.routing.results import MemberRef, RouteOutcome
-from bot.routing.rules import RuleResult, first_match
+from bot.routing.rules.matching import RuleResult, first_match
 from bot.routing.team import load_team
 from bot.store.models import Assignment, Lead, Member, table_of
 
@@ -101,7 +101,7 @@ class Batch:
         are kept so a sticky queue can look up all the batch's accounts at once.
 
         Every queue the batch's leads can land in is locked here, before any other row,
-        in the one order of `bot.routing.locks` (the rules are matched once, here).
+        in the one order of `bot.routing.assignment.locks` (the rules are matched once, here).
         """
         for lead_id, fields in leads:
             self.matches.setdefault(lead_id, first_match(self.team.rule_set, fields))
@@ -212,7 +212,7 @@ class Batch:
                 decision.assignment_id = assignment_id
                 owe(self.outbox, decision)
         if self._open_leads:
-            connection.execute(  # in ascending member id: the lock order (bot.routing.locks)
+            connection.execute(  # in ascending member id: the lock order (bot.routing.assignment.locks)
                 ADD_OPEN_LEADS, [{"member_id": m, "delta": n} for m, n in sorted(self._open_leads.items())]
             )
             check_capacity(connection, [d.winner for d in assigned if d.winner is not None])

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from bot.routing.hours import WorkingHours
+from bot.routing.availability.hours import WorkingHours
 
 
 @dataclass(slots=True)

@@ -11,8 +11,8 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Connection, update
 
+from bot.routing.availability.time_off import audit, check_text, require_member
 from bot.routing.errors import InvalidChange
-from bot.routing.members import audit, check_text, require_member
 from bot.routing.outbox import Outbox
 from bot.routing.team import TeamSettings
 from bot.store.models import Member

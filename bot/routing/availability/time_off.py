@@ -8,12 +8,12 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, insert, select, update
 
-from bot.routing.availability import short_time
+from bot.routing.availability.eligibility import short_time
+from bot.routing.availability.timezones import is_timezone
 from bot.routing.errors import InvalidChange, NotFound
-from bot.routing.lead_fields import storable
 from bot.routing.results import LeaveView
+from bot.routing.rules.lead_fields import storable
 from bot.routing.team import TeamSettings
-from bot.routing.timezones import is_timezone
 from bot.store.models import AuditEvent, Leave, Member, table_of
 
 LAST_DATE = date(2100, 12, 31)  # further dates are typos (9999-12-31), and overflow a day's arithmetic

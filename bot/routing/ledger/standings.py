@@ -9,13 +9,13 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
-from bot.routing.availability import is_paused
+from bot.routing.availability.eligibility import is_paused
+from bot.routing.availability.hours import WorkingHours
+from bot.routing.availability.time_off import leaves, member_zone, require_member
 from bot.routing.errors import InvalidChange, NotFound
 from bot.routing.fairness import Rotation
-from bot.routing.hours import WorkingHours
-from bot.routing.ledger import OpenQueue, eligible_seats, open_queue
-from bot.routing.members import leaves, member_zone, require_member
-from bot.routing.periods import period_key
+from bot.routing.ledger.periods import period_key
+from bot.routing.ledger.queues import OpenQueue, eligible_seats, open_queue
 from bot.routing.results import MemberStatus, QueueStandings, ReportRow, SeatStanding, SeatStatus
 from bot.routing.team import TeamSettings
 from bot.store.models import Assignment, AuditEvent, Lead, Member, Membership, Queue

@@ -13,10 +13,10 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, func, select, update
 
-from bot.routing.availability import Availability, unavailable_reason
+from bot.routing.availability.eligibility import Availability, unavailable_reason
 from bot.routing.errors import CapacityTaken
 from bot.routing.fairness import Rotation, Seat
-from bot.routing.periods import period_key
+from bot.routing.ledger.periods import period_key
 from bot.routing.team import TeamSettings
 from bot.store.models import AuditEvent, Leave, Member, Membership, Queue, table_of
 

@@ -10,9 +10,9 @@ from datetime import datetime
 
 from sqlalchemy import Connection
 
-from bot.routing.calibration import apply_calibration
+from bot.routing.admin.calibration import apply_calibration
 from bot.routing.errors import NotFound
-from bot.routing.ledger import OpenQueue, eligible_seats, open_queue
+from bot.routing.ledger.queues import OpenQueue, eligible_seats, open_queue
 from bot.routing.results import Calibration, PreviewPick
 from bot.routing.team import TeamSettings
 

@@ -12,14 +12,14 @@ from typing import Any
 
 from sqlalchemy import Connection, literal, select, tuple_
 
-from bot.routing.assign import Router
+from bot.routing.assignment.locks import MovedOffer, OpenLeads, claim_waiting_lead, lock_queues, move_offer
+from bot.routing.assignment.router import Router
+from bot.routing.availability.time_off import audit
 from bot.routing.errors import NotFound
-from bot.routing.ledger import open_queue, save
-from bot.routing.locks import MovedOffer, OpenLeads, claim_waiting_lead, lock_queues, move_offer
-from bot.routing.members import audit
+from bot.routing.ledger.queues import open_queue, save
 from bot.routing.outbox import Outbox, lead_card
 from bot.routing.results import AssignmentChange, MemberRef, RouteOutcome
-from bot.routing.rules import RuleResult, first_match
+from bot.routing.rules.matching import RuleResult, first_match
 from bot.routing.team import TeamSettings, load_team
 from bot.store.models import Assignment, Lead, Member, Queue, table_of
 
@@ -81,7 +81,7 @@ def hand_on(
 ) -> AssignmentChange:
     """Pass (cause "pass") or SLA miss (cause "sla"): credit back, offer to the next member.
 
-    Locks in the order of `bot.routing.locks`: the queues first (read which from the offer,
+    Locks in the order of `bot.routing.assignment.locks`: the queues first (read which from the offer,
     unlocked), then the offer's move, then the members' counts.
     """
     row = _load(connection, assignment_id)
@@ -225,7 +225,7 @@ def assign_pending_lead(
 ) -> RouteOutcome | None:
     """Try again for a lead nobody could take; None when it is still unassigned.
 
-    Locks as `bot.routing.locks` says: the queue chain (read which from the lead, unlocked),
+    Locks as `bot.routing.assignment.locks` says: the queue chain (read which from the lead, unlocked),
     then the lead, which must still be waiting (another replica may have placed it).
     """
     lead = (connection.execute(select(table_of(Lead)).where(Lead.id == lead_id))).first()
