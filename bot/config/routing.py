@@ -7,7 +7,7 @@ line comes from the YAML parser's marks, the path from pydantic and our own chec
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -165,7 +165,7 @@ def _schema_problems(raw: dict[str, Any]) -> list[ConfigProblem]:
 def _plain(error: Any) -> str:
     """Pydantic's messages, in the words a config author expects."""
     kind, ctx = error["type"], error.get("ctx", {})
-    messages = {
+    messages: dict[str, Callable[[], str]] = {
         "greater_than": lambda: f"must be > {ctx.get('gt')}",
         "greater_than_equal": lambda: f"must be ≥ {ctx.get('ge')}",
         "less_than_equal": lambda: f"must be ≤ {ctx.get('le')}",
@@ -192,7 +192,7 @@ def _plain(error: Any) -> str:
         return f"{error.get('input')!r} is not a Slack user id like U0123ABCD"
     if kind in ("string_pattern_mismatch",) and error["loc"] and error["loc"][-1] == "channel":
         return f"{error.get('input')!r} is not a Slack channel id like C0123ABCD"
-    return make() if make else error["msg"]
+    return make() if make else str(error["msg"])
 
 
 def _condition_problems(raw: dict[str, Any]) -> Iterator[ConfigProblem]:

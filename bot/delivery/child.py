@@ -24,7 +24,7 @@ import json
 import logging
 import os
 import sys
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from bot.config.settings import Settings
 from bot.delivery.handover import MAX_LINE_BYTES, read_order
@@ -33,6 +33,9 @@ from bot.delivery.transports import close_transports, default_transports
 from bot.routing.service import RoutingService
 from bot.stop_signals import on_stop_signals
 from bot.store.db import Database
+
+if TYPE_CHECKING:  # imported when used: a child without Slack tokens never loads Bolt
+    from bot.slack.runtime import SlackRuntime
 
 log = logging.getLogger("bot.delivery")
 
@@ -120,7 +123,7 @@ async def _listen(orders: asyncio.StreamReader, delivery: DeliveryLoop, stop: as
         stop.set()
 
 
-def _slack_deliverer(settings: Settings, service: RoutingService):
+def _slack_deliverer(settings: Settings, service: RoutingService) -> SlackRuntime | None:
     if not settings.slack_bot_token:
         return None
     from bot.slack.runtime import SlackRuntime

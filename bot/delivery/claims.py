@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, select, update
 
-from bot.delivery.transports import Message
+from bot.routing.outbox import Message
 from bot.store.db import Database
 from bot.store.models import OutboxMessage, table_of
 

@@ -46,8 +46,9 @@ from typing import Protocol
 
 from bot.delivery.claims import GaveUp, Outcome, Released, Retry, Sent, claim, exchange, record
 from bot.delivery.retry_after import MAX_RETRY_AFTER, bounded_delay
-from bot.delivery.transports import DeliveryError, Message, Transport, one_line
+from bot.delivery.transports import DeliveryError, Transport, one_line
 from bot.routing.clock import Clock, SystemClock
+from bot.routing.outbox import Message
 from bot.routing.service import RoutingService
 from bot.store.db import Database
 from bot.web.metrics import Metrics

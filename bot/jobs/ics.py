@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 import icalendar
@@ -79,9 +79,9 @@ def _end(event: Any, start: date) -> date:
     if event.get("DTEND") is not None:
         end = event.decoded("DTEND")
         if isinstance(end, datetime) == isinstance(start, datetime):
-            return end
+            return cast(date, end)
     if event.get("DURATION") is not None:
-        return start + event.decoded("DURATION")
+        return cast(date, start + event.decoded("DURATION"))
     return start if isinstance(start, datetime) else start + timedelta(days=1)
 
 

@@ -21,7 +21,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 try:
     import fcntl
@@ -117,12 +117,12 @@ class Database:
     async def _run_async(self, work: Callable[..., T], args: tuple[Any, ...], commit: bool) -> T:
         try:
             async with self.engine.begin() as connection:
-                result = await connection.run_sync(work, *args)
+                result: T = await connection.run_sync(work, *args)
                 if not commit:
                     raise Rollback(result)
                 return result
         except Rollback as rollback:
-            return rollback.value
+            return cast(T, rollback.value)
 
     def _run_sqlite(self, work: Callable[..., T], args: tuple[Any, ...], commit: bool) -> T:
         try:
@@ -132,7 +132,7 @@ class Database:
                     raise Rollback(result)
                 return result
         except Rollback as rollback:
-            return rollback.value
+            return cast(T, rollback.value)
 
     @property
     def is_sqlite(self) -> bool:

@@ -13,6 +13,7 @@ from bot.config.settings import Settings
 from bot.routing.service import RoutingService
 from bot.store.db import DatabaseUnavailable
 from bot.web.connections import body_deadline, client_gone
+from bot.web.handler import Handler
 from bot.web.health import health_handler
 from bot.web.leads import error, intake_handler, lookup_handler
 from bot.web.log_text import quoted
@@ -41,7 +42,8 @@ async def json_errors(request: web.Request, handler: Any) -> web.StreamResponse:
     hold anything a client cares to send.
     """
     try:
-        return await handler(request)
+        answer: web.StreamResponse = await handler(request)
+        return answer
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
@@ -101,7 +103,7 @@ def _nobody_to_wake() -> None:
     """Without a delivery loop to wake (tests), the outbox simply keeps the messages."""
 
 
-def slack_handler(slack: SlackHandler | None):
+def slack_handler(slack: SlackHandler | None) -> Handler:
     async def handle(request: web.Request) -> web.StreamResponse:
         if slack is None:
             return error(503, "Slack is not configured: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET.")

@@ -51,7 +51,8 @@ async def body_deadline(request: web.Request, handler: Any) -> web.StreamRespons
     if request.body_exists and not request.content.is_eof():
         loop = asyncio.get_running_loop()
         loop.call_later(BODY_TIMEOUT, _close_if_body_unfinished, request)
-    return await handler(request)
+    answer: web.StreamResponse = await handler(request)
+    return answer
 
 
 def _close_if_body_unfinished(request: web.Request) -> None:

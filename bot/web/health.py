@@ -9,9 +9,10 @@ from __future__ import annotations
 from aiohttp import web
 
 from bot.store.db import Database
+from bot.web.handler import Handler
 
 
-def health_handler(db: Database):
+def health_handler(db: Database) -> Handler:
     async def handle(_request: web.Request) -> web.Response:
         if not await db.ping():
             return _unhealthy("The database does not answer.")

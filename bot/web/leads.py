@@ -29,6 +29,7 @@ from bot.store.db import DatabaseUnavailable
 from bot.web.bearer import BEARER_CHALLENGE, bearer_refusal, given_twice
 from bot.web.connections import client_gone
 from bot.web.content_coding import BodyUnreadable, decoded
+from bot.web.handler import Handler
 from bot.web.metrics import Metrics
 
 
@@ -104,7 +105,7 @@ def parse_lead(body: bytes) -> tuple[str, dict[str, Any]]:
 
 
 def intake_handler(service: RoutingService, settings: Settings, metrics: Metrics,
-                   on_routed: Callable[[], None]):
+                   on_routed: Callable[[], None]) -> Handler:
     async def handle(request: web.Request) -> web.Response:
         started = time.perf_counter()
         status: int | None = None  # what was answered, for the metrics (None: nothing)
@@ -147,7 +148,7 @@ def lead_json(record: LeadRecord) -> dict[str, Any]:
     }
 
 
-def lookup_handler(service: RoutingService, settings: Settings):
+def lookup_handler(service: RoutingService, settings: Settings) -> Handler:
     async def handle(request: web.Request) -> web.Response:
         try:
             check_token(request, settings.intake_token)

@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from bot.store.db import Database
 from bot.store.models import OutboxMessage
 from bot.web.bearer import BEARER_CHALLENGE, bearer_refusal, given_twice
+from bot.web.handler import Handler
 
 LATENCY_BUCKETS = (0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
@@ -98,7 +99,7 @@ async def backlog(db: Database) -> int:
         return int((await reader.execute(BACKLOG)).scalar_one())
 
 
-def metrics_handler(metrics: Metrics, db: Database, token: str | None = None):
+def metrics_handler(metrics: Metrics, db: Database, token: str | None = None) -> Handler:
     """GET /metrics; with `token` (ROTATION_METRICS_TOKEN) only for a scraper that sends it."""
 
     async def handle(request: web.Request) -> web.Response:

@@ -5,11 +5,13 @@ The member's other absences are still taken; the feed does not lose the whole sy
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import date
 
-from conftest import MakeService
-
 from bot.routing.availability.calendar_leaves import CalendarAbsence
+from bot.routing.service import RoutingService
+
+MakeService = Callable[[str], Awaitable[RoutingService]]  # the `make_service` fixture of conftest.py
 
 CONFIG = """
 timezone: UTC

@@ -10,7 +10,7 @@ import dataclasses
 from datetime import datetime
 from fractions import Fraction
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, Select, insert, select, update
 
 from bot.routing.admin.roster import SeatState, config_problem
 from bot.routing.admin.weights import (
@@ -397,7 +397,7 @@ def _grow_shares(connection: Connection, queue: str, now: datetime) -> str:
     return "; the others' shares grew to make 100% again"
 
 
-def select_queue(name: str):
+def select_queue(name: str) -> Select[int, str]:
     from bot.store.models import Queue
 
     return select(Queue.id, Queue.name).where(Queue.name == name)

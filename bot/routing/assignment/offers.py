@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, literal, select, tuple_
+from sqlalchemy import Connection, Row, literal, select, tuple_
 
 from bot.routing.assignment.locks import MovedOffer, OpenLeads, claim_waiting_lead, lock_queues, move_offer
 from bot.routing.assignment.router import Router
@@ -24,7 +24,7 @@ from bot.routing.team import TeamSettings, load_team
 from bot.store.models import Assignment, Lead, Member, Queue, table_of
 
 
-def _load(connection: Connection, assignment_id: int):
+def _load(connection: Connection, assignment_id: int) -> Row[Any]:
     row = (
         connection.execute(
             select(table_of(Assignment), Member.slack_id, Member.name, Queue.name.label("queue"))
@@ -70,10 +70,11 @@ def accept(connection: Connection, assignment_id: int, now: datetime, actor: str
     )
 
 
-def _seconds(assignment: Assignment) -> float | None:
+def _seconds(assignment: Row[Any]) -> float | None:
     if assignment.accepted_at is None:
         return None
-    return (assignment.accepted_at - assignment.assigned_at).total_seconds()
+    waited: float = (assignment.accepted_at - assignment.assigned_at).total_seconds()
+    return waited
 
 
 def hand_on(
@@ -183,7 +184,8 @@ def overdue(connection: Connection, now: datetime) -> list[tuple[int, int, str]]
 
 
 def notify_managers(
-    connection: Connection, team: TeamSettings, now: datetime, key: str, text: str, lead_id: str, fields: dict
+    connection: Connection, team: TeamSettings, now: datetime, key: str, text: str, lead_id: str,
+    fields: dict[str, Any],
 ) -> None:
     channel = team.settings.get("manager_channel")
     outbox = Outbox(now)
