@@ -12,6 +12,7 @@ from fractions import Fraction
 
 from sqlalchemy import Connection, Select, insert, select, update
 
+from bot.routing import audit
 from bot.routing.admin.roster import SeatState, config_problem
 from bot.routing.admin.weights import (
     MAX_WEIGHT,
@@ -32,7 +33,7 @@ from bot.routing.admin.weights import (
     weight_words,
 )
 from bot.routing.assignment.locks import lock_queues
-from bot.routing.availability.time_off import audit, check_text, require_member
+from bot.routing.availability.time_off import check_text, require_member
 from bot.routing.errors import AlreadyDone, InvalidChange, NotFound
 from bot.routing.ledger.queues import OpenQueue, SeatInfo, eligible_seats, open_queue, save
 from bot.routing.results import Calibration
@@ -205,7 +206,7 @@ def calibrate(
         said.append(f"weight {info.weight_text}{_how_read(change.weight or '', info, opened)}")
     if change.adjustment:
         said.append(f"adjustment {change.adjustment:+d}")
-        audit(
+        audit.record(
             connection,
             now,
             actor,
@@ -218,7 +219,7 @@ def calibrate(
         )
     if change.active is not None:
         said.append("active" if change.active else "inactive")
-    audit(
+    audit.record(
         connection,
         now,
         actor,
@@ -322,7 +323,7 @@ def add_to_queue(
         )
     else:
         connection.execute(update(Membership).where(Membership.id == existing.id).values(**values))
-    audit(connection, now, actor, "queue_add", member_id=member.id, queue_id=queue_row.id)
+    audit.record(connection, now, actor, "queue_add", member_id=member.id, queue_id=queue_row.id)
     return f"{member.name} joined {queue}{room}, level with everyone (no catch-up flood)."
 
 
@@ -380,7 +381,7 @@ def remove_from_queue(connection: Connection, slack_id: str, queue: str, now: da
     if result.rowcount == 0:
         raise InvalidChange(f"{member.name} is not in {queue}.", field="queue")
     grown = _grow_shares(connection, queue, now)
-    audit(connection, now, actor, "queue_remove", member_id=member.id, queue_id=queue_row.id)
+    audit.record(connection, now, actor, "queue_remove", member_id=member.id, queue_id=queue_row.id)
     return f"{member.name} left {queue}{grown}; their history stays in the reports."
 
 

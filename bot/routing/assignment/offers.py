@@ -12,9 +12,9 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, literal, select, tuple_
 
+from bot.routing import audit
 from bot.routing.assignment.locks import MovedOffer, OpenLeads, claim_waiting_lead, lock_queues, move_offer
 from bot.routing.assignment.router import Router
-from bot.routing.availability.time_off import audit
 from bot.routing.errors import NotFound
 from bot.routing.ledger.queues import open_queue, save
 from bot.routing.outbox import Outbox, lead_card
@@ -51,7 +51,7 @@ def accept(connection: Connection, assignment_id: int, now: datetime, actor: str
     open_leads = OpenLeads()
     open_leads.add(moved.member_id, -1)
     open_leads.write(connection)
-    audit(
+    audit.record(
         connection,
         now,
         actor,
@@ -98,7 +98,7 @@ def hand_on(
     team = load_team(connection)
     open_leads = OpenLeads()
     open_leads.add(moved.member_id, -1)
-    audit(
+    audit.record(
         connection,
         now,
         actor,

@@ -8,7 +8,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, select, update
 
-from bot.routing.availability.time_off import add_leave, audit, member_zone, require_member
+from bot.routing import audit
+from bot.routing.availability.time_off import add_leave, member_zone, require_member
 from bot.routing.errors import InvalidChange
 from bot.routing.team import TeamSettings
 from bot.store.models import Leave, Member, table_of
@@ -25,7 +26,7 @@ class CalendarAbsence:
 def set_calendar(connection: Connection, slack_id: str, url: str | None, now: datetime, actor: str) -> None:
     member = require_member(connection, slack_id)
     connection.execute(update(Member).where(Member.id == member.id).values(calendar_url=url, updated_at=now))
-    audit(connection, now, actor, "calendar_set" if url else "calendar_clear", member_id=member.id)
+    audit.record(connection, now, actor, "calendar_set" if url else "calendar_clear", member_id=member.id)
 
 
 def calendars(connection: Connection) -> list[tuple[str, str]]:

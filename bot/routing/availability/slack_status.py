@@ -11,7 +11,8 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Connection, update
 
-from bot.routing.availability.time_off import audit, check_text, require_member
+from bot.routing import audit
+from bot.routing.availability.time_off import check_text, require_member
 from bot.routing.errors import InvalidChange
 from bot.routing.outbox import Outbox
 from bot.routing.team import TeamSettings
@@ -82,7 +83,7 @@ def apply_slack_status(
                 status_paused_until=until, status_override=PAUSED + fingerprint(text, emoji), updated_at=now
             )
         )
-        audit(
+        audit.record(
             connection,
             now,
             actor,
@@ -113,7 +114,7 @@ def apply_slack_status(
             .where(Member.id == member.id)
             .values(status_paused_until=None, status_override=None, updated_at=now)
         )
-        audit(connection, now, actor, "status_clear", member_id=member.id)
+        audit.record(connection, now, actor, "status_clear", member_id=member.id)
         return "resumed"
     return None
 
@@ -129,5 +130,5 @@ def ignore_status(
         .where(Member.id == member.id)
         .values(status_paused_until=None, status_override=IGNORED + fingerprint(text, emoji), updated_at=now)
     )
-    audit(connection, now, actor, "status_ignore", member_id=member.id)
+    audit.record(connection, now, actor, "status_ignore", member_id=member.id)
     return "Got it: you'll keep receiving leads despite your status."

@@ -8,13 +8,14 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, insert, select, update
 
+from bot.routing import audit
 from bot.routing.availability.eligibility import short_time
 from bot.routing.availability.timezones import is_timezone
 from bot.routing.errors import InvalidChange, NotFound
 from bot.routing.results import LeaveView
 from bot.routing.rules.lead_fields import storable
 from bot.routing.team import TeamSettings
-from bot.store.models import AuditEvent, Leave, Member, table_of
+from bot.store.models import Leave, Member, table_of
 
 LAST_DATE = date(2100, 12, 31)  # further dates are typos (9999-12-31), and overflow a day's arithmetic
 MAX_LEAVE_DAYS = 366
@@ -69,34 +70,6 @@ def local_midnight(day: date, timezone: str) -> datetime:
     return datetime.combine(day, time.min, tzinfo=ZoneInfo(timezone))
 
 
-def audit(
-    connection: Connection,
-    now: datetime,
-    actor: str,
-    action: str,
-    *,
-    member_id: int | None = None,
-    queue_id: int | None = None,
-    period_key: str | None = None,
-    delta: int | None = None,
-    note: str | None = None,
-    details: dict[str, Any] | None = None,
-) -> None:
-    connection.execute(
-        insert(AuditEvent).values(
-            at=now,
-            actor=actor,
-            action=action,
-            member_id=member_id,
-            queue_id=queue_id,
-            period_key=period_key,
-            delta=delta,
-            note=note,
-            details=details or {},
-        )
-    )
-
-
 def pause(
     connection: Connection,
     team: TeamSettings,
@@ -132,7 +105,7 @@ def pause(
         .values(paused_at=member.paused_at if paused else now, paused_until=until_at,
                 pause_reason=reason or (member.pause_reason if paused else None), updated_at=now)
     )
-    audit(
+    audit.record(
         connection,
         now,
         actor,
@@ -171,7 +144,7 @@ def resume(connection: Connection, team: TeamSettings, slack_id: str, now: datet
             updated_at=now,
         )
     )
-    audit(connection, now, actor, "resume", member_id=member.id)
+    audit.record(connection, now, actor, "resume", member_id=member.id)
     return (
         "You're back in the rotation, level with everyone: you're not owed the leads "
         "that went out while you were paused, and you won't be flooded."
@@ -242,7 +215,7 @@ def add_leave(
             .returning(Leave.id)
         )
     ).scalar_one()
-    audit(
+    audit.record(
         connection,
         now,
         actor,
@@ -278,7 +251,7 @@ def cancel_leave(
     connection.execute(
         update(Leave).where(Leave.id.in_([leave.id for leave in chosen])).values(cancelled_at=now)
     )
-    audit(
+    audit.record(
         connection,
         now,
         actor,
@@ -305,5 +278,5 @@ def set_timezone(
     if member.timezone == timezone or (only_if_unset and member.timezone):
         return False
     connection.execute(update(Member).where(Member.id == member.id).values(timezone=timezone, updated_at=now))
-    audit(connection, now, actor, "timezone", member_id=member.id, details={"timezone": timezone})
+    audit.record(connection, now, actor, "timezone", member_id=member.id, details={"timezone": timezone})
     return True

@@ -13,12 +13,13 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, func, select, update
 
+from bot.routing import audit
 from bot.routing.availability.eligibility import Availability, unavailable_reason
 from bot.routing.errors import CapacityTaken
 from bot.routing.fairness import Rotation, Seat
 from bot.routing.ledger.periods import period_key
 from bot.routing.team import TeamSettings
-from bot.store.models import AuditEvent, Leave, Member, Membership, Queue, table_of
+from bot.store.models import Leave, Member, Membership, Queue, table_of
 
 
 @dataclass(slots=True)
@@ -244,26 +245,11 @@ def _start_period(
 ) -> None:
     """Counts, adjustments and lags start again; the closed period stays in the history."""
     if info.period_key:
-        connection.info.setdefault("audit", []).append(
-            dict(
-                at=now,
-                actor="system",
-                action="period_reset",
-                queue_id=info.id,
-                period_key=info.period_key,
-                note=f"period {info.period_key} closed, {new_key} began",
-                details={"closed": info.period_key, "opened": new_key},
-            )
-        )
-        connection.execute(insert_audit(), connection.info.pop("audit"))
+        audit.record(connection, now, "system", "period_reset", queue_id=info.id, period_key=info.period_key,
+                     note=f"period {info.period_key} closed, {new_key} began",
+                     details={"closed": info.period_key, "opened": new_key})
     rotation.reset()
     info.period_key = new_key
-
-
-def insert_audit() -> Any:
-    from sqlalchemy import insert
-
-    return insert(AuditEvent)
 
 
 def save(connection: Connection, opened: OpenQueue, now: datetime) -> None:
