@@ -21,10 +21,10 @@ from bot.routing.rules.matching import compile_rules, evaluate, first_match
 from bot.web.app import create_app
 from bot.web.metrics import Metrics
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "web"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "web"))
 from web_support import AUTH, TOKEN, prepared_service, start_app
 
-EXAMPLE = (Path(__file__).resolve().parents[2] / "examples" / "routing.yaml").read_text()
+EXAMPLE = (Path(__file__).resolve().parents[3] / "examples" / "routing.yaml").read_text()
 EMEA_GUESS = r".*\.(co\.uk|de|fr|nl|es|it|se|ie)$"  # the example config's pattern
 FIELD = 60 * 1024
 
