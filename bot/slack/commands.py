@@ -15,7 +15,7 @@ from datetime import date
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.routing.errors import NotFound
+from bot.routing.errors import NotFound, RoutingError
 from bot.routing.rules.lead_fields import storable
 from bot.routing.service import RoutingService
 from bot.slack import calendar_command, calibrate_modal, replies
@@ -64,22 +64,64 @@ async def status(req: Request) -> str:
     return replies.status_text(await req.service.member_status(req.user), now=req.service.clock.now())
 
 
+SLACK_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")  # as Slack sends a picked person
+BARE_ID = re.compile(r"[UW][A-Z0-9]{2,}")
+
+
 async def _subject(req: Request) -> tuple[str, list[str], str]:
     """Whom a pause, resume or away is for, the words after the name, and how the answer
-    begins: a leading mention (`pause @bob …`) is a manager acting for that member."""
-    match = MENTION.match(req.args[0]) if req.args else None
-    if match is None:
+    begins. A leading person (a mention, `@name`, or a member's id) is a manager acting for
+    that member; any other first word is the command's own (`pause USA trip` is a reason)."""
+    first = req.args[0] if req.args else ""
+    if not (first.startswith("@") or first.startswith("<@") or
+            (BARE_ID.fullmatch(first) and await _is_member(req, first))):
         return req.user, list(req.args), ""
     if not await req.deps.is_manager(req.client, req.user):
         raise Refusal("Only managers can pause, resume or schedule leave for someone else; "
                       "nothing was changed. For yourself, leave the name out.")
-    member = match.group(1) or match.group(2)
+    member = await _person_named(req, first)
     try:
         await req.service.member_status(member)
     except NotFound:  # the core's words are for the member ("you are not in…"), not the manager
         raise Refusal(f"<@{member}> is not in the lead rotation, so nothing was changed. "
                       "Add them to the routing config first.") from None
     return member, list(req.args[1:]), f"For <@{member}>: "
+
+
+async def _is_member(req: Request, slack_id: str) -> bool:
+    try:
+        await req.service.member_status(slack_id)
+    except NotFound:
+        return False
+    return True
+
+
+async def _person_named(req: Request, word: str) -> str:
+    """The member `word` names: Slack's mention, a member's id, or a plain `@name`."""
+    if word.startswith("<@"):
+        match = SLACK_MENTION.fullmatch(word)
+        if match is None:
+            raise Refusal(f"`{escape(word)}` is not a Slack mention; pick the person from Slack's "
+                          "@-list. Nothing was changed.")
+        return match.group(1)
+    if BARE_ID.fullmatch(word):
+        return word
+    named = await req.service.slack_ids_named(html.unescape(word))
+    if len(named) != 1:
+        many = "Several members are called" if named else "No member is called"
+        raise Refusal(f"{many} `{escape(word)}`; pick the person from Slack's @-list. Nothing was changed.")
+    return named[0]
+
+
+async def _for(said: str, work: Awaitable[str]) -> str:
+    """The core's answer to a command about `said`'s member, refusals included: a manager
+    reads "For <@U…>: …", whether it worked or not."""
+    try:
+        return said + await work
+    except RoutingError as refused:
+        if not said:
+            raise
+        raise Refusal(said + str(refused)) from None
 
 
 async def pause(req: Request) -> str:
@@ -92,21 +134,25 @@ async def pause(req: Request) -> str:
     elif args and DATE_WORD.fullmatch(args[0]):
         until, args = parse_date(args[0], "date"), args[1:]
     reason = html.unescape(" ".join(args)) or None  # Slack escapes &, < and > in command text
-    return said + await req.service.pause(member, until=until, reason=reason, actor=req.user)
+    return await _for(said, req.service.pause(member, until=until, reason=reason, actor=req.user))
 
 
 async def resume(req: Request) -> str:
     member, args, said = await _subject(req)
     if args:
         raise Refusal("`/rotation resume` takes no words after it (a manager may name one member).")
-    return said + await req.service.resume(member, actor=req.user)
+    return await _for(said, req.service.resume(member, actor=req.user))
 
 
 async def away(req: Request) -> str:
     member, args, said = await _subject(req)
+    return await _for(said, _away(req, member, args))
+
+
+async def _away(req: Request, member: str, args: list[str]) -> str:
     if not args:
         status = await req.service.member_status(member)
-        return said + replies.leaves_text(status.leaves, status.timezone)
+        return replies.leaves_text(status.leaves, status.timezone)
     if args[0].lower() == "cancel":
         wanted = args[1].lstrip("#") if len(args) > 1 else ""
         if wanted and not LEAVE_NUMBER.fullmatch(wanted):
@@ -114,14 +160,14 @@ async def away(req: Request) -> str:
         leave_id = int(wanted) if wanted else None
         cancelled = await req.service.cancel_leave(member, actor=req.user, leave_id=leave_id)
         spans = ", ".join(f"{c.starts_on.isoformat()} to {c.ends_on.isoformat()}" for c in cancelled)
-        return said + f"Cancelled your leave {spans}. You'll keep receiving leads as usual."
+        return f"Cancelled your leave {spans}. You'll keep receiving leads as usual."
     if len(args) > 2:
         raise Refusal("Write `/rotation away START END`, e.g. `/rotation away 2030-02-03 2030-02-07`.")
     starts = parse_date(args[0], "start date")
     ends = parse_date(args[1], "end date") if len(args) == 2 else starts
     status = await req.service.member_status(member)
     leave = await req.service.add_leave(member, starts, ends, actor=req.user)
-    return said + f"Leave scheduled: {replies.leave_line(leave, status.timezone)}."
+    return f"Leave scheduled: {replies.leave_line(leave, status.timezone)}."
 
 
 async def calendar(req: Request) -> str:

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
+from bot.routing.errors import InvalidChange
+
 CONFIG = """
 status_pause: {emoji: [":palm_tree:"], words: [ooo, vacation, out of office]}
 members:
@@ -76,3 +80,29 @@ async def test_resume_command_lifts_a_status_pause(make_service, leads) -> None:
     await service.apply_slack_status("U0ALICE", text="OOO", emoji="", expiration=0)
     await service.resume("U0ALICE", actor="U0ALICE")
     assert await leads.route(service) == "U0ALICE"
+
+
+async def test_a_resume_ignores_that_status_only_until_it_is_cleared(make_service, clock, leads) -> None:
+    """Attack (found from outside): resuming once switched that status off for good, so the
+    next vacation with Slack's same preset paused nobody."""
+    service = await make_service(CONFIG)
+    holiday = dict(text="Vacationing", emoji=":palm_tree:")
+    expires = int((clock.now() + timedelta(days=2)).timestamp())
+    assert await service.apply_slack_status("U0ALICE", **holiday, expiration=expires) == "paused"
+    await service.resume("U0ALICE", actor="U0ALICE")
+    assert await service.apply_slack_status("U0ALICE", **holiday, expiration=expires) is None  # still ignored
+    assert await leads.route(service) == "U0ALICE"
+    await service.apply_slack_status("U0ALICE", text="", emoji="", expiration=0)  # the status is cleared
+    clock.advance(days=20)
+    later = int((clock.now() + timedelta(days=3)).timestamp())
+    assert await service.apply_slack_status("U0ALICE", **holiday, expiration=later) == "paused"
+    assert (await service.member_status("U0ALICE")).state == "away (Slack status)"
+
+
+async def test_resume_while_on_leave_says_so_instead_of_you_are_not_paused(make_service, clock) -> None:
+    service = await make_service(CONFIG)
+    today = clock.now().date()
+    await service.add_leave("U0ALICE", today, today + timedelta(days=1), actor="U0ALICE")
+    with pytest.raises(InvalidChange, match="You are on leave until") as refused:
+        await service.resume("U0ALICE", actor="U0ALICE")
+    assert "away cancel" in str(refused.value)

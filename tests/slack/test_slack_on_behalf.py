@@ -44,3 +44,28 @@ async def test_a_manager_naming_someone_outside_the_rotation_is_told_so_in_their
     answer = await bot.command("pause <@U99NOBODY>", user=MANAGER)
     assert "<@U99NOBODY> is not in the lead rotation" in answer and "nothing was changed" in answer
     assert "Ask a manager" not in answer
+
+
+async def test_a_reason_that_looks_like_an_id_is_a_reason(bot: Bot) -> None:
+    """`pause USA trip` and `pause WFH` are a rep's own pause with a reason, not a person."""
+    assert "paused" in await bot.command("pause USA trip", user="U02BOB")
+    assert (await bot.service.member_status("U02BOB")).state == "paused"
+    assert "paused" in await bot.command("pause WFH", user="U01ALICE")
+    assert (await bot.service.member_status("U01ALICE")).state == "paused"
+
+
+async def test_a_plain_at_name_is_a_person_for_managers_and_refused_to_reps(bot: Bot) -> None:
+    assert "Only managers" in await bot.command("pause @bob", user="U01ALICE")
+    assert (await bot.service.member_status("U01ALICE")).state != "paused"
+    assert (await bot.command("pause @bob", user=MANAGER)).startswith("For <@U02BOB>:")
+    assert (await bot.service.member_status("U02BOB")).state == "paused"
+
+
+async def test_a_broken_mention_is_refused_not_taken_for_the_manager(bot: Bot) -> None:
+    answer = await bot.command("pause <@u04david>", user=MANAGER)
+    assert "is not a Slack mention" in answer and "nothing was changed" in answer.lower()
+
+
+async def test_a_refusal_for_a_member_says_whom_it_is_about(bot: Bot) -> None:
+    answer = await bot.command("resume <@U02BOB>", user=MANAGER)
+    assert answer.startswith("For <@U02BOB>:") and "not paused" in answer

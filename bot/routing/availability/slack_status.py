@@ -116,6 +116,10 @@ def apply_slack_status(
         )
         audit.record(connection, now, actor, "status_clear", member_id=member.id)
         return "resumed"
+    if (member.status_override or "").startswith(IGNORED):
+        # The ignored status is gone: the next time it is set (another vacation) it pauses
+        # again. Kept forever, one resume would have switched that status off for good.
+        connection.execute(update(Member).where(Member.id == member.id).values(status_override=None))
     return None
 
 

@@ -128,6 +128,12 @@ def resume(connection: Connection, team: TeamSettings, slack_id: str, now: datet
     paused = member.paused_at is not None and (member.paused_until is None or now < member.paused_until)
     status_paused = member.status_paused_until is not None and now < member.status_paused_until
     if not paused and not status_paused:
+        leave = _leave_under_way(connection, member.id, now)
+        if leave is not None:
+            raise InvalidChange(
+                f"You are on leave until {short_time(leave, member_zone(member, team))}, so no leads come "
+                "to you until then; `/rotation resume` does not end a leave: `/rotation away` lists it "
+                "and `/rotation away cancel` cancels it.")
         raise InvalidChange("You are not paused, so there is nothing to resume: you're receiving leads.")
     override = member.status_override
     if status_paused and override and override.startswith("paused:"):
@@ -149,6 +155,17 @@ def resume(connection: Connection, team: TeamSettings, slack_id: str, now: datet
         "You're back in the rotation, level with everyone: you're not owed the leads "
         "that went out while you were paused, and you won't be flooded."
     )
+
+
+def _leave_under_way(connection: Connection, member_id: int, now: datetime) -> datetime | None:
+    """When the leave the member is on now ends (its resume moment), or None."""
+    ends: datetime | None = connection.execute(
+        select(Leave.resume_at).where(
+            Leave.member_id == member_id, Leave.cancelled_at.is_(None),
+            Leave.pause_from <= now, Leave.resume_at > now)
+        .order_by(Leave.resume_at.desc()).limit(1)
+    ).scalar()
+    return ends
 
 
 def leave_window(starts_on: date, ends_on: date, zone: str, team: TeamSettings) -> tuple[datetime, datetime]:
