@@ -95,7 +95,7 @@ def assigned_dm(payload: dict[str, Any]) -> tuple[str, list[Block]]:
     blocks = lead_card(lead, heading, payload)
     if sla:
         blocks.append(ContextBlock(elements=[MarkdownTextObject(
-            text=f"Accept within {sla} minutes, or it moves to the next rep.")]))
+            text=f"Accept within {sla} minute{'' if sla == 1 else 's'}, or it may move to the next rep.")]))
     blocks.append(ActionsBlock(block_id=ids.Block.LEAD_ACTIONS, elements=buttons))
     return text, blocks
 
