@@ -181,11 +181,16 @@ class Database:
             return took
 
     async def _probe_writes(self) -> bool:
+        seen_before = self._writes_seen[1]
         try:
             await self.run(_probe_write, self.is_postgres)
             took = not self.is_sqlite or _room_left(self.engine.url.database)
-        except Exception:
-            took = False
+        except Exception as error:
+            # A lock held on the probe's row (a migration, a long transaction) is busy, not
+            # broken: leads still commit, so the last answer stands rather than taking every
+            # replica out of the load balancer.
+            cause = error.__cause__ if isinstance(error, DatabaseUnavailable) else error
+            took = seen_before if _sqlstate_of(cause) == LOCK_NOT_AVAILABLE else False
         finally:
             self._write_probe = None
         self._writes_seen = (time.monotonic(), took)
@@ -209,6 +214,14 @@ class Database:
 WRITE_PROBE_FRESH = 1.0  # seconds a write probe's answer is kept
 WRITE_PROBE_WAIT = 0.25  # seconds /healthz waits for a probe queued behind other writers
 SQLITE_ROOM_NEEDED = 64 * 1024  # bytes free below which a SQLite file counts as full (a lead's pages)
+
+
+LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL: lock_timeout passed
+
+
+def _sqlstate_of(error: BaseException | None) -> str | None:
+    original = getattr(error, "orig", None)
+    return getattr(original, "sqlstate", None) or getattr(original, "pgcode", None)
 
 
 def _probe_write(connection: Any, is_postgres: bool) -> None:
