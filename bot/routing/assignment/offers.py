@@ -2,7 +2,9 @@
 
 A pass or an SLA miss credits the first rep's share back (the lead does not count
 against them) and offers the lead to the next member by the same rotation, without
-accruing a new lead's share: it is the same lead.
+accruing a new lead's share: it is the same lead. When it cannot be credited back (its
+offer was in a period that has closed) or it falls back to another queue, it is a new lead
+to that ledger and accrues a share like one, so every ledger still sums to zero.
 """
 
 from __future__ import annotations
@@ -108,12 +110,15 @@ def hand_on(
         details={"lead_id": moved.lead_id},
     )
     opened = open_queue(connection, row.queue, team, now)
+    credited = False
     if opened is not None and opened.info.period_key == moved.period_key:
         seat = opened.rotation.seats.get(moved.membership_id)
         if seat is not None:
             opened.rotation.credit(seat)
             save(connection, opened, now)
-    outcome = _offer_next(connection, router, team, moved, row.queue, now, cause, open_leads)
+            credited = True
+    outcome = _offer_next(connection, router, team, moved, row.queue, now, cause, open_leads,
+                          credited_in=row.queue if credited else None)
     if cause == "sla":
         _tell_sla_move(connection, row, outcome, now)
     return AssignmentChange(moved.id, moved.lead_id, new_state, True, member, next_outcome=outcome)
@@ -128,6 +133,8 @@ def _offer_next(
     now: datetime,
     cause: str,
     open_leads: OpenLeads,
+    *,
+    credited_in: str | None,
 ) -> RouteOutcome:
     lead = (connection.execute(select(table_of(Lead)).where(Lead.id == moved.lead_id))).one()
     had_it = frozenset(
@@ -135,7 +142,8 @@ def _offer_next(
         .scalars()
         .all()
     )
-    placement = router.place(connection, team, queue, lead.fields, now, accrue=False, exclude_members=had_it)
+    placement = router.place(connection, team, queue, lead.fields, now, credited_in=credited_in,
+                             exclude_members=had_it)
     verb = "passed it on" if cause == "pass" else f"did not accept it within the {queue} SLA"
     placement.notes.insert(0, f"Offered again because the previous rep {verb}.")
     tried = [RuleResult(lead.rule or "-", queue, True, "re-offered")]

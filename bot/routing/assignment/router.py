@@ -239,11 +239,17 @@ class Router:
         fields: dict[str, Any],
         now: datetime,
         *,
-        accrue: bool = True,
+        credited_in: str | None = None,
         exclude_members: frozenset[int] = frozenset(),
         batch: Batch | None = None,
     ) -> Placement:
-        """Try the queue, then its fallbacks, until someone is eligible."""
+        """Try the queue, then its fallbacks, until someone is eligible.
+
+        Each queue tried accrues one lead's share, except `credited_in`: a re-offer there
+        is the same lead, its share already counted (the first rep's charge was credited
+        back). A re-offer whose old offer was in a closed period, or that falls back to
+        another queue, is a new lead to that ledger, and accrues like one.
+        """
         placement = Placement(None)
         name: str | None = queue_name
         seen: set[str] = set()
@@ -260,6 +266,7 @@ class Router:
             placement.eligible, placement.excluded = eligible, excluded
             opened.rotation.set_eligibility(s.seat.id for s in eligible)
             if eligible:
+                accrue = opened.info.name != credited_in
                 if accrue:
                     opened.rotation.accrue([s.seat for s in eligible])
                 choice = self._choose(connection, opened, eligible, fields, placement)
@@ -272,7 +279,8 @@ class Router:
             if (
                 opened.info.respect_working_hours
                 and opened.info.fallback is None
-                and self._soonest_working(opened, now, placement, exclude_members, accrue)
+                and self._soonest_working(opened, now, placement, exclude_members,
+                                          opened.info.name != credited_in)
             ):
                 choice = opened.rotation.choose([s.seat for s in placement.eligible], opened.info.strategy)
                 placement.winner = next(s for s in placement.eligible if s.seat is choice.seat)
