@@ -18,7 +18,7 @@ async def lags(service: RoutingService, queue: str = "q") -> dict[str, Fraction]
     return {seat.slack_id: seat.lag for seat in standing.seats}
 
 
-async def test_a_lead_passed_after_the_period_reset_is_a_new_lead_to_the_new_period(database_url: str) -> None:
+async def test_a_lead_passed_after_the_period_reset_is_new_to_the_new_period(database_url: str) -> None:
     """Attack (found from outside, two replicas across midnight): a lead offered on the 30th
     and passed on the 1st was charged to the new period with no share, and December's lags
     summed to -417 after a day of SLA moves."""
