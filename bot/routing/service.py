@@ -55,6 +55,7 @@ BACKOFF_SECONDS = 0.005  # before the second attempt; doubled each time, with ji
 RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})  # deadlock detected, serialization failure
 LOCK_TIMEOUT = "5s"  # the longest a write waits for one lock (PostgreSQL's lock_timeout)
 LOCK_NOT_AVAILABLE = "55P03"  # lock_timeout passed
+GROUP_COMMIT_WORKERS = 4  # PostgreSQL: routing transactions in flight at once per replica
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +95,9 @@ class RoutingService:
         self.db = db
         self.clock = clock or SystemClock()
         self.router = Router(webhook=webhook)
-        self._group_commit = GroupCommit(self._route_batch, self._route_one)
+        self._group_commit = GroupCommit(
+            self._route_batch, self._route_one, workers=GROUP_COMMIT_WORKERS if db.is_postgres else 1,
+            fails_together=(DatabaseUnavailable,))
         # Called after every committed write: it may have owed messages (a new lead, a Pass,
         # an SLA re-offer, a pause), so serve points it at the delivery loop's wake. New leads
         # skip it when their messages are handed over instead (see hand_over_to).

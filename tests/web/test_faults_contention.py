@@ -55,3 +55,25 @@ async def test_a_lock_on_the_health_probes_row_is_busy_not_broken(
         status, _ = await served.post_lead({"id": "L-WHILE-LOCKED"})
         assert status == 201
         await holder.rollback()
+
+
+async def test_a_locked_queue_does_not_hold_up_leads_for_other_queues(
+    serve: ServeFactory, postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Attack (found from outside): with one queue's row locked, leads for other queues waited
+    behind it (one routing worker per replica), and a backlog's 503s came 5 s apart."""
+    monkeypatch.setattr(service_module, "LOCK_TIMEOUT", "30s")
+    served = await serve(url=postgres_url)
+    async with served.db.engine.connect() as stuck:
+        await stuck.begin()
+        await stuck.execute(text("SELECT id FROM queues WHERE name = 'emea' FOR UPDATE"))
+        blocked = asyncio.create_task(served.post_lead({"id": "L-EMEA"}))
+        await asyncio.sleep(0.3)  # its transaction now waits for the lock
+        others = [served.post_lead({"id": f"L-QUIET-{i}", "country": "XX"}) for i in range(3)]
+        answers = await asyncio.wait_for(asyncio.gather(*others), timeout=10)
+        assert [status for status, _ in answers] == [201, 201, 201]
+        assert {body["queue"] for _, body in answers} == {"quiet"}
+        assert not blocked.done()
+        await stuck.rollback()
+    status, body = await blocked
+    assert status == 201 and body["queue"] == "emea"
