@@ -23,7 +23,7 @@ from bot.routing.admin.preview import preview
 from bot.routing.assignment import offers
 from bot.routing.assignment.batch import Batch
 from bot.routing.assignment.group_commit import GroupCommit, Pending
-from bot.routing.assignment.lead_lookup import stored_explanation, stored_outcome
+from bot.routing.assignment.lead_lookup import ASSIGNMENT_WITH_NAMES, stored_explanation, stored_outcome
 from bot.routing.assignment.locks import lock_all_queues
 from bot.routing.assignment.router import Router
 from bot.routing.availability import calendar_leaves, slack_status, time_off
@@ -45,7 +45,7 @@ from bot.routing.results import (
 from bot.routing.rules.lead_fields import lead_id_of
 from bot.routing.team import TeamSettings, load_team
 from bot.store.db import Database, DatabaseUnavailable
-from bot.store.models import Assignment, Lead, Member, Queue, table_of
+from bot.store.models import Assignment, Lead, Queue, table_of
 
 T = TypeVar("T")
 
@@ -232,12 +232,7 @@ class RoutingService:
                 raise NotFound(f"There is no lead with id {lead_id}.")
             rows = (
                 connection.execute(
-                    select(table_of(Assignment), Member.slack_id, Member.name, Queue.name.label("queue"))
-                    .join(Member, Member.id == Assignment.member_id)
-                    .join(Queue, Queue.id == Assignment.queue_id)
-                    .where(Assignment.lead_id == lead_id)
-                    .order_by(Assignment.id)
-                )
+                    ASSIGNMENT_WITH_NAMES.where(Assignment.lead_id == lead_id).order_by(Assignment.id))
             ).all()
             return LeadRecord(
                 lead_id=lead.id,

@@ -14,7 +14,14 @@ from sqlalchemy import Connection, select
 from bot.routing.errors import NotFound
 from bot.routing.results import MemberRef, RouteOutcome
 from bot.routing.rules.lead_fields import storable
-from bot.store.models import Assignment, Lead, Member, table_of
+from bot.store.models import Assignment, Lead, Member, Queue, table_of
+
+# An assignment row with who holds it and in which queue: what a click and `GET /leads` read.
+ASSIGNMENT_WITH_NAMES = (
+    select(table_of(Assignment), Member.slack_id, Member.name, Queue.name.label("queue"))
+    .join(Member, Member.id == Assignment.member_id)
+    .join(Queue, Queue.id == Assignment.queue_id)
+)
 
 
 def stored_outcome(connection: Connection, lead_id: str) -> RouteOutcome | None:

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, Row, literal, select, tuple_
 
 from bot.routing import audit
+from bot.routing.assignment.lead_lookup import ASSIGNMENT_WITH_NAMES
 from bot.routing.assignment.locks import MovedOffer, OpenLeads, claim_waiting_lead, lock_queues, move_offer
 from bot.routing.assignment.router import Router
 from bot.routing.errors import NotFound
@@ -23,17 +24,12 @@ from bot.routing.outbox import Outbox, lead_card
 from bot.routing.results import AssignmentChange, MemberRef, RouteOutcome
 from bot.routing.rules.matching import RuleResult, first_match
 from bot.routing.team import TeamSettings, load_team
-from bot.store.models import Assignment, Lead, Member, Queue, table_of
+from bot.store.models import Assignment, Lead, Queue, table_of
 
 
 def _load(connection: Connection, assignment_id: int) -> Row[Any]:
     row = (
-        connection.execute(
-            select(table_of(Assignment), Member.slack_id, Member.name, Queue.name.label("queue"))
-            .join(Member, Member.id == Assignment.member_id)
-            .join(Queue, Queue.id == Assignment.queue_id)
-            .where(Assignment.id == assignment_id)
-        )
+        connection.execute(ASSIGNMENT_WITH_NAMES.where(Assignment.id == assignment_id))
     ).first()
     if row is None:
         raise NotFound(f"There is no assignment {assignment_id}.")
