@@ -7,38 +7,16 @@ database is touched). Requests are written byte for byte, so duplicate headers r
 
 from __future__ import annotations
 
-import asyncio
 import gzip
 import json
 from urllib.parse import quote
 
 import pytest
-from web_support import AUTH, TOKEN, Served, ServeFactory
+from web_support import AUTH, TOKEN, Served, ServeFactory, raw_request
 
 GOOD = (b"Authorization", b"Bearer " + TOKEN.encode())
 JSON_TYPE = (b"Content-Type", b"application/json")
 METRICS_TOKEN = "metrics-secret"
-
-
-async def send(app: Served, method: str, path: str, headers: list[tuple[bytes, bytes]],
-               body: bytes = b"") -> tuple[int, dict[str, str], bytes]:
-    """One request on a socket, headers in order and repeated as given."""
-    port = int(app.url.rsplit(":", 1)[1])
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    head = f"{method} {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n".encode()
-    head += b"".join(name + b": " + value + b"\r\n" for name, value in headers)
-    head += b"Content-Length: %d\r\n\r\n" % len(body)
-    writer.write(head + body)
-    await writer.drain()
-    answer = await reader.read()
-    writer.close()
-    status_line, _, rest = answer.partition(b"\r\n")
-    block, _, content = rest.partition(b"\r\n\r\n")
-    fields = {}
-    for line in block.split(b"\r\n"):
-        name, _, value = line.decode("latin-1").partition(": ")
-        fields[name.lower()] = value
-    return int(status_line.split()[1]), fields, content
 
 
 def words(fields: dict[str, str], content: bytes) -> str:
@@ -50,7 +28,7 @@ def words(fields: dict[str, str], content: bytes) -> str:
 
 
 async def post(app: Served, body: bytes, *headers: tuple[bytes, bytes]) -> tuple[int, dict[str, str], bytes]:
-    return await send(app, "POST", "/leads", list(headers or (GOOD, JSON_TYPE)), body)
+    return await raw_request(app, "POST", "/leads", list(headers or (GOOD, JSON_TYPE)), body)
 
 
 @pytest.fixture
@@ -160,11 +138,13 @@ async def test_two_authorizations_on_get_leads_and_metrics(serve: ServeFactory) 
     (the first won: GET /leads/{id} showed the lead)."""
     app = await serve(metrics_token=METRICS_TOKEN)
     assert (await post(app, b'{"id": "T-2"}'))[0] == 201
-    status, fields, content = await send(app, "GET", "/leads/T-2", [GOOD, (b"Authorization", b"Bearer x")])
+    twice = [GOOD, (b"Authorization", b"Bearer x")]
+    status, fields, content = await raw_request(app, "GET", "/leads/T-2", twice)
     assert status == 400
     assert "T-2" not in words(fields, content)
     metrics_auth = (b"Authorization", f"Bearer {METRICS_TOKEN}".encode())
-    status, fields, content = await send(app, "GET", "/metrics", [metrics_auth, (b"Authorization", b"x")])
+    twice = [metrics_auth, (b"Authorization", b"x")]
+    status, fields, content = await raw_request(app, "GET", "/metrics", twice)
     assert status == 400
     assert "more than one `Authorization`" in words(fields, content)
     assert b"rotation_" not in content
@@ -182,7 +162,7 @@ async def test_a_method_the_address_does_not_take_says_which_it_does(
     """Attack: PUT, OPTIONS, DELETE where they mean nothing: 405 with its `Allow` header (it
     was dropped by the JSON error answer), and nothing stored or deleted."""
     assert (await post(app, b'{"id": "x"}'))[0] == 201
-    status, fields, content = await send(app, method, path, [GOOD, JSON_TYPE], b'{"id": "M-1"}')
+    status, fields, content = await raw_request(app, method, path, [GOOD, JSON_TYPE], b'{"id": "M-1"}')
     assert status == 405
     assert allowed in fields["allow"].replace(" ", "").split(",")
     assert allowed in words(fields, content)
@@ -192,7 +172,7 @@ async def test_a_method_the_address_does_not_take_says_which_it_does(
 @pytest.mark.parametrize("path", ["/leads", "/leads/x"])
 async def test_a_refused_token_names_the_scheme(app: Served, path: str) -> None:
     """Attack: no token at all; the 401 says, as /metrics does, which scheme to answer with."""
-    status, fields, content = await send(app, "POST" if path == "/leads" else "GET", path, [JSON_TYPE],
+    status, fields, content = await raw_request(app, "POST" if path == "/leads" else "GET", path, [JSON_TYPE],
                                          b'{"id": "W-1"}')
     assert status == 401
     assert fields["www-authenticate"] == "Bearer"

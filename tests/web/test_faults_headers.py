@@ -4,11 +4,10 @@ outright, a NUL in a header or a raw non-ASCII path, get its 400: test_faults_ma
 
 from __future__ import annotations
 
-import asyncio
 import json
 
 import pytest
-from web_support import AUTH, TOKEN, Served, ServeFactory
+from web_support import AUTH, TOKEN, ServeFactory, raw_request
 
 METRICS_TOKEN = "metrics-secret"
 AUTHORIZATIONS = {
@@ -23,24 +22,6 @@ AUTHORIZATIONS = {
     "the token alone": TOKEN.encode(),
     "only a tab": b"\t",
 }
-
-
-async def raw_request(app: Served, method: str, path: bytes, headers: dict[bytes, bytes],
-                      body: bytes = b"") -> tuple[int, dict[str, str], bytes]:
-    """One request written byte for byte (no client library cleans the headers up)."""
-    port = int(app.url.rsplit(":", 1)[1])
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    head = method.encode() + b" " + path + b" HTTP/1.1\r\nHost: test\r\nConnection: close\r\n"
-    head += b"".join(name + b": " + value + b"\r\n" for name, value in headers.items())
-    head += b"Content-Length: %d\r\n\r\n" % len(body)
-    writer.write(head + body)
-    await writer.drain()
-    answer = await reader.read()
-    writer.close()
-    status_line, _, rest = answer.partition(b"\r\n")
-    header_block, _, content = rest.partition(b"\r\n\r\n")
-    fields = dict(line.decode("latin-1").split(": ", 1) for line in header_block.split(b"\r\n") if line)
-    return int(status_line.split()[1]), fields, content
 
 
 def plain_words(content: bytes) -> str:
@@ -78,7 +59,7 @@ async def test_garbage_authorization_on_metrics_is_401(serve: ServeFactory, auth
     assert status == 401
     assert "ROTATION_METRICS_TOKEN" in plain_words(content)
     assert b"rotation_" not in content
-    assert fields.get("WWW-Authenticate") == "Bearer"
+    assert fields.get("www-authenticate") == "Bearer"
 
 
 async def test_a_non_ascii_intake_token_is_compared_as_its_bytes(serve: ServeFactory) -> None:

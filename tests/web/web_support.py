@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -85,6 +85,31 @@ async def counts(db: Database) -> dict[str, int]:
 
         return {"leads": await count(Lead), "assignments": await count(Assignment),
                 "outbox": await count(OutboxMessage)}
+
+
+async def raw_request(app: Served, method: str, path: str | bytes,
+                      headers: Mapping[bytes, bytes] | Iterable[tuple[bytes, bytes]],
+                      body: bytes = b"") -> tuple[int, dict[str, str], bytes]:
+    """One request written byte for byte on a socket, headers in order and repeated as given
+    (no client library cleans them up); the answer's status, headers (names lowercased), body."""
+    pairs = headers.items() if isinstance(headers, Mapping) else headers
+    target = path.encode() if isinstance(path, str) else path
+    port = int(app.url.rsplit(":", 1)[1])
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    head = method.encode() + b" " + target + b" HTTP/1.1\r\nHost: test\r\nConnection: close\r\n"
+    head += b"".join(name + b": " + value + b"\r\n" for name, value in pairs)
+    head += b"Content-Length: %d\r\n\r\n" % len(body)
+    writer.write(head + body)
+    await writer.drain()
+    answer = await reader.read()
+    writer.close()
+    status_line, _, rest = answer.partition(b"\r\n")
+    block, _, content = rest.partition(b"\r\n\r\n")
+    fields = {}
+    for line in block.split(b"\r\n"):
+        name, _, value = line.decode("latin-1").partition(": ")
+        fields[name.lower()] = value
+    return int(status_line.split()[1]), fields, content
 
 
 def _json_bytes(body: Any) -> bytes:
