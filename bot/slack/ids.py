@@ -34,11 +34,25 @@ class Action(StrEnum):
     HOME_CANCEL_LEAVE = "home_cancel_leave"
     AWAY_START = "away_start"
     AWAY_END = "away_end"
+    # escalations and waiting-lead posts (value: the lead id)
+    REASSIGN_TO = "lead_reassign_to"
+    TAKE_LEAD = "lead_take"
+    PASS_CONFIRMED = "lead_pass_confirmed"
+    # managers' people and history (App Home and answers)
+    HOME_PEOPLE = "home_people"
+    PEOPLE_USER = "people_user"
+    MEMBER_HISTORY = "member_history"
+    HISTORY_MORE = "history_more"
+    HOME_QUEUE_PICK = "home_queue_pick"
+    HOME_PAGE = "home_page"
+    WHO_PAGE = "who_page"
 
 
 class Callback(StrEnum):
     CALIBRATE = "calibrate_modal"
     AWAY = "away_modal"
+    PEOPLE = "people_modal"
+    ROUTE_LEAD = "route_lead"  # the Workflow Builder step's callback id (the contract's)
 
 
 class Block(StrEnum):
