@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from bot.crm.config import CrmConfig, OwnerId
 from bot.routing.admin.weights import WeightError, share_percent, weight_from_number, weight_from_priority
 from bot.routing.availability.hours import HoursError, WorkingHours
 from bot.routing.availability.timezones import is_timezone
@@ -71,6 +72,7 @@ class MemberConfig(Strict):
     capacity: int | None = Field(None, gt=0, le=100_000)
     working_hours: str | None = None
     active: bool = True
+    crm_owner_id: OwnerId | None = None
 
     _tz = field_validator("timezone")(_timezone)
 
@@ -169,6 +171,7 @@ class RoutingConfig(Strict):
     members: list[MemberConfig] = Field(default_factory=list)
     queues: list[QueueConfig] = Field(default_factory=list)
     rules: list[RuleConfig] = Field(default_factory=list)
+    crm: CrmConfig | None = None
 
     _tz = field_validator("timezone")(_timezone)
 

@@ -76,6 +76,9 @@ class Member(Base):
     # The status the member chose to ignore ("keep receiving leads anyway").
     status_override: Mapped[str | None] = mapped_column(String(300))
     in_config: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Their owner id in the CRM the owner is written back to, when the config gives one
+    # (else it is found by their email through the CRM's API).
+    crm_owner_id: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 

@@ -81,8 +81,21 @@ CONFIG_LOCK_ID = 0x726F_7461_6366  # "rotacf": applying a config, on PostgreSQL
 
 def config_digest(config: RoutingConfig) -> str:
     """What a config says, whatever its layout and comments."""
-    said = json.dumps(config.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    dumped = config.model_dump(mode="json")
+    _without_unused_additions(dumped)
+    said = json.dumps(dumped, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(said.encode()).hexdigest()
+
+
+def _without_unused_additions(dumped: dict[str, Any]) -> None:
+    """Leave out keys added after databases already held a digest (`crm`, a member's
+    `crm_owner_id`) while a config does not use them: a file that says what it said before
+    keeps its digest, so `serve` does not apply it again and set back calibrations."""
+    if dumped.get("crm") is None:
+        dumped.pop("crm", None)
+    for member in dumped.get("members", []):
+        if member.get("crm_owner_id") is None:
+            member.pop("crm_owner_id", None)
 
 
 def apply_config(
@@ -155,6 +168,7 @@ def _apply_team(connection: Connection, config: RoutingConfig, now: datetime, di
             "sla": config.sla.model_dump(),
             "manager_group": config.manager_group,
             "manager_channel": config.manager_channel,
+            "crm": config.crm.model_dump(exclude_none=True) if config.crm else None,
             "config_digest": digest,
         },
         updated_at=now,
@@ -180,6 +194,7 @@ def _apply_members(connection: Connection, config: RoutingConfig, now: datetime)
             capacity=member.capacity,
             working_hours=member.working_hours,
             active=member.active,
+            crm_owner_id=member.crm_owner_id,
             in_config=True,
             updated_at=now,
         )
@@ -315,6 +330,8 @@ def export_config(connection: Connection) -> dict[str, Any]:
     for key in ("time_off", "status_pause", "sla"):
         if key in settings:
             exported[key] = settings[key]
+    if settings.get("crm"):
+        exported["crm"] = settings["crm"]
     exported["members"] = [_member_out(m) for m in members]
     exported["queues"] = [
         _queue_out(q, [(s, s.slack_id) for s in seats if s.queue_id == q.id]) for q in queues
@@ -325,7 +342,7 @@ def export_config(connection: Connection) -> dict[str, Any]:
 
 def _member_out(member: Row[Any]) -> dict[str, Any]:
     out: dict[str, Any] = {"slack_id": member.slack_id, "name": member.name}
-    for key in ("role", "timezone", "email", "capacity", "working_hours"):
+    for key in ("role", "timezone", "email", "capacity", "working_hours", "crm_owner_id"):
         value = getattr(member, key)
         if value is not None:
             out[key] = value

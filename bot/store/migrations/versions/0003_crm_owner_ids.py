@@ -4,7 +4,8 @@ Revision ID: 0003
 Revises: 0002
 """
 
-from alembic import op  # noqa: F401
+import sqlalchemy as sa
+from alembic import op
 
 revision = "0003"
 down_revision = "0002"
@@ -13,8 +14,10 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass
+    with op.batch_alter_table("members", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("crm_owner_id", sa.String(length=64), nullable=True))
 
 
 def downgrade() -> None:
-    pass
+    with op.batch_alter_table("members", schema=None) as batch_op:
+        batch_op.drop_column("crm_owner_id")
