@@ -43,6 +43,15 @@ class Settings:
     # rather than at the first calendar fetch (bot.jobs.feed_address reads the same variable).
     # Text, not networks: settings reach the delivery child as JSON.
     calendar_allow_networks: str | None = None
+    # CRM write-back (bot.crm): the credentials of the CRM the routing config's `crm:` names.
+    hubspot_token: str | None = _secret()
+    hubspot_api_url: str = "https://api.hubapi.com"
+    salesforce_instance_url: str | None = None
+    salesforce_client_id: str | None = _secret()
+    salesforce_client_secret: str | None = _secret()
+    salesforce_token: str | None = _secret()
+    pipedrive_api_token: str | None = _secret()
+    pipedrive_api_url: str = "https://api.pipedrive.com"
 
     @property
     def delivers_inline(self) -> bool:
@@ -87,6 +96,14 @@ class Settings:
             delivery=_one_of("ROTATION_DELIVERY", get("ROTATION_DELIVERY") or "auto", DELIVERY_MODES),
             metrics_token=get("ROTATION_METRICS_TOKEN"),
             calendar_allow_networks=_networks(get(CALENDAR_ALLOW_NETWORKS)),
+            hubspot_token=get("HUBSPOT_TOKEN"),
+            hubspot_api_url=_web_url("HUBSPOT_API_URL", get("HUBSPOT_API_URL")) or "https://api.hubapi.com",
+            salesforce_instance_url=_web_url("SALESFORCE_INSTANCE_URL", get("SALESFORCE_INSTANCE_URL")),
+            salesforce_client_id=get("SALESFORCE_CLIENT_ID"),
+            salesforce_client_secret=get("SALESFORCE_CLIENT_SECRET"),
+            salesforce_token=get("SALESFORCE_TOKEN"),
+            pipedrive_api_token=get("PIPEDRIVE_API_TOKEN"),
+            pipedrive_api_url=_web_url("PIPEDRIVE_API_URL", get("PIPEDRIVE_API_URL")) or "https://api.pipedrive.com",
         )
 
 
