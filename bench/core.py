@@ -63,7 +63,7 @@ async def measure(url: str, size: int | str, leads: int) -> dict[str, float]:
     db = Database(url)
     await db.migrate()
     service = RoutingService(db)
-    await service.apply_config(load_text(config_for(size)))
+    await service.admin.apply_config(load_text(config_for(size)))
     engine = db.sync_engine if db.is_sqlite else db.engine.sync_engine
     statements = 0
 
@@ -72,11 +72,11 @@ async def measure(url: str, size: int | str, leads: int) -> dict[str, float]:
         statements += 1
 
     for i in range(20):  # warm up caches and the pool
-        await service.route({"id": f"warm-{i}"})
+        await service.assignment.route({"id": f"warm-{i}"})
     event.listen(engine, "before_cursor_execute", count)
     start, cpu = time.perf_counter(), time.process_time()
     for i in range(leads):  # one at a time: one transaction per lead
-        await service.route(lead_for(size, f"lead-{i}", i))
+        await service.assignment.route(lead_for(size, f"lead-{i}", i))
     sequential = leads / (time.perf_counter() - start)
     sequential_cpu = (time.process_time() - cpu) / leads
     event.remove(engine, "before_cursor_execute", count)
@@ -84,7 +84,7 @@ async def measure(url: str, size: int | str, leads: int) -> dict[str, float]:
 
     async def producer(worker: int) -> None:
         for i in range(worker, leads, 16):
-            await service.route(lead_for(size, f"conc-{i}", leads + i))
+            await service.assignment.route(lead_for(size, f"conc-{i}", leads + i))
 
     start, cpu = time.perf_counter(), time.process_time()  # 16 callers at once: they share transactions
     await asyncio.gather(*(producer(w) for w in range(16)))

@@ -23,6 +23,7 @@ from bot.routing.admin.roster import replaced_calibrations
 from bot.routing.errors import RoutingError
 from bot.routing.results import RouteOutcome
 from bot.routing.service import RoutingService
+from bot.sources.cli import sources
 from bot.store.db import Database
 
 T = TypeVar("T")
@@ -63,7 +64,7 @@ def with_service(work: Callable[[RoutingService], Awaitable[T]], *, needs_config
                 raise Unreachable(f"at {where} ({_reason(error)})") from None
             await db.migrate()
             service = RoutingService(db, webhook=bool(settings.webhook_url))
-            if needs_config and not (await service.team()).config_version:
+            if needs_config and not (await service.admin.team()).config_version:
                 raise NoConfig(no_config(shown))
             click.echo(f"database: {shown}", err=True)
             return await work(service)
@@ -181,7 +182,7 @@ def config_apply(file: str) -> None:
             click.echo(problem.render(error.source), err=True)
         sys.exit(1)
     echo_remarks(checked)
-    summary = with_service(lambda s: s.apply_config(checked.config, actor="cli"))
+    summary = with_service(lambda s: s.admin.apply_config(checked.config, actor="cli"))
     click.echo(
         f"Applied {file}: {summary['members']} members, {summary['queues']} queues, "
         f"{summary['seats']} seats, {summary['rules']} rules. Ledgers kept."
@@ -194,7 +195,7 @@ def config_apply(file: str) -> None:
 def config_export() -> None:
     """Print the current state as a routing config."""
     try:
-        exported = with_service(lambda s: s.export_config())
+        exported = with_service(lambda s: s.admin.export_config())
     except RoutingError as error:
         fail(str(error))
     click.echo(yaml.safe_dump(exported, sort_keys=False, allow_unicode=True), nl=False)
@@ -226,7 +227,7 @@ def route(file: str | None, dry_run: bool, explain: bool, pending: bool) -> None
                                    f"either {file} or --pending, not both.")
         if dry_run:
             raise click.UsageError("--pending has no dry run: it assigns the waiting leads for real.")
-        outcomes = with_service(lambda s: s.assign_pending(), needs_config=True)
+        outcomes = with_service(lambda s: s.assignment.assign_pending(), needs_config=True)
         for outcome in outcomes:
             click.echo(describe(outcome, explain=explain))
         click.echo(f"{len(outcomes)} waiting lead(s) assigned.")
@@ -243,8 +244,8 @@ def route(file: str | None, dry_run: bool, explain: bool, pending: bool) -> None
 
     async def work(service: RoutingService) -> list[RouteOutcome]:
         if listed:  # one transaction, so a dry run previews each lead after the ones before it
-            return await service.route_many(leads, actor="cli", dry_run=dry_run)
-        return [await service.route(leads[0], actor="cli", dry_run=dry_run)]
+            return await service.assignment.route_many(leads, actor="cli", dry_run=dry_run)
+        return [await service.assignment.route(leads[0], actor="cli", dry_run=dry_run)]
 
     try:
         outcomes = with_service(work, needs_config=True)
@@ -272,7 +273,7 @@ def import_csv(file: str, encoding: str) -> None:
         with click.progressbar(length=len(rows), label="Routing leads", file=sys.stderr) as bar:
             for start in range(0, len(rows), IMPORT_BATCH):
                 batch = rows[start : start + IMPORT_BATCH]
-                for outcome in await service.route_many(batch, actor="import"):
+                for outcome in await service.assignment.route_many(batch, actor="import"):
                     counts["skipped" if not outcome.created else outcome.status] += 1
                 bar.update(len(batch))
         return counts
@@ -295,7 +296,7 @@ def report(period: str | None, queue: str | None, fmt: str) -> None:
     stderr, so what is printed stays the rows (of zeros) a script expects.
     """
     try:
-        rows = with_service(lambda s: s.report(period=period, queue=queue), needs_config=True)
+        rows = with_service(lambda s: s.ledger.report(period=period, queue=queue), needs_config=True)
     except RoutingError as error:
         raise click.UsageError(str(error)) from None
     from bot.report_format import no_leads_note, render_report
@@ -319,3 +320,6 @@ def jobs_run_once() -> None:
     settings = settings_or_fail()
     result = with_service(lambda service: run_jobs_once(service, settings))
     click.echo(json.dumps(result, indent=2, default=str))
+
+
+main.add_command(sources)

@@ -18,7 +18,8 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, select, update
 
-from bot.routing.outbox import Message
+from bot.routing.events import EventKind, ManagersNote, Recipient
+from bot.routing.outbox import Message, outbox_row
 from bot.store.db import Database
 from bot.store.models import OutboxMessage, table_of
 
@@ -153,15 +154,12 @@ def _record(connection: Connection, outcomes: list[Outcome], now: datetime,
 def failure_note(gave_up: GaveUp, channel: str | None, now: datetime) -> dict[str, Any] | None:
     """The managers' channel note for a message given up on (never for a note itself)."""
     message = gave_up.message
-    if not channel or message.payload.get("event") == "managers_note":
+    if not channel or message.payload.get("event") == EventKind.MANAGERS_NOTE:
         return None
     to = message.payload.get("to") or message.payload.get("channel") or message.kind
     lead = f" about lead {message.lead_id}" if message.lead_id else ""
     attempts = message.attempts if gave_up.tried else message.attempts - 1
     text = (f"A {message.kind} message to {to}{lead} could not be delivered after "
             f"{attempts} attempt(s): {gave_up.error}")
-    payload: dict[str, Any] = {"event": "managers_note", "channel": channel, "text": text}
-    if message.payload.get("lead"):
-        payload["lead"] = message.payload["lead"]
-    return dict(key=f"delivery-failed:{message.id}", kind="channel", payload=payload,
-                lead_id=message.lead_id, created_at=now, available_at=now, attempts=0)
+    note = ManagersNote(text, message.payload.get("lead") or None)
+    return outbox_row(f"delivery-failed:{message.id}", note, Recipient.channel(channel), message.lead_id, now)

@@ -48,6 +48,7 @@ from bot.delivery.claims import GaveUp, Outcome, Released, Retry, Sent, claim, e
 from bot.delivery.retry_after import MAX_RETRY_AFTER, bounded_delay
 from bot.delivery.transports import DeliveryError, Transport, one_line
 from bot.routing.clock import Clock, SystemClock
+from bot.routing.events import Way
 from bot.routing.outbox import Message
 from bot.routing.service import RoutingService
 from bot.store.db import Database
@@ -61,7 +62,7 @@ MAX_DELAY = 300.0
 # webhook or CRM is one endpoint of someone else's, which a few at a time serve as fast.
 CONCURRENCY: Mapping[str, int] = {"slack": 16, "webhook": 4}
 OTHER_CONCURRENCY = 4  # a lane not named in CONCURRENCY (a CRM)
-LANES = {"dm": "slack", "channel": "slack"}  # kinds sharing a transport share its lane
+LANES = {Way.DM.value: "slack", Way.CHANNEL.value: "slack"}  # kinds sharing a transport share its lane
 MAX_ERROR_CHARS = 1000  # of a failed attempt's error, as stored and logged
 KEPT_RESULT_KEYS = ("ok", "channel", "ts", "status", "console", "message_ts")
 
@@ -304,7 +305,7 @@ class DeliveryLoop:
         of a crowded lane), in one transaction."""
         channel = None
         if self.service is not None and any(isinstance(o, GaveUp) for o in outcomes):
-            channel = (await self.service.team()).settings.get("manager_channel")
+            channel = (await self.service.admin.team()).settings.get("manager_channel")
         return await exchange(self.db, outcomes, self.clock.now(), lease=self.lease, limit=room,
                               manager_channel=channel, skip_kinds=self._skip_kinds)
 
@@ -319,7 +320,7 @@ class DeliveryLoop:
         outcomes = await asyncio.gather(*(self._deliver(m) for m in messages))
         channel = None
         if self.service is not None and any(isinstance(o, GaveUp) for o in outcomes):
-            channel = (await self.service.team()).settings.get("manager_channel")
+            channel = (await self.service.admin.team()).settings.get("manager_channel")
         await record(self.db, list(outcomes), self.clock.now(), manager_channel=channel)
         return len(messages)
 

@@ -20,6 +20,17 @@ from yarl import URL
 
 from bot.delivery.retry_after import bounded_delay, retry_after_seconds
 from bot.delivery.slack_rate_limit import header
+from bot.routing.events import (
+    CrmOwner,
+    LeadAssigned,
+    LeadUnassigned,
+    ManagersNote,
+    MemberNote,
+    StatusPaused,
+    UnknownEvent,
+    Way,
+    event_of,
+)
 from bot.routing.outbox import Message
 
 log = logging.getLogger("bot.delivery")
@@ -101,13 +112,13 @@ def one_line(text: str) -> str:
 
 def console_line(kind: str, payload: dict[str, Any]) -> str:
     to = payload.get("to") or payload.get("channel") or "?"
-    where = f"DM to {to}" if kind == "dm" else f"#{to}" if kind == "channel" else kind
+    where = f"DM to {to}" if kind == Way.DM else f"#{to}" if kind == Way.CHANNEL else kind
     render: Callable[[str, dict[str, Any]], dict[str, Any]] | None
     try:
         from bot.slack.runtime import render
     except ImportError:
         render = None
-    if render is not None and kind in ("dm", "channel"):  # Slack's kinds; the rest plainly
+    if render is not None and kind in (Way.DM, Way.CHANNEL):  # Slack's kinds; the rest plainly
         try:
             text = render(kind, payload).get("text")
         except Exception:  # a rendering bug must not stop a message reaching the log
@@ -119,18 +130,24 @@ def console_line(kind: str, payload: dict[str, Any]) -> str:
 
 
 def plain_text(payload: dict[str, Any]) -> str:
-    event = payload.get("event")
-    lead = payload.get("lead") or {}
+    """A message in words without Slack (the log, a console): every event kind has a line."""
+    try:
+        event = event_of(payload)
+    except UnknownEvent:
+        return json.dumps(payload, sort_keys=True, default=str)
+    lead = getattr(event, "lead", None) or {}
     card = ", ".join(str(lead[k]) for k in ("name", "email", "company") if lead.get(k))
     about = f"lead {lead.get('id', '?')}" + (f" ({card})" if card else "")
-    if event == "lead_assigned":
-        who = (payload.get("assignee") or {}).get("name") or (payload.get("assignee") or {}).get("slack_id")
-        return (f"New {about} in {payload.get('queue')} for {who}. "
-                f"{payload.get('summary') or ''}").strip()
-    if event == "lead_unassigned":
-        return f"Nobody could take {about} in {payload.get('queue')}: {payload.get('reason')}."
-    if "text" in payload:
-        return f"{payload['text']} ({about})" if lead else str(payload["text"])
+    match event:
+        case LeadAssigned():
+            who = event.assignee.get("name") or event.assignee.get("slack_id")
+            return f"New {about} in {event.queue} for {who}. {event.summary or ''}".strip()
+        case LeadUnassigned():
+            return f"Nobody could take {about} in {event.queue}: {event.reason}."
+        case MemberNote() | ManagersNote() | StatusPaused():
+            return f"{event.text} ({about})" if lead else event.text
+        case CrmOwner():
+            return f"Set the CRM owner of lead {event.lead_id} to {event.slack_id}."
     return json.dumps(payload, sort_keys=True, default=str)
 
 
@@ -229,7 +246,7 @@ def default_transports(slack: SlackDeliverer | None, webhook_url: str | None,
                        webhook_secret: str | None) -> dict[str, Transport]:
     """Slack for dm/channel when it is configured, else the log; the webhook when a URL is set."""
     chat: Transport = SlackTransport(slack) if slack is not None else ConsoleTransport()
-    return {"dm": chat, "channel": chat, "webhook": WebhookTransport(webhook_url, webhook_secret)}
+    return {Way.DM: chat, Way.CHANNEL: chat, Way.WEBHOOK: WebhookTransport(webhook_url, webhook_secret)}
 
 
 async def close_transports(transports: dict[str, Transport]) -> None:

@@ -48,10 +48,10 @@ def url_hash(url: str) -> str:
 
 
 async def run(context: JobContext) -> dict[str, object]:
-    feeds = await context.service.calendars()
+    feeds = await context.service.availability.calendars()
     if not feeds:
         return {"feeds": 0, "synced": 0, "failed": 0, "added": 0, "cancelled": 0}
-    team = await context.service.team()
+    team = await context.service.admin.team()
     policy = AddressPolicy.from_env()
     limit = asyncio.Semaphore(CONCURRENT_FETCHES)
     async with guarded_session(policy, FETCH_TIMEOUT_SECONDS) as session:
@@ -73,10 +73,10 @@ async def sync_feed(context: JobContext, session: aiohttp.ClientSession, policy:
     try:
         data = await fetch_feed(session, url, policy, max_bytes=MAX_FEED_BYTES,
                                 timeout_seconds=FETCH_TIMEOUT_SECONDS)
-        zone = (await context.service.member_status(slack_id)).timezone
+        zone = (await context.service.availability.member_status(slack_id)).timezone
         today = context.clock.now().astimezone(ZoneInfo(zone)).date()
         absences = parse_absences(data, team, zone, today)
-        counts = await context.service.sync_calendar(slack_id, absences)
+        counts = await context.service.availability.sync_calendar(slack_id, absences)
     except (aiohttp.ClientError, TimeoutError, FeedError, FeedRefused, RoutingError,
             UnicodeError) as error:
         reason = describe(error)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.jobs.leases import insert_ignoring_conflict
+from bot.routing.events import MemberNote, Recipient
+from bot.routing.outbox import outbox_row
 from bot.store.db import Database
 from bot.store.models import OutboxMessage
 
@@ -14,7 +16,6 @@ async def note_member(db: Database, slack_id: str, text: str, *, key: str, now: 
     async with db.transaction() as connection:
         added = (await connection.execute(
             insert_ignoring_conflict(connection, OutboxMessage, ["key"]).values(
-                key=key[:200], kind="dm", payload={"event": "member_note", "to": slack_id, "text": text},
-                lead_id=None, created_at=now, available_at=now, attempts=0)
+                **outbox_row(key, MemberNote(text), Recipient.dm(slack_id), None, now))
             .returning(OutboxMessage.id))).first()
     return added is not None

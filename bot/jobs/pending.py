@@ -9,5 +9,5 @@ INTERVAL_SECONDS = 60.0
 
 
 async def run(context: JobContext) -> dict[str, object]:
-    outcomes = await context.service.assign_pending()
+    outcomes = await context.service.assignment.assign_pending()
     return {"assigned": len(outcomes), "leads": [o.lead_id for o in outcomes]}

@@ -9,4 +9,4 @@ INTERVAL_SECONDS = 60.0
 
 
 async def run(context: JobContext) -> dict[str, object]:
-    return {"started": await context.service.start_due_periods()}
+    return {"started": await context.service.ledger.start_due_periods()}

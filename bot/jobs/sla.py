@@ -9,6 +9,6 @@ INTERVAL_SECONDS = 30.0
 
 
 async def run(context: JobContext) -> dict[str, object]:
-    changes = await context.service.reassign_overdue()
+    changes = await context.service.assignment.reassign_overdue()
     moved = [c for c in changes if c.changed]
     return {"reassigned": len(moved), "leads": [c.lead_id for c in moved]}

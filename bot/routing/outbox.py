@@ -1,7 +1,9 @@
 """Messages owed by a change, written in the same transaction (the transactional outbox).
 
-Payloads are neutral events ("a lead was assigned to U123"); the delivery loop turns
-them into Slack messages or webhook posts, so the core never imports Slack.
+A row is a typed event (`bot.routing.events`: "a lead was assigned to U123") for one
+recipient; the delivery loop turns it into a Slack message, a webhook post or a CRM
+update, so the core never imports Slack. `Outbox.owe` (or `outbox_row`, for code that
+writes one row by itself) is the one way to owe a message.
 
 Handing over: when serve's own delivery loop will take a transaction's messages straight
 after the commit (see `RoutingService.hand_over_to`), they are written already claimed by
@@ -19,22 +21,25 @@ from typing import Any
 
 from sqlalchemy import Connection, insert
 
+from bot.routing.events import Event, Recipient
 from bot.store.models import OutboxMessage, table_of
 
 OUTBOX = table_of(OutboxMessage)
-
-# Lead fields a rep needs to see first; the rest stay in the lead record.
-SHOWN_FIELDS = ("name", "company", "email", "phone", "country", "source", "url")
+KEY_LENGTH = 200  # the column's size: longer keys are cut (they stay unique by their start)
 
 
-def lead_card(lead_id: str, fields: dict[str, Any]) -> dict[str, Any]:
-    card = {"id": lead_id}
-    lowered = {key.lower(): value for key, value in fields.items()}
-    for key in SHOWN_FIELDS:
-        value = lowered.get(key)
-        if value not in (None, ""):
-            card[key] = value
-    return card
+def outbox_row(key: str, event: Event, to: Recipient, lead_id: str | None, now: datetime,
+               *, lease_until: datetime | None = None) -> dict[str, Any]:
+    """The row that owes `event` to `to`: due now, or claimed until `lease_until`."""
+    return dict(
+        key=key[:KEY_LENGTH],
+        kind=to.way.value,
+        payload=event.payload() | to.address_fields(),
+        lead_id=lead_id,
+        created_at=now,
+        available_at=lease_until or now,
+        attempts=0 if lease_until is None else 1,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,18 +68,9 @@ class Outbox:
         self.lease_until = lease_until
         self.rows: list[dict[str, Any]] = []
 
-    def add(self, key: str, kind: str, payload: dict[str, Any], lead_id: str | None = None) -> None:
-        self.rows.append(
-            dict(
-                key=key,
-                kind=kind,
-                payload=payload,
-                lead_id=lead_id,
-                created_at=self.now,
-                available_at=self.lease_until or self.now,
-                attempts=0 if self.lease_until is None else 1,
-            )
-        )
+    def owe(self, key: str, event: Event, to: Recipient, lead_id: str | None = None) -> None:
+        """Owe `event` to `to`; `key` makes it once only (a key already owed is skipped)."""
+        self.rows.append(outbox_row(key, event, to, lead_id, self.now, lease_until=self.lease_until))
 
     def flush(self, connection: Connection) -> list[Message]:
         """Insert the rows; a key already owed is skipped (the key is the idempotency key).

@@ -30,8 +30,8 @@ async def republish(d: SlackDeps, client: AsyncWebClient, user: str, notice: str
 
 
 async def open_view(d: SlackDeps, client: AsyncWebClient, user: str, trigger_id: str) -> None:
-    status = await d.service.member_status(user)  # NotFound: not in the rotation
-    team = await d.service.team()
+    status = await d.service.availability.member_status(user)  # NotFound: not in the rotation
+    team = await d.service.admin.team()
     today = d.service.clock.now().astimezone(ZoneInfo(status.timezone)).date()
     view = away_view.build(status.leaves, status.timezone, today=today,
                            long_leave_days=team.long_leave_days, pause_days_before=team.pause_days_before)
@@ -56,8 +56,8 @@ async def on_submit(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], c
         await ack(response_action="errors", errors=errors)
         return
     try:
-        leave = await d.service.add_leave(user, starts, ends, actor=user)
-        timezone = (await d.service.member_status(user)).timezone
+        leave = await d.service.availability.add_leave(user, starts, ends, actor=user)
+        timezone = (await d.service.availability.member_status(user)).timezone
     except RoutingError as error:
         field = error.field if isinstance(error, InvalidChange) else None
         await ack(response_action="errors", errors={away_view.error_block(str(error), field): str(error)})
@@ -78,7 +78,8 @@ async def on_cancel(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any],
     if not LEAVE_NUMBER.fullmatch(value):
         await republish(d, client, user, "That button no longer works; nothing was changed.")
         return
-    cancelled, failure = await attempt(d.service.cancel_leave(user, actor=user, leave_id=int(value)))
+    cancelled, failure = await attempt(d.service.availability.cancel_leave(user, actor=user,
+                                                                           leave_id=int(value)))
     spans = ", ".join(f"{c.starts_on.isoformat()} to {c.ends_on.isoformat()}" for c in cancelled or [])
     await republish(d, client, user, failure or f"Cancelled your time off {spans}.")
 

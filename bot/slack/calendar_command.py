@@ -90,8 +90,8 @@ def sentence(text: str) -> str:
 
 async def current(service: RoutingService, slack_id: str) -> str | None:
     """The member's feed URL, if any (the core lists feeds of members in the config)."""
-    await service.member_status(slack_id)  # NotFound with the core's words for non-members
-    return next((url for who, url in await service.calendars() if who == slack_id), None)
+    await service.availability.member_status(slack_id)  # NotFound with the core's words for non-members
+    return next((url for who, url in await service.availability.calendars() if who == slack_id), None)
 
 
 async def run(service: RoutingService, slack_id: str, args: list[str]) -> str:
@@ -105,12 +105,12 @@ async def run(service: RoutingService, slack_id: str, args: list[str]) -> str:
     if words.lower() in OFF_WORDS:
         if await current(service, slack_id) is None:
             return "You have no calendar feed; nothing was changed."
-        await service.set_calendar(slack_id, None, actor=slack_id)
+        await service.availability.set_calendar(slack_id, None, actor=slack_id)
         return ("Calendar feed removed. Leave it already added stays scheduled; "
                 "`/rotation away` lists it.")
     url = check_url(words)
-    await service.member_status(slack_id)  # a stranger learns nothing about our network
+    await service.availability.member_status(slack_id)  # a stranger learns nothing about our network
     remark = await check_destination(url)
-    await service.set_calendar(slack_id, url, actor=slack_id)
+    await service.availability.set_calendar(slack_id, url, actor=slack_id)
     return (f"Calendar feed on *{escape(host_of(url))}* saved{remark}. Events titled like time off "
             "(OOO, vacation, PTO...) become scheduled leave within the next check.")

@@ -1,7 +1,7 @@
 """The calibrate modal's flow: open, refresh (member, queue, Preview), add/remove, save.
 
 Why every refresh recomputes from the core: the preview must be what the core would do
-(`service.preview(..., change=...)` rolls back), never a guess made in the Slack layer.
+(`service.admin.preview(..., change=...)` rolls back), never a guess made in the Slack layer.
 """
 
 from __future__ import annotations
@@ -29,22 +29,22 @@ async def compose(d: SlackDeps, member: str | None, queue: str | None,
                   change: Calibration | None = None, notice: str | None = None) -> CalibrateState:
     """Ask the core for the seat's numbers and the preview, with `change` applied if given."""
     service = d.service
-    queues = await service.queue_names()
+    queues = await service.admin.queue_names()
     if member and not queue:
         try:
-            seats = (await service.member_status(member)).seats
+            seats = (await service.availability.member_status(member)).seats
             queue = seats[0].queue if seats else None
         except NotFound:
             notice = notice or f"<@{member}> is not in the rotation."
     queue = queue or (queues[0] if queues else None)
     if queue is None:
         return CalibrateState(queues=queues, member=member, notice=notice)
-    standings = await service.standings(queue)
+    standings = await service.ledger.standings(queue)
     seat = next((s for s in standings[0].seats if s.slack_id == member), None) if standings else None
-    now = await service.preview(queue, count=10)
+    now = await service.admin.preview(queue, count=10)
     after = None
     if change is not None and not calibrate_form.is_empty(change):
-        after, problem = await attempt(service.preview(queue, count=10, change=change))
+        after, problem = await attempt(service.admin.preview(queue, count=10, change=change))
         notice = f"Preview not possible: {problem}" if problem else notice
     queue_seats = standings[0].seats if standings else []
     shares = bool(queue_seats) and all(is_share_words(s.weight_text) for s in queue_seats)
@@ -104,8 +104,8 @@ async def change_membership(d: SlackDeps, client: AsyncWebClient, manager: str,
     if not member or not queue:
         return "Pick a member and a queue first."
     if action["action_id"] == ids.Action.CAL_ADD_QUEUE:
-        return await d.service.add_to_queue(member, queue, actor=manager)
-    return await d.service.remove_from_queue(member, queue, actor=manager)
+        return await d.service.admin.add_to_queue(member, queue, actor=manager)
+    return await d.service.admin.remove_from_queue(member, queue, actor=manager)
 
 
 def _errors_for(error: RoutingError) -> dict[str, str]:
@@ -129,7 +129,7 @@ async def on_submit(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any],
         if change is None or errors:
             await ack(response_action="errors", errors=errors)
             return
-        said = await d.service.calibrate(replace(change, request_id=view.get("id")), actor=manager)
+        said = await d.service.admin.calibrate(replace(change, request_id=view.get("id")), actor=manager)
     except AlreadyDone:  # Save clicked again while the first was slow: close, say nothing twice
         await ack()
         return

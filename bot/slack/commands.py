@@ -61,7 +61,8 @@ async def help_(req: Request) -> str:
 
 
 async def status(req: Request) -> str:
-    return replies.status_text(await req.service.member_status(req.user), now=req.service.clock.now())
+    return replies.status_text(await req.service.availability.member_status(req.user),
+                               now=req.service.clock.now())
 
 
 SLACK_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")  # as Slack sends a picked person
@@ -81,7 +82,7 @@ async def _subject(req: Request) -> tuple[str, list[str], str]:
                       "nothing was changed. For yourself, leave the name out.")
     member = await _person_named(req, first)
     try:
-        await req.service.member_status(member)
+        await req.service.availability.member_status(member)
     except NotFound:  # the core's words are for the member ("you are not in…"), not the manager
         raise Refusal(f"<@{member}> is not in the lead rotation, so nothing was changed. "
                       "Add them to the routing config first.") from None
@@ -90,7 +91,7 @@ async def _subject(req: Request) -> tuple[str, list[str], str]:
 
 async def _is_member(req: Request, slack_id: str) -> bool:
     try:
-        await req.service.member_status(slack_id)
+        await req.service.availability.member_status(slack_id)
     except NotFound:
         return False
     return True
@@ -106,7 +107,7 @@ async def _person_named(req: Request, word: str) -> str:
         return match.group(1)
     if BARE_ID.fullmatch(word):
         return word
-    named = await req.service.slack_ids_named(html.unescape(word))
+    named = await req.service.admin.slack_ids_named(html.unescape(word))
     if len(named) != 1:
         many = "Several members are called" if named else "No member is called"
         raise Refusal(f"{many} `{escape(word)}`; pick the person from Slack's @-list. Nothing was changed.")
@@ -134,14 +135,15 @@ async def pause(req: Request) -> str:
     elif args and DATE_WORD.fullmatch(args[0]):
         until, args = parse_date(args[0], "date"), args[1:]
     reason = html.unescape(" ".join(args)) or None  # Slack escapes &, < and > in command text
-    return await _for(said, req.service.pause(member, until=until, reason=reason, actor=req.user))
+    return await _for(said, req.service.availability.pause(member, until=until, reason=reason,
+                                                           actor=req.user))
 
 
 async def resume(req: Request) -> str:
     member, args, said = await _subject(req)
     if args:
         raise Refusal("`/rotation resume` takes no words after it (a manager may name one member).")
-    return await _for(said, req.service.resume(member, actor=req.user))
+    return await _for(said, req.service.availability.resume(member, actor=req.user))
 
 
 async def away(req: Request) -> str:
@@ -151,22 +153,22 @@ async def away(req: Request) -> str:
 
 async def _away(req: Request, member: str, args: list[str]) -> str:
     if not args:
-        status = await req.service.member_status(member)
+        status = await req.service.availability.member_status(member)
         return replies.leaves_text(status.leaves, status.timezone)
     if args[0].lower() == "cancel":
         wanted = args[1].lstrip("#") if len(args) > 1 else ""
         if wanted and not LEAVE_NUMBER.fullmatch(wanted):
             raise Refusal(f"`{escape(wanted)}` is not a leave number; `/rotation away` lists them.")
         leave_id = int(wanted) if wanted else None
-        cancelled = await req.service.cancel_leave(member, actor=req.user, leave_id=leave_id)
+        cancelled = await req.service.availability.cancel_leave(member, actor=req.user, leave_id=leave_id)
         spans = ", ".join(f"{c.starts_on.isoformat()} to {c.ends_on.isoformat()}" for c in cancelled)
         return f"Cancelled your leave {spans}. You'll keep receiving leads as usual."
     if len(args) > 2:
         raise Refusal("Write `/rotation away START END`, e.g. `/rotation away 2030-02-03 2030-02-07`.")
     starts = parse_date(args[0], "start date")
     ends = parse_date(args[1], "end date") if len(args) == 2 else starts
-    status = await req.service.member_status(member)
-    leave = await req.service.add_leave(member, starts, ends, actor=req.user)
+    status = await req.service.availability.member_status(member)
+    leave = await req.service.availability.add_leave(member, starts, ends, actor=req.user)
     return f"Leave scheduled: {replies.leave_line(leave, status.timezone)}."
 
 
@@ -176,12 +178,12 @@ async def calendar(req: Request) -> str:
 
 async def who(req: Request) -> str:
     try:
-        mine = [seat.queue for seat in (await req.service.member_status(req.user)).seats]
+        mine = [seat.queue for seat in (await req.service.availability.member_status(req.user)).seats]
     except NotFound:  # not a member: only a manager may look
         if not await req.deps.is_manager(req.client, req.user):
             raise Refusal(WHO_NOT_MEMBER) from None
         mine = []
-    names = await req.service.queue_names()
+    names = await req.service.admin.queue_names()
     if req.args:
         wanted = html.unescape(req.args[0])
         # people type EMEA for emea; an exact name wins if two differ only in case
@@ -189,8 +191,8 @@ async def who(req: Request) -> str:
             (n for n in names if n.casefold() == wanted.casefold()), None)
         if queue is None:
             raise Refusal(f"There is no queue named `{escape(wanted)}`. Queues: {', '.join(names)}.")
-        return replies.standings_text(await req.service.standings(queue))
-    everything = await req.service.standings()
+        return replies.standings_text(await req.service.ledger.standings(queue))
+    everything = await req.service.ledger.standings()
     return replies.standings_text([q for q in everything if not mine or q.name in mine])
 
 
@@ -199,11 +201,11 @@ async def why(req: Request) -> str:
         raise Refusal("Which lead? Write `/rotation why LEAD_ID`, e.g. `/rotation why L-1042`.")
     lead_id = html.unescape(req.args[0])
     if not await req.deps.is_manager(req.client, req.user) \
-            and not await req.service.was_offered_to(lead_id, req.user):
+            and not await req.service.assignment.was_offered_to(lead_id, req.user):
         raise Refusal(WHY_NOT_YOURS.format(lead=escape(lead_id[:100])))
     if not storable(lead_id):
         raise Refusal(f"There is no lead with id `{escape(lead_id[:100])}`.")
-    return replies.why_text(await req.service.lead(lead_id), req.service.clock.now())
+    return replies.why_text(await req.service.assignment.lead(lead_id), req.service.clock.now())
 
 
 async def calibrate(req: Request) -> str | None:
@@ -221,7 +223,7 @@ async def _member_meant(req: Request, words: str) -> str:
     match = MENTION.match(words)
     if match is not None:
         return match.group(1) or match.group(2)
-    named = await req.service.slack_ids_named(html.unescape(words))
+    named = await req.service.admin.slack_ids_named(html.unescape(words))
     if len(named) == 1:
         return named[0]
     if named:

@@ -35,7 +35,7 @@ class SlackDeps:
     async def is_manager(self, client: AsyncWebClient, slack_id: str) -> bool:
         """Managers are the config's list, plus members of the Slack user group the config's
         `manager_group` names (or, when it names none, ROTATION_MANAGER_GROUP)."""
-        team = await self.service.team()
+        team = await self.service.admin.team()
         if slack_id in team.managers:
             return True
         group = team.settings.get("manager_group") or self.manager_group

@@ -28,7 +28,7 @@ async def adopt_timezone(d: SlackDeps, slack_id: str, tz: object) -> bool:
     if not isinstance(tz, str) or not tz.strip():
         return False
     try:
-        return await d.service.set_timezone(slack_id, tz.strip(), actor=PROFILE_ACTOR)
+        return await d.service.availability.set_timezone(slack_id, tz.strip(), actor=PROFILE_ACTOR)
     except RoutingError as refused:  # not in the rotation, or a tz name the core can't use
         log.debug("timezone %r for %s not taken: %s", tz[:80], slack_id, refused)
     except DatabaseUnavailable as away:
@@ -76,7 +76,7 @@ async def on_user_change(ack: AsyncAck, event: dict[str, Any], context: AsyncBol
         log.info("status of %s not applied: the profile's status is not in Slack's shape", user["id"])
         return
     text, emoji, expiration = status
-    _, failure = await attempt(d.service.apply_slack_status(
+    _, failure = await attempt(d.service.availability.apply_slack_status(
         user["id"], text=text, emoji=emoji, expiration=expiration, actor="slack-status"))
     if failure:
         log.info("status of %s not applied: %s", user["id"], failure)

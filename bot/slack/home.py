@@ -23,10 +23,10 @@ log = logging.getLogger(__name__)
 async def publish(d: SlackDeps, client: AsyncWebClient, user: str, notice: str | None = None) -> None:
     """Build the user's Home from the core and publish it (views.publish)."""
     try:
-        status, not_member = await d.service.member_status(user), None
+        status, not_member = await d.service.availability.member_status(user), None
     except NotFound as missing:
         status, not_member = None, str(missing)
-    queues = await d.service.standings() if await d.is_manager(client, user) else None
+    queues = await d.service.ledger.standings() if await d.is_manager(client, user) else None
     view = home_view.build(status, queues, not_member)
     if notice:
         view = home_view.with_notice(view, notice)
@@ -60,9 +60,9 @@ async def on_pause_resume(ack: AsyncAck, body: dict[str, Any], action: dict[str,
     await ack()
     d, user = deps(context), body["user"]["id"]
     if action["action_id"] == ids.Action.HOME_PAUSE:
-        said, failure = await attempt(d.service.pause(user, actor=user))
+        said, failure = await attempt(d.service.availability.pause(user, actor=user))
     else:
-        said, failure = await attempt(d.service.resume(user, actor=user))
+        said, failure = await attempt(d.service.availability.resume(user, actor=user))
     await publish_or_say(d, client, user, notice=failure or said)
 
 

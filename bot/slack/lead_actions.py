@@ -14,7 +14,7 @@ from slack_sdk.models.blocks import Block, MarkdownTextObject, SectionBlock
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.routing.errors import NotFound
-from bot.routing.outbox import lead_card as core_lead_card
+from bot.routing.events import lead_card
 from bot.routing.results import AssignmentChange, LeadRecord
 from bot.routing.rules.lead_fields import storable
 from bot.slack import ids, messages
@@ -44,8 +44,8 @@ def outcome_text(change: AssignmentChange, clicked: str) -> str:
 def updated_blocks(record: LeadRecord, outcome: str) -> list[Block]:
     """The DM as it should read after the click: the card, the outcome, no buttons."""
     summary = (record.explanation or {}).get("summary")
-    payload = {"queue": record.queue, "rule": record.rule, "summary": summary}
-    card = messages.lead_card(core_lead_card(record.lead_id, record.fields), "Lead", payload)
+    card = messages.card_blocks(lead_card(record.lead_id, record.fields), "Lead", queue=record.queue,
+                                rule=record.rule, summary=summary)
     return [*card, SectionBlock(text=MarkdownTextObject(text=outcome))]
 
 
@@ -59,20 +59,20 @@ async def act(d: SlackDeps, action_id: str, value: str, user: str) -> tuple[str,
     if not storable(lead_id):
         return NOT_YOURS, None
     try:
-        record = await d.service.lead(lead_id)
+        record = await d.service.assignment.lead(lead_id)
         owner = assignee_of(record, assignment_id)
     except NotFound:
         return NOT_YOURS, None
     if owner != user:
         return NOT_YOURS, None
     if action_id == ids.Action.ACCEPT:
-        change = await d.service.accept(assignment_id, actor=user)
+        change = await d.service.assignment.accept(assignment_id, actor=user)
     else:
-        change = await d.service.pass_lead(assignment_id, actor=user)
+        change = await d.service.assignment.pass_lead(assignment_id, actor=user)
     if not change.changed:
         return f"This lead is already {change.state}; nothing more was changed.", None
     text = outcome_text(change, user)
-    return text, updated_blocks(await d.service.lead(lead_id), text)
+    return text, updated_blocks(await d.service.assignment.lead(lead_id), text)
 
 
 async def on_lead_button(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any],

@@ -40,7 +40,8 @@ async def on_keep_leads(ack: AsyncAck, body: dict[str, Any], action: dict[str, A
     if owner != user:
         await tell(body, client, respond, NOT_YOURS.format(owner=owner))
         return
-    said, failure = await attempt(deps(context).service.ignore_status(user, text=text, emoji=emoji,
+    said, failure = await attempt(deps(context).service.availability.ignore_status(user, text=text,
+                                                                                   emoji=emoji,
                                                                       actor=user))
     container = body.get("container") or {}
     channel = container.get("channel_id") or (body.get("channel") or {}).get("id")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
@@ -20,6 +19,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from bot.routing.events import StatusPaused
 from bot.slack import ids
 from bot.slack.answers import clip, escape
 
@@ -70,15 +70,13 @@ def until_text(until: str | None) -> str:
     return f"until <!date^{int(moment.timestamp())}^{{date_short_pretty}} at {{time}}|{fallback}>"
 
 
-def paused_dm(payload: dict[str, Any]) -> tuple[str, list[Block]]:
+def paused_dm(event: StatusPaused, member: str) -> tuple[str, list[Block]]:
     """The DM's fallback text and blocks: what paused them, until when, and the button."""
-    text = str(payload.get("status_text") or "")
-    emoji = str(payload.get("status_emoji") or "")
-    said = escape(payload.get("text") or "Your Slack status says you're away, so you're paused.")
-    head = clip(f"{said}\n*Status:* {status_label(text, emoji)}, {until_text(payload.get('until'))}.",
-                3000)
+    text, emoji = event.status_text, event.status_emoji
+    said = escape(event.text or "Your Slack status says you're away, so you're paused.")
+    head = clip(f"{said}\n*Status:* {status_label(text, emoji)}, {until_text(event.until)}.", 3000)
     button = ButtonElement(text="Keep receiving leads", action_id=ids.Action.KEEP_LEADS,
-                           style="primary", value=keep_value(str(payload["to"]), text, emoji))
+                           style="primary", value=keep_value(member, text, emoji))
     blocks: list[Block] = [
         SectionBlock(text=MarkdownTextObject(text=head)),
         ContextBlock(elements=[MarkdownTextObject(

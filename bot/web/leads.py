@@ -113,7 +113,7 @@ def intake_handler(service: RoutingService, settings: Settings, metrics: Metrics
             check_token(request, settings.intake_token, ONE_EACH)
             body = await read_body(request, settings.max_body_bytes)
             _lead_id, fields = parse_lead(body)
-            outcome = await service.route(fields, actor="webhook")
+            outcome = await service.assignment.route(fields, actor="webhook")
             if outcome.created:
                 on_routed()
                 metrics.lead_routed(outcome.queue, outcome.status)
@@ -152,7 +152,7 @@ def lookup_handler(service: RoutingService, settings: Settings) -> Handler:
     async def handle(request: web.Request) -> web.Response:
         try:
             check_token(request, settings.intake_token)
-            record = await service.lead(stored_id(request.match_info["lead_id"]))
+            record = await service.assignment.lead(stored_id(request.match_info["lead_id"]))
         except Rejected as rejected:
             return error(rejected.status, rejected.message, rejected.headers)
         except NotFound as exc:

@@ -73,7 +73,7 @@ async def _serve(db: Database, settings: Settings, stop: asyncio.Event,
     service = RoutingService(db, webhook=bool(settings.webhook_url))
     if settings.routing_config and not await _apply_config(service, settings.routing_config):
         return 1
-    team = await service.team()
+    team = await service.admin.team()
     if not team.config_version:
         log.warning("no routing config has been applied: every lead will wait unassigned. Set "
                     "ROTATION_CONFIG to a config file (see examples/routing.yaml), or run "
@@ -88,9 +88,9 @@ async def _serve(db: Database, settings: Settings, stop: asyncio.Event,
     slack = SlackRuntime.from_settings(settings, service)
     metrics = Metrics()
     delivery = _delivery(settings, db, service, slack, metrics)
-    service.on_commit = delivery.wake  # every write may owe messages: send them at once
+    service.transactions.on_commit = delivery.wake  # every write may owe messages: send them at once
     if isinstance(delivery, DeliveryProcess):  # new leads' messages go to the child as they commit
-        service.hand_over_to(delivery.take, lease=HANDOVER_LEASE, taking=delivery.taking)
+        service.transactions.hand_over_to(delivery.take, lease=HANDOVER_LEASE, taking=delivery.taking)
     app = create_app(service, settings, slack, metrics=metrics)
     runner = app_runner(app, shutdown_timeout=SHUTDOWN_TIMEOUT)
     await runner.setup()
@@ -149,7 +149,7 @@ async def _apply_config(service: RoutingService, path: str) -> bool:
         return False
     for remark in checked.remarks:  # warnings (likely not what was meant) and notes (how it was read)
         log.warning("ROTATION_CONFIG %s", remark.render(checked.source))
-    applied = await service.apply_config_if_changed(checked.config, actor="serve")
+    applied = await service.admin.apply_config_if_changed(checked.config, actor="serve")
     if applied is None:
         log.info("the routing config %s says what was last applied: kept as it is in the database, "
                  "with the calibrations managers made since", path)

@@ -49,7 +49,7 @@ async def prepared_service(url: str, *, webhook: bool = False, config: str = CON
     db = Database(url)
     await db.migrate()
     service = RoutingService(db, webhook=webhook)
-    await service.apply_config(load_text(config), actor="test")
+    await service.admin.apply_config(load_text(config), actor="test")
     return service
 
 

@@ -60,7 +60,7 @@ async def service(sqlite_url: str) -> Any:
 
 
 async def test_the_delivery_lag_runs_from_owed_to_sent(service: RoutingService, runtime: Any) -> None:
-    await service.route({"id": "L-lag"})
+    await service.assignment.route({"id": "L-lag"})
     service.clock.advance(seconds=3)  # type: ignore[attr-defined]
     loop = loop_for(service, runtime)
     await loop.drain()
@@ -72,7 +72,7 @@ async def test_the_delivery_lag_runs_from_owed_to_sent(service: RoutingService, 
 async def test_an_assignment_sends_the_dm_and_the_channel_post(service: RoutingService,
                                                                fake_slack: FakeSlack,
         runtime: Any) -> None:
-    outcome = await service.route({"id": "L-1", "name": "Ada Lovelace", "company": "Analytical"})
+    outcome = await service.assignment.route({"id": "L-1", "name": "Ada Lovelace", "company": "Analytical"})
     loop = loop_for(service, runtime)
     await loop.drain()
     calls = fake_slack.calls_to("chat.postMessage")
@@ -90,7 +90,7 @@ async def test_a_new_lead_wakes_the_loop_at_once(service: RoutingService, fake_s
     loop = loop_for(service, runtime, wake=wake, poll_interval=30)
     task = asyncio.create_task(loop.run(stop))
     await asyncio.sleep(0.05)
-    await service.route({"id": "L-fast"})
+    await service.assignment.route({"id": "L-fast"})
     wake.set()
     await fake_slack.wait_for("chat.postMessage", 2, timeout=2)
     stop.set()
@@ -101,7 +101,7 @@ async def test_429_is_retried_after_retry_after_then_sent(service: RoutingServic
                                                            fake_slack: FakeSlack,
         runtime: Any) -> None:
     clock = service.clock
-    await service.route({"id": "L-1"})
+    await service.assignment.route({"id": "L-1"})
     # slack_sdk honours the first 429s itself; the last one comes back to us with Retry-After.
     fail_sends(fake_slack, runtime, 2, 429, retry_after=120)
     loop = loop_for(service, runtime, clock, concurrency=1)
@@ -120,7 +120,7 @@ async def test_429_is_retried_after_retry_after_then_sent(service: RoutingServic
 async def test_500_is_retried_with_backoff_then_sent(service: RoutingService, fake_slack: FakeSlack,
         runtime: Any) -> None:
     clock = service.clock
-    await service.route({"id": "L-1"})
+    await service.assignment.route({"id": "L-1"})
     fail_sends(fake_slack, runtime, 2, 500)
     loop = loop_for(service, runtime, clock)
     assert await loop.run_once() == 2
@@ -137,7 +137,7 @@ async def test_after_the_last_attempt_it_gives_up_and_tells_the_managers(service
                                                                            fake_slack: FakeSlack,
         runtime: Any) -> None:
     clock = service.clock
-    await service.route({"id": "L-9", "name": "Grace"})
+    await service.assignment.route({"id": "L-9", "name": "Grace"})
     loop = loop_for(service, runtime, clock, max_attempts=2)
     fail_sends(fake_slack, runtime, 4, 500)
     await loop.run_once()
@@ -157,7 +157,7 @@ async def test_after_the_last_attempt_it_gives_up_and_tells_the_managers(service
 async def test_a_permanent_slack_error_gives_up_at_once(service: RoutingService,
                                                          fake_slack: FakeSlack,
         runtime: Any) -> None:
-    await service.route({"id": "L-1"})
+    await service.assignment.route({"id": "L-1"})
     fake_slack.fail_next("chat.postMessage", 200, error="channel_not_found")
     fake_slack.fail_next("chat.postMessage", 200, error="channel_not_found")
     loop = loop_for(service, runtime)
@@ -168,7 +168,7 @@ async def test_a_permanent_slack_error_gives_up_at_once(service: RoutingService,
 
 async def test_a_claimed_message_waits_for_its_lease(service: RoutingService) -> None:
     """A crash between claiming and recording delays a message by the lease, never loses it."""
-    await service.route({"id": "L-1"})
+    await service.assignment.route({"id": "L-1"})
     lease = timedelta(seconds=30)
     first = await claims.claim(service.db, START + timedelta(days=1), lease=lease, limit=10)
     assert len(first) == 2
@@ -194,7 +194,7 @@ async def test_two_loops_never_send_a_message_twice(backend: str, sqlite_url: st
     service = await prepared_service(url)
     try:
         for n in range(40):
-            await service.route({"id": f"L-{n}"})
+            await service.assignment.route({"id": f"L-{n}"})
         transport = CountingTransport()
         loops = [DeliveryLoop(service.db, {"dm": transport, "channel": transport}, batch_size=5)
                  for _ in range(3)]
@@ -214,7 +214,7 @@ async def test_the_running_loop_records_sends_as_they_finish_in_few_rounds(servi
     rounds = count_rounds(loop)
     task = asyncio.create_task(loop.run(stop))
     for n in range(60):
-        await service.route({"id": f"L-{n}"})
+        await service.assignment.route({"id": f"L-{n}"})
         wake.set()
     rows = await until_all_sent(service.db, 120)
     assert all(r.attempts == 1 for r in rows)
@@ -232,7 +232,7 @@ async def test_stopping_finishes_and_records_the_sends_in_hand(service: RoutingS
 
     transport = Slow()
     for n in range(5):
-        await service.route({"id": f"L-{n}"})
+        await service.assignment.route({"id": f"L-{n}"})
     stop = asyncio.Event()
     loop = DeliveryLoop(service.db, {"dm": transport, "channel": transport}, poll_interval=30)
     task = asyncio.create_task(loop.run(stop))
@@ -245,7 +245,7 @@ async def test_stopping_finishes_and_records_the_sends_in_hand(service: RoutingS
 
 async def test_without_slack_each_message_is_a_readable_log_line(service: RoutingService,
                                                                   caplog: pytest.LogCaptureFixture) -> None:
-    outcome = await service.route({"id": "L-7", "name": "Ada", "email": "ada@example.com"})
+    outcome = await service.assignment.route({"id": "L-7", "name": "Ada", "email": "ada@example.com"})
     loop = DeliveryLoop(service.db, default_transports(None, None, None))
     with caplog.at_level(logging.INFO, logger="bot.delivery.console"):
         await loop.drain()
@@ -259,7 +259,7 @@ async def test_without_slack_each_message_is_a_readable_log_line(service: Routin
 
 async def test_a_newline_in_a_lead_cannot_forge_a_log_line(service: RoutingService,
                                                            caplog: pytest.LogCaptureFixture) -> None:
-    await service.route({"id": "L-8", "name": "Eve\nINFO bot.serve: forged\x00"})
+    await service.assignment.route({"id": "L-8", "name": "Eve\nINFO bot.serve: forged\x00"})
     loop = DeliveryLoop(service.db, default_transports(None, None, None))
     with caplog.at_level(logging.INFO, logger="bot.delivery.console"):
         await loop.drain()
@@ -274,7 +274,7 @@ async def test_a_transport_bug_is_retried_not_fatal(service: RoutingService) -> 
         async def send(self, message: Message) -> dict[str, Any]:
             raise KeyError("oops")
 
-    await service.route({"id": "L-1"})
+    await service.assignment.route({"id": "L-1"})
     loop = DeliveryLoop(service.db, {"dm": Broken(), "channel": ConsoleTransport()})
     await loop.run_once()
     rows = {r.kind: r for r in await outbox_rows(service.db)}

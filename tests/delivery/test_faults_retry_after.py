@@ -97,7 +97,7 @@ async def test_a_webhook_answering_503_with_a_hostile_retry_after_is_retried_the
                         service=service, clock=service.clock, metrics=Metrics(), max_attempts=ATTEMPTS)
     caplog.set_level(logging.INFO)
     try:
-        await service.route({"id": "L-1", "name": "Ada"})
+        await service.assignment.route({"id": "L-1", "name": "Ada"})
         await loop.run_once()
         row = await webhook_row(service)
         assert row.sent_at is None and row.failed_at is None and row.attempts == 1
@@ -135,7 +135,7 @@ async def test_the_running_loop_survives_retry_after_1e400_and_gives_up_in_time(
     stop = asyncio.Event()
     task = asyncio.create_task(loop.run(stop))
     try:
-        await service.route({"id": "L-1"})
+        await service.assignment.route({"id": "L-1"})
         for _ in range(500):
             row = await webhook_row(service)
             if row.failed_at is not None:
@@ -184,7 +184,7 @@ async def test_slack_answering_429_with_a_hostile_retry_after_is_retried_within_
                         service=service, clock=service.clock, metrics=Metrics(), max_attempts=2)
     caplog.set_level(logging.INFO)
     try:
-        await service.route({"id": "L-1"})
+        await service.assignment.route({"id": "L-1"})
         await asyncio.wait_for(loop.run_once(), 30)  # no sleep of the header's length
         rows = [r for r in await outbox_rows(service.db) if r.kind in ("dm", "channel")]
         assert len(rows) == 2 and all(r.sent_at is None and "429" in r.last_error for r in rows)
@@ -242,16 +242,16 @@ async def test_a_hanging_webhook_does_not_hold_up_the_dms(hand_over: bool, servi
     loop = DeliveryLoop(service.db, {"dm": slack, "channel": slack, "webhook": webhook},
                         service=service, clock=service.clock, metrics=Metrics(), poll_interval=0.05)
     if hand_over:
-        service.hand_over_to(loop.take, lease=timedelta(seconds=30))
+        service.transactions.hand_over_to(loop.take, lease=timedelta(seconds=30))
     else:
         for n in range(LEADS):
-            await service.route({"id": f"L-{n}"})
+            await service.assignment.route({"id": f"L-{n}"})
     stop = asyncio.Event()
     task = asyncio.create_task(loop.run(stop))
     try:
         if hand_over:
             for n in range(LEADS):
-                await service.route({"id": f"L-{n}"})
+                await service.assignment.route({"id": f"L-{n}"})
         calls = await fake_slack.wait_for("chat.postMessage", 2 * LEADS, timeout=40)
         assert hanging.answered == 0  # every DM went out while the webhook still hung
         assert len(hanging.received) == CONCURRENCY["webhook"]  # it holds its own slots, no more

@@ -157,7 +157,7 @@ async def test_a_redirect_is_retried_then_given_up_visibly_and_the_other_host_ge
     loop, webhook = loop_for(service, redirecting.url, max_attempts=3)
     caplog.set_level(logging.WARNING, logger="bot.delivery")
     try:
-        await service.route({"id": "L-1", "name": "Ada"})
+        await service.assignment.route({"id": "L-1", "name": "Ada"})
         await loop.run_once()
         row = await webhook_row(service)
         assert row.sent_at is None and row.failed_at is None and row.attempts == 1  # owed, retried later
@@ -198,7 +198,7 @@ async def test_a_redirect_that_goes_away_delivers_the_event_once(redirecting: Re
     redirecting.status[:] = [307, 307, 200]
     loop, webhook = loop_for(service, redirecting.url, max_attempts=8)
     try:
-        await service.route({"id": "L-2"})
+        await service.assignment.route({"id": "L-2"})
         for _ in range(3):
             await loop.run_once()
             service.clock.advance(seconds=MAX_DELAY)
@@ -224,7 +224,7 @@ async def test_a_relative_redirect_is_not_followed_either(service: RoutingServic
     server = await Local("127.0.0.1", answer).start()
     loop, webhook = loop_for(service, f"{server.url}/hook", max_attempts=1)
     try:
-        await service.route({"id": "L-3"})
+        await service.assignment.route({"id": "L-3"})
         await loop.run_once()
         row = await webhook_row(service)
     finally:

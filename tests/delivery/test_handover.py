@@ -59,7 +59,7 @@ async def running(service: RoutingService, transport: HeldTransport, *, hand_ove
     serve's child is through the pipe, when `hand_over`); stopped and finished on exit."""
     loop = DeliveryLoop(service.db, {"dm": transport, "channel": transport}, clock=service.clock, **options)
     if hand_over:
-        service.hand_over_to(lambda owed: loop.take(through_the_pipe(owed)), lease=LEASE)
+        service.transactions.hand_over_to(lambda owed: loop.take(through_the_pipe(owed)), lease=LEASE)
     stop = asyncio.Event()
     task = asyncio.create_task(loop.run(stop))
     try:
@@ -73,10 +73,10 @@ async def test_a_new_leads_messages_are_written_claimed_and_handed_over_once_com
         service: RoutingService) -> None:
     handed: list[Message] = []
     woken: list[None] = []
-    service.on_commit = lambda: woken.append(None)
-    service.hand_over_to(handed.extend, lease=LEASE)
+    service.transactions.on_commit = lambda: woken.append(None)
+    service.transactions.hand_over_to(handed.extend, lease=LEASE)
 
-    outcome = await service.route({"id": "L-1", "name": "Ada"})
+    outcome = await service.assignment.route({"id": "L-1", "name": "Ada"})
 
     rows = await outbox_rows(service.db)
     assert sorted((o.id, o.key, o.kind) for o in handed) == sorted((r.id, r.key, r.kind) for r in rows)
@@ -86,7 +86,7 @@ async def test_a_new_leads_messages_are_written_claimed_and_handed_over_once_com
     assert all(r.available_at == START + LEASE and r.attempts == 1 for r in rows)  # claimed: this attempt
     assert woken == []  # no claim round is needed for them
 
-    again = await service.route({"id": "L-1"})
+    again = await service.assignment.route({"id": "L-1"})
     assert again.created is False and len(handed) == 2  # a repeat owes nothing new
 
     # Nobody else claims them while the lease runs; if the hand-over was lost (serve died
@@ -101,29 +101,29 @@ async def test_while_the_taker_is_behind_new_leads_messages_are_written_due_for_
     handed: list[Message] = []
     woken: list[None] = []
     behind = True
-    service.on_commit = lambda: woken.append(None)
-    service.hand_over_to(handed.extend, lease=LEASE, taking=lambda: not behind)
+    service.transactions.on_commit = lambda: woken.append(None)
+    service.transactions.hand_over_to(handed.extend, lease=LEASE, taking=lambda: not behind)
 
-    await service.route({"id": "L-1"})
+    await service.assignment.route({"id": "L-1"})
     rows = await outbox_rows(service.db)
     assert handed == [] and woken == [None]  # the loop is told to claim them itself
     assert len(rows) == 2 and all(r.available_at == START and r.attempts == 0 for r in rows)  # due now
 
     behind = False
-    await service.route({"id": "L-2"})
+    await service.assignment.route({"id": "L-2"})
     assert [o.lead_id for o in handed] == ["L-2", "L-2"] and woken == [None]
 
 
 async def test_a_failed_transaction_hands_nothing_over(service: RoutingService) -> None:
     handed: list[Message] = []
-    service.hand_over_to(handed.extend, lease=LEASE)
+    service.transactions.hand_over_to(handed.extend, lease=LEASE)
 
     def broken(batch: Any) -> list[Message]:
         raise RuntimeError("the disk is full")
 
-    service.router.finish = broken  # type: ignore[method-assign]
+    service.assignment.router.finish = broken  # type: ignore[method-assign]
     with pytest.raises(RuntimeError):
-        await service.route({"id": "L-1"})
+        await service.assignment.route({"id": "L-1"})
     assert handed == [] and await outbox_rows(service.db) == []
 
 
@@ -133,7 +133,7 @@ async def test_handed_over_messages_are_sent_without_a_claim_and_recorded_in_few
     async with running(service, transport, poll_interval=30) as loop:
         rounds = count_rounds(loop)
         for n in range(20):
-            await service.route({"id": f"L-{n}"})  # the clock stands still: none of them is due
+            await service.assignment.route({"id": f"L-{n}"})  # the clock stands still: none of them is due
         rows = await until_all_sent(service.db, 40)
     assert sorted(transport.sent) == sorted(r.key for r in rows)  # each once
     assert all(r.attempts == 1 and r.result == {"ok": True} for r in rows)
@@ -146,7 +146,7 @@ async def test_beyond_what_it_may_hold_the_loop_releases_them_to_be_claimed_in_t
     transport.open.clear()
     async with running(service, transport, poll_interval=0.05, max_handed=2):
         for n in range(3):
-            await service.route({"id": f"L-{n}"})  # six messages: two held, four released
+            await service.assignment.route({"id": f"L-{n}"})  # six messages: two held, four released
         for _ in range(500):  # the four released are due at once, and a round claims them (30 s lease)
             leases = sorted(r.available_at - START for r in await outbox_rows(service.db))
             if leases == [LEASE] * 2 + [timedelta(seconds=30)] * 4:
@@ -164,7 +164,7 @@ async def test_a_lease_that_runs_out_mid_send_does_not_make_the_loop_send_it_twi
     transport = HeldTransport()
     transport.open.clear()
     async with running(service, transport, poll_interval=30) as loop:
-        await service.route({"id": "L-1"})
+        await service.assignment.route({"id": "L-1"})
         service.clock.advance(seconds=60)  # type: ignore[attr-defined]
         loop.wake.set()  # a round claims both (their lease ran out) while the loop still sends them
         for _ in range(500):
@@ -217,7 +217,7 @@ async def test_a_send_that_ends_while_a_round_claims_it_again_is_not_sent_twice(
             return claimed
 
         await asyncio.sleep(0.05)
-        await service.route({"id": "L-1"})
+        await service.assignment.route({"id": "L-1"})
         service.clock.advance(seconds=20)  # type: ignore[attr-defined]
         loop._exchange = sends_finish_during_the_round  # type: ignore[method-assign]
         loop.wake.set()
@@ -233,9 +233,9 @@ async def test_a_take_that_arrives_after_its_lease_ran_out_is_left_to_the_rounds
         service: RoutingService) -> None:
     transport = HeldTransport()
     late: list[Message] = []
-    service.hand_over_to(late.extend, lease=LEASE)  # a slow transaction, or a line read late
+    service.transactions.hand_over_to(late.extend, lease=LEASE)  # a slow transaction, or a line read late
     async with running(service, transport, hand_over=False, poll_interval=30) as loop:
-        await service.route({"id": "L-1"})
+        await service.assignment.route({"id": "L-1"})
         service.clock.advance(seconds=16)  # type: ignore[attr-defined]
         loop.wake.set()
         rows = await until_all_sent(service.db, 2)  # a round claimed and sent them
@@ -253,7 +253,7 @@ async def test_a_message_that_waited_its_turn_past_the_lease_margin_is_released_
     async with running(service, transport, poll_interval=0.05, concurrency=1,
                        lease_margin=5):
         for n in range(3):
-            await service.route({"id": f"L-{n}"})  # six handed over; one sends (held), five wait
+            await service.assignment.route({"id": f"L-{n}"})  # six handed over; one sends (held), five wait
         await asyncio.sleep(0.05)
         service.clock.advance(seconds=11)  # type: ignore[attr-defined]  # 4 s of their lease left
         transport.open.set()
@@ -267,8 +267,8 @@ async def test_a_message_that_waited_its_turn_past_the_lease_margin_is_released_
 async def test_a_release_after_another_loop_claimed_the_message_changes_nothing(
         service: RoutingService) -> None:
     handed: list[Message] = []
-    service.hand_over_to(handed.extend, lease=LEASE)
-    await service.route({"id": "L-1"})
+    service.transactions.hand_over_to(handed.extend, lease=LEASE)
+    await service.assignment.route({"id": "L-1"})
     later = START + LEASE + timedelta(seconds=1)
     others = await claims.claim(service.db, later, lease=timedelta(seconds=30), limit=10)
     assert len(others) == 2
@@ -298,7 +298,7 @@ async def test_a_retry_comes_due_while_handed_over_sends_keep_finishing(service:
     transport = FailingOnce(":dm")
     async with running(service, transport, poll_interval=0.2) as loop:
         rounds = count_rounds(loop)
-        await service.route({"id": "L-0"})
+        await service.assignment.route({"id": "L-0"})
         for _ in range(100):
             rows = await outbox_rows(service.db)
             if any(r.last_error for r in rows):
@@ -306,7 +306,7 @@ async def test_a_retry_comes_due_while_handed_over_sends_keep_finishing(service:
             await asyncio.sleep(0.01)
         service.clock.advance(seconds=MAX_DELAY)  # type: ignore[attr-defined]  # the retry is due
         for n in range(1, 200):  # new leads, handed over; no wake
-            await service.route({"id": f"L-{n}"})
+            await service.assignment.route({"id": f"L-{n}"})
             await asyncio.sleep(0.005)
             if len(transport.sent) >= 2 * n + 2:
                 break
@@ -338,7 +338,7 @@ async def test_sends_not_yet_recorded_never_exceed_the_concurrency(service: Rout
 
         loop._exchange = recording  # type: ignore[method-assign]
         for n in range(30):
-            await service.route({"id": f"L-{n}"})
+            await service.assignment.route({"id": f"L-{n}"})
         rows = await until_all_sent(service.db, 60)
     assert sorted(transport.sent) == sorted(r.key for r in rows)
     assert most[0] == 4  # the slots were all used (the bound is reached, never passed)

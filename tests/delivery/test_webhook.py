@@ -75,7 +75,7 @@ async def test_each_assignment_is_posted_signed_and_retried(sqlite_url: str, rec
     loop = DeliveryLoop(service.db, {"dm": ConsoleTransport(), "channel": ConsoleTransport(),
                                      "webhook": webhook}, clock=clock)
     try:
-        outcome = await service.route({"id": "L-1", "name": "Ada", "employees": 40, "plan": None})
+        outcome = await service.assignment.route({"id": "L-1", "name": "Ada", "employees": 40, "plan": None})
         receiver.answers.append((503, {"Retry-After": "60"}))
         await loop.run_once()
         [webhook_row] = [r for r in await outbox_rows(service.db) if r.kind == "webhook"]

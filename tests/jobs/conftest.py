@@ -58,7 +58,7 @@ def make_service(db: Database, clock: ManualClock) -> MakeService:
     """A service on `db` and `clock` with the YAML config `text` applied."""
     async def make(text: str) -> RoutingService:
         service = RoutingService(db, clock)
-        await service.apply_config(load_text(text))
+        await service.admin.apply_config(load_text(text))
         return service
     return make
 
@@ -67,7 +67,7 @@ def make_service(db: Database, clock: ManualClock) -> MakeService:
 def make_sqlite_service(sqlite_db: Database, clock: ManualClock) -> MakeService:
     async def make(text: str) -> RoutingService:
         service = RoutingService(sqlite_db, clock)
-        await service.apply_config(load_text(text))
+        await service.admin.apply_config(load_text(text))
         return service
     return make
 
@@ -80,7 +80,7 @@ class Leads:
 
     async def route(self, service: RoutingService, **fields: object) -> str | None:
         self.count += 1
-        outcome = await service.route({"id": f"L{self.count}", **fields})
+        outcome = await service.assignment.route({"id": f"L{self.count}", **fields})
         return outcome.assignee.slack_id if outcome.assignee else None
 
 

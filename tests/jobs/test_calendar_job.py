@@ -40,15 +40,15 @@ async def test_feeds_become_leave_and_broken_feeds_are_reported_once(make_servic
     state.serve("/broken.ics", b"oops", 500)
     state.serve("/garbage.ics", b"<html>login required</html>")
     service = await make_service(CONFIG)
-    await service.set_calendar("U0ALICE", str(server.make_url("/alice.ics")), actor="U0ALICE")
-    await service.set_calendar("U0BOB", str(server.make_url("/broken.ics")), actor="U0BOB")
-    await service.set_calendar("U0CAROL", str(server.make_url("/garbage.ics")), actor="U0CAROL")
+    await service.availability.set_calendar("U0ALICE", str(server.make_url("/alice.ics")), actor="U0ALICE")
+    await service.availability.set_calendar("U0BOB", str(server.make_url("/broken.ics")), actor="U0BOB")
+    await service.availability.set_calendar("U0CAROL", str(server.make_url("/garbage.ics")), actor="U0CAROL")
     runner = calendar_runner(service, clock)
 
     result = (await runner.run_once())["calendar"]
     assert result == {"feeds": 3, "synced": 1, "failed": 2, "added": 5, "cancelled": 0}
     assert [(v.starts_on.isoformat(), v.ends_on.isoformat(), v.source)
-            for v in await service.leaves("U0ALICE")] == [
+            for v in await service.availability.leaves("U0ALICE")] == [
         ("2026-12-03", "2026-12-03", "calendar"), ("2026-12-14", "2026-12-18", "calendar"),
         ("2027-01-08", "2027-01-08", "calendar"), ("2027-01-22", "2027-01-22", "calendar"),
         ("2027-01-29", "2027-01-29", "calendar")]
@@ -73,9 +73,9 @@ async def test_feeds_become_leave_and_broken_feeds_are_reported_once(make_servic
     clock.advance(minutes=15)
     result = (await runner.run_once())["calendar"]
     assert result["failed"] == 1 and result["synced"] == 2
-    assert [(v.starts_on, v.ends_on) for v in await service.leaves("U0ALICE")] == [
+    assert [(v.starts_on, v.ends_on) for v in await service.availability.leaves("U0ALICE")] == [
         (date(2026, 12, 21), date(2026, 12, 23))]
-    assert len(await service.leaves("U0BOB")) == 3
+    assert len(await service.availability.leaves("U0BOB")) == 3
 
 
 async def test_a_slow_feed_times_out_without_holding_up_the_others(make_service, clock, feeds,
@@ -84,9 +84,10 @@ async def test_a_slow_feed_times_out_without_holding_up_the_others(make_service,
     monkeypatch.setattr(calendar_job, "FETCH_TIMEOUT_SECONDS", 0.3)
     state.serve("/alice.ics", (CALENDARS / "vacation.ics").read_bytes())
     service = await make_service(CONFIG)
-    await service.set_calendar("U0ALICE", str(server.make_url("/alice.ics")), actor="U0ALICE")
-    await service.set_calendar("U0BOB", str(server.make_url("/slow.ics")), actor="U0BOB")
-    await service.set_calendar("U0CAROL", "http://127.0.0.1:9/nothing-listens-here.ics", actor="U0CAROL")
+    await service.availability.set_calendar("U0ALICE", str(server.make_url("/alice.ics")), actor="U0ALICE")
+    await service.availability.set_calendar("U0BOB", str(server.make_url("/slow.ics")), actor="U0BOB")
+    await service.availability.set_calendar("U0CAROL", "http://127.0.0.1:9/nothing-listens-here.ics",
+                                            actor="U0CAROL")
     result = (await calendar_runner(service, clock).run_once())["calendar"]
     assert result == {"feeds": 3, "synced": 1, "failed": 2, "added": 5, "cancelled": 0}
     texts = {to: key for _, to, key in await notes(service)}
@@ -97,10 +98,10 @@ async def test_removed_calendar_url_stops_polling(make_service, clock, feeds) ->
     state, server = feeds
     state.serve("/alice.ics", (CALENDARS / "vacation.ics").read_bytes())
     service = await make_service(CONFIG)
-    await service.set_calendar("U0ALICE", str(server.make_url("/alice.ics")), actor="U0ALICE")
+    await service.availability.set_calendar("U0ALICE", str(server.make_url("/alice.ics")), actor="U0ALICE")
     runner = calendar_runner(service, clock)
     await runner.run_once()
-    await service.set_calendar("U0ALICE", None, actor="U0ALICE")
+    await service.availability.set_calendar("U0ALICE", None, actor="U0ALICE")
     clock.advance(minutes=15)
     assert (await runner.run_once())["calendar"]["feeds"] == 0
     assert state.hits == ["/alice.ics"]
@@ -114,7 +115,7 @@ async def test_ongoing_calendar_leave_survives_a_sync_after_utc_midnight(make_se
                                      b"DTEND;VALUE=DATE:20261202\r\nSUMMARY:Vacation\r\nEND:VEVENT\r\n"
                                      b"END:VCALENDAR\r\n")
     service = await make_service(CONFIG)
-    await service.set_calendar("U0DAN", str(server.make_url("/dan.ics")), actor="U0DAN")
+    await service.availability.set_calendar("U0DAN", str(server.make_url("/dan.ics")), actor="U0DAN")
     runner = calendar_runner(service, clock)
     await runner.run_once()  # Dec 1 04:00 in Los Angeles: on leave all day
     assert await leads.route(service, q="dan") is None

@@ -28,8 +28,8 @@ async def test_events_no_leave_can_be_are_skipped_and_the_rest_kept(make_service
         CalendarAbsence("nul", date(2026, 12, 10), date(2026, 12, 11), "Off\x00site \ud800"),
         CalendarAbsence("ok", date(2026, 12, 20), date(2026, 12, 24), "Holiday"),
     ]
-    counts = await service.sync_calendar("U01ANN", absences)
+    counts = await service.availability.sync_calendar("U01ANN", absences)
     assert counts == {"added": 2, "cancelled": 0, "skipped": 1}
-    leaves = await service.leaves("U01ANN")
+    leaves = await service.availability.leaves("U01ANN")
     assert sorted((leave.starts_on, leave.ends_on) for leave in leaves) == [
         (date(2026, 12, 10), date(2026, 12, 11)), (date(2026, 12, 20), date(2026, 12, 24))]

@@ -74,9 +74,9 @@ async def sync(make_sqlite_service, clock, caplog) -> Sync:
     service = await make_sqlite_service(CONFIG)
 
     async def run(url: str, *, bob: str | None = None) -> tuple[dict[str, Any], str]:
-        await service.set_calendar("U0ALICE", url, actor="U0ALICE")
+        await service.availability.set_calendar("U0ALICE", url, actor="U0ALICE")
         if bob is not None:
-            await service.set_calendar("U0BOB", bob, actor="U0BOB")
+            await service.availability.set_calendar("U0BOB", bob, actor="U0BOB")
         result = (await calendar_runner(service, clock).run_once())["calendar"]
         clock.advance(minutes=15)
         told = json.dumps(await outbox(service))
@@ -298,7 +298,7 @@ async def test_an_invalid_trusted_network_list_refuses_every_feed(sync: Sync, fe
     state.serve("/cal.ics", CALENDAR)
     monkeypatch.setenv(ALLOW_ENV, "127.0.0.1/32, intranet")
     service = sync.service  # type: ignore[attr-defined]
-    await service.set_calendar("U0ALICE", str(server.make_url("/cal.ics")), actor="U0ALICE")
+    await service.availability.set_calendar("U0ALICE", str(server.make_url("/cal.ics")), actor="U0ALICE")
     outcome = (await calendar_runner(service, service.clock).run_once())["calendar"]
-    assert state.hits == [] and await service.leaves("U0ALICE") == []
+    assert state.hits == [] and await service.availability.leaves("U0ALICE") == []
     assert "'intranet' is not one" in str(outcome) + logged(caplog.records)

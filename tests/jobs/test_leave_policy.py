@@ -31,7 +31,7 @@ async def expect(service, clock: ManualClock, leads, moment: datetime, gets_lead
     clock.set(moment)
     assignee = await leads.route(service)
     assert (assignee == "U0ALICE") is gets_leads, f"at {moment.isoformat()}"
-    status = await service.member_status("U0ALICE")
+    status = await service.availability.member_status("U0ALICE")
     assert (status.state == "active") is gets_leads, (moment, status.state)
     if not gets_leads:
         assert status.state == "on leave"
@@ -39,7 +39,8 @@ async def expect(service, clock: ManualClock, leads, moment: datetime, gets_lead
 
 async def test_exactly_long_leave_days_pauses_on_the_first_day(make_service, clock, leads) -> None:
     service = await make_service(CONFIG % "Europe/Berlin")
-    leave = await service.add_leave("U0ALICE", date(2026, 12, 14), date(2026, 12, 18), actor="U0ALICE")
+    leave = await service.availability.add_leave("U0ALICE", date(2026, 12, 14), date(2026, 12, 18),
+                                                 actor="U0ALICE")
     # Mon 14 00:00 Berlin = Sun 13 23:00 UTC; back Sat 19 00:00 Berlin = Fri 18 23:00 UTC.
     assert leave.pause_from == utc(2026, 12, 13, 23)
     assert leave.resume_at == utc(2026, 12, 18, 23)
@@ -52,7 +53,8 @@ async def test_exactly_long_leave_days_pauses_on_the_first_day(make_service, clo
 
 async def test_one_day_longer_pauses_two_days_early(make_service, clock, leads) -> None:
     service = await make_service(CONFIG % "Europe/Berlin")
-    leave = await service.add_leave("U0ALICE", date(2026, 12, 14), date(2026, 12, 19), actor="U0ALICE")
+    leave = await service.availability.add_leave("U0ALICE", date(2026, 12, 14), date(2026, 12, 19),
+                                                 actor="U0ALICE")
     assert leave.pause_from == utc(2026, 12, 11, 23)  # Sat 12 00:00 Berlin
     assert leave.resume_at == utc(2026, 12, 19, 23)  # Sun 20 00:00 Berlin
     await expect(service, clock, leads, utc(2026, 12, 11, 22, 59), True)
@@ -63,7 +65,7 @@ async def test_one_day_longer_pauses_two_days_early(make_service, clock, leads) 
 
 async def test_member_east_of_utc_is_paused_while_utc_is_the_day_before(make_service, clock, leads) -> None:
     service = await make_service(CONFIG % "Pacific/Auckland")  # UTC+13 in December
-    await service.add_leave("U0ALICE", date(2026, 12, 14), date(2026, 12, 15), actor="U0ALICE")
+    await service.availability.add_leave("U0ALICE", date(2026, 12, 14), date(2026, 12, 15), actor="U0ALICE")
     await expect(service, clock, leads, utc(2026, 12, 13, 10, 59), True)
     await expect(service, clock, leads, utc(2026, 12, 13, 11), False)  # UTC says Sunday 13th
     await expect(service, clock, leads, utc(2026, 12, 15, 10, 59), False)
@@ -72,7 +74,7 @@ async def test_member_east_of_utc_is_paused_while_utc_is_the_day_before(make_ser
 
 async def test_member_west_of_utc_still_works_after_utc_midnight(make_service, clock, leads) -> None:
     service = await make_service(CONFIG % "America/Los_Angeles")  # UTC-8
-    await service.add_leave("U0ALICE", date(2026, 12, 14), date(2026, 12, 14), actor="U0ALICE")
+    await service.availability.add_leave("U0ALICE", date(2026, 12, 14), date(2026, 12, 14), actor="U0ALICE")
     await expect(service, clock, leads, utc(2026, 12, 14, 7, 59), True)  # UTC already says 14th
     await expect(service, clock, leads, utc(2026, 12, 14, 8), False)
     await expect(service, clock, leads, utc(2026, 12, 15, 7, 59), False)
@@ -83,7 +85,8 @@ async def test_leave_across_the_spring_dst_change_in_new_york(make_service, cloc
     clock.set(utc(2026, 3, 1, 12))
     service = await make_service(CONFIG % "America/New_York")
     # Thu Mar 5 .. Wed Mar 11 (7 days, long): clocks spring forward on Sun Mar 8.
-    leave = await service.add_leave("U0ALICE", date(2026, 3, 5), date(2026, 3, 11), actor="U0ALICE")
+    leave = await service.availability.add_leave("U0ALICE", date(2026, 3, 5), date(2026, 3, 11),
+                                                 actor="U0ALICE")
     assert leave.pause_from == utc(2026, 3, 3, 5)  # Tue Mar 3 00:00 EST (UTC-5)
     assert leave.resume_at == utc(2026, 3, 12, 4)  # Thu Mar 12 00:00 EDT (UTC-4)
     await expect(service, clock, leads, utc(2026, 3, 3, 4, 59), True)
@@ -96,7 +99,8 @@ async def test_leave_across_the_autumn_dst_change_in_new_york(make_service, cloc
     clock.set(utc(2026, 10, 20, 12))
     service = await make_service(CONFIG % "America/New_York")
     # Fri Oct 30 .. Mon Nov 2 (4 days, short); clocks fall back on Sun Nov 1.
-    leave = await service.add_leave("U0ALICE", date(2026, 10, 30), date(2026, 11, 2), actor="U0ALICE")
+    leave = await service.availability.add_leave("U0ALICE", date(2026, 10, 30), date(2026, 11, 2),
+                                                 actor="U0ALICE")
     assert leave.pause_from == utc(2026, 10, 30, 4)  # 00:00 EDT
     assert leave.resume_at == utc(2026, 11, 3, 5)  # 00:00 EST
     await expect(service, clock, leads, utc(2026, 10, 30, 3, 59), True)
@@ -107,9 +111,9 @@ async def test_leave_across_the_autumn_dst_change_in_new_york(make_service, cloc
 
 async def test_cancelled_leave_no_longer_pauses(make_service, clock, leads) -> None:
     service = await make_service(CONFIG % "UTC")
-    await service.add_leave("U0ALICE", date(2026, 12, 2), date(2026, 12, 3), actor="U0ALICE")
+    await service.availability.add_leave("U0ALICE", date(2026, 12, 2), date(2026, 12, 3), actor="U0ALICE")
     await expect(service, clock, leads, utc(2026, 12, 2, 9), False)
-    await service.cancel_leave("U0ALICE", actor="U0ALICE")
+    await service.availability.cancel_leave("U0ALICE", actor="U0ALICE")
     await expect(service, clock, leads, utc(2026, 12, 2, 10), True)
 
 
@@ -117,7 +121,7 @@ async def test_lead_waiting_during_leave_goes_out_by_the_pending_job(make_servic
     from bot.jobs.runner import JobRunner, default_jobs
 
     service = await make_service(CONFIG % "UTC")
-    await service.add_leave("U0ALICE", date(2026, 12, 2), date(2026, 12, 2), actor="U0ALICE")
+    await service.availability.add_leave("U0ALICE", date(2026, 12, 2), date(2026, 12, 2), actor="U0ALICE")
     clock.set(utc(2026, 12, 2, 9))
     assert await leads.route(service) is None
     runner = JobRunner(service, service.db, None, clock,
@@ -125,4 +129,4 @@ async def test_lead_waiting_during_leave_goes_out_by_the_pending_job(make_servic
     assert (await runner.run_once())["pending"] == {"assigned": 0, "leads": []}
     clock.set(utc(2026, 12, 3, 0, 0))
     assert (await runner.run_once())["pending"] == {"assigned": 1, "leads": ["L1"]}
-    assert (await service.lead("L1")).assignments[0]["assignee"]["slack_id"] == "U0ALICE"
+    assert (await service.assignment.lead("L1")).assignments[0]["assignee"]["slack_id"] == "U0ALICE"

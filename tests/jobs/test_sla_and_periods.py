@@ -31,7 +31,7 @@ def utc(*parts: int) -> datetime:
 
 
 async def counts(service) -> dict[str, int]:
-    (queue,) = await service.standings("sales")
+    (queue,) = await service.ledger.standings("sales")
     return {seat.slack_id: seat.received for seat in queue.seats}
 
 
@@ -55,7 +55,7 @@ async def test_sla_moves_the_lead_credits_back_and_tells_managers(make_service, 
     assert (await runner.run_once(force=True))["sla"] == {"reassigned": 1, "leads": ["L1"]}
     # Alice's share is credited back; Bob has it now.
     assert await counts(service) == {"U0ALICE": 0, "U0BOB": 1, "U0CAROL": 0}
-    record = await service.lead("L1")
+    record = await service.assignment.lead("L1")
     assert [(a["assignee"]["slack_id"], a["state"], a["hop"]) for a in record.assignments] == [
         ("U0ALICE", "expired", 0), ("U0BOB", "offered", 1)]
     assert not [m for m in await outbox(service) if m.payload.get("event") == "managers_note"]
@@ -75,8 +75,8 @@ async def test_accepted_lead_is_never_moved(make_service, clock, leads) -> None:
     service = await make_service(CONFIG)
     runner = JobRunner(service, service.db, None, clock, holder="A")
     await leads.route(service)
-    record = await service.lead("L1")
-    await service.accept(record.assignments[0]["assignment_id"], actor="U0ALICE")
+    record = await service.assignment.lead("L1")
+    await service.assignment.accept(record.assignments[0]["assignment_id"], actor="U0ALICE")
     clock.advance(hours=5)
     assert (await runner.run_once())["sla"]["reassigned"] == 0
     assert await counts(service) == {"U0ALICE": 1, "U0BOB": 0, "U0CAROL": 0}
@@ -88,8 +88,8 @@ async def test_period_starts_at_team_midnight(make_service, clock, leads) -> Non
     runner = JobRunner(service, service.db, None, clock, holder="A")
     for _ in range(3):
         await leads.route(service)
-        await service.accept((await service.lead(f"L{leads.count}")).assignments[0]["assignment_id"],
-                             actor="x")
+        latest = await service.assignment.lead(f"L{leads.count}")
+        await service.assignment.accept(latest.assignments[0]["assignment_id"], actor="x")
     assert sum((await counts(service)).values()) == 3
 
     clock.set(utc(2026, 12, 1, 4, 59))  # Nov 30 23:59 in New York: still November
@@ -98,7 +98,7 @@ async def test_period_starts_at_team_midnight(make_service, clock, leads) -> Non
     assert (await runner.run_once(force=True))["periods"] == {"started": ["sales"]}
     assert await counts(service) == {"U0ALICE": 0, "U0BOB": 0, "U0CAROL": 0}
     assert (await runner.run_once(force=True))["periods"] == {"started": []}  # once only
-    november = await service.report(period="2026-11")
+    november = await service.ledger.report(period="2026-11")
     assert sum(row.leads for row in november) == 3
 
 
@@ -110,7 +110,7 @@ async def test_period_reset_catches_up_after_downtime_once(make_service, clock, 
     assert (await runner.run_once())["periods"] == {"started": []}
     clock.set(utc(2027, 2, 14, 15))  # down for almost three months
     assert (await runner.run_once())["periods"] == {"started": ["sales"]}
-    assert (await service.standings("sales"))[0].period == "2027-02"
+    assert (await service.ledger.standings("sales"))[0].period == "2027-02"
     clock.advance(minutes=5)
     assert (await runner.run_once())["periods"] == {"started": []}
     async with service.db.transaction() as connection:

@@ -48,7 +48,7 @@ async def test_start_of_hours_is_in_and_end_is_out(make_sqlite_service, clock, l
 async def test_explanation_says_when_someone_is_back(make_sqlite_service, clock) -> None:
     service = await make_sqlite_service(CONFIG)
     clock.set(utc(2026, 12, 2, 16, 0))
-    outcome = await service.route({"id": "L1"})
+    outcome = await service.assignment.route({"id": "L1"})
     reasons = {c.get("slack_id"): c for c in outcome.explanation["candidates"]}
     assert "outside working hours, back Thu 09:00 Europe/Berlin" in str(reasons["U0BERLIN"])
 
@@ -64,7 +64,7 @@ async def test_out_of_hours_a_queue_with_a_fallback_uses_it(make_sqlite_service,
     clock.set(utc(2026, 12, 2, 9, 0))  # Berta works: her queue keeps the lead
     assert await leads.route(service, q="nights") == "U0BERLIN"
     clock.set(utc(2026, 12, 2, 23, 0))  # Berta is off until 08:00 UTC: the fallback takes it
-    outcome = await service.route({"id": "N2", "q": "nights"})
+    outcome = await service.assignment.route({"id": "N2", "q": "nights"})
     assert outcome.queue == "ignore" and outcome.assignee.slack_id == "U0ANYTIME"
     assert "fell back to ignore" in str(outcome.explanation)
 
@@ -74,14 +74,14 @@ async def test_nobody_working_goes_to_the_earliest_bucket(make_sqlite_service, c
     # Fri Dec 4 22:00 UTC: New York just stopped. Sunny starts Sun 08:00 UTC (34 h, the 48 h
     # bucket); Berta and Nate start on Monday (58 h and 64 h, the 72 h bucket).
     clock.set(utc(2026, 12, 4, 22, 0))
-    outcome = await service.route({"id": "F1"})
+    outcome = await service.assignment.route({"id": "F1"})
     assert outcome.assignee is not None and outcome.assignee.slack_id == "U0SUNDAY"
     assert "within 48 h" in outcome.explanation["summary"] + str(outcome.explanation)
 
 
 async def test_a_bucket_shares_leads_by_the_rotation(make_sqlite_service, clock, leads) -> None:
     service = await make_sqlite_service(CONFIG)
-    await service.pause("U0SUNDAY", actor="U0SUNDAY")
+    await service.availability.pause("U0SUNDAY", actor="U0SUNDAY")
     clock.set(utc(2026, 12, 4, 22, 0))  # Berta and Nate both in the 72 h bucket
     got = [await leads.route(service) for _ in range(4)]
     assert sorted(got) == ["U0BERLIN", "U0BERLIN", "U0NEWYORK", "U0NEWYORK"]
@@ -91,11 +91,11 @@ async def test_a_bucket_shares_leads_by_the_rotation(make_sqlite_service, clock,
 async def test_nobody_within_120_hours_waits_for_the_pending_job(make_sqlite_service, clock, leads) -> None:
     service = await make_sqlite_service(CONFIG)
     clock.set(utc(2026, 12, 7, 10, 0))  # Monday 10:00: Mo's next start is in 167 h
-    outcome = await service.route({"id": "M1", "q": "monday"})
+    outcome = await service.assignment.route({"id": "M1", "q": "monday"})
     assert outcome.status == "unassigned"
-    assert "nobody in monday is available" in (await service.lead("M1")).reason
+    assert "nobody in monday is available" in (await service.assignment.lead("M1")).reason
     runner = JobRunner(service, service.db, None, clock,
                        jobs=[j for j in default_jobs() if j.name == "pending"], holder="A")
     clock.set(utc(2026, 12, 10, 10, 0))  # Thursday: now within 120 h of Monday 09:00
     assert (await runner.run_once())["pending"]["assigned"] == 1
-    assert (await service.lead("M1")).assignments[0]["assignee"]["slack_id"] == "U0MONDAY"
+    assert (await service.assignment.lead("M1")).assignments[0]["assignee"]["slack_id"] == "U0MONDAY"

@@ -49,5 +49,5 @@ async def make_service(url: str, clock: ManualClock, config_text: str) -> Routin
     database = Database(url)
     await database.migrate()
     service = RoutingService(database, clock)
-    await service.apply_config(load_text(config_text))
+    await service.admin.apply_config(load_text(config_text))
     return service

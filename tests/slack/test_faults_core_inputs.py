@@ -39,7 +39,7 @@ async def test_nul_in_a_pause_reason(backend_bot: Bot) -> None:
     assert "cannot be stored" in answer and "nothing was changed" in answer
     assert answer != SOMETHING_WENT_WRONG
     assert await backend_bot.state() == before
-    assert (await backend_bot.service.member_status("U01ALICE")).state == "active"
+    assert (await backend_bot.service.availability.member_status("U01ALICE")).state == "active"
 
 
 async def test_a_pause_reason_longer_than_its_column(backend_bot: Bot) -> None:
@@ -54,9 +54,9 @@ async def test_lone_surrogate_in_a_pause_reason_and_a_leave_note(backend_bot: Bo
     """Half a surrogate pair (what a JSON "\\ud83c" decodes to) as a reason or a leave note."""
     before = await backend_bot.state()
     with pytest.raises(InvalidChange, match="cannot be stored"):
-        await backend_bot.service.pause("U01ALICE", reason="beach \ud83c", actor="U01ALICE")
+        await backend_bot.service.availability.pause("U01ALICE", reason="beach \ud83c", actor="U01ALICE")
     with pytest.raises(InvalidChange, match="cannot be stored"):
-        await backend_bot.service.add_leave("U01ALICE", date.fromisoformat(SOON),
+        await backend_bot.service.availability.add_leave("U01ALICE", date.fromisoformat(SOON),
                                             date.fromisoformat(SOON), actor="calendar", note="trip\x00")
     assert await backend_bot.state() == before
 
@@ -122,15 +122,15 @@ async def test_status_expiration_that_is_not_a_time(backend_bot: Bot, caplog: py
     assert reply.status == 200
     await status_not_applied(caplog, "U01ALICE")
     assert await backend_bot.state() == before
-    assert (await backend_bot.service.member_status("U01ALICE")).state == "active"
+    assert (await backend_bot.service.availability.member_status("U01ALICE")).state == "active"
     # the same status with an expiry that is a time still pauses: only the bad one was ignored
     event = sr.user_change_event("U01ALICE", status_expiration=int(time.time()) + 86400, **VACATION)
     assert (await backend_bot.post(sr.event_callback(SECRET, event, event_id="EvGood"))).status == 200
     for _ in range(500):
-        if (await backend_bot.service.member_status("U01ALICE")).state != "active":
+        if (await backend_bot.service.availability.member_status("U01ALICE")).state != "active":
             break
         await asyncio.sleep(0.01)
-    assert (await backend_bot.service.member_status("U01ALICE")).state != "active"
+    assert (await backend_bot.service.availability.member_status("U01ALICE")).state != "active"
 
 
 async def test_nul_in_a_slack_status(backend_bot: Bot, caplog: pytest.LogCaptureFixture) -> None:

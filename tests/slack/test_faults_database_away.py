@@ -39,8 +39,8 @@ async def outage(request: pytest.FixtureRequest, slack: FakeSlack, tmp_path: Pat
     db = Database(url)
     await db.migrate()
     service = RoutingService(db)
-    await service.apply_config(load_file(EXAMPLE))
-    outcome = await service.route(dict(LEAD))
+    await service.admin.apply_config(load_file(EXAMPLE))
+    outcome = await service.assignment.route(dict(LEAD))
     if name is None:
         await db.dispose()  # no open connection keeps the old file alive
         shutil.rmtree(tmp_path / "data")

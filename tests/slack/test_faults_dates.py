@@ -12,7 +12,7 @@ LOOSE = ["20261205", "2026-W52-1", "2026-12-5", "2026-02-30", "２０２６-１�
 async def test_pause_until_a_day_not_written_yyyy_mm_dd_is_refused(bot: Bot, day: str) -> None:
     answer = await bot.command(f"pause until {day}")
     assert "is not a date" in answer and "YYYY-MM-DD" in answer
-    status = await bot.service.member_status("U01ALICE")
+    status = await bot.service.availability.member_status("U01ALICE")
     assert status.state != "paused"
 
 
@@ -20,4 +20,4 @@ async def test_pause_until_a_day_not_written_yyyy_mm_dd_is_refused(bot: Bot, day
 async def test_away_with_a_day_not_written_yyyy_mm_dd_is_refused(bot: Bot, day: str) -> None:
     answer = await bot.command(f"away 2026-12-20 {day}")
     assert "is not a date" in answer
-    assert await bot.service.leaves("U01ALICE") == []
+    assert await bot.service.availability.leaves("U01ALICE") == []

@@ -40,7 +40,7 @@ def errors_logged(caplog: pytest.LogCaptureFixture) -> list[str]:
 @pytest.fixture
 async def lead(bot: Bot) -> dict[str, Any]:
     """A lead offered to someone, so buttons and `why` have something real to aim at."""
-    outcome = await bot.service.route({"id": "L-1", "name": "Jane Doe", "country": "US"})
+    outcome = await bot.service.assignment.route({"id": "L-1", "name": "Jane Doe", "country": "US"})
     assert outcome.assignee is not None
     return {"assignment_id": outcome.assignment_id, "assignee": outcome.assignee.slack_id}
 
@@ -166,4 +166,4 @@ async def test_arbitrary_json_bodies(bot: Bot, caplog: pytest.LogCaptureFixture,
 
 async def settle(bot: Bot) -> None:
     """Let listeners that run after the ack finish: a read of the database queues behind them."""
-    await bot.service.queue_names()
+    await bot.service.admin.queue_names()

@@ -43,7 +43,7 @@ def test_every_message_about_a_huge_lead_fits_slacks_limits(kind: str, payload: 
 
 
 async def test_why_on_a_huge_lead_is_answered_within_slacks_limit(bot: Bot) -> None:
-    await bot.service.route({"id": "L-HUGE", "name": HUGE, "country": "DE", "notes": HUGE[:4000]})
+    await bot.service.assignment.route({"id": "L-HUGE", "name": HUGE, "country": "DE", "notes": HUGE[:4000]})
     answer = await bot.command("why L-HUGE", user=MANAGER)
     assert "L-HUGE" in answer
     assert len(answer) <= 40_000

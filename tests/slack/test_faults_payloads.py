@@ -161,7 +161,7 @@ async def test_command_text_with_the_word_payload_is_answered(bot: Bot) -> None:
     """Bolt read any form containing "payload" as an interaction and dropped the command."""
     answer = await bot.command("pause payload day")
     assert "paused" in answer
-    status = await bot.service.member_status("U01ALICE")
+    status = await bot.service.availability.member_status("U01ALICE")
     assert status.state == "paused" and status.reason == "payload day"
 
 

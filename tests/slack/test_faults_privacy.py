@@ -20,7 +20,7 @@ LEAD = {"id": "L-77", "name": "Jane Doe", "company": "Secret Widgets Ltd", "emai
 
 
 async def routed(bot: Bot) -> RouteOutcome:
-    outcome = await bot.service.route(dict(LEAD))
+    outcome = await bot.service.assignment.route(dict(LEAD))
     assert outcome.assignee is not None
     return outcome
 
@@ -63,7 +63,7 @@ async def test_why_answers_every_rep_it_was_offered_to_and_managers(bot: Bot) ->
     """After a Pass, the first rep may still ask; so may the next one, and a manager."""
     first = await routed(bot)
     assert first.assignee is not None and first.assignment_id is not None
-    change = await bot.service.pass_lead(first.assignment_id, actor=first.assignee.slack_id)
+    change = await bot.service.assignment.pass_lead(first.assignment_id, actor=first.assignee.slack_id)
     assert change.next_outcome is not None and change.next_outcome.assignee is not None
     second = change.next_outcome.assignee.slack_id
     for user in (first.assignee.slack_id, second, MANAGER):
@@ -124,5 +124,5 @@ async def test_a_forwarded_lead_button_does_not_say_whose_lead_it_is(bot: Bot) -
                                    message={"ts": "1.2"}, response_url=bot.slack.response_url()))
     [answer] = await bot.slack.wait_for_responses()
     assert leaks(answer["text"], outcome) == [] and "Only the person" in answer["text"]
-    [step] = (await bot.service.lead("L-77")).assignments
+    [step] = (await bot.service.assignment.lead("L-77")).assignments
     assert step["state"] == "offered"

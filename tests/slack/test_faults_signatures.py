@@ -23,7 +23,7 @@ async def post_raw(bot: Bot, body: bytes, headers: dict[str, str]) -> tuple[int,
 async def assert_nothing_happened(bot: Bot) -> None:
     assert bot.slack.calls == [] and bot.slack.responses == []
     assert await bot.outbox() == []
-    assert (await bot.service.member_status("U01ALICE")).state == "active"
+    assert (await bot.service.availability.member_status("U01ALICE")).state == "active"
 
 
 def refusal_lines(caplog: pytest.LogCaptureFixture) -> list[str]:

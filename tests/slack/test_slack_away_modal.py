@@ -31,7 +31,8 @@ def errors(reply: Reply) -> dict[str, str]:
 
 
 async def test_button_opens_the_modal_with_two_datepickers(bot: Bot) -> None:
-    await bot.service.add_leave("U01ALICE", END + timedelta(days=10), END + timedelta(days=11), actor="t")
+    await bot.service.availability.add_leave("U01ALICE", END + timedelta(days=10),
+                                             END + timedelta(days=11), actor="t")
     await bot.post(sr.block_action(SECRET, "home_schedule_leave", "away", view={"id": "VHOME"}))
     [opened] = await bot.slack.wait_for("views.open")
     view = opened.body["view"]
@@ -47,7 +48,7 @@ async def test_button_opens_the_modal_with_two_datepickers(bot: Bot) -> None:
 async def test_submit_schedules_leave_and_republishes_home(bot: Bot) -> None:
     reply = await submit(bot, START.isoformat(), END.isoformat())
     assert reply.text == ""  # closes the modal
-    [leave] = await bot.service.leaves("U01ALICE")
+    [leave] = await bot.service.availability.leaves("U01ALICE")
     assert (leave.starts_on, leave.ends_on) == (START, END)
     [published] = await bot.slack.wait_for("views.publish")
     home = published.body["view"]
@@ -62,31 +63,31 @@ async def test_bad_dates_show_on_the_field_and_change_nothing(bot: Bot) -> None:
     past = errors(await submit(bot, "2000-01-01", "2000-01-03"))
     assert "past" in past["away_end"]
     assert "Pick the first day" in errors(await submit(bot, "not-a-date", END.isoformat()))["away_start"]
-    assert await bot.service.leaves("U01ALICE") == []
-    await bot.service.add_leave("U01ALICE", START, END, actor="t")
+    assert await bot.service.availability.leaves("U01ALICE") == []
+    await bot.service.availability.add_leave("U01ALICE", START, END, actor="t")
     later = (START + timedelta(days=1)).isoformat(), (END + timedelta(days=5)).isoformat()
     overlap = errors(await submit(bot, *later))
     assert "overlaps" in overlap["away_start"]
-    assert len(await bot.service.leaves("U01ALICE")) == 1
+    assert len(await bot.service.availability.leaves("U01ALICE")) == 1
     stranger = errors(await submit(bot, START.isoformat(), END.isoformat(), user="U99STRANGER"))
     assert "not in the lead rotation" in stranger["away_start"]
     assert bot.slack.calls_to("views.publish") == []
 
 
 async def test_cancel_from_home(bot: Bot) -> None:
-    leave = await bot.service.add_leave("U01ALICE", START, END, actor="t")
-    bob = await bot.service.add_leave("U02BOB", START, END, actor="t")
+    leave = await bot.service.availability.add_leave("U01ALICE", START, END, actor="t")
+    bob = await bot.service.availability.add_leave("U02BOB", START, END, actor="t")
     await bot.post(sr.block_action(SECRET, "home_cancel_leave", str(bob.id), view={"id": "VHOME"}))
     [refused] = await bot.slack.wait_for("views.publish")
     assert f"You have no leave #{bob.id}" in str(refused.body["view"]["blocks"])  # it is Bob's
-    assert len(await bot.service.leaves("U02BOB")) == 1
+    assert len(await bot.service.availability.leaves("U02BOB")) == 1
     await bot.post(sr.block_action(SECRET, "home_cancel_leave", "nope", view={"id": "VHOME"}))
     await bot.slack.wait_for("views.publish", 2)
     await bot.post(sr.block_action(SECRET, "home_cancel_leave", str(leave.id), view={"id": "VHOME"}))
     *_, done = await bot.slack.wait_for("views.publish", 3)
     said = f"Cancelled your time off {START.isoformat()} to {END.isoformat()}"
     assert said in str(done.body["view"]["blocks"])
-    assert await bot.service.leaves("U01ALICE") == []
+    assert await bot.service.availability.leaves("U01ALICE") == []
     assert not [b for b in home_buttons(done.body["view"]) if b["action_id"] == "home_cancel_leave"]
 
 

@@ -38,7 +38,7 @@ def fake_dns(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 
 async def feed_of(bot: Bot, user: str = "U01ALICE") -> str | None:
-    return dict(await bot.service.calendars()).get(user)
+    return dict(await bot.service.availability.calendars()).get(user)
 
 
 async def test_register_show_and_remove_a_feed(bot: Bot) -> None:

@@ -26,7 +26,7 @@ def values(member: str | None = "U01ALICE", queue: str | None = "us-east", weigh
 
 
 async def seat(bot: Bot, queue: str, slack_id: str) -> SeatStanding:
-    [standing] = await bot.service.standings(queue)
+    [standing] = await bot.service.ledger.standings(queue)
     return next(s for s in standing.seats if s.slack_id == slack_id)
 
 
@@ -106,13 +106,13 @@ async def test_active_toggle(bot: Bot) -> None:
 
 
 async def assert_refused(bot: Bot, state: dict[str, Any], field: str, words: str) -> None:
-    before = await bot.service.standings("us-east")
+    before = await bot.service.ledger.standings("us-east")
     reply = await bot.post(sr.view_submission(SECRET, "calibrate_modal", state, user_id=MANAGER))
     assert reply.status == 200
     answer = reply.json()
     assert answer["response_action"] == "errors"
     assert list(answer["errors"]) == [field] and words in answer["errors"][field]
-    assert await bot.service.standings("us-east") == before
+    assert await bot.service.ledger.standings("us-east") == before
 
 
 async def test_invalid_submissions_show_errors_on_the_field(bot: Bot) -> None:
@@ -140,8 +140,8 @@ async def test_preview_shows_the_effect_of_plus_five(bot: Bot) -> None:
     [update] = await bot.slack.wait_for("views.update")
     assert update.body["view_id"] == "V42" and update.body["hash"] == "h1"
     now_text, after_text = (f["text"] for f in block(update.body["view"], "calibrate_preview")["fields"])
-    expected_now = await bot.service.preview("us-east")
-    expected_after = await bot.service.preview("us-east", change=Calibration(
+    expected_now = await bot.service.admin.preview("us-east")
+    expected_after = await bot.service.admin.preview("us-east", change=Calibration(
         queue="us-east", slack_id="U01ALICE", adjustment=5, note="test"))
     assert [p.name for p in expected_now] != [p.name for p in expected_after]
     assert after_text == "*With this change*\n" + "\n".join(
@@ -168,7 +168,7 @@ async def test_add_and_remove_from_queue(bot: Bot) -> None:
     assert (await seat(bot, "us-east", "U07GRACE")).weight_text == "1"
     await bot.post(sr.block_action(SECRET, "calibrate_remove_queue", value, user_id=MANAGER, view=view))
     await bot.slack.wait_for("views.update", 2)
-    [standing] = await bot.service.standings("us-east")
+    [standing] = await bot.service.ledger.standings("us-east")
     assert "U07GRACE" not in {s.slack_id for s in standing.seats}
     # A forged click by a rep changes nothing and is shown nothing (the preview is a manager's).
     await bot.post(sr.block_action(SECRET, "calibrate_add_queue", value, user_id="U02BOB", view=view))
@@ -177,7 +177,7 @@ async def test_add_and_remove_from_queue(bot: Bot) -> None:
     [*_, unknown] = await bot.slack.wait_for("views.update", 3)
     assert "U99NOBODY is not among the members in the routing config" in str(unknown.body["view"]["blocks"])
     assert len(bot.slack.calls_to("views.update")) == 3, "the rep's forged click was answered with a view"
-    [standing] = await bot.service.standings("us-east")
+    [standing] = await bot.service.ledger.standings("us-east")
     assert "U07GRACE" not in {s.slack_id for s in standing.seats}
 
 
@@ -193,14 +193,14 @@ async def test_a_weight_the_config_refuses_is_shown_on_the_field(bot: Bot) -> No
 
 async def test_a_weight_in_a_queue_of_shares_is_refused_on_the_field(bot: Bot) -> None:
     """emea gives shares: a plain 3 would have mixed a weight in (and broken `config export`)."""
-    before = await bot.service.standings("emea")
+    before = await bot.service.ledger.standings("emea")
     reply = await bot.post(sr.view_submission(
         SECRET, "calibrate_modal", values(member="U07GRACE", queue="emea", weight="3"), user_id=MANAGER))
     answer = reply.json()
     assert answer["response_action"] == "errors" and list(answer["errors"]) == ["calibrate_weight"]
     assert "emea gives each member a share of its leads, so write a share like 18%" in answer[
         "errors"]["calibrate_weight"]
-    assert await bot.service.standings("emea") == before
+    assert await bot.service.ledger.standings("emea") == before
     assert bot.slack.calls_to("chat.postMessage") == []
 
 
@@ -223,4 +223,5 @@ async def test_a_share_saved_in_a_queue_of_shares_is_confirmed_with_the_others(b
     assert reply.status == 200 and "errors" not in reply.text
     [sent] = await bot.slack.wait_for("chat.postMessage")
     assert "weight 20% (the others' shares made room: Jonas" in sent.body["text"]
-    load_text(yaml.safe_dump(await bot.service.export_config()))  # raises on what `config check` refuses
+    # raises on what `config check` refuses
+    load_text(yaml.safe_dump(await bot.service.admin.export_config()))

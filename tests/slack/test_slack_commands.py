@@ -43,18 +43,18 @@ async def test_status_of_someone_outside_the_rotation(bot: Bot) -> None:
 async def test_pause_until_then_status_then_resume(bot: Bot) -> None:
     answer = await bot.command(f"pause until {FUTURE} dentist &amp; errands")
     assert "paused until" in answer and "00:00 America/New_York time" in answer
-    status = await bot.service.member_status("U01ALICE")
+    status = await bot.service.availability.member_status("U01ALICE")
     assert status.state == "paused" and status.reason == "dentist & errands"
     assert "paused" in await bot.command("status")
     assert "back in the rotation" in await bot.command("resume")
-    assert (await bot.service.member_status("U01ALICE")).state == "active"
+    assert (await bot.service.availability.member_status("U01ALICE")).state == "active"
 
 
 async def test_pausing_twice_changes_nothing(bot: Bot) -> None:
     await bot.command("pause")
     answer = await bot.command("pause")
     assert "already paused" in answer
-    status = await bot.service.member_status("U01ALICE")
+    status = await bot.service.availability.member_status("U01ALICE")
     assert status.state == "paused" and status.paused_until is None
 
 
@@ -62,7 +62,7 @@ async def test_pausing_again_with_another_end_moves_the_end(bot: Bot) -> None:
     await bot.command("pause busy week")
     answer = await bot.command(f"pause until {FUTURE}")
     assert "still paused, now until" in answer
-    status = await bot.service.member_status("U01ALICE")
+    status = await bot.service.availability.member_status("U01ALICE")
     assert status.state == "paused" and status.paused_until is not None
     assert status.paused_until.date() >= date.fromisoformat(FUTURE) - timedelta(days=1)  # its midnight
     assert status.reason == "busy week"  # kept when the new command gives none
@@ -70,14 +70,14 @@ async def test_pausing_again_with_another_end_moves_the_end(bot: Bot) -> None:
 
 async def test_resume_while_active(bot: Bot) -> None:
     assert "not paused" in await bot.command("resume")
-    assert (await bot.service.member_status("U01ALICE")).state == "active"
+    assert (await bot.service.availability.member_status("U01ALICE")).state == "active"
 
 
 async def test_pause_with_a_past_date_or_not_a_date(bot: Bot) -> None:
     assert "not in the future" in await bot.command("pause until 2000-01-01")
     assert "`tomorrow` is not a date" in await bot.command("pause until tomorrow")
     assert "Pause until when" in await bot.command("pause until")
-    assert (await bot.service.member_status("U01ALICE")).state == "active"
+    assert (await bot.service.availability.member_status("U01ALICE")).state == "active"
 
 
 async def test_away_add_list_cancel(bot: Bot) -> None:
@@ -86,8 +86,9 @@ async def test_away_add_list_cancel(bot: Bot) -> None:
     assert f"{FUTURE} to {LATER}" in await bot.command("away")
     assert f"{FUTURE} to {LATER}" in await bot.command("status")
     assert "Cancelled your leave" in await bot.command("away cancel")
-    assert await bot.service.leaves("U01ALICE") == []
-    leave = await bot.service.add_leave("U01ALICE", date.fromisoformat(LATER), date.fromisoformat(LATER),
+    assert await bot.service.availability.leaves("U01ALICE") == []
+    leave = await bot.service.availability.add_leave("U01ALICE", date.fromisoformat(LATER),
+                                                     date.fromisoformat(LATER),
                                         actor="test")
     assert f"#{leave.id}" in await bot.command("away")
     assert "not a leave number" in await bot.command("away cancel soon")
@@ -105,7 +106,7 @@ async def test_away_bad_input_changes_nothing(bot: Bot) -> None:
     assert "`soon` is not a date" in await bot.command("away soon later")
     assert "/rotation away START END" in await bot.command(f"away {FUTURE} {LATER} extra")
     assert "no upcoming leave" in await bot.command("away cancel")
-    assert await bot.service.leaves("U01ALICE") == []
+    assert await bot.service.availability.leaves("U01ALICE") == []
 
 
 async def test_who_shows_a_queue_or_mine(bot: Bot) -> None:
@@ -118,7 +119,7 @@ async def test_who_shows_a_queue_or_mine(bot: Bot) -> None:
 
 
 async def test_why_explains_a_lead(bot: Bot) -> None:
-    outcome = await bot.service.route({"id": "L-7", "name": "Jane Doe", "country": "GB",
+    outcome = await bot.service.assignment.route({"id": "L-7", "name": "Jane Doe", "country": "GB",
                                        "email": "jane@acme.co.uk"})
     assert outcome.assignee is not None
     answer = await bot.command("why L-7", user=outcome.assignee.slack_id)  # the rep it was offered to
@@ -153,7 +154,7 @@ async def test_calibrate_allowed_to_manager_group_members(bot: Bot) -> None:
 async def test_the_configs_manager_group_makes_managers(bot: Bot, service: RoutingService) -> None:
     """`manager_group` in the routing config is honoured, with no ROTATION_MANAGER_GROUP set."""
     config = load_file(EXAMPLE)
-    await service.apply_config(config.model_copy(update={"manager_group": "S0CONFIG"}))
+    await service.admin.apply_config(config.model_copy(update={"manager_group": "S0CONFIG"}))
     await only_group_members_may_calibrate(bot, "S0CONFIG")
 
 

@@ -23,7 +23,7 @@ async def open_home(bot: Bot, user: str, event_id: str, count: int = 1) -> dict[
 
 
 async def test_member_home_has_status_and_pause(bot: Bot) -> None:
-    await bot.service.route({"id": "L-9", "name": "Jo Park", "country": "US", "state": "NY",
+    await bot.service.assignment.route({"id": "L-9", "name": "Jo Park", "country": "US", "state": "NY",
                              "employees": 200, "source": "web"})
     view = await open_home(bot, "U01ALICE", "Ev1")
     assert view["type"] == "home"
@@ -35,12 +35,12 @@ async def test_member_home_has_status_and_pause(bot: Bot) -> None:
 async def test_pause_and_resume_buttons_republish(bot: Bot) -> None:
     await bot.post(sr.block_action(SECRET, "home_pause", "pause", view={"id": "VHOME"}))
     [call] = await bot.slack.wait_for("views.publish")
-    assert (await bot.service.member_status("U01ALICE")).state == "paused"
+    assert (await bot.service.availability.member_status("U01ALICE")).state == "paused"
     assert [b["action_id"] for b in buttons(call.body["view"])] == ["home_resume", "home_schedule_leave"]
     assert "You're paused" in str(call.body["view"]["blocks"])
     await bot.post(sr.block_action(SECRET, "home_resume", "resume", view={"id": "VHOME"}))
     await bot.slack.wait_for("views.publish", 2)
-    assert (await bot.service.member_status("U01ALICE")).state == "active"
+    assert (await bot.service.availability.member_status("U01ALICE")).state == "active"
 
 
 async def test_manager_home_has_standings_and_calibrate_buttons(bot: Bot) -> None:
@@ -48,10 +48,10 @@ async def test_manager_home_has_standings_and_calibrate_buttons(bot: Bot) -> Non
     assert len(view["blocks"]) <= 100
     text = str(view["blocks"])
     assert "Team standings" in text and "not in the lead rotation" in text
-    for queue in await bot.service.queue_names():
+    for queue in await bot.service.admin.queue_names():
         assert f"*{queue}*" in text
     calibrate = [b for b in buttons(view) if b["action_id"] == "home_calibrate"]
-    assert len(calibrate) == sum(len(q.seats) for q in await bot.service.standings())
+    assert len(calibrate) == sum(len(q.seats) for q in await bot.service.ledger.standings())
     await bot.post(sr.block_action(SECRET, "home_calibrate", calibrate[0]["value"], user_id=MANAGER,
                                    view={"id": "VHOME"}))
     [opened] = await bot.slack.wait_for("views.open")

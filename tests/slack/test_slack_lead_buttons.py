@@ -11,7 +11,7 @@ LEAD = {"name": "Jane Doe", "company": "Acme Ltd", "email": "jane@acme.co.uk", "
 
 
 async def route(bot: Bot, lead_id: str) -> RouteOutcome:
-    outcome = await bot.service.route({"id": lead_id, **LEAD})
+    outcome = await bot.service.assignment.route({"id": lead_id, **LEAD})
     assert outcome.assignee is not None and outcome.assignment_id is not None
     return outcome
 
@@ -33,14 +33,14 @@ async def test_accept_updates_the_dm_and_records_it(bot: Bot) -> None:
     assert "Accepted by" in update.body["text"] and "after" in update.body["text"]
     assert not any(b["type"] == "actions" for b in update.body["blocks"])  # buttons gone
     assert "Jane Doe" in str(update.body["blocks"])
-    [step] = (await bot.service.lead("L-1")).assignments
+    [step] = (await bot.service.assignment.lead("L-1")).assignments
     assert step["state"] == "accepted" and step["accepted_at"] is not None
 
     await click(bot, "lead_accept", outcome, owner)  # double click
     [answer] = await bot.slack.wait_for_responses()
     assert "already accepted" in answer["text"] and answer["response_type"] == "ephemeral"
     assert len(bot.slack.calls_to("chat.update")) == 1
-    assert (await bot.service.lead("L-1")).assignments == [step]
+    assert (await bot.service.assignment.lead("L-1")).assignments == [step]
 
 
 async def test_pass_moves_the_lead_on_once(bot: Bot) -> None:
@@ -48,7 +48,7 @@ async def test_pass_moves_the_lead_on_once(bot: Bot) -> None:
     owner = outcome.assignee.slack_id  # type: ignore[union-attr]
     await click(bot, "lead_pass", outcome, owner)
     [update] = await bot.slack.wait_for("chat.update")
-    first, second = (await bot.service.lead("L-2")).assignments
+    first, second = (await bot.service.assignment.lead("L-2")).assignments
     assert first["state"] == "passed" and second["state"] == "offered"
     assert second["assignee"]["slack_id"] != owner
     assert f"now offered to {second['assignee']['name']}" in update.body["text"]
@@ -56,7 +56,7 @@ async def test_pass_moves_the_lead_on_once(bot: Bot) -> None:
     await click(bot, "lead_pass", outcome, owner)  # double click
     [answer] = await bot.slack.wait_for_responses()
     assert "already passed" in answer["text"]
-    assert len((await bot.service.lead("L-2")).assignments) == 2
+    assert len((await bot.service.assignment.lead("L-2")).assignments) == 2
     assert len(bot.slack.calls_to("chat.update")) == 1
 
 
@@ -69,7 +69,7 @@ async def test_only_the_assignee_may_click(bot: Bot) -> None:
     assert "Only the person this lead was offered to" in answer["text"]
     assert owner not in answer["text"]  # a forwarded DM does not say whose lead it is
     assert bot.slack.calls_to("chat.update") == []
-    [step] = (await bot.service.lead("L-3")).assignments
+    [step] = (await bot.service.assignment.lead("L-3")).assignments
     assert step["state"] == "offered"
 
 

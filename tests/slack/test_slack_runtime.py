@@ -39,7 +39,7 @@ async def test_signed_request_authorizes_lazily_with_auth_test(bot: Bot) -> None
 
 
 async def test_deliver_sends_the_dm_and_the_announcement(bot: Bot) -> None:
-    outcome = await bot.service.route(dict(LEAD))
+    outcome = await bot.service.assignment.route(dict(LEAD))
     owed = await bot.outbox()
     assert [kind for kind, _ in owed] == ["dm", "channel"]
     results = [await bot.runtime.deliver(kind, payload) for kind, payload in owed]

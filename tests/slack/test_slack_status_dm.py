@@ -44,7 +44,7 @@ async def click_keep(bot: Bot, value: str, user: str = "U01ALICE", name: str = "
 async def test_status_pause_dm_renders_and_keep_button_resumes(bot: Bot) -> None:
     expires = int(time.time()) + 3 * 86400
     payload = await status_dm(bot, expires=expires)
-    assert (await bot.service.member_status("U01ALICE")).state.startswith("away")
+    assert (await bot.service.availability.member_status("U01ALICE")).state.startswith("away")
     await bot.runtime.deliver("dm", payload)
     [sent] = bot.slack.calls_to("chat.postMessage")
     assert sent.body["channel"] == "U01ALICE" and "paused" in sent.body["text"]
@@ -60,7 +60,7 @@ async def test_status_pause_dm_renders_and_keep_button_resumes(bot: Bot) -> None
     assert "keep receiving leads" in update.body["text"]
     assert "Leads keep coming" in str(update.body["blocks"])
     assert not any(b["type"] == "actions" for b in update.body["blocks"])
-    assert (await bot.service.member_status("U01ALICE")).state == "active"
+    assert (await bot.service.availability.member_status("U01ALICE")).state == "active"
 
 
 async def test_keep_button_is_only_for_the_member(bot: Bot) -> None:
@@ -71,7 +71,7 @@ async def test_keep_button_is_only_for_the_member(bot: Bot) -> None:
     assert "only they can" in answer["text"] and "<@U01ALICE>" in answer["text"]
     assert answer["response_type"] == "ephemeral"
     assert bot.slack.calls_to("chat.update") == []
-    assert (await bot.service.member_status("U01ALICE")).state.startswith("away")
+    assert (await bot.service.availability.member_status("U01ALICE")).state.startswith("away")
 
 
 async def test_keep_button_with_a_broken_value_or_a_stranger(bot: Bot) -> None:

@@ -104,13 +104,13 @@ async def test_each_envelope_gets_its_own_ack(slack: FakeSlack, runtime: SlackRu
 
 
 async def test_pause_over_the_socket_pauses_the_member(slack: FakeSlack, runtime: SlackRuntime) -> None:
-    assert (await runtime.service.member_status("U01ALICE")).state == "active"
+    assert (await runtime.service.availability.member_status("U01ALICE")).state == "active"
     answer = await command(slack, "pause")
     assert "paused" in answer, answer
-    assert (await runtime.service.member_status("U01ALICE")).state == "paused"
+    assert (await runtime.service.availability.member_status("U01ALICE")).state == "paused"
     answer = await command(slack, "resume")
     assert "back in the rotation" in answer, answer
-    assert (await runtime.service.member_status("U01ALICE")).state == "active"
+    assert (await runtime.service.availability.member_status("U01ALICE")).state == "active"
 
 
 async def test_close_disconnects_the_socket(slack: FakeSlack, runtime: SlackRuntime) -> None:

@@ -75,7 +75,7 @@ async def test_metrics_count_an_unexpected_failure_and_time_every_answer(
     async def broken(*_args: object, **_kwargs: object) -> None:
         raise RuntimeError("the disk is on fire")
 
-    monkeypatch.setattr(app.service, "route", broken)
+    monkeypatch.setattr(app.service.assignment, "route", broken)
     assert (await app.post_lead({"id": "unlucky"}))[0] == 500
     assert (await app.post_lead(None, raw=b"{"))[0] == 400
     async with app.http.get(f"{app.url}/metrics") as response:

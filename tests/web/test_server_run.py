@@ -88,19 +88,20 @@ async def test_a_restart_keeps_calibrations_and_a_changed_config_says_what_it_se
     await restart()
     service = RoutingService(Database(settings.database_url))
     try:
-        seat = (await service.export_config())["queues"][0]["members"][0]["slack_id"]
-        await service.calibrate(Calibration(queue="emea", slack_id=seat, active=False), actor="U0MANAGER")
-        calibrated = await service.export_config()
+        seat = (await service.admin.export_config())["queues"][0]["members"][0]["slack_id"]
+        await service.admin.calibrate(Calibration(queue="emea", slack_id=seat, active=False),
+                                      actor="U0MANAGER")
+        calibrated = await service.admin.export_config()
 
         said = await restart()  # a deploy: the same ROTATION_CONFIG
         assert any("says what was last applied" in line for line in said)
-        assert await service.export_config() == calibrated
+        assert await service.admin.export_config() == calibrated
 
         edited = CONFIG.replace("timezone: UTC", "timezone: Europe/Paris")
         Path(settings.routing_config or "").write_text(edited)
         said = await restart()  # someone edited the file: it wins, and serve says what it set back
         assert any("set back 1 calibration made in Slack" in line for line in said)
-        assert await service.export_config() != calibrated
+        assert await service.admin.export_config() != calibrated
     finally:
         await service.db.dispose()
 

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from bot.routing.errors import NotFound
-from bot.routing.results import MemberRef, RouteOutcome
+from bot.routing.results import LeadRecord, MemberRef, RouteOutcome
 from bot.routing.rules.lead_fields import storable
 from bot.store.models import Assignment, Lead, Member, Queue, table_of
 
@@ -75,11 +75,38 @@ def current_assignment(connection: Connection, lead_id: str) -> dict[str, Any] |
     return None if row is None else dict(row._mapping)
 
 
-def require_lead(connection: Connection, lead_id: str) -> Any:
-    lead = (connection.execute(select(table_of(Lead)).where(Lead.id == lead_id))).mappings().first()
+def lead_record(connection: Connection, lead_id: str) -> LeadRecord:
+    """A lead as stored, with every offer made for it, oldest first (GET /leads/{id}, `why`)."""
+    lead = connection.execute(select(table_of(Lead)).where(Lead.id == lead_id)).first()
     if lead is None:
         raise NotFound(f"There is no lead with id {lead_id}.")
-    return lead
+    rows = connection.execute(
+        ASSIGNMENT_WITH_NAMES.where(Assignment.lead_id == lead_id).order_by(Assignment.id)).all()
+    return LeadRecord(
+        lead_id=lead.id,
+        fields=lead.fields,
+        received_at=lead.received_at,
+        status=lead.status,
+        queue=lead.queue,
+        rule=lead.rule,
+        reason=lead.reason,
+        explanation=stored_explanation(lead.explanation, rows[-1].explanation if rows else None),
+        assignments=[_assignment_json(row) for row in rows],
+    )
+
+
+def _assignment_json(row: Any) -> dict[str, Any]:
+    return {
+        "assignment_id": row.id,
+        "queue": row.queue,
+        "assignee": {"slack_id": row.slack_id, "name": row.name},
+        "state": row.state,
+        "cause": row.cause,
+        "hop": row.hop,
+        "assigned_at": row.assigned_at.isoformat(),
+        "accepted_at": row.accepted_at.isoformat() if row.accepted_at else None,
+        "explanation": row.explanation,
+    }
 
 
 def was_offered_to(connection: Connection, lead_id: str, slack_id: str) -> bool:

@@ -19,8 +19,9 @@ from bot.routing.assignment.lead_lookup import ASSIGNMENT_WITH_NAMES
 from bot.routing.assignment.locks import MovedOffer, OpenLeads, claim_waiting_lead, lock_queues, move_offer
 from bot.routing.assignment.router import Router
 from bot.routing.errors import NotFound
+from bot.routing.events import ManagersNote, MemberNote, Recipient, lead_card
 from bot.routing.ledger.queues import open_queue, save
-from bot.routing.outbox import Outbox, lead_card
+from bot.routing.outbox import Outbox
 from bot.routing.results import AssignmentChange, MemberRef, RouteOutcome
 from bot.routing.rules.matching import RuleResult, first_match
 from bot.routing.team import TeamSettings, load_team
@@ -155,20 +156,11 @@ def _tell_sla_move(connection: Connection, row: Any, outcome: RouteOutcome, now:
     where = f"it now goes to {outcome.assignee.name}" if outcome.assignee else "it is waiting for someone"
     text = f"Lead {row.lead_id} was not accepted within the {row.queue} SLA, so {where}."
     outbox = Outbox(now)
-    outbox.add(
-        f"sla-moved:{row.id}:rep",
-        "dm",
-        {"event": "member_note", "to": row.slack_id, "text": text, "lead": lead_card(row.lead_id, lead)},
-        row.lead_id,
-    )
+    outbox.owe(f"sla-moved:{row.id}:rep", MemberNote(text, lead_card(row.lead_id, lead)),
+               Recipient.dm(row.slack_id), row.lead_id)
     channel = connection.execute(select(Queue.channel).where(Queue.name == row.queue)).scalar()
     if channel:
-        outbox.add(
-            f"sla-moved:{row.id}:channel",
-            "channel",
-            {"event": "member_note", "channel": channel, "text": text},
-            row.lead_id,
-        )
+        outbox.owe(f"sla-moved:{row.id}:channel", MemberNote(text), Recipient.channel(channel), row.lead_id)
     outbox.flush(connection)
 
 
@@ -187,26 +179,47 @@ def overdue(connection: Connection, now: datetime) -> list[tuple[int, int, str]]
     ]
 
 
+def expire(connection: Connection, router: Router, assignment_id: int, hop: int,
+           now: datetime) -> AssignmentChange | None:
+    """Move a missed offer on; the move that uses up `sla.max_hops` also tells the managers.
+
+    After that the lead stays with the last rep (no more moves, no repeated notes). None
+    when there is nothing to move: the hops are used up, or the offer was accepted or
+    passed since the SLA job read it as overdue.
+    """
+    team = load_team(connection)
+    if hop >= team.max_hops:
+        return None
+    change = hand_on(connection, router, assignment_id, now, "sla", cause="sla")
+    if not change.changed:
+        return None
+    if hop + 1 == team.max_hops:
+        fields = connection.execute(select(Lead.fields).where(Lead.id == change.lead_id)).scalar_one()
+        where = (
+            f"it is now with {change.next_outcome.assignee.name}, its last hop"
+            if change.next_outcome and change.next_outcome.assignee
+            else "it is waiting unassigned"
+        )
+        notify_managers(
+            connection, team, now, f"sla-exhausted:{change.lead_id}",
+            f"Lead {change.lead_id} was not accepted after {hop + 1} offers; {where}. Please step in.",
+            change.lead_id, fields,
+        )
+    return change
+
+
 def notify_managers(
     connection: Connection, team: TeamSettings, now: datetime, key: str, text: str, lead_id: str,
     fields: dict[str, Any],
 ) -> None:
+    """Tell the managers' channel and every manager by DM."""
     channel = team.settings.get("manager_channel")
+    note = ManagersNote(text, lead_card(lead_id, fields))
     outbox = Outbox(now)
     if channel:
-        outbox.add(
-            key + ":channel",
-            "channel",
-            {"event": "managers_note", "channel": channel, "text": text, "lead": lead_card(lead_id, fields)},
-            lead_id,
-        )
+        outbox.owe(key + ":channel", note, Recipient.channel(channel), lead_id)
     for manager in team.managers:
-        outbox.add(
-            f"{key}:{manager}",
-            "dm",
-            {"event": "managers_note", "to": manager, "text": text, "lead": lead_card(lead_id, fields)},
-            lead_id,
-        )
+        outbox.owe(f"{key}:{manager}", note, Recipient.dm(manager), lead_id)
     outbox.flush(connection)
 
 

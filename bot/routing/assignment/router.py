@@ -20,6 +20,7 @@ from bot.routing.assignment.accounts import account_key
 from bot.routing.assignment.batch import Batch, Decision
 from bot.routing.assignment.lead_lookup import lead_explanation, stored_outcome
 from bot.routing.assignment.locks import OpenLeads
+from bot.routing.events import CRM, WEBHOOK, CrmOwner, LeadAssigned, LeadUnassigned, Recipient, lead_card
 from bot.routing.fairness import Choice
 from bot.routing.ledger.queues import (
     OpenQueue,
@@ -30,7 +31,7 @@ from bot.routing.ledger.queues import (
     save,
     sticky_owner,
 )
-from bot.routing.outbox import Message, Outbox, lead_card
+from bot.routing.outbox import Message, Outbox
 from bot.routing.results import MemberRef, RouteOutcome
 from bot.routing.rules.matching import RuleResult
 from bot.routing.team import TeamSettings
@@ -114,7 +115,8 @@ class Router:
         return decided if isinstance(decided, RouteOutcome) else decided.outcome()
 
     def finish(self, batch: Batch) -> list[Message]:
-        return batch.finish(self._owe_decision)
+        crm = has_crm(batch.team)
+        return batch.finish(lambda outbox, decision: self._owe_decision(outbox, decision, crm=crm))
 
     def decide(
         self,
@@ -199,7 +201,7 @@ class Router:
             approx=placement.approx,
         )
 
-    def _owe_decision(self, outbox: Outbox, decision: Decision) -> None:
+    def _owe_decision(self, outbox: Outbox, decision: Decision, *, crm: bool) -> None:
         assert decision.opened is not None and decision.winner is not None
         assert decision.assignment_id is not None
         self._owe_assignment(
@@ -212,24 +214,18 @@ class Router:
             decision.rule,
             decision.explanation,
             "new",
+            crm=crm,
         )
 
     def _owe_unassigned(
         self, outbox: Outbox, placement: Placement, lead_id: str, fields: dict[str, Any], hop: int
     ) -> None:
         assert placement.opened is not None
-        outbox.add(
-            f"unassigned:{lead_id}:{hop}",
-            "channel",
-            {
-                "event": "lead_unassigned",
-                "channel": placement.opened.info.channel,
-                "queue": placement.opened.info.name,
-                "lead": lead_card(lead_id, fields),
-                "reason": placement.reason,
-            },
-            lead_id,
-        )
+        channel = placement.opened.info.channel
+        assert channel is not None
+        event = LeadUnassigned(queue=placement.opened.info.name, lead=lead_card(lead_id, fields),
+                               reason=placement.reason)
+        outbox.owe(f"unassigned:{lead_id}:{hop}", event, Recipient.channel(channel), lead_id)
 
     def place(
         self,
@@ -386,7 +382,8 @@ class Router:
             assignment_id = connection.execute(INSERT_ASSIGNMENT, row).scalar_one()
             open_leads.add(winner.seat.member_id, +1)
             self._owe_assignment(
-                outbox, assignment_id, lead_id, fields, opened, winner, rule, explanation, cause
+                outbox, assignment_id, lead_id, fields, opened, winner, rule, explanation, cause,
+                crm=has_crm(team),
             )
         elif opened is not None and opened.info.channel:
             self._owe_unassigned(outbox, placement, lead_id, fields, hop)
@@ -430,25 +427,30 @@ class Router:
         rule: str | None,
         explanation: dict[str, Any],
         cause: str,
+        *,
+        crm: bool,
     ) -> None:
-        event = {
-            "event": "lead_assigned",
-            "assignment_id": assignment_id,
-            "cause": cause,
-            "lead": lead_card(lead_id, fields),
-            "queue": opened.info.name,
-            "rule": rule,
-            "assignee": {"slack_id": winner.slack_id, "name": winner.name},
-            "summary": explanation["summary"],
-            "sla_minutes": opened.info.sla_minutes,
-        }
-        outbox.add(f"assignment:{assignment_id}:dm", "dm", event | {"to": winner.slack_id}, lead_id)
+        """The rep's DM, the queue channel's announcement, the webhook's and the CRM's updates."""
+        event = LeadAssigned(
+            assignment_id=assignment_id,
+            cause=cause,
+            lead=lead_card(lead_id, fields),
+            queue=opened.info.name,
+            rule=rule,
+            assignee={"slack_id": winner.slack_id, "name": winner.name},
+            summary=explanation["summary"],
+            sla_minutes=opened.info.sla_minutes,
+        )
+        key = f"assignment:{assignment_id}"
+        outbox.owe(f"{key}:dm", event, Recipient.dm(winner.slack_id), lead_id)
         if opened.info.channel:
-            outbox.add(
-                f"assignment:{assignment_id}:channel",
-                "channel",
-                event | {"channel": opened.info.channel},
-                lead_id,
-            )
+            outbox.owe(f"{key}:channel", event, Recipient.channel(opened.info.channel), lead_id)
         if self.webhook:
-            outbox.add(f"assignment:{assignment_id}:webhook", "webhook", event | {"fields": fields}, lead_id)
+            outbox.owe(f"{key}:webhook", replace(event, fields=fields), WEBHOOK, lead_id)
+        if crm:
+            outbox.owe(f"{key}:crm", CrmOwner(assignment_id, lead_id, winner.slack_id), CRM, lead_id)
+
+
+def has_crm(team: TeamSettings) -> bool:
+    """Whether assignments are written back to a CRM (the config's `crm:`)."""
+    return bool(team.settings.get("crm"))

@@ -14,6 +14,7 @@ from sqlalchemy import Connection, update
 from bot.routing import audit
 from bot.routing.availability.time_off import check_text, require_member
 from bot.routing.errors import InvalidChange
+from bot.routing.events import Recipient, StatusPaused
 from bot.routing.outbox import Outbox
 from bot.routing.team import TeamSettings
 from bot.store.models import Member
@@ -93,19 +94,15 @@ def apply_slack_status(
             details={"until": until.isoformat()},
         )
         outbox = Outbox(now)
-        outbox.add(
-            f"status-paused:{slack_id}:{int(until.timestamp())}:{fingerprint(text, emoji)}"[:200],
-            "dm",
-            {
-                "event": "status_paused",
-                "to": slack_id,
-                "status_text": text,
-                "status_emoji": emoji,
-                "until": None if not expiration else until.isoformat(),
-                "text": "Your Slack status says you're away, so you're paused: no new leads until it "
-                "expires or you clear it.",
-            },
+        paused = StatusPaused(
+            status_text=text,
+            status_emoji=emoji,
+            until=None if not expiration else until.isoformat(),
+            text="Your Slack status says you're away, so you're paused: no new leads until it "
+            "expires or you clear it.",
         )
+        outbox.owe(f"status-paused:{slack_id}:{int(until.timestamp())}:{fingerprint(text, emoji)}",
+                   paused, Recipient.dm(slack_id))
         outbox.flush(connection)
         return "paused"
     if member.status_paused_until is not None or (member.status_override or "").startswith(PAUSED):

@@ -82,18 +82,18 @@ async def service(database_url: str, clock: ManualClock) -> RoutingService:
 
 async def weights(service: RoutingService) -> dict[tuple[str, str], tuple[Fraction, str]]:
     """Every seat's exact weight and words, by queue and member."""
-    standings = await service.standings()
+    standings = await service.ledger.standings()
     return {(q.name, s.slack_id): (s.weight, s.weight_text) for q in standings for s in q.seats}
 
 
 async def assert_export_applies_again_to_the_same_weights(service: RoutingService) -> None:
     held = await weights(service)
-    exported = await service.export_config()
+    exported = await service.admin.export_config()
     config = load_text(yaml.safe_dump(exported))  # what `config check` runs; raises on an error
-    await service.apply_config(config)
+    await service.admin.apply_config(config)
     assert {seat: weight for seat, (weight, _) in (await weights(service)).items()} == {
         seat: weight for seat, (weight, _) in held.items()}
-    assert await service.export_config() == exported
+    assert await service.admin.export_config() == exported
 
 
 async def test_the_example_config_round_trips(service: RoutingService) -> None:
@@ -105,7 +105,8 @@ async def test_the_example_config_round_trips(service: RoutingService) -> None:
 async def test_an_accepted_calibration_exports_a_config_that_applies_again(
         service: RoutingService, queue: str, member: str, typed: str, words: str) -> None:
     """A weight, share or priority at the edges of what the config takes, typed in Slack."""
-    said = await service.calibrate(Calibration(queue=queue, slack_id=member, weight=typed), actor="U0BOSS")
+    said = await service.admin.calibrate(Calibration(queue=queue, slack_id=member, weight=typed),
+                                         actor="U0BOSS")
     held = await weights(service)
     assert held[(queue, member)][1] == words and f"weight {words}" in said
     shared = [w for (q, _), (w, _) in held.items() if q == "shared"]
@@ -117,11 +118,11 @@ async def test_an_accepted_calibration_exports_a_config_that_applies_again(
 async def test_a_refused_calibration_says_why_on_the_field_and_changes_nothing(
         service: RoutingService, queue: str, member: str, typed: str, words: str) -> None:
     """A weight the config would refuse, or one that would make its queue mix shares and weights."""
-    before, exported = await weights(service), await service.export_config()
+    before, exported = await weights(service), await service.admin.export_config()
     with pytest.raises(InvalidChange) as refused:
-        await service.calibrate(Calibration(queue=queue, slack_id=member, weight=typed), actor="U0BOSS")
+        await service.admin.calibrate(Calibration(queue=queue, slack_id=member, weight=typed), actor="U0BOSS")
     assert words in str(refused.value) and refused.value.field == "weight"
-    assert await weights(service) == before and await service.export_config() == exported
+    assert await weights(service) == before and await service.admin.export_config() == exported
     await assert_export_applies_again_to_the_same_weights(service)
 
 
@@ -133,14 +134,15 @@ async def test_what_the_modal_refuses_config_check_refuses(service: RoutingServi
     with pytest.raises(ConfigInvalid):
         load_text(make_config(team_of("U01A"), [make_queue("weighed", seats)]))
     with pytest.raises(InvalidChange):
-        await service.calibrate(Calibration(queue="weighed", slack_id="U01A", weight=typed), actor="U0BOSS")
+        await service.admin.calibrate(Calibration(queue="weighed", slack_id="U01A", weight=typed),
+                                      actor="U0BOSS")
 
 
 async def test_a_huge_exponent_is_refused_at_once(service: RoutingService) -> None:
     """'1e99999999' (10 characters): Fraction would compute 10**99999999, minutes of CPU."""
     started = time.monotonic()
     with pytest.raises(InvalidChange, match="number like 2"):
-        await service.calibrate(Calibration(queue="weighed", slack_id="U01A", weight="1e99999999"),
+        await service.admin.calibrate(Calibration(queue="weighed", slack_id="U01A", weight="1e99999999"),
                                 actor="U0BOSS")
     assert time.monotonic() - started < 30  # not a timing of speed: 10**99999999 takes 300 s
 
@@ -148,16 +150,17 @@ async def test_a_huge_exponent_is_refused_at_once(service: RoutingService) -> No
 async def test_a_share_in_a_queue_of_weights_is_said_to_be_a_weight(service: RoutingService) -> None:
     """18% in a queue of weights: saved as the weight that gives it, and the answer says so."""
     change = Calibration(queue="weighed", slack_id="U01A", weight="18%")
-    said = await service.calibrate(change, actor="U0BOSS")
+    said = await service.admin.calibrate(change, actor="U0BOSS")
     assert said == ("U01A in weighed: weight 0.878 (for 18% of weighed's leads: its members are weighed, "
                     "not shared).")
-    seat = next(s for s in (await service.standings("weighed"))[0].seats if s.slack_id == "U01A")
+    seat = next(s for s in (await service.ledger.standings("weighed"))[0].seats if s.slack_id == "U01A")
     assert abs(seat.target_share - Fraction(18, 100)) < Fraction(1, 10000)
 
 
 async def test_a_share_in_a_queue_of_shares_makes_room_in_proportion(service: RoutingService) -> None:
     """20% for one of 18/18/32/32: the others shrink 18:32:32 to make 100% in 2 decimals."""
-    said = await service.calibrate(Calibration(queue="shared", slack_id="U01A", weight="20%"), actor="U0BOSS")
+    said = await service.admin.calibrate(Calibration(queue="shared", slack_id="U01A", weight="20%"),
+                                         actor="U0BOSS")
     assert "the others' shares made room: U02B 17.56%, U03C 31.22%, U04D 31.22%" in said
     held = await weights(service)
     assert [held[("shared", s)][0] for s in ("U01A", "U02B", "U03C", "U04D")] == [
@@ -167,22 +170,22 @@ async def test_a_share_in_a_queue_of_shares_makes_room_in_proportion(service: Ro
 async def test_joining_and_leaving_a_queue_of_shares_keeps_it_at_100(service: RoutingService) -> None:
     """Add a member to a queue of shares (it gave weight 1 beside shares), then remove members
     until one is left (the shares no longer made 100%): every export still applies."""
-    said = await service.add_to_queue("U05E", "shared", actor="U0BOSS")
+    said = await service.admin.add_to_queue("U05E", "shared", actor="U0BOSS")
     assert "with 20% (the others' shares made room)" in said
     held = await weights(service)
     assert held[("shared", "U05E")] == (20, "20%")
     assert sum(w for (q, _), (w, _) in held.items() if q == "shared") == 100
     await assert_export_applies_again_to_the_same_weights(service)
     for member in ("U01A", "U02B", "U03C"):
-        said = await service.remove_from_queue(member, "shared", actor="U0BOSS")
+        said = await service.admin.remove_from_queue(member, "shared", actor="U0BOSS")
         assert sum(w for (q, _), (w, _) in (await weights(service)).items() if q == "shared") in (100, 1)
         await assert_export_applies_again_to_the_same_weights(service)
     held = await weights(service)
     assert "the others' shares grew to make 100% again" in said
-    await service.remove_from_queue("U05E", "shared", actor="U0BOSS")
+    await service.admin.remove_from_queue("U05E", "shared", actor="U0BOSS")
     assert (await weights(service))[("shared", "U04D")] == (1, "1")  # alone: every lead, as a weight
     await assert_export_applies_again_to_the_same_weights(service)
-    await service.add_to_queue("U01A", "shared", actor="U0BOSS")  # a queue of weights again
+    await service.admin.add_to_queue("U01A", "shared", actor="U0BOSS")  # a queue of weights again
     assert (await weights(service))[("shared", "U01A")] == (1, "1")
     await assert_export_applies_again_to_the_same_weights(service)
 
@@ -191,7 +194,7 @@ async def test_a_preview_refuses_what_a_save_would(service: RoutingService) -> N
     """The modal's Preview of a weight in a queue of shares: refused in the same words, nothing kept."""
     before = await weights(service)
     with pytest.raises(InvalidChange, match="gives each member a share"):
-        await service.preview("shared", change=Calibration(queue="shared", slack_id="U01A", weight="3"))
+        await service.admin.preview("shared", change=Calibration(queue="shared", slack_id="U01A", weight="3"))
     assert await weights(service) == before
 
 
@@ -211,9 +214,10 @@ async def test_a_queue_saved_mixed_before_these_rules_still_exports_a_config_tha
             await connection.execute(update(Membership)
                                      .where(Membership.member_id == member, Membership.queue_id == queue)
                                      .values(weight=weight, weight_text=words))
-    exported = await service.export_config()
+    exported = await service.admin.export_config()
     seats = next(q for q in exported["queues"] if q["name"] == "shared")["members"]
     assert [s.get("weight") for s in seats] == [18, 18, 3, 0.001]
     load_text(yaml.safe_dump(exported))
     with pytest.raises(InvalidChange, match=r"refuse shared.s weights \(must be at least 0.001\)"):
-        await service.calibrate(Calibration(queue="shared", slack_id="U01A", weight="20%"), actor="U0BOSS")
+        await service.admin.calibrate(Calibration(queue="shared", slack_id="U01A", weight="20%"),
+                                      actor="U0BOSS")

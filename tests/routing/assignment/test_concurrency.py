@@ -29,20 +29,20 @@ async def test_concurrent_routing_is_serialized_per_queue(database_url: str, clo
 
     async def worker() -> None:
         while not queue.empty():
-            outcomes.append(await service.route(queue.get_nowait()))
+            outcomes.append(await service.assignment.route(queue.get_nowait()))
 
     await asyncio.gather(*(worker() for _ in range(16)))
     created = [o for o in outcomes if o.created]
     assert len(created) == 200 and len({o.lead_id for o in created}) == 200
     by_id = {o.lead_id: o.assignee for o in created}
     assert all(by_id[o.lead_id] == o.assignee for o in outcomes)
-    [standing] = await service.standings("q")
+    [standing] = await service.ledger.standings("q")
     total = sum(WEIGHTS.values())
     for seat in standing.seats:
         assert abs(seat.received - Fraction(200 * WEIGHTS[seat.slack_id], total)) < 1
     assert sum(s.received for s in standing.seats) == 200
     for lead in leads[:5]:
-        assert len((await service.lead(lead["id"])).assignments) == 1
+        assert len((await service.assignment.lead(lead["id"])).assignments) == 1
     await service.db.dispose()
 
 
@@ -63,7 +63,8 @@ async def test_two_queues_cannot_both_fill_a_members_last_slot(postgres_url: str
 
     def decide(connection: Connection, lead_id: str, queue: str) -> tuple[Batch, Decision]:
         batch = Batch(connection, now)
-        decided = service.router.decide(connection, lead_id, {"id": lead_id, "q": queue}, now, "t", batch)
+        router = service.assignment.router
+        decided = router.decide(connection, lead_id, {"id": lead_id, "q": queue}, now, "t", batch)
         assert isinstance(decided, Decision)
         return batch, decided
 
@@ -72,16 +73,17 @@ async def test_two_queues_cannot_both_fill_a_members_last_slot(postgres_url: str
         batch, east = await first.run_sync(decide, "E1", "east")
         assert east.winner is not None and east.winner.slack_id == "U01CAP"  # her count read as 0
         await second.begin()
-        west = await second.run_sync(lambda c: service.router.route(c, "W1", {"id": "W1"}, now, "t"))
+        router = service.assignment.router
+        west = await second.run_sync(lambda c: router.route(c, "W1", {"id": "W1"}, now, "t"))
         assert west.assignee is not None and west.assignee.slack_id == "U01CAP"
         await second.commit()
         with pytest.raises(CapacityTaken):
-            await first.run_sync(lambda c: service.router.finish(batch))
+            await first.run_sync(lambda c: service.assignment.router.finish(batch))
         await first.rollback()
 
-    again = await service.route({"id": "E1", "q": "east"})  # what the retry does: she is full now
+    again = await service.assignment.route({"id": "E1", "q": "east"})  # what the retry does: she is full now
     assert again.status == "unassigned" and "at capacity 1/1" in str(again.explanation)
-    assert (await service.route({"id": "W2"})).assignee.slack_id == "U02FREE"
-    [member] = [s for s in (await service.standings("west"))[0].seats if s.slack_id == "U01CAP"]
+    assert (await service.assignment.route({"id": "W2"})).assignee.slack_id == "U02FREE"
+    [member] = [s for s in (await service.ledger.standings("west"))[0].seats if s.slack_id == "U01CAP"]
     assert member.received == 1
     await service.db.dispose()

@@ -79,15 +79,15 @@ NO_DRIFT = {"open_leads": [], "received": [], "leads with two live offers": [], 
 
 async def route_leads(service: RoutingService, count: int = LEADS) -> None:
     for i in range(count):
-        await service.route({"id": f"L-{i}", "q": "east" if i % 2 else "west"})
+        await service.assignment.route({"id": f"L-{i}", "q": "east" if i % 2 else "west"})
 
 
 def pass_(service: RoutingService, assignment_id: int) -> Awaitable[Any]:
-    return service.pass_lead(assignment_id, actor="U0CLICK")
+    return service.assignment.pass_lead(assignment_id, actor="U0CLICK")
 
 
 def accept(service: RoutingService, assignment_id: int) -> Awaitable[Any]:
-    return service.accept(assignment_id, actor="U0CLICK")
+    return service.assignment.accept(assignment_id, actor="U0CLICK")
 
 
 @pytest.mark.parametrize(("first", "second"), [(pass_, pass_), (accept, pass_), (pass_, accept),
@@ -121,7 +121,7 @@ async def test_clicks_racing_the_sla_job_move_each_offer_once(database_url: str,
     clock.advance(minutes=31)
     rng = random.Random(14)
     clicks = [rng.choice((pass_, accept))(two, a) for a in before]
-    results = await asyncio.gather(one.reassign_overdue(), *clicks)
+    results = await asyncio.gather(one.assignment.reassign_overdue(), *clicks)
     moved = {c.assignment_id for c in results[0]}
     clicked = {r.assignment_id for r in results[1:] if r.changed}
     assert not moved & clicked, "an offer both moved by the SLA job and changed by a click"
@@ -139,7 +139,7 @@ async def test_passes_and_routing_on_two_replicas_never_deadlock_into_an_error(
     await route_leads(one, 30)
     offered = await offered_ids(one)
     work = [pass_(two if i % 2 else one, a) for i, a in enumerate(offered)]
-    work += [(one if i % 2 else two).route({"id": f"N-{i}", "q": "east" if i % 3 else "west"})
+    work += [(one if i % 2 else two).assignment.route({"id": f"N-{i}", "q": "east" if i % 3 else "west"})
              for i in range(60)]
     rng = random.Random(7)
     rng.shuffle(work)
@@ -164,9 +164,9 @@ async def test_a_pass_blocked_behind_another_answers_as_repeated(
     async with one.db.engine.connect() as held:
         await held.begin()
         change = await held.run_sync(
-            lambda c: offers.hand_on(c, one.router, target, clock.now(), "U0FIRST", cause="pass"))
+            lambda c: offers.hand_on(c, one.assignment.router, target, clock.now(), "U0FIRST", cause="pass"))
         assert change.changed
-        racing = asyncio.create_task(two.pass_lead(target, actor="U0SECOND"))
+        racing = asyncio.create_task(two.assignment.pass_lead(target, actor="U0SECOND"))
         await asyncio.sleep(0.3)
         assert not racing.done(), "the second Pass did not wait for the first"
         await held.commit()
@@ -184,11 +184,11 @@ async def test_pending_leads_are_assigned_once_by_two_replicas(database_url: str
     one = await make_service(database_url, clock, text_)
     two = RoutingService(Database(database_url), clock)
     for rep in REPS[:2]:
-        await one.pause(rep, actor=rep)
+        await one.availability.pause(rep, actor=rep)
     for i in range(40):
-        assert (await one.route({"id": f"W-{i}"})).status == "unassigned"
-    await one.resume(REPS[0], actor=REPS[0])
-    first, second = await asyncio.gather(one.assign_pending(), two.assign_pending())
+        assert (await one.assignment.route({"id": f"W-{i}"})).status == "unassigned"
+    await one.availability.resume(REPS[0], actor=REPS[0])
+    first, second = await asyncio.gather(one.assignment.assign_pending(), two.assignment.assign_pending())
     assert len(first) + len(second) == 40
     assert await recount_drift(one) == NO_DRIFT
     await one.db.dispose()

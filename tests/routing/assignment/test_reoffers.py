@@ -14,7 +14,7 @@ WEIGHTS = {"U01A": 1, "U02B": 1, "U03C": 2}
 
 
 async def lags(service: RoutingService, queue: str = "q") -> dict[str, Fraction]:
-    [standing] = await service.standings(queue)
+    [standing] = await service.ledger.standings(queue)
     return {seat.slack_id: seat.lag for seat in standing.seats}
 
 
@@ -26,14 +26,14 @@ async def test_a_lead_passed_after_the_period_reset_is_new_to_the_new_period(dat
     config = make_config(team_of(*WEIGHTS), [make_queue("q", [{"slack_id": k, "weight": w}
                                                             for k, w in WEIGHTS.items()])])
     service = await make_service(database_url, clock, config)
-    offered = [(await service.route({"id": f"N-{i}"})).assignment_id for i in range(12)]
+    offered = [(await service.assignment.route({"id": f"N-{i}"})).assignment_id for i in range(12)]
     clock.advance(minutes=20)  # 00:10 Dec 1 in New York: a new period
     for assignment_id in offered:
         assert assignment_id is not None
-        change = await service.pass_lead(assignment_id, actor="U01A")
+        change = await service.assignment.pass_lead(assignment_id, actor="U01A")
         assert change.changed
     for i in range(8):
-        await service.route({"id": f"D-{i}"})
+        await service.assignment.route({"id": f"D-{i}"})
     december = await lags(service)
     assert sum(december.values()) == 0, december
     assert all(abs(lag) < 1 for lag in december.values()), december
@@ -46,8 +46,8 @@ async def test_a_pass_in_the_same_period_credits_back_and_stays_exact(database_u
                                                             for k, w in WEIGHTS.items()])])
     service = await make_service(database_url, clock, config)
     for i in range(10):
-        outcome = await service.route({"id": f"S-{i}"})
+        outcome = await service.assignment.route({"id": f"S-{i}"})
         if i % 3 == 0 and outcome.assignment_id is not None:
-            await service.pass_lead(outcome.assignment_id, actor="U01A")
+            await service.assignment.pass_lead(outcome.assignment_id, actor="U01A")
     assert sum((await lags(service)).values()) == 0
     await service.db.dispose()

@@ -26,7 +26,7 @@ async def test_each_strategy_picks_and_explains_its_pick(
 ) -> None:
     config = make_config(team_of("U01A", "U02B"), [make_queue("q", ["U01A", "U02B"], strategy=name)])
     service = await make_service(database_url, clock, config)
-    outcome = await service.route({"id": f"S-{name}"})
+    outcome = await service.assignment.route({"id": f"S-{name}"})
     assert outcome.assignee is not None
     assert SENTENCES[name] in outcome.explanation["summary"]
     await service.db.dispose()

@@ -1,0 +1,84 @@
+"""What managers and the config change: calibration, queues' members, the config itself,
+and who the managers are. Each method is one transaction (see `bot.routing.transactions`)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, select
+from sqlalchemy.exc import IntegrityError
+
+from bot.config.schema import RoutingConfig
+from bot.routing.admin import calibration, roster
+from bot.routing.admin.preview import preview
+from bot.routing.availability import time_off
+from bot.routing.errors import AlreadyDone
+from bot.routing.results import Calibration, PreviewPick
+from bot.routing.team import TeamSettings, load_team
+from bot.routing.transactions import Transactions
+from bot.store.models import Queue
+
+
+class AdminService:
+    def __init__(self, transactions: Transactions) -> None:
+        self.transactions = transactions
+
+    def _now(self) -> datetime:
+        return self.transactions.clock.now()
+
+    async def team(self) -> TeamSettings:
+        return await self.transactions.read(load_team)
+
+    async def is_manager(self, slack_id: str) -> bool:
+        return await self.transactions.read(lambda c: slack_id in load_team(c).managers)
+
+    async def queue_names(self) -> list[str]:
+        def work(c: Connection) -> list[str]:
+            rows = c.execute(select(Queue.name).where(Queue.in_config.is_(True)).order_by(Queue.position))
+            return list(rows.scalars().all())
+
+        return await self.transactions.read(work)
+
+    async def slack_ids_named(self, word: str) -> list[str]:
+        """The members a plain-text name like `@alice` may mean (see time_off.slack_ids_named)."""
+        return await self.transactions.read(lambda c: time_off.slack_ids_named(c, word))
+
+    async def calibrate(self, change: Calibration, *, actor: str) -> str:
+        try:
+            return await self.transactions.run(
+                lambda c: calibration.calibrate(c, load_team(c), change, self._now(), actor))
+        except IntegrityError:
+            request = change.request_id
+            if request is None or not await self.transactions.read(
+                    lambda c: calibration.request_done(c, request)):
+                raise
+            # the same request, run at the same moment by another replica: it committed first
+            raise AlreadyDone("This calibration was already saved.") from None
+
+    async def add_to_queue(self, slack_id: str, queue: str, *, actor: str, weight: str | None = None) -> str:
+        return await self.transactions.run(
+            lambda c: calibration.add_to_queue(c, slack_id, queue, self._now(), actor, weight))
+
+    async def remove_from_queue(self, slack_id: str, queue: str, *, actor: str) -> str:
+        return await self.transactions.run(
+            lambda c: calibration.remove_from_queue(c, slack_id, queue, self._now(), actor))
+
+    async def preview(self, queue: str, *, count: int = 10,
+                      change: Calibration | None = None) -> list[PreviewPick]:
+        """The next `count` picks of `queue`, with `change` applied hypothetically; never commits."""
+        return await self.transactions.read(
+            lambda c: preview(c, load_team(c), queue, self._now(), count=count, change=change))
+
+    async def apply_config(self, config: RoutingConfig, *, actor: str = "cli") -> dict[str, int]:
+        applied = await self.transactions.run(lambda c: roster.apply_config(c, config, self._now(), actor))
+        assert applied is not None  # without if_changed, apply_config always applies
+        return applied
+
+    async def apply_config_if_changed(self, config: RoutingConfig, *, actor: str) -> dict[str, int] | None:
+        """Apply `config` unless it says what the last applied one said (None then); see `roster`."""
+        return await self.transactions.run(
+            lambda c: roster.apply_config(c, config, self._now(), actor, if_changed=True))
+
+    async def export_config(self) -> dict[str, Any]:
+        return await self.transactions.read(roster.export_config)

@@ -1,0 +1,175 @@
+"""What the core tells the outside world, as typed events: one dataclass per kind of event.
+
+A change owes events to recipients (`Outbox.owe(key, event, to)`); the delivery loop sends
+each row through the transport its recipient names, and the Slack side renders it from a
+table keyed by `EventKind`. An event is stored as a JSON payload, `{"event": kind, ...its
+fields}` plus the recipient's address (`to` or `channel`): that payload is also what the
+webhook receives, so its shape is part of the contract and these classes only name it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, ClassVar
+
+# Lead fields a rep needs to see first; the rest stay in the lead record.
+SHOWN_FIELDS = ("name", "company", "email", "phone", "country", "source", "url")
+
+LeadCard = dict[str, Any]  # the lead's id and its SHOWN_FIELDS, as given
+
+
+def lead_card(lead_id: str, fields: dict[str, Any]) -> LeadCard:
+    card: LeadCard = {"id": lead_id}
+    lowered = {key.lower(): value for key, value in fields.items()}
+    for key in SHOWN_FIELDS:
+        value = lowered.get(key)
+        if value not in (None, ""):
+            card[key] = value
+    return card
+
+
+class EventKind(StrEnum):
+    LEAD_ASSIGNED = "lead_assigned"
+    LEAD_UNASSIGNED = "lead_unassigned"
+    MEMBER_NOTE = "member_note"
+    MANAGERS_NOTE = "managers_note"
+    STATUS_PAUSED = "status_paused"
+    CRM_OWNER = "crm_owner"
+
+
+class Way(StrEnum):
+    """How a message travels: the outbox row's `kind`, which picks the transport."""
+
+    DM = "dm"
+    CHANNEL = "channel"
+    WEBHOOK = "webhook"
+    CRM = "crm"
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    way: Way
+    address: str | None = None  # the member (a DM) or the channel; None for the webhook and CRM
+
+    @classmethod
+    def dm(cls, slack_id: str) -> Recipient:
+        return cls(Way.DM, slack_id)
+
+    @classmethod
+    def channel(cls, channel: str) -> Recipient:
+        return cls(Way.CHANNEL, channel)
+
+    def address_fields(self) -> dict[str, str]:
+        if self.address is None:
+            return {}
+        return {"to": self.address} if self.way is Way.DM else {"channel": self.address}
+
+
+WEBHOOK = Recipient(Way.WEBHOOK)
+CRM = Recipient(Way.CRM)
+
+
+LEFT_OUT_WHEN_ABSENT = frozenset({"lead", "fields"})
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    kind: ClassVar[EventKind]
+
+    def payload(self) -> dict[str, Any]:
+        """The JSON stored (and sent to the webhook): the kind, then every field (an absent
+        lead or field list is left out rather than written as null)."""
+        fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        return {"event": self.kind.value,
+                **{k: v for k, v in fields.items() if v is not None or k not in LEFT_OUT_WHEN_ABSENT}}
+
+
+@dataclass(frozen=True, slots=True)
+class LeadAssigned(Event):
+    """A lead offered to a member: new, passed on, moved by the SLA, waiting, or reassigned."""
+
+    kind: ClassVar[EventKind] = EventKind.LEAD_ASSIGNED
+    assignment_id: int
+    cause: str  # new | pass | sla | pending | manager
+    lead: LeadCard
+    queue: str
+    rule: str | None
+    assignee: dict[str, str]  # {"slack_id", "name"}
+    summary: str
+    sla_minutes: int | None = None
+    fields: dict[str, Any] | None = None  # every lead field: for the webhook only
+
+
+@dataclass(frozen=True, slots=True)
+class LeadUnassigned(Event):
+    """Nobody could take a lead; it waits in `queue` until someone can."""
+
+    kind: ClassVar[EventKind] = EventKind.LEAD_UNASSIGNED
+    queue: str
+    lead: LeadCard
+    reason: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class MemberNote(Event):
+    """Something a member (or a queue's channel) should know, in words."""
+
+    kind: ClassVar[EventKind] = EventKind.MEMBER_NOTE
+    text: str
+    lead: LeadCard | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ManagersNote(Event):
+    """Something the managers should act on ("please step in"), about a lead or not."""
+
+    kind: ClassVar[EventKind] = EventKind.MANAGERS_NOTE
+    text: str
+    lead: LeadCard | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StatusPaused(Event):
+    """A member's Slack status paused them (the DM offers to keep receiving leads)."""
+
+    kind: ClassVar[EventKind] = EventKind.STATUS_PAUSED
+    status_text: str
+    status_emoji: str
+    until: str | None  # ISO time the status expires, None for "until cleared"
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class CrmOwner(Event):
+    """Set the lead's CRM record owner to the member of this assignment (the CRM transport
+    reads the record id, the member's email and CRM owner id when it sends)."""
+
+    kind: ClassVar[EventKind] = EventKind.CRM_OWNER
+    assignment_id: int
+    lead_id: str
+    slack_id: str
+
+
+EVENT_TYPES: dict[EventKind, type[Event]] = {
+    cls.kind: cls for cls in (LeadAssigned, LeadUnassigned, MemberNote, ManagersNote, StatusPaused, CrmOwner)
+}
+ADDRESS_KEYS = frozenset({"to", "channel"})
+
+
+class UnknownEvent(ValueError):
+    """A stored payload no event class reads (a row written by a newer version, or by hand)."""
+
+
+def event_of(payload: dict[str, Any]) -> Event:
+    """The typed event a stored payload holds (its address keys aside)."""
+    try:
+        cls = EVENT_TYPES[EventKind(str(payload.get("event")))]
+    except ValueError:
+        raise UnknownEvent(f"unknown outbox event {payload.get('event')!r}") from None
+    names = {f.name for f in dataclasses.fields(cls)}
+    try:
+        return cls(**{k: v for k, v in payload.items() if k in names})
+    except TypeError as error:
+        raise UnknownEvent(f"a {cls.kind.value} event without its fields: {error}") from None
