@@ -1,11 +1,29 @@
-"""Days as people type them in Slack: YYYY-MM-DD, and only that."""
+"""Days as people type them in Slack (YYYY-MM-DD, and only that), and moments as Slack shows
+them: `<!date^UNIX^TOKENS|fallback>`, which each reader's client renders in their own timezone.
+
+Why one module: every date the bot writes goes through `slack_date`, so no answer prints UTC
+(or the server's zone) to a reader in Tokyo, and the fallback (what a client that cannot
+render the token shows, and what notifications and the `text` field read) names its zone.
+"""
 
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 _ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+DEFAULT_STYLE = "{date_short_pretty} {time}"
+"""Slack's tokens: "today 14:30", "Dec 17, 2026 09:00" (12- or 24-hour as the reader prefers)."""
+
+_TOKENS = re.compile(r"\{([a-z_]+)\}")
+KNOWN_TOKENS = frozenset({
+    "date_num", "date_slash", "date", "date_short", "date_long", "date_long_full",
+    "date_pretty", "date_short_pretty", "date_long_pretty", "day_divider_pretty",
+    "time", "time_secs", "ago",
+})
+"""The tokens of Slack's "Formatting text: dates"; anything else would print literally."""
 
 
 def iso_day(text: str) -> date | None:
@@ -17,3 +35,57 @@ def iso_day(text: str) -> date | None:
         return date.fromisoformat(text)
     except ValueError:  # 2026-02-30
         return None
+
+
+def aware(moment: datetime) -> datetime:
+    """A stored moment with its zone: the store keeps UTC, sometimes without saying so."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def parse_moment(iso: str) -> datetime:
+    """A stored ISO moment (UTC when it names no zone)."""
+    return aware(datetime.fromisoformat(iso))
+
+
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def fallback_text(moment: datetime, zone_name: str = "UTC", *, with_time: bool = True) -> str:
+    """Plain words in a named zone: "Tue Dec 1 2026, 14:30 UTC" (the year always: a fallback
+    may be read long after, in a notification or an export)."""
+    zone = _zone(zone_name)
+    local = aware(moment).astimezone(zone)
+    if not with_time:
+        return f"{local.strftime('%a %b %-d %Y')} ({zone.key})"
+    return f"{local.strftime('%a %b %-d %Y, %H:%M')} {zone.key}"
+
+
+def slack_date(moment: datetime, style: str = DEFAULT_STYLE, *, fallback_zone: str = "UTC",
+               link: str | None = None) -> str:
+    """`moment` as `<!date^UNIX^STYLE|fallback>`: each reader's client shows it in their own
+    timezone and format; `fallback` (plain words in `fallback_zone`, the zone named) is what
+    clients that cannot render it, notifications and search show.
+
+    `style` holds Slack's tokens (`{date_short_pretty} {time}`); an unknown token is refused
+    here rather than printed literally to people. `link`, when given, makes the date a link;
+    the bot passes only URLs it built itself.
+    """
+    unknown = set(_TOKENS.findall(style)) - KNOWN_TOKENS
+    if unknown:
+        raise ValueError(f"Slack knows no date token {', '.join(sorted(unknown))}")
+    if any(ch in style for ch in "^|<>"):
+        raise ValueError("a date style cannot hold ^, |, < or >")
+    stamp = int(aware(moment).timestamp())
+    link_part = f"^{link}" if link else ""
+    with_time = "{time" in style or "{ago}" in style
+    words = fallback_text(moment, fallback_zone, with_time=with_time)
+    return f"<!date^{stamp}^{style}{link_part}|{words}>"
+
+
+def slack_day(moment: datetime, *, fallback_zone: str = "UTC") -> str:
+    """A day alone ("Dec 17, 2026", or "today"), for leave and pause-until lines."""
+    return slack_date(moment, "{date_short_pretty}", fallback_zone=fallback_zone)
