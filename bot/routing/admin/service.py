@@ -10,7 +10,9 @@ from sqlalchemy import Connection, select
 from sqlalchemy.exc import IntegrityError
 
 from bot.config.schema import RoutingConfig
-from bot.routing.admin import calibration, roster
+from bot.routing.admin import calibration, people, roster
+from bot.routing.admin.history import PAGE, HistoryPage, member_history
+from bot.routing.admin.people import PersonAdded, PersonChange, PersonRemoved
 from bot.routing.admin.preview import preview
 from bot.routing.availability import time_off
 from bot.routing.errors import AlreadyDone
@@ -71,14 +73,42 @@ class AdminService:
             lambda c: preview(c, load_team(c), queue, self._now(), count=count, change=change))
 
     async def apply_config(self, config: RoutingConfig, *, actor: str = "cli") -> dict[str, int]:
-        applied = await self.transactions.run(lambda c: roster.apply_config(c, config, self._now(), actor))
+        applied = await self.transactions.run(lambda c: self._apply(c, config, actor, if_changed=False))
         assert applied is not None  # without if_changed, apply_config always applies
         return applied
 
     async def apply_config_if_changed(self, config: RoutingConfig, *, actor: str) -> dict[str, int] | None:
         """Apply `config` unless it says what the last applied one said (None then); see `roster`."""
+        return await self.transactions.run(lambda c: self._apply(c, config, actor, if_changed=True))
+
+    def _apply(self, connection: Connection, config: RoutingConfig, actor: str, *,
+               if_changed: bool) -> dict[str, int] | None:
+        """The file, and then the people added in Slack that it does not name, kept (see
+        `people`); `people_kept_from_slack` counts them."""
+        people.lock_for_apply(connection)
+        kept = people.slack_people_seats(connection)
+        applied = roster.apply_config(connection, config, self._now(), actor, if_changed=if_changed)
+        if applied is not None:
+            named = {member.slack_id for member in config.members}
+            applied["people_kept_from_slack"] = len(people.keep_slack_people(connection, kept, named,
+                                                                             self._now()))
+        return applied
+
+    async def add_person(self, change: PersonChange, *, actor: str) -> PersonAdded:
+        """Put a person in the rotation and queues, level with everyone (see `people`)."""
+        return await self.transactions.run(lambda c: people.add_person(c, change, self._now(), actor))
+
+    async def remove_person(self, slack_id: str, *, actor: str, queue: str | None = None) -> PersonRemoved:
+        """Out of `queue`, or of the whole rotation; history and past leads are kept."""
         return await self.transactions.run(
-            lambda c: roster.apply_config(c, config, self._now(), actor, if_changed=True))
+            lambda c: people.remove_person(c, slack_id, queue, self._now(), actor))
+
+    async def history(self, slack_id: str, *, before: int | None = None, limit: int = PAGE) -> HistoryPage:
+        """The member's audit trail, newest first, a page older than `before`."""
+        return await self.transactions.read(lambda c: member_history(c, slack_id, before=before, limit=limit))
+
+    async def catch_all_queue(self) -> str:
+        return await self.transactions.read(lambda c: people.catch_all_queue(load_team(c)))
 
     async def export_config(self) -> dict[str, Any]:
         return await self.transactions.read(roster.export_config)
