@@ -47,6 +47,9 @@ BOT_ID = "BBOT"
 TEAM_ID = "T0TEAM"
 TEAM_NAME = "Test Team"
 APP_ID = "A0ROTATION"
+# What a POST of a file's bytes to its upload URL is recorded as in ``.calls`` (it is not a
+# Web API method), so a test can read the external upload flow's steps in order.
+UPLOAD_POST = "(upload_url)"
 
 # Keys that slack_sdk (or hand-written form calls) send as JSON text inside a form.
 _JSON_FORM_KEYS = frozenset({"blocks", "attachments", "view", "metadata"})
@@ -88,6 +91,26 @@ class RecordedCall:
         return _token(self.headers, self.body)
 
 
+@dataclass
+class Upload:
+    """One file of Slack's external upload flow, as the fake saw it.
+
+    ``filename``, ``length`` and ``alt_txt`` are what ``files.getUploadURLExternal`` was
+    asked for; ``data`` the bytes POSTed to its ``upload_url`` (None until then); ``title``
+    and ``channel_id`` what ``files.completeUploadExternal`` shared it with (None until then).
+    """
+
+    file_id: str
+    filename: str
+    length: int
+    alt_txt: str | None = None
+    data: bytes | None = None
+    content_type: str | None = None
+    title: str | None = None
+    channel_id: str | None = None
+    initial_comment: str | None = None
+
+
 @dataclass(frozen=True)
 class _Fault:
     status: int
@@ -119,6 +142,12 @@ class FakeSlack:
         self.sockets_closed = 0
         self._closing = False
         self._port: int | None = None
+        # Slack's external upload flow (files_upload_v2), by file id, in the order asked for;
+        # and every POST to an upload URL, in order (the file id it was for).
+        self.uploads: dict[str, Upload] = {}
+        self.upload_posts: list[str] = []
+        # Workflow steps finished with functions.completeSuccess / completeError, in order.
+        self.function_results: list[JsonDict] = []
         self._handlers: dict[str, Callable[[JsonDict], JsonDict]] = {
             "auth.test": self._auth_test,
             "chat.postMessage": self._chat_post_message,
@@ -132,6 +161,10 @@ class FakeSlack:
             "users.lookupByEmail": self._users_lookup_by_email,
             "conversations.open": self._conversations_open,
             "usergroups.users.list": self._usergroups_users_list,
+            "files.getUploadURLExternal": self._files_get_upload_url_external,
+            "files.completeUploadExternal": self._files_complete_upload_external,
+            "functions.completeSuccess": self._functions_complete_success,
+            "functions.completeError": self._functions_complete_error,
         }
 
     # -- lifecycle -----------------------------------------------------------
@@ -142,6 +175,7 @@ class FakeSlack:
         app.router.add_route("*", "/api/{method}", self._handle_api)
         app.router.add_post("/response/{name}", self._handle_response_url)
         app.router.add_get("/link/", self._handle_socket)
+        app.router.add_post("/upload/v1/{file_id}", self._handle_upload)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         # Binding the socket ourselves gives the port without private attributes.
@@ -195,6 +229,9 @@ class FakeSlack:
         self.responses.clear()
         self.responses_by_name.clear()
         self.socket_messages.clear()
+        self.uploads.clear()
+        self.upload_posts.clear()
+        self.function_results.clear()
 
     async def wait_for(
         self, method: str, count: int = 1, timeout: float = 5.0
@@ -348,6 +385,26 @@ class FakeSlack:
         # Slack's response URLs answer a plain-text "ok".
         return web.Response(text="ok")
 
+    async def _handle_upload(self, request: web.Request) -> web.Response:
+        """An upload URL: Slack takes the raw bytes or a multipart form with the file, and
+        answers 200 with a plain-text "OK - <bytes>"; an id it never issued is a 404."""
+        file_id = request.match_info["file_id"]
+        upload = self.uploads.get(file_id)
+        self.upload_posts.append(file_id)
+        headers: Mapping[str, str] = CIMultiDictProxy(CIMultiDict(request.headers))
+        if request.content_type == "multipart/form-data":
+            form = await request.post()
+            part = next((v for v in form.values() if isinstance(v, web.FileField)), None)
+            data = part.file.read() if part is not None else b""
+        else:
+            data = await request.read()
+        status, text = (404, "Not Found") if upload is None else (200, f"OK - {len(data)}")
+        self.calls.append(RecordedCall(UPLOAD_POST, {"file_id": file_id, "bytes": len(data)}, headers,
+                                       "POST", status, {"text": text}))
+        if upload is not None:
+            upload.data, upload.content_type = data, request.content_type
+        return web.Response(status=status, text=text)
+
     async def _handle_socket(self, request: web.Request) -> web.StreamResponse:
         """A Socket Mode connection: ``hello`` first, as Slack does, then record every frame."""
         if request.query.get("ticket") not in self._tickets:
@@ -486,6 +543,71 @@ class FakeSlack:
         return {"ok": True, "users": list(self._usergroups[group_id])}
 
 
+    # -- files (the external upload flow) and workflow functions -------------
+
+    def _files_get_upload_url_external(self, body: JsonDict) -> JsonDict:
+        filename = str(body.get("filename") or "")
+        try:
+            length = int(str(body.get("length", "")))
+        except ValueError:
+            length = -1
+        if not filename or length < 0:
+            return {"ok": False, "error": "invalid_arguments"}
+        alt_txt = body.get("alt_txt")
+        if alt_txt is not None and len(str(alt_txt)) > 1000:
+            return {"ok": False, "error": "alt_txt_too_large"}
+        file_id = f"F{next(self._counter):010d}"
+        self.uploads[file_id] = Upload(file_id, filename, length,
+                                       None if alt_txt is None else str(alt_txt))
+        return {"ok": True, "upload_url": f"http://127.0.0.1:{self.port}/upload/v1/{file_id}",
+                "file_id": file_id}
+
+    def _files_complete_upload_external(self, body: JsonDict) -> JsonDict:
+        raw = body.get("files")
+        try:
+            wanted = json.loads(raw) if isinstance(raw, str) else raw
+        except ValueError:
+            return {"ok": False, "error": "invalid_arguments"}
+        if not isinstance(wanted, list) or not wanted:
+            return {"ok": False, "error": "invalid_arguments"}
+        found = []
+        for item in wanted:
+            upload = self.uploads.get(str(item.get("id", ""))) if isinstance(item, dict) else None
+            if upload is None or upload.data is None or upload.title is not None:
+                return {"ok": False, "error": "file_not_found"}  # unknown, never uploaded, or done
+            found.append((upload, item.get("title")))
+        files = []
+        for upload, title in found:
+            upload.title = str(title) if title is not None else upload.filename
+            upload.channel_id = str(body["channel_id"]) if body.get("channel_id") else None
+            upload.initial_comment = body.get("initial_comment")
+            files.append({"id": upload.file_id, "title": upload.title})
+        return {"ok": True, "files": files}
+
+    def _functions_complete_success(self, body: JsonDict) -> JsonDict:
+        return self._function_result(body, "outputs", "success")
+
+    def _functions_complete_error(self, body: JsonDict) -> JsonDict:
+        return self._function_result(body, "error", "error")
+
+    def _function_result(self, body: JsonDict, key: str, outcome: str) -> JsonDict:
+        if not body.get("function_execution_id") or key not in body:
+            return {"ok": False, "error": "invalid_arguments"}
+        value = body[key]
+        if key == "outputs" and isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except ValueError:
+                return {"ok": False, "error": "invalid_arguments"}
+        self.function_results.append({"function_execution_id": str(body["function_execution_id"]),
+                                      "outcome": outcome, key: value})
+        return {"ok": True}
+
+    def shared_files(self) -> list[Upload]:
+        """Uploads that were completed (shared or kept private), in the order asked for."""
+        return [u for u in self.uploads.values() if u.title is not None]
+
+
 def _token(headers: Mapping[str, str], body: JsonDict) -> str | None:
     """The bearer token a request carried (``Authorization`` header or ``token`` argument)."""
     auth = headers.get("Authorization", "")
@@ -545,7 +667,7 @@ async def _read_body(request: web.Request) -> JsonDict:
             if isinstance(value, web.FileField):
                 body[key] = value.filename
             else:
-                body[key] = _maybe_json(key, value)
+                body[key] = _maybe_json(key, value if isinstance(value, str) else bytes(value).decode())
     return body
 
 

@@ -12,6 +12,7 @@ from collections.abc import Awaitable
 from typing import TypeVar
 
 from bot.routing.errors import RoutingError
+from bot.slack import availability_words
 from bot.store.db import DatabaseUnavailable
 
 T = TypeVar("T")
@@ -41,7 +42,7 @@ async def attempt(work: Awaitable[T]) -> tuple[T | None, str | None]:
     try:
         return await work, None
     except (RoutingError, Refusal) as error:
-        return None, str(error)
+        return None, availability_words.refusal(error) if isinstance(error, RoutingError) else str(error)
     except DatabaseUnavailable as away:
         log.warning("the database is unavailable answering a Slack request: %s", away)
         return None, DATABASE_AWAY

@@ -11,6 +11,7 @@ import html
 import re
 from collections.abc import Awaitable, Callable
 from datetime import date
+from typing import TypeVar
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
@@ -18,12 +19,13 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.routing.errors import NotFound, RoutingError
 from bot.routing.rules.lead_fields import storable
 from bot.routing.service import RoutingService
-from bot.slack import calendar_command, calibrate_modal, replies
+from bot.slack import availability_words, calendar_command, calibrate_modal, replies
 from bot.slack.answers import ANSWER_LIMIT, Refusal, attempt, clip, escape
 from bot.slack.dates import iso_day
 from bot.slack.deps import SlackDeps, deps
 from bot.slack.ids import Command
 
+T = TypeVar("T")
 MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$|^@?([UW][A-Z0-9]{2,})$")
 MANAGERS_ONLY = ("Calibrating is for managers, sorry: ask one of them if a weight or a count "
                  "looks wrong. Nothing was opened or changed.")
@@ -114,15 +116,15 @@ async def _person_named(req: Request, word: str) -> str:
     return named[0]
 
 
-async def _for(said: str, work: Awaitable[str]) -> str:
-    """The core's answer to a command about `said`'s member, refusals included: a manager
-    reads "For <@U…>: …", whether it worked or not."""
+async def _for(said: str, work: Awaitable[T], word: Callable[[T], str]) -> str:
+    """The core's answer to a command about `said`'s member, in `word`s, refusals included: a
+    manager reads "For <@U…>: …", whether it worked or not."""
     try:
-        return said + await work
+        return said + word(await work)
     except RoutingError as refused:
         if not said:
             raise
-        raise Refusal(said + str(refused)) from None
+        raise Refusal(said + availability_words.refusal(refused)) from None
 
 
 async def pause(req: Request) -> str:
@@ -135,20 +137,20 @@ async def pause(req: Request) -> str:
     elif args and DATE_WORD.fullmatch(args[0]):
         until, args = parse_date(args[0], "date"), args[1:]
     reason = html.unescape(" ".join(args)) or None  # Slack escapes &, < and > in command text
-    return await _for(said, req.service.availability.pause(member, until=until, reason=reason,
-                                                           actor=req.user))
+    return await _for(said, req.service.availability.pause(member, until=until, reason=reason, actor=req.user),
+                      availability_words.paused)
 
 
 async def resume(req: Request) -> str:
     member, args, said = await _subject(req)
     if args:
         raise Refusal("`/rotation resume` takes no words after it (a manager may name one member).")
-    return await _for(said, req.service.availability.resume(member, actor=req.user))
+    return await _for(said, req.service.availability.resume(member, actor=req.user), availability_words.resumed)
 
 
 async def away(req: Request) -> str:
     member, args, said = await _subject(req)
-    return await _for(said, _away(req, member, args))
+    return await _for(said, _away(req, member, args), str)
 
 
 async def _away(req: Request, member: str, args: list[str]) -> str:

@@ -13,7 +13,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.routing.errors import NotFound
-from bot.slack import calibrate_modal, calibrate_view, events, home_view, ids
+from bot.slack import availability_words, calibrate_modal, calibrate_view, events, home_view, ids
 from bot.slack.answers import Refusal, attempt
 from bot.slack.deps import SlackDeps, deps
 
@@ -60,9 +60,11 @@ async def on_pause_resume(ack: AsyncAck, body: dict[str, Any], action: dict[str,
     await ack()
     d, user = deps(context), body["user"]["id"]
     if action["action_id"] == ids.Action.HOME_PAUSE:
-        said, failure = await attempt(d.service.availability.pause(user, actor=user))
+        paused, failure = await attempt(d.service.availability.pause(user, actor=user))
+        said = availability_words.paused(paused) if paused else None
     else:
-        said, failure = await attempt(d.service.availability.resume(user, actor=user))
+        resumed, failure = await attempt(d.service.availability.resume(user, actor=user))
+        said = availability_words.resumed(resumed) if resumed else None
     await publish_or_say(d, client, user, notice=failure or said)
 
 
