@@ -11,6 +11,7 @@ from bot.routing.admin.weights import WeightError, share_percent, weight_from_nu
 from bot.routing.availability.hours import HoursError, WorkingHours
 from bot.routing.availability.timezones import is_timezone
 from bot.routing.fairness import STRATEGIES
+from bot.sources.config import SourceList
 
 SLACK_USER = r"^[UW][A-Z0-9]{2,}$"
 SLACK_CHANNEL = r"^[CGD][A-Z0-9]{2,}$"
@@ -171,6 +172,7 @@ class RoutingConfig(Strict):
     members: list[MemberConfig] = Field(default_factory=list)
     queues: list[QueueConfig] = Field(default_factory=list)
     rules: list[RuleConfig] = Field(default_factory=list)
+    sources: SourceList = Field(default_factory=list)
     crm: CrmConfig | None = None
 
     _tz = field_validator("timezone")(_timezone)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from enum import StrEnum
 from fractions import Fraction
 from typing import Any
 
@@ -147,6 +148,7 @@ class LeadRecord:
     reason: str | None
     assignments: list[dict[str, Any]]
     explanation: dict[str, Any] | None
+    source: str | None = None  # the `sources:` entry the lead came from (None: /leads, the CLI)
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,3 +164,26 @@ class ReportRow:
     adjustments: int
     weight: str
     status: str
+
+
+@dataclass(frozen=True, slots=True)
+class Paused:
+    """A pause made (or moved): until the member's local midnight of `until`, or until resumed."""
+
+    until: date | None
+    zone: str  # the member's timezone, in which `until` begins
+    extended: bool  # they were paused already; the pause now ends as asked
+
+
+@dataclass(frozen=True, slots=True)
+class Resumed:
+    """A member back in the rotation, level with everyone (no catch-up flood, no penalty)."""
+
+    from_status: bool  # it was their Slack status that had paused them
+
+
+class StatusChange(StrEnum):
+    """What a Slack status change did to a member's availability."""
+
+    PAUSED = "paused"
+    RESUMED = "resumed"

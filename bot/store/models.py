@@ -147,6 +147,7 @@ class Lead(Base):
     account_key: Mapped[str | None] = mapped_column(String(320))
     reason: Mapped[str | None] = mapped_column(Text)
     explanation: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    source: Mapped[str | None] = mapped_column(String(100))  # the `sources:` entry it came from, if any
 
     __table_args__ = (Index("ix_leads_status_received", "status", "received_at"),)
 

@@ -18,6 +18,7 @@ from bot.web.health import health_handler
 from bot.web.leads import error, intake_handler, lookup_handler
 from bot.web.log_text import quoted
 from bot.web.metrics import Metrics, metrics_handler
+from bot.web.sources import add_source_routes
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +97,7 @@ def create_app(service: RoutingService, settings: Settings, slack: SlackHandler 
     app.router.add_get("/healthz", health_handler(service.db))
     app.router.add_get("/metrics", metrics_handler(metrics, service.db, settings.metrics_token))
     app.router.add_post("/slack/events", slack_handler(slack))
+    add_source_routes(app, service, settings, metrics, wake or _nobody_to_wake)
     return app
 
 

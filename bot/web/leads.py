@@ -144,7 +144,7 @@ def lead_json(record: LeadRecord) -> dict[str, Any]:
     return {
         "lead_id": record.lead_id, "status": record.status, "queue": record.queue, "rule": record.rule,
         "reason": record.reason, "received_at": record.received_at.isoformat(), "fields": record.fields,
-        "explanation": record.explanation, "assignments": record.assignments,
+        "explanation": record.explanation, "assignments": record.assignments, "source": record.source,
     }
 
 

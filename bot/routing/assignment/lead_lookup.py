@@ -90,6 +90,7 @@ def lead_record(connection: Connection, lead_id: str) -> LeadRecord:
         queue=lead.queue,
         rule=lead.rule,
         reason=lead.reason,
+        source=lead.source,
         explanation=stored_explanation(lead.explanation, rows[-1].explanation if rows else None),
         assignments=[_assignment_json(row) for row in rows],
     )

@@ -1,0 +1,134 @@
+"""A lead source as the routing config declares it (`sources:`), checked with pydantic.
+
+What each kind needs is checked here, so `rotation config check` names a source that can
+never work (a signed kind without `secret_env`, a Salesforce source without its org) at its
+line, before any sender is pointed at it. Whether the named variables are set is a question
+for the process that serves (`missing_secrets`): a config is checked on laptops too.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Annotated, Any
+
+import jmespath
+from jmespath.exceptions import JMESPathError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+KINDS = ("json", "form", "typeform", "salesforce", "hubspot", "calendly", "tally", "webflow", "pipedrive")
+SIGNED = frozenset({"typeform", "hubspot", "calendly", "tally", "webflow", "pipedrive"})
+SOURCE_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$"
+ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
+ORGANIZATION_ID = r"^[A-Za-z0-9]{15}([A-Za-z0-9]{3})?$"
+WHAT_THE_SECRET_IS = {
+    "typeform": "the webhook's secret (Typeform: Connect → Webhooks → Edit → Secret)",
+    "hubspot": "the app's client secret (HubSpot: your app → Auth → Client secret)",
+    "calendly": "the webhook subscription's signing key",
+    "tally": "the webhook's signing secret (Tally: Integrations → Webhooks → Signing secret)",
+    "webflow": "the OAuth app's client secret, or the webhook's secret",
+    "pipedrive": "the webhook's HTTP basic auth as user:password",
+}
+
+
+def _listed(names: tuple[str, ...]) -> str:
+    *others, last = (f"'{name}'" for name in names)
+    return f"{', '.join(others)} or {last}"
+
+
+class SourceConfig(BaseModel):
+    """One entry of `sources:`; its address is `POST /sources/{name}`."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
+
+    name: str = Field(pattern=SOURCE_NAME)
+    kind: str
+    secret_env: str | None = Field(None, pattern=ENV_NAME)
+    redirect: str | None = Field(None, max_length=2000)
+    honeypot: str | None = Field(None, min_length=1, max_length=200)
+    organization_id: str | None = Field(None, pattern=ORGANIZATION_ID)
+    public_url: str | None = Field(None, max_length=2000)
+    fields: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("kind")
+    @classmethod
+    def _known_kind(cls, value: str) -> str:
+        if value not in KINDS:
+            raise ValueError(f"{value[:40]!r} is not a kind of source; use one of {_listed(KINDS)}")
+        return value
+
+    @field_validator("redirect", "public_url")
+    @classmethod
+    def _web_address(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^https?://[^\s/]+", value):
+            raise ValueError(f"{value[:80]!r} is not a web address like https://example.com/thanks")
+        return value
+
+    @field_validator("fields")
+    @classmethod
+    def _paths(cls, value: dict[str, str]) -> dict[str, str]:
+        seen: dict[str, str] = {}
+        for name, path in value.items():
+            if not name.strip():
+                raise ValueError("a lead field's name must not be empty")
+            first = seen.setdefault(name.lower(), name)
+            if first != name:
+                raise ValueError(f"{first!r} and {name!r} name the same lead field (names ignore case)")
+            try:
+                jmespath.compile(path)
+            except JMESPathError as error:
+                raise ValueError(f"the path for {name!r} is not a JMESPath expression "
+                                 f"({_first_line(error)}): {path[:80]!r}") from None
+        return value
+
+    @model_validator(mode="after")
+    def _what_the_kind_needs(self) -> SourceConfig:
+        if self.kind in SIGNED and self.secret_env is None:
+            raise ValueError(f"a {self.kind} source needs `secret_env`: the environment variable that holds "
+                             f"{WHAT_THE_SECRET_IS[self.kind]}")
+        if self.kind == "salesforce" and self.organization_id is None:
+            raise ValueError("a salesforce source needs `organization_id`: your org's id (Setup → Company "
+                             "Information → Salesforce.com Organization ID), 15 or 18 characters")
+        for key, kind in (("redirect", "form"), ("honeypot", "form"), ("organization_id", "salesforce")):
+            if getattr(self, key) is not None and self.kind != kind:
+                raise ValueError(f"`{key}` is only for {kind} sources, and this one is {self.kind}")
+        if self.secret_env is not None and self.kind in ("form", "salesforce"):
+            raise ValueError(f"a {self.kind} source takes no `secret_env`: "
+                             + ("a browser form is public" if self.kind == "form" else
+                                "Outbound Messages are not signed; `organization_id` identifies them"))
+        return self
+
+
+def _first_line(error: Exception) -> str:
+    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+
+
+def _unique_names(sources: list[SourceConfig]) -> list[SourceConfig]:
+    first: dict[str, int] = {}
+    for index, source in enumerate(sources):
+        earlier = first.setdefault(source.name.lower(), index)
+        if earlier != index:
+            raise ValueError(f"sources[{earlier}] and sources[{index}] are both named {source.name!r}; each "
+                             f"source needs its own name, which is its address (/sources/NAME)")
+    return sources
+
+
+SourceList = Annotated[list[SourceConfig], AfterValidator(_unique_names)]
+
+
+def missing_secrets(sources: list[SourceConfig], environ: Mapping[str, str]) -> list[str]:
+    """What `rotation serve` must say before it takes requests: each source whose secret is
+    not in the environment (its sender would get 503 until it is)."""
+    return [
+        f"sources[{index}] ({source.name}, {source.kind}): the environment variable {source.secret_env} is "
+        f"not set; set it to {WHAT_THE_SECRET_IS.get(source.kind, 'the bearer token senders use')}"
+        for index, source in enumerate(sources)
+        if source.secret_env is not None and not environ.get(source.secret_env)
+    ]
+
+
+def sources_settings(sources: list[SourceConfig]) -> list[dict[str, Any]]:
+    """The sources as `config apply` stores them in the team's settings (and export shows them)."""
+    return [source.model_dump(exclude_none=True, exclude_defaults=True) | {"name": source.name,
+                                                                         "kind": source.kind}
+            for source in sources]

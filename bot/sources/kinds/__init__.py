@@ -1,0 +1,1 @@
+"""One module per kind of sender; `bot.sources.registry` names them."""

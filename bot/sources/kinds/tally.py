@@ -1,0 +1,64 @@
+"""`tally`: the FORM_RESPONSE webhook, signed `Tally-Signature: <base64 HMAC-SHA256 of the body>`.
+Default mapping: `id` is `data.responseId`; each field under its label (its key when it has
+none), a choice by its option's text; `email` also from the first email field."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from bot.sources.config import SourceConfig
+from bot.sources.kind import Kind, RawRequest
+from bot.sources.signatures import b64, bad_signature, header, hmac_sha256, same
+
+
+def field_value(field: dict[str, Any]) -> Any:
+    """A field's value; choices are option ids in `value`, with their texts in `options`."""
+    value = field.get("value")
+    options = {o.get("id"): o.get("text") for o in field.get("options") or [] if isinstance(o, dict)}
+    if isinstance(value, list):
+        value = ", ".join(str(options.get(item, item)) for item in value if item is not None) or None
+    elif isinstance(value, str) and value in options:
+        value = options[value]
+    return value if value is None or isinstance(value, str | int | float | bool) else None
+
+
+class TallyKind(Kind):
+    name = "tally"
+    auth_headers = ("Tally-Signature",)
+
+    def authenticate(self, request: RawRequest, source: SourceConfig, secret: str | None,
+                     now: datetime) -> None:
+        given = header(request, "Tally-Signature", "Tally")
+        if secret is None or not same(given, b64(hmac_sha256(secret, request.body))):
+            raise bad_signature("Tally", "webhook's signing secret")
+
+    def not_a_lead(self, payload: dict[str, Any]) -> str | None:
+        event = payload.get("eventType")
+        if event not in (None, "FORM_RESPONSE"):
+            return f"a Tally {event} event is not a submitted form"
+        return None
+
+    def default_fields(self, payload: dict[str, Any]) -> dict[str, Any]:
+        data = payload.get("data")
+        if not isinstance(data, dict):
+            return {}
+        fields: dict[str, Any] = {}
+        for key in ("formId", "formName", "respondentId", "createdAt"):
+            if isinstance(data.get(key), str):
+                fields[key] = data[key]
+        email = None
+        for field in data.get("fields") or []:
+            if not isinstance(field, dict):
+                continue
+            name = field.get("label") or field.get("key")
+            value = field_value(field)
+            if isinstance(name, str) and name.strip() and value is not None:
+                fields[name.strip()] = value
+            if email is None and field.get("type") == "INPUT_EMAIL" and isinstance(value, str):
+                email = value
+        if email is not None and not any(name.lower() == "email" for name in fields):
+            fields["email"] = email
+        if data.get("responseId") is not None:
+            fields["id"] = data["responseId"]
+        return fields
