@@ -28,3 +28,25 @@ class InvalidChange(RoutingError):
     def __init__(self, message: str, field: str | None = None) -> None:
         super().__init__(message)
         self.field = field
+
+
+# Refusals about a member's own availability. Their words are neutral; a front end may add
+# its own advice (Slack names the command that helps: see bot/slack/refusals.py).
+class AlreadyPaused(InvalidChange):
+    """A pause asked for that is the pause already in force."""
+
+
+class NotPaused(InvalidChange):
+    """A resume for someone who is not paused."""
+
+
+class OnLeave(NotPaused):
+    """A resume for someone who is away on leave, which a resume does not end."""
+
+
+class LeaveOverlaps(InvalidChange):
+    """A new leave that overlaps one already scheduled."""
+
+
+class NoSuchLeave(InvalidChange):
+    """A leave number the member does not have."""

@@ -137,15 +137,16 @@ async def pause(req: Request) -> str:
     elif args and DATE_WORD.fullmatch(args[0]):
         until, args = parse_date(args[0], "date"), args[1:]
     reason = html.unescape(" ".join(args)) or None  # Slack escapes &, < and > in command text
-    return await _for(said, req.service.availability.pause(member, until=until, reason=reason, actor=req.user),
-                      availability_words.paused)
+    pausing = req.service.availability.pause(member, until=until, reason=reason, actor=req.user)
+    return await _for(said, pausing, availability_words.paused)
 
 
 async def resume(req: Request) -> str:
     member, args, said = await _subject(req)
     if args:
         raise Refusal("`/rotation resume` takes no words after it (a manager may name one member).")
-    return await _for(said, req.service.availability.resume(member, actor=req.user), availability_words.resumed)
+    resuming = req.service.availability.resume(member, actor=req.user)
+    return await _for(said, resuming, availability_words.resumed)
 
 
 async def away(req: Request) -> str:

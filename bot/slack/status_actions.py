@@ -11,7 +11,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.slack import ids, status_view
+from bot.slack import availability_words, ids, status_view
 from bot.slack.answers import attempt
 from bot.slack.deps import deps
 
@@ -40,9 +40,9 @@ async def on_keep_leads(ack: AsyncAck, body: dict[str, Any], action: dict[str, A
     if owner != user:
         await tell(body, client, respond, NOT_YOURS.format(owner=owner))
         return
-    said, failure = await attempt(deps(context).service.availability.ignore_status(user, text=text,
-                                                                                   emoji=emoji,
-                                                                      actor=user))
+    _, failure = await attempt(deps(context).service.availability.ignore_status(user, text=text, emoji=emoji,
+                                                                                actor=user))
+    said = None if failure else availability_words.STATUS_KEPT
     container = body.get("container") or {}
     channel = container.get("channel_id") or (body.get("channel") or {}).get("id")
     if said is None or not channel or not container.get("message_ts"):

@@ -9,7 +9,7 @@ from sqlalchemy import Connection
 
 from bot.routing.availability import calendar_leaves, slack_status, time_off
 from bot.routing.ledger import standings
-from bot.routing.results import LeaveView, MemberStatus
+from bot.routing.results import LeaveView, MemberStatus, Paused, Resumed, StatusChange
 from bot.routing.team import load_team
 from bot.routing.transactions import Transactions
 
@@ -27,12 +27,12 @@ class AvailabilityService:
             lambda c: standings.member_status(c, load_team(c), slack_id, self._now()))
 
     async def pause(self, slack_id: str, *, until: date | None = None, reason: str | None = None,
-                    actor: str) -> str:
+                    actor: str) -> Paused:
         return await self.transactions.run(
             lambda c: time_off.pause(c, load_team(c), slack_id, self._now(), until=until, reason=reason,
                                      actor=actor))
 
-    async def resume(self, slack_id: str, *, actor: str) -> str:
+    async def resume(self, slack_id: str, *, actor: str) -> Resumed:
         return await self.transactions.run(
             lambda c: time_off.resume(c, load_team(c), slack_id, self._now(), actor=actor))
 
@@ -58,14 +58,14 @@ class AvailabilityService:
         return await self.transactions.read(work)
 
     async def apply_slack_status(self, slack_id: str, *, text: str, emoji: str, expiration: int,
-                                 actor: str = "slack") -> str | None:
+                                 actor: str = "slack") -> StatusChange | None:
         """A Slack status change: "paused", "resumed" or None (nothing changed)."""
         return await self.transactions.run(
             lambda c: slack_status.apply_slack_status(c, load_team(c), slack_id, self._now(), text=text,
                                                       emoji=emoji, expiration=expiration, actor=actor))
 
-    async def ignore_status(self, slack_id: str, *, text: str, emoji: str, actor: str) -> str:
-        return await self.transactions.run(
+    async def ignore_status(self, slack_id: str, *, text: str, emoji: str, actor: str) -> None:
+        await self.transactions.run(
             lambda c: slack_status.ignore_status(c, slack_id, self._now(), text=text, emoji=emoji,
                                                  actor=actor))
 

@@ -16,6 +16,7 @@ from bot.routing.availability.time_off import check_text, require_member
 from bot.routing.errors import InvalidChange
 from bot.routing.events import Recipient, StatusPaused
 from bot.routing.outbox import Outbox
+from bot.routing.results import StatusChange
 from bot.routing.team import TeamSettings
 from bot.store.models import Member
 
@@ -64,7 +65,7 @@ def apply_slack_status(
     emoji: str,
     expiration: int,
     actor: str,
-) -> str | None:
+) -> StatusChange | None:
     """Pause or release a member after a status change; returns what changed, in words."""
     check_status(text, emoji, expiration)
     member = require_member(connection, slack_id)
@@ -104,7 +105,7 @@ def apply_slack_status(
         outbox.owe(f"status-paused:{slack_id}:{int(until.timestamp())}:{fingerprint(text, emoji)}",
                    paused, Recipient.dm(slack_id))
         outbox.flush(connection)
-        return "paused"
+        return StatusChange.PAUSED
     if member.status_paused_until is not None or (member.status_override or "").startswith(PAUSED):
         connection.execute(
             update(Member)
@@ -112,7 +113,7 @@ def apply_slack_status(
             .values(status_paused_until=None, status_override=None, updated_at=now)
         )
         audit.record(connection, now, actor, "status_clear", member_id=member.id)
-        return "resumed"
+        return StatusChange.RESUMED
     if (member.status_override or "").startswith(IGNORED):
         # The ignored status is gone: the next time it is set (another vacation) it pauses
         # again. Kept forever, one resume would have switched that status off for good.
@@ -122,7 +123,7 @@ def apply_slack_status(
 
 def ignore_status(
     connection: Connection, slack_id: str, now: datetime, *, text: str, emoji: str, actor: str
-) -> str:
+) -> None:
     """ "Keep receiving leads anyway": stop pausing for this particular status."""
     check_status(text, emoji, 0)
     member = require_member(connection, slack_id)
@@ -132,4 +133,3 @@ def ignore_status(
         .values(status_paused_until=None, status_override=IGNORED + fingerprint(text, emoji), updated_at=now)
     )
     audit.record(connection, now, actor, "status_ignore", member_id=member.id)
-    return "Got it: you'll keep receiving leads despite your status."

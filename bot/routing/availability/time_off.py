@@ -11,8 +11,16 @@ from sqlalchemy import Connection, insert, select, update
 from bot.routing import audit
 from bot.routing.availability.eligibility import short_time
 from bot.routing.availability.timezones import is_timezone
-from bot.routing.errors import InvalidChange, NotFound
-from bot.routing.results import LeaveView
+from bot.routing.errors import (
+    AlreadyPaused,
+    InvalidChange,
+    LeaveOverlaps,
+    NoSuchLeave,
+    NotFound,
+    NotPaused,
+    OnLeave,
+)
+from bot.routing.results import LeaveView, Paused, Resumed
 from bot.routing.rules.lead_fields import storable
 from bot.routing.team import TeamSettings
 from bot.store.models import Leave, Member, table_of
@@ -79,7 +87,7 @@ def pause(
     until: date | None,
     reason: str | None,
     actor: str,
-) -> str:
+) -> Paused:
     check_text(reason, "reason")
     if until is not None:
         check_date(until, "end of the pause")
@@ -97,7 +105,7 @@ def pause(
     paused = member.paused_at is not None and (member.paused_until is None or now < member.paused_until)
     if paused and until_at == member.paused_until:
         already = f" until {short_time(member.paused_until, zone)}" if member.paused_until else ""
-        raise InvalidChange(f"You are already paused{already}. Use `/rotation resume` to come back.")
+        raise AlreadyPaused(f"You are already paused{already}.")
     # Paused already with another end: the pause is extended or shortened, from when it began.
     connection.execute(
         update(Member)
@@ -114,27 +122,22 @@ def pause(
         note=reason,
         details={"until": until.isoformat() if until else None, "changed": paused},
     )
-    still = " still paused, now" if paused else " paused"
-    return (
-        f"You're{still} until {until.strftime('%a %b %-d')} (you come back at 00:00 {zone} "
-        "time that day): no new leads until then."
-        if until
-        else f"You're{' still' if paused else ''} paused: no new leads until you `/rotation resume`."
-    )
+    return Paused(until=until, zone=zone, extended=paused)
 
 
-def resume(connection: Connection, team: TeamSettings, slack_id: str, now: datetime, *, actor: str) -> str:
+def resume(
+    connection: Connection, team: TeamSettings, slack_id: str, now: datetime, *, actor: str
+) -> Resumed:
     member = require_member(connection, slack_id)
     paused = member.paused_at is not None and (member.paused_until is None or now < member.paused_until)
     status_paused = member.status_paused_until is not None and now < member.status_paused_until
     if not paused and not status_paused:
         leave = _leave_under_way(connection, member.id, now)
         if leave is not None:
-            raise InvalidChange(
+            raise OnLeave(
                 f"You are on leave until {short_time(leave, member_zone(member, team))}, so no leads come "
-                "to you until then; `/rotation resume` does not end a leave: `/rotation away` lists it "
-                "and `/rotation away cancel` cancels it.")
-        raise InvalidChange("You are not paused, so there is nothing to resume: you're receiving leads.")
+                "to you until then; resuming does not end a leave.")
+        raise NotPaused("You are not paused, so there is nothing to resume: you're receiving leads.")
     override = member.status_override
     if status_paused and override and override.startswith("paused:"):
         override = "ignore:" + override.removeprefix("paused:")  # resuming overrides that status
@@ -151,10 +154,7 @@ def resume(connection: Connection, team: TeamSettings, slack_id: str, now: datet
         )
     )
     audit.record(connection, now, actor, "resume", member_id=member.id)
-    return (
-        "You're back in the rotation, level with everyone: you're not owed the leads "
-        "that went out while you were paused, and you won't be flooded."
-    )
+    return Resumed(from_status=status_paused and not paused)
 
 
 def _leave_under_way(connection: Connection, member_id: int, now: datetime) -> datetime | None:
@@ -209,9 +209,9 @@ def add_leave(
         raise InvalidChange(f"That leave is over already ({ends_on.isoformat()} is in the past).")
     for other in leaves(connection, member.id, now):
         if other.starts_on <= ends_on and starts_on <= other.ends_on:
-            raise InvalidChange(
+            raise LeaveOverlaps(
                 f"That overlaps your leave {other.starts_on.isoformat()} to "
-                f"{other.ends_on.isoformat()}; cancel it first with `/rotation away cancel`."
+                f"{other.ends_on.isoformat()}; cancel that one first."
             )
     pause_from, resume_at = leave_window(starts_on, ends_on, zone, team)
     leave_id = (
@@ -262,7 +262,7 @@ def cancel_leave(
     upcoming = leaves(connection, member.id, now)
     chosen = [leave for leave in upcoming if leave_id is None or leave.id == leave_id]
     if not chosen and leave_id is not None and upcoming:
-        raise InvalidChange(f"You have no leave #{leave_id}; `/rotation away` lists yours, numbered.")
+        raise NoSuchLeave(f"You have no leave #{leave_id}.")
     if not chosen:
         raise InvalidChange("You have no upcoming leave to cancel.")
     connection.execute(
