@@ -49,7 +49,7 @@ _MISSING = object()
 
 
 @dataclass(frozen=True, slots=True)
-class Outcome:
+class ConditionResult:
     """Whether a condition held, and why, in a short phrase."""
 
     matched: bool
@@ -146,7 +146,7 @@ class _Fields:
         return seen
 
 
-Test = Callable[[_Fields], Outcome]
+Test = Callable[[_Fields], ConditionResult]
 
 
 def compile_condition(condition: Mapping[str, Any]) -> Test:
@@ -158,37 +158,37 @@ def compile_condition(condition: Mapping[str, Any]) -> Test:
     if "not" in condition:
         inner = compile_condition(condition["not"])
         # The inner fact is the reason either way.
-        return lambda fields: Outcome(not (outcome := inner(fields)).matched, outcome.why)
+        return lambda fields: ConditionResult(not (outcome := inner(fields)).matched, outcome.why)
     return _leaf(condition["field"], condition["op"], condition.get("value"))
 
 
-def evaluate(condition: Mapping[str, Any], lead: Mapping[str, Any]) -> Outcome:
+def evaluate(condition: Mapping[str, Any], lead: Mapping[str, Any]) -> ConditionResult:
     """Evaluate a condition tree against a lead's fields."""
     return compile_condition(condition)(_Fields(lead))
 
 
 def _all_of(children: list[Test]) -> Test:
-    def test(fields: _Fields) -> Outcome:
+    def test(fields: _Fields) -> ConditionResult:
         reasons = []
         for child in children:
             outcome = child(fields)
             if not outcome.matched:
                 return outcome
             reasons.append(outcome.why)
-        return Outcome(True, " and ".join(reasons))
+        return ConditionResult(True, " and ".join(reasons))
 
     return test
 
 
 def _any_of(children: list[Test]) -> Test:
-    def test(fields: _Fields) -> Outcome:
+    def test(fields: _Fields) -> ConditionResult:
         reasons = []
         for child in children:
             outcome = child(fields)
             if outcome.matched:
                 return outcome
             reasons.append(outcome.why)
-        return Outcome(False, "; ".join(reasons) or "no alternatives")
+        return ConditionResult(False, "; ".join(reasons) or "no alternatives")
 
     return test
 
@@ -198,26 +198,26 @@ def _leaf(field: str, op: str, expected: Any) -> Test:
         return _presence(field, op)
     compare = _comparison(op, expected)
 
-    def test(fields: _Fields) -> Outcome:
+    def test(fields: _Fields) -> ConditionResult:
         value, number, text = fields.get(field)
         if value is _MISSING or value is None:
-            return Outcome(False, f"{field} is missing")
+            return ConditionResult(False, f"{field} is missing")
         return compare(f"{field} {_show(value)}", value, number, text)
 
     return test
 
 
 def _presence(field: str, op: str) -> Test:
-    def test(fields: _Fields) -> Outcome:
+    def test(fields: _Fields) -> ConditionResult:
         blank = is_blank(fields.get(field)[0])
         if op == "blank":
-            return Outcome(blank, f"{field} is {'blank' if blank else 'not blank'}")
-        return Outcome(not blank, f"{field} is {'missing' if blank else 'given'}")
+            return ConditionResult(blank, f"{field} is {'blank' if blank else 'not blank'}")
+        return ConditionResult(not blank, f"{field} is {'missing' if blank else 'given'}")
 
     return test
 
 
-Comparison = Callable[[str, Any, "Decimal | None", str], Outcome]
+Comparison = Callable[[str, Any, "Decimal | None", str], ConditionResult]
 
 
 def _comparison(op: str, expected: Any) -> Comparison:
@@ -226,11 +226,11 @@ def _comparison(op: str, expected: Any) -> Comparison:
     if op in ("equals", "not_equals"):
         want_number, want_text = as_number(expected), as_text(expected)
 
-        def equals(shown: str, _value: Any, number: Decimal | None, text: str) -> Outcome:
+        def equals(shown: str, _value: Any, number: Decimal | None, text: str) -> ConditionResult:
             both_numbers = number is not None and want_number is not None
             equal = number == want_number if both_numbers else text == want_text
             verb = "is" if equal else "is not"
-            return Outcome(equal if op == "equals" else not equal, f"{shown} {verb} {shown_expected}")
+            return ConditionResult(equal if op == "equals" else not equal, f"{shown} {verb} {shown_expected}")
 
         return equals
     if op in LIST_OPS:
@@ -239,22 +239,22 @@ def _comparison(op: str, expected: Any) -> Comparison:
         texts = {as_text(option) for option in expected}
         non_numbers = {as_text(option) for option in expected if as_number(option) is None}
 
-        def member(shown: str, _value: Any, number: Decimal | None, text: str) -> Outcome:
+        def member(shown: str, _value: Any, number: Decimal | None, text: str) -> ConditionResult:
             found = (number in numbers or text in non_numbers) if number is not None else text in texts
             matched = found if op == "in" else not found
-            return Outcome(matched, f"{shown} {'is' if found else 'is not'} in {shown_expected}")
+            return ConditionResult(matched, f"{shown} {'is' if found else 'is not'} in {shown_expected}")
 
         return member
     if op in NUMBER_OPS:
         bound = as_number(expected)
         holds = _NUMBER_TESTS[op]
 
-        def compare(shown: str, _value: Any, number: Decimal | None, _text: str) -> Outcome:
+        def compare(shown: str, _value: Any, number: Decimal | None, _text: str) -> ConditionResult:
             if number is None or bound is None:
-                return Outcome(False, f"{shown} is not a number")
+                return ConditionResult(False, f"{shown} is not a number")
             matched = holds(number, bound)
             relation = _SYMBOL[op] if matched else f"not {_SYMBOL[op]}"
-            return Outcome(matched, f"{shown} is {relation} {shown_expected}")
+            return ConditionResult(matched, f"{shown} is {relation} {shown_expected}")
 
         return compare
     if op == "matches":
@@ -263,23 +263,23 @@ def _comparison(op: str, expected: Any) -> Comparison:
         except PatternError as error:  # a config stored before RE2: `config check` names it
             return _never(f"/{expected}/ cannot run ({error})")
 
-        def matches(shown: str, value: Any, _number: Decimal | None, _text: str) -> Outcome:
+        def matches(shown: str, value: Any, _number: Decimal | None, _text: str) -> ConditionResult:
             matched = pattern.search(_encodable(str(value))) is not None
-            return Outcome(matched, f"{shown} {'matches' if matched else 'does not match'} /{expected}/")
+            return ConditionResult(matched, f"{shown} {'matches' if matched else 'does not match'} /{expected}/")
 
         return matches
     text_test, want = _TEXT_TESTS[op], as_text(expected)
     said, denied = op.replace("_", " "), _DENIED[op]
 
-    def text_compare(shown: str, _value: Any, _number: Decimal | None, text: str) -> Outcome:
+    def text_compare(shown: str, _value: Any, _number: Decimal | None, text: str) -> ConditionResult:
         matched = text_test(text, want)
-        return Outcome(matched, f"{shown} {said if matched else denied} {shown_expected}")
+        return ConditionResult(matched, f"{shown} {said if matched else denied} {shown_expected}")
 
     return text_compare
 
 
 def _never(reason: str) -> Comparison:
-    return lambda shown, _value, _number, _text: Outcome(False, f"{shown} not tested: {reason}")
+    return lambda shown, _value, _number, _text: ConditionResult(False, f"{shown} not tested: {reason}")
 
 
 class PatternError(ValueError):
@@ -375,4 +375,4 @@ def first_match(rules: RuleSet | Sequence[Mapping[str, Any]], lead: Mapping[str,
     return tried
 
 
-_CATCH_ALL = Outcome(True, "catch-all")
+_CATCH_ALL = ConditionResult(True, "catch-all")
