@@ -265,7 +265,8 @@ def _comparison(op: str, expected: Any) -> Comparison:
 
         def matches(shown: str, value: Any, _number: Decimal | None, _text: str) -> ConditionResult:
             matched = pattern.search(_encodable(str(value))) is not None
-            return ConditionResult(matched, f"{shown} {'matches' if matched else 'does not match'} /{expected}/")
+            verb = "matches" if matched else "does not match"
+            return ConditionResult(matched, f"{shown} {verb} /{expected}/")
 
         return matches
     text_test, want = _TEXT_TESTS[op], as_text(expected)
