@@ -14,6 +14,7 @@ from bot.routing.assignment import offers
 from bot.routing.assignment.batch import Batch
 from bot.routing.assignment.group_commit import GroupCommit, Pending
 from bot.routing.assignment.lead_lookup import lead_record, stored_outcome, was_offered_to
+from bot.routing.assignment.reassign import Reassigned, reassign
 from bot.routing.assignment.router import Router
 from bot.routing.outbox import Message
 from bot.routing.results import AssignmentChange, LeadRecord, RouteOutcome
@@ -106,6 +107,11 @@ class AssignmentService:
     async def pass_lead(self, assignment_id: int, *, actor: str) -> AssignmentChange:
         return await self.transactions.run(
             lambda c: offers.hand_on(c, self.router, assignment_id, self._now(), actor, cause="pass"))
+
+    async def reassign(self, lead_id: str, slack_id: str, *, actor: str) -> Reassigned:
+        """Offer the lead to this member now: a manager's reassign, or "Take it" (see `reassign`)."""
+        return await self.transactions.run(
+            lambda c: reassign(c, self.router, lead_id, slack_id, self._now(), actor))
 
     async def assign_pending(self) -> list[RouteOutcome]:
         """Assign waiting leads to whoever has become eligible, oldest first."""
