@@ -18,8 +18,9 @@ The config file and Slack both change the team, so the rule between them is:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
+from enum import Enum
 from fractions import Fraction
 from typing import Any
 
@@ -55,18 +56,30 @@ class Profile:
     timezone: str | None = None
 
 
+class Keep(Enum):
+    """A limit the change leaves as it is (for a newcomer: none)."""
+
+    KEEP = "keep"
+
+
+KEEP = Keep.KEEP
+
+
 @dataclass(frozen=True, slots=True)
 class PersonChange:
-    """An add: the person, their queues (none: the catch-all rule's queue), and a weight in
-    the calibration's words ("2", "18%", "priority 3"). `limits` says capacity and working
-    hours are given (None then means none); without it they are left as they are."""
+    """An add: the person, their queues (none: the catch-all rule's queue), a weight in the
+    calibration's words ("2", "18%", "priority 3"), and their capacity and working hours
+    (None: none; KEEP: as they are)."""
 
     profile: Profile
     queues: tuple[str, ...] = ()
     weight: str | None = None
-    limits: bool = False
-    capacity: int | None = None
-    working_hours: str | None = None
+    capacity: int | Keep | None = KEEP
+    working_hours: str | Keep | None = KEEP
+
+    @property
+    def limits(self) -> bool:
+        return self.capacity is not KEEP or self.working_hours is not KEEP
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,8 +117,10 @@ def checked_profile(change: PersonChange, existing: Any | None) -> MemberConfig:
     if existing is not None:  # in the rotation already: the profile is theirs as it stands
         values |= {"name": existing.name, "email": existing.email, "timezone": existing.timezone,
                    "capacity": existing.capacity, "working_hours": existing.working_hours}
-    if change.limits:
-        values |= {"capacity": change.capacity, "working_hours": change.working_hours or None}
+    if change.capacity is not KEEP:
+        values["capacity"] = change.capacity
+    if change.working_hours is not KEEP:
+        values["working_hours"] = change.working_hours or None
     try:
         return MemberConfig(**values)
     except ValidationError as error:
@@ -113,13 +128,9 @@ def checked_profile(change: PersonChange, existing: Any | None) -> MemberConfig:
         where = str(first["loc"][0]) if first["loc"] else "member"
         words = first["msg"].removeprefix("Value error, ")
         if where == "email":  # a profile's odd email must not stop an add: it is optional
-            return checked_profile(PersonChange(
-                Profile(profile.slack_id, profile.name, None, profile.timezone), change.queues,
-                change.weight, change.limits, change.capacity, change.working_hours), existing)
+            return checked_profile(replace(change, profile=replace(profile, email=None)), existing)
         if where == "timezone" and existing is None:
-            return checked_profile(PersonChange(
-                Profile(profile.slack_id, profile.name, profile.email, None), change.queues,
-                change.weight, change.limits, change.capacity, change.working_hours), existing)
+            return checked_profile(replace(change, profile=replace(profile, timezone=None)), existing)
         field = {"capacity": "capacity", "working_hours": "working_hours"}.get(where, "member")
         raise InvalidChange(f"The {where.replace('_', ' ')} is refused: {words}. Nothing was changed.",
                             field=field) from None

@@ -97,7 +97,7 @@ async def test_adding_someone_already_there_changes_only_what_is_said(database_u
     [q] = await service.ledger.standings("q")
     alice = next(s for s in q.seats if s.slack_id == "U01A")
     assert alice.weight == 3 and alice.received == before_counts["U01A"] and alice.lag == before_lags["U01A"]
-    limits = PersonChange(Profile("U01A", "x"), (), None, True, 7, "Mon-Fri 09:00-17:00")
+    limits = PersonChange(Profile("U01A", "x"), capacity=7, working_hours="Mon-Fri 09:00-17:00")
     await service.admin.add_person(limits, actor=BOSS)
     exported = next(m for m in (await service.admin.export_config())["members"] if m["slack_id"] == "U01A")
     assert (exported["capacity"], exported["working_hours"]) == (7, "Mon-Fri 09:00-17:00")
@@ -107,8 +107,8 @@ async def test_adding_someone_already_there_changes_only_what_is_said(database_u
 @pytest.mark.parametrize(("change", "words"), [
     (PersonChange(DANA, ("nope",)), "no queue named 'nope'"),
     (PersonChange(DANA, ("q",), "lots"), "Weight"),
-    (PersonChange(DANA, (), None, True, 0, None), "capacity"),
-    (PersonChange(DANA, (), None, True, None, "whenever"), "working hours"),
+    (PersonChange(DANA, capacity=0), "capacity"),
+    (PersonChange(DANA, working_hours="whenever"), "working hours"),
     (PersonChange(Profile("not-an-id", "X")), "slack id"),
 ])
 async def test_bad_input_is_refused_in_words_and_changes_nothing(database_url: str, clock: ManualClock,
