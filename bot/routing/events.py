@@ -71,7 +71,7 @@ WEBHOOK = Recipient(Way.WEBHOOK)
 CRM = Recipient(Way.CRM)
 
 
-LEFT_OUT_WHEN_ABSENT = frozenset({"lead", "fields"})
+LEFT_OUT_WHEN_ABSENT = frozenset({"lead", "fields", "offered_at"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +100,7 @@ class LeadAssigned(Event):
     summary: str
     sla_minutes: int | None = None
     fields: dict[str, Any] | None = None  # every lead field: for the webhook only
+    offered_at: str | None = None  # ISO: when the offer was made (the SLA deadline counts from it)
 
 
 @dataclass(frozen=True, slots=True)
