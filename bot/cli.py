@@ -21,6 +21,7 @@ from bot.explanation_text import explanation_lines
 from bot.lead_files import LeadFileInvalid
 from bot.routing.admin.roster import replaced_calibrations
 from bot.routing.errors import RoutingError
+from bot.routing.ledger.report import PeriodReport
 from bot.routing.results import RouteOutcome
 from bot.routing.service import RoutingService
 from bot.sources.cli import sources
@@ -289,22 +290,50 @@ def import_csv(file: str, encoding: str) -> None:
 @click.option("--period", help="YYYY-MM (monthly), YYYY-Www (weekly), YYYY-Qn (quarterly).")
 @click.option("--queue", help="Only this queue.")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table")
-def report(period: str | None, queue: str | None, fmt: str) -> None:
-    """Per queue and member: leads, target and actual share, lag, adjustments, weight, status.
+@click.option("--chart", "chart_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also draw received against fair share to FILE.png (FILE-2.png… for more pages).")
+def report(period: str | None, queue: str | None, fmt: str, chart_file: Path | None) -> None:
+    """Per queue and member: leads, target and actual share, lag, adjustments, weight, status,
+    fair share in leads, passes, SLA misses and time to accept (median and p90).
 
     A period without leads says so: in the table, on a line of its own; with csv or json, on
     stderr, so what is printed stays the rows (of zeros) a script expects.
     """
+    if chart_file is not None and chart_file.suffix.lower() != ".png":
+        raise click.UsageError(f"--chart draws a PNG picture; name a file ending in .png, not {chart_file}.")
+    if chart_file is not None and not chart_file.parent.is_dir():
+        raise click.UsageError(f"--chart: there is no folder {chart_file.parent} for {chart_file.name}.")
     try:
-        rows = with_service(lambda s: s.ledger.report(period=period, queue=queue), needs_config=True)
+        figures = with_service(lambda s: s.ledger.period_report(period=period, queue=queue),
+                               needs_config=True)
     except RoutingError as error:
         raise click.UsageError(str(error)) from None
     from bot.report_format import no_leads_note, render_report
 
-    click.echo(render_report(rows, fmt, queue=queue), nl=False)
-    note = no_leads_note(rows, queue)
+    click.echo(render_report(figures, fmt, queue=queue), nl=False)
+    note = no_leads_note(figures, queue)
     if note is not None and fmt != "table":
         click.echo(note, err=True)
+    if chart_file is not None:
+        _write_chart(figures, chart_file)
+
+
+def _write_chart(figures: PeriodReport, chart_file: Path) -> None:
+    """Every page of the report's chart, named after `chart_file`; where they went, on stderr."""
+    from bot.reports.chart import draw, page_file_names
+
+    chart = draw(figures)
+    stem = chart_file.with_suffix("")
+    written = []
+    for page, name in zip(chart.pages, page_file_names(stem.name, len(chart.pages)), strict=True):
+        target = stem.with_name(name).with_suffix(chart_file.suffix)
+        try:
+            target.write_bytes(page)
+        except OSError as error:
+            fail(f"could not write the chart to {target}: {error.strerror or error}")
+        written.append(str(target))
+    more = f" (and {', '.join(written[1:])})" if len(written) > 1 else ""
+    click.echo(f"chart: {written[0]}{more}", err=True)
 
 
 @main.group()

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import csv
 import io
+import json
+from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from PIL import Image
 
+from bot.cli import main
 from bot.reports.chart import (
     MAX_PAGE_HEIGHT_PX,
     MEMBERS_PER_PANEL,
@@ -92,3 +97,40 @@ def test_a_report_without_queues_still_draws_a_page_that_says_so() -> None:
 def test_pages_are_named_after_the_first() -> None:
     assert list(page_file_names("report-2026-11", 3)) == [
         "report-2026-11.png", "report-2026-11-2.png", "report-2026-11-3.png"]
+
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "routing.yaml"
+
+
+def rotation(*args: str, code: int = 0) -> tuple[str, str]:
+    result = CliRunner().invoke(main, list(args), catch_exceptions=False)
+    assert result.exit_code == code, result.output
+    return result.stdout, result.stderr
+
+
+def test_the_cli_draws_the_same_chart_and_its_csv_has_the_new_columns(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}")
+    rotation("config", "apply", str(EXAMPLE))
+    lead = tmp_path / "lead.json"
+    lead.write_text(json.dumps([{"id": f"C-{n}", "country": "DE"} for n in range(5)]))
+    rotation("route", str(lead))
+    chart = str(tmp_path / "emea.png")
+    out, said = rotation("report", "--queue", "emea", "--format", "csv", "--chart", chart)
+    assert f"chart: {tmp_path / 'emea.png'}" in said
+    image = decoded((tmp_path / "emea.png").read_bytes())
+    assert image.width == WIDTH_PX and share_of(image, RECEIVED_COLOUR) > 0.005
+    rows = list(csv.DictReader(out.splitlines()))
+    assert sum(int(r["leads"]) for r in rows) == 5 and {r["passes"] for r in rows} == {"0"}
+    assert {"fair_share", "sla_misses", "median_accept_seconds", "p90_accept_seconds"} <= set(rows[0])
+
+
+def test_the_cli_refuses_a_chart_it_cannot_write_before_reading_anything(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}")
+    rotation("config", "apply", str(EXAMPLE))
+    _, said = rotation("report", "--chart", str(tmp_path / "chart.jpg"), code=2)
+    assert "name a file ending in .png" in said
+    _, said = rotation("report", "--chart", str(tmp_path / "missing" / "chart.png"), code=2)
+    assert "there is no folder" in said
+    assert not list(tmp_path.glob("**/*.png"))
