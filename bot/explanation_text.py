@@ -1,4 +1,4 @@
-"""A route decision's explanation (see `bot.routing.explain`) as lines for a terminal.
+"""A route decision's explanation (see `bot.routing.assignment.explain`) as lines for a terminal.
 
 `rotation route --explain` prints these under the one-line summary: why each rule tried
 before the winner failed, and every candidate's numbers or the reason they were left

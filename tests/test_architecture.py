@@ -34,3 +34,52 @@ def test_the_check_itself_catches_a_leak(tmp_path: Path) -> None:
     sample = tmp_path / "leaky.py"
     sample.write_text("from slack_sdk import WebClient\nimport aiohttp.web\n")
     assert {"slack_sdk", "aiohttp.web"} <= imports_of(sample)
+
+
+# The core's rooms, lowest first: a module may import from its own room and the ones before it,
+# never from one after it, so the data's way (front end -> service -> rules -> ledger ->
+# fairness -> outbox) is one walk downward. Each room's `service.py`, `transactions.py` and
+# `service.py` at the top sit above every room: they open transactions and call down.
+LAYERS = ("base", "rules", "team", "fairness", "availability", "ledger", "assignment", "admin", "services")
+BASE = {"errors", "results", "events", "clock", "audit", "outbox"}
+
+
+def layer_of(module: str) -> str | None:
+    """Which layer a `bot.routing…` module name (or a file's dotted path) is in."""
+    parts = module.split(".")
+    if parts[:2] != ["bot", "routing"] or len(parts) < 3:
+        return None
+    if parts[-1] == "service" or parts[2] == "transactions":
+        return "services"
+    if parts[2] in BASE:
+        return "base"
+    return parts[2] if parts[2] in LAYERS else None
+
+
+def routing_modules() -> list[tuple[str, Path]]:
+    root = BOT / "routing"
+    return [(".".join(("bot", "routing", *path.relative_to(root).with_suffix("").parts)), path)
+            for path in sorted(root.rglob("*.py")) if path.name != "__init__.py"]
+
+
+def test_every_module_of_the_core_is_in_a_layer() -> None:
+    modules = routing_modules()
+    assert len(modules) > 30
+    assert [name for name, _ in modules if layer_of(name) is None] == []
+
+
+def test_the_core_only_calls_downward() -> None:
+    upward = []
+    for name, path in routing_modules():
+        own = LAYERS.index(layer_of(name) or "")
+        for imported in imports_of(path):
+            other = layer_of(imported)
+            if other is not None and LAYERS.index(other) > own:
+                upward.append(f"{name} ({LAYERS[own]}) imports {imported} ({other})")
+    assert upward == []
+
+
+def test_the_layers_check_catches_an_upward_import() -> None:
+    assert layer_of("bot.routing.rules.matching") == "rules"
+    assert layer_of("bot.routing.ledger.service") == "services"
+    assert LAYERS.index(layer_of("bot.routing.assignment.router") or "") > LAYERS.index("ledger")

@@ -7,7 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from bot.crm.config import CrmConfig, OwnerId
-from bot.routing.admin.weights import WeightError, share_percent, weight_from_number, weight_from_priority
+from bot.routing.fairness.weights import WeightError, share_percent, weight_from_number, weight_from_priority
 from bot.routing.availability.hours import HoursError, WorkingHours
 from bot.routing.availability.timezones import is_timezone
 from bot.routing.fairness import STRATEGIES

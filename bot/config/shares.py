@@ -8,7 +8,7 @@ from fractions import Fraction
 from typing import Any
 
 from bot.config.problems import ConfigProblem
-from bot.routing.admin.weights import (
+from bot.routing.fairness.weights import (
     MAX_WEIGHT,
     WeightError,
     percent_words,

@@ -13,7 +13,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.routing.admin.weights import is_share_words
+from bot.routing.fairness.weights import is_share_words
 from bot.routing.errors import AlreadyDone, InvalidChange, NotFound, RoutingError
 from bot.routing.results import Calibration
 from bot.slack import calibrate_form, ids

@@ -37,7 +37,7 @@ ACTIVE_OPTIONS = {
     ids.ActiveChoice.OFF: "Inactive: no leads in this queue",
 }
 
-# The rules are the routing config's (bot.routing.admin.weights): what the modal takes, the config takes.
+# The rules are the routing config's (bot.routing.fairness.weights): what the modal takes, the config takes.
 WEIGHT_HINT = ("2 (a weight from 0.001 to 10000, at most 3 decimals), 18% (saved as the weight that "
                "gives that share) or priority 3 (1 lead for every 3, up to priority 1000).")
 SHARE_HINT = ("This queue gives each member a share: write one like 18% (at most 4 decimals), and the "

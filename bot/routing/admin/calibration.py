@@ -14,7 +14,7 @@ from sqlalchemy import Connection, Select, insert, select, update
 
 from bot.routing import audit
 from bot.routing.admin.roster import SeatState, config_problem
-from bot.routing.admin.weights import (
+from bot.routing.fairness.weights import (
     MAX_WEIGHT,
     MIN_WEIGHT,
     SHARE_DECIMALS,

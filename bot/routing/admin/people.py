@@ -31,7 +31,7 @@ from bot.config.schema import MemberConfig
 from bot.routing import audit
 from bot.routing.admin import calibration
 from bot.routing.admin.roster import CONFIG_LOCK_ID
-from bot.routing.admin.weights import WeightError, is_share_words, percent_words, round_to, weight_from_number
+from bot.routing.fairness.weights import WeightError, is_share_words, percent_words, round_to, weight_from_number
 from bot.routing.assignment.locks import lock_all_queues, lock_queues
 from bot.routing.availability.time_off import check_text
 from bot.routing.errors import InvalidChange, NotFound

@@ -24,7 +24,7 @@ from sqlalchemy import Connection, Row, func, insert, select, text, update
 
 from bot.config.schema import RoutingConfig, SeatConfig
 from bot.config.shares import share_problems
-from bot.routing.admin.weights import (
+from bot.routing.fairness.weights import (
     MAX_PRIORITY,
     MAX_WEIGHT,
     MIN_WEIGHT,

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from bot.routing import explain
+from bot.routing.assignment import explain
 from bot.routing.assignment.accounts import account_key
 from bot.routing.assignment.batch import Batch, Decision
 from bot.routing.assignment.lead_lookup import lead_explanation, stored_outcome

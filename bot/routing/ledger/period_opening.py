@@ -6,7 +6,6 @@ from datetime import datetime
 
 from sqlalchemy import Connection, select
 
-from bot.routing.assignment.locks import lock_all_queues
 from bot.routing.ledger.periods import period_key
 from bot.routing.ledger.queues import open_queue, save
 from bot.routing.team import TeamSettings
@@ -17,10 +16,9 @@ def open_due_periods(connection: Connection, team: TeamSettings, now: datetime) 
     """Open the current period in each queue still on an older one; the names opened.
 
     Safe to run any number of times, on any replica: a queue already on the current period
-    is left alone, and every queue is locked first, in the lock order.
+    is left alone. The caller holds every queue's lock (`assignment.locks.lock_all_queues`).
     """
     current = period_key(now, team.timezone, team.period)
-    lock_all_queues(connection)
     names = connection.execute(select(Queue.name, Queue.period_key).where(Queue.in_config.is_(True))).all()
     started = []
     for name, key in names:

@@ -3,6 +3,9 @@ period job turns them. Each method is one transaction (see `bot.routing.transact
 
 from __future__ import annotations
 
+from sqlalchemy import Connection
+
+from bot.routing.assignment.locks import lock_all_queues
 from bot.routing.ledger import standings
 from bot.routing.ledger.period_opening import open_due_periods
 from bot.routing.ledger.report import PeriodReport, period_report
@@ -32,5 +35,8 @@ class LedgerService:
 
     async def start_due_periods(self) -> list[str]:
         """Open a new period in every queue whose period has ended; safe to run any number of times."""
-        return await self.transactions.run(
-            lambda c: open_due_periods(c, load_team(c), self.transactions.clock.now()))
+        def work(c: Connection) -> list[str]:
+            lock_all_queues(c)  # a period opens in each queue in one transaction: in the lock order
+            return open_due_periods(c, load_team(c), self.transactions.clock.now())
+
+        return await self.transactions.run(work)

@@ -11,8 +11,8 @@ from datetime import datetime
 from fractions import Fraction
 from typing import Any
 
-from bot.routing.admin.weights import describe_weight
 from bot.routing.fairness import STRATEGIES
+from bot.routing.fairness.weights import describe_weight
 from bot.routing.ledger.queues import OpenQueue, SeatInfo
 from bot.routing.rules.matching import RuleResult
 
