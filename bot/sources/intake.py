@@ -21,6 +21,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection
+from sqlalchemy.exc import IntegrityError
 
 from bot.routing.errors import RoutingError
 from bot.routing.results import RouteOutcome
@@ -35,6 +36,8 @@ from bot.sources.notify import owe_parked_note
 from bot.sources.parked import Parking
 from bot.sources.registry import kind_of
 from bot.sources.stored import stored_source
+
+MAX_ITEMS = 1000  # payloads in one request: Salesforce sends up to 100, HubSpot batches of 100
 
 
 @dataclass(slots=True)
@@ -53,13 +56,23 @@ def sort_payloads(source: SourceConfig, kind: Kind, split: Split, body: bytes, c
     for index, payload in enumerate(split.payloads):
         where = f"item {index + 1} of {total}: " if total > 1 else ""
         try:
-            fields = lead_fields(payload, kind.default_fields(payload), source.fields)
+            fields = lead_fields(payload, defaults_of(kind, payload), source.fields)
             checked_lead(fields)
         except (Unmappable, LeadInvalid) as problem:
             result.parkings.append(Parking.payload(where + reason_for(problem), payload))
             continue
         result.leads.append(fields)
     return result
+
+
+def defaults_of(kind: Kind, payload: dict[str, Any]) -> dict[str, Any]:
+    """The kind's default mapping; a payload shaped unlike anything the sender documents is
+    Unmappable, never an error of ours."""
+    try:
+        return kind.default_fields(payload)
+    except (TypeError, AttributeError, ValueError, KeyError) as error:
+        raise Unmappable(f"the payload is not shaped as {kind.name} sends it ({type(error).__name__}: "
+                         f"{str(error)[:120]})") from None
 
 
 def reason_for(problem: Exception) -> str:
@@ -98,6 +111,9 @@ class SourceIntake:
         self.count(source.name, "received")
         try:
             split = kind.read(request, source, secret, self._now(), content_type)
+            if len(split.payloads) + len(split.ignored) > MAX_ITEMS:
+                raise Refused(413, f"The request holds over {MAX_ITEMS} items; no sender batches that many. "
+                                   "Send them in smaller batches.")
         except Refused:
             self.count(source.name, "refused")
             raise
@@ -117,7 +133,10 @@ class SourceIntake:
             return []
         if len(leads) == 1:
             return [await self.service.assignment.route(leads[0], actor=actor)]
-        return await self.service.assignment.route_many(leads, actor=actor)
+        try:
+            return await self.service.assignment.route_many(leads, actor=actor)
+        except IntegrityError:  # another replica stored one of these ids just now: they are known now
+            return await self.service.assignment.route_many(leads, actor=actor)
 
     async def _commit(self, source: SourceConfig, kind: Kind,
                       sorted_: Sorted) -> tuple[list[RouteOutcome], list[int]]:

@@ -29,6 +29,12 @@ def compiled(path: str) -> ParsedResult:
     return jmespath.compile(path)
 
 
+def objects(value: Any) -> list[dict[str, Any]]:
+    """The objects of a list a payload should hold (anything else there: none), so a payload
+    of an unexpected shape maps to fewer fields instead of failing."""
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
 def top_level_scalars(payload: Mapping[str, Any]) -> dict[str, Any]:
     """What a payload says at its top level that a lead can hold (objects and lists are left
     for the mapping: never refused)."""

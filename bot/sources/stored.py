@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import ValidationError
 from sqlalchemy import Connection
 
@@ -10,16 +12,26 @@ from bot.sources.config import SourceConfig
 
 SETTINGS_KEY = "sources"
 
+# The team's settings are read (and cached) once per config version by load_team, so the same
+# list object comes back until the next apply: its sources are validated once, not per request.
+_parsed: tuple[Any, dict[str, SourceConfig]] = (None, {})
+
 
 def stored_sources(connection: Connection) -> list[SourceConfig]:
     """Every source applied (one stored by an older release that no longer validates is left out)."""
-    sources = []
-    for raw in load_team(connection).settings.get(SETTINGS_KEY) or []:
-        try:
-            sources.append(SourceConfig.model_validate(raw))
-        except ValidationError:
-            continue
-    return sources
+    global _parsed
+    raw = load_team(connection).settings.get(SETTINGS_KEY) or []
+    cached_raw, by_name = _parsed
+    if cached_raw is not raw:
+        by_name = {}
+        for entry in raw:
+            try:
+                source = SourceConfig.model_validate(entry)
+            except ValidationError:
+                continue
+            by_name[source.name] = source
+        _parsed = (raw, by_name)
+    return list(by_name.values())
 
 
 def stored_source(connection: Connection, name: str) -> SourceConfig | None:

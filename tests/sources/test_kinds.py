@@ -176,3 +176,31 @@ async def test_a_signature_header_sent_twice_is_refused(sources_app: Sources) ->
         assert answer.status == 400
         assert "more than one" in (await answer.json())["error"]
     assert (await sources_app.counts())["leads"] == 0
+
+
+HOSTILE = [
+    ("typeform", {"event_type": "form_response", "form_response": {"token": 5, "answers": 5, "hidden": []}}),
+    ("typeform", {"form_response": {"answers": [{"type": "choice", "choice": [1]}, "x", {"field": 3}]}}),
+    ("tally", {"data": {"responseId": ["a"], "fields": [{"value": [{"id": 1}], "options": 7}]}}),
+    ("tally", {"eventType": "FORM_RESPONSE", "data": "text"}),
+    ("calendly", {"event": "invitee.created", "payload": {"uri": {"x": 1}, "questions_and_answers": {}}}),
+    ("webflow", {"triggerType": "form_submission", "payload": {"data": [], "id": None}}),
+    ("pipedrive", {"meta": {"action": "create"}, "data": {"emails": "x", "phones": [1, None]}}),
+    ("hubspot", [1, "two", {"subscriptionType": 3}, {"properties": []}]),
+]
+
+
+@pytest.mark.parametrize(("kind", "payload"), HOSTILE, ids=[f"{k}-{i}" for i, (k, _) in enumerate(HOSTILE)])
+async def test_signed_payloads_of_any_shape_are_answered_2xx_never_500(sources_app: Sources, kind: str,
+                                                                       payload: Any) -> None:
+    body = json.dumps(payload).encode()
+    status, _, answer = await sources_app.post(kind, body, signed(kind, body, sources_app))
+    assert status in (200, 201, 202), answer
+
+
+@pytest.mark.parametrize("t", ["9" * 400, "-5", "1e9", "١٢٣"])
+async def test_a_timestamp_that_is_no_unix_time_is_refused(sources_app: Sources, t: str) -> None:
+    body = fixture("calendly.json")
+    headers = {"Calendly-Webhook-Signature": f"t={t},v1=00"}
+    status, _, answer = await sources_app.post("calendly", body, headers)
+    assert status == 401, answer

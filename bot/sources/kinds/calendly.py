@@ -11,7 +11,7 @@ from typing import Any
 
 from bot.sources.config import SourceConfig
 from bot.sources.kind import Kind, RawRequest, Refused
-from bot.sources.mapping import top_level_scalars
+from bot.sources.mapping import objects, top_level_scalars
 from bot.sources.signatures import as_bytes, bad_signature, header, hmac_sha256, same, timestamp
 
 INVITEE = ("name", "email", "first_name", "last_name", "timezone", "text_reminder_number", "status")
@@ -44,8 +44,8 @@ class CalendlyKind(Kind):
         if not isinstance(invitee, dict):
             return {}
         fields = {key: invitee[key] for key in INVITEE if isinstance(invitee.get(key), str)}
-        for qa in invitee.get("questions_and_answers") or []:
-            if isinstance(qa, dict) and isinstance(qa.get("question"), str) and qa.get("answer") is not None:
+        for qa in objects(invitee.get("questions_and_answers")):
+            if isinstance(qa.get("question"), str) and isinstance(qa.get("answer"), str | int | float | bool):
                 fields[qa["question"].strip()] = qa["answer"]
         tracking = invitee.get("tracking")
         if isinstance(tracking, dict):

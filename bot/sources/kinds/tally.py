@@ -9,15 +9,18 @@ from typing import Any
 
 from bot.sources.config import SourceConfig
 from bot.sources.kind import Kind, RawRequest
+from bot.sources.mapping import objects
 from bot.sources.signatures import b64, bad_signature, header, hmac_sha256, same
 
 
 def field_value(field: dict[str, Any]) -> Any:
     """A field's value; choices are option ids in `value`, with their texts in `options`."""
     value = field.get("value")
-    options = {o.get("id"): o.get("text") for o in field.get("options") or [] if isinstance(o, dict)}
+    options = {o.get("id"): o.get("text") for o in objects(field.get("options"))
+               if isinstance(o.get("id"), str)}
     if isinstance(value, list):
-        value = ", ".join(str(options.get(item, item)) for item in value if item is not None) or None
+        value = ", ".join(str(options.get(item, item)) for item in value
+                          if isinstance(item, str | int | float)) or None
     elif isinstance(value, str) and value in options:
         value = options[value]
     return value if value is None or isinstance(value, str | int | float | bool) else None
@@ -48,9 +51,7 @@ class TallyKind(Kind):
             if isinstance(data.get(key), str):
                 fields[key] = data[key]
         email = None
-        for field in data.get("fields") or []:
-            if not isinstance(field, dict):
-                continue
+        for field in objects(data.get("fields")):
             name = field.get("label") or field.get("key")
             value = field_value(field)
             if isinstance(name, str) and name.strip() and value is not None:

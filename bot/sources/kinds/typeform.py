@@ -9,7 +9,7 @@ from typing import Any
 
 from bot.sources.config import SourceConfig
 from bot.sources.kind import Kind, RawRequest, Refused
-from bot.sources.mapping import top_level_scalars
+from bot.sources.mapping import objects, top_level_scalars
 from bot.sources.signatures import b64, bad_signature, header, hmac_sha256, same
 
 VALUE_KEYS = {"choice": "label", "choices": "labels"}  # answers whose value is an object
@@ -59,9 +59,7 @@ class TypeformKind(Kind):
         if isinstance(hidden, dict):
             fields.update(top_level_scalars(hidden))
         email = None
-        for answer in response.get("answers") or []:
-            if not isinstance(answer, dict):
-                continue
+        for answer in objects(response.get("answers")):
             ref = (answer.get("field") or {}).get("ref") if isinstance(answer.get("field"), dict) else None
             value = answer_value(answer)
             if isinstance(ref, str) and ref and value is not None:

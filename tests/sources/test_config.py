@@ -1,0 +1,69 @@
+"""`sources:` in the routing config: every mistake named at its line, as `config check` says it."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+from sources_support import TEAM
+
+from bot.config.routing import ConfigInvalid, load_text
+from bot.sources.config import KINDS, SourceConfig, missing_secrets
+from bot.sources.registry import KIND_BY_NAME
+
+
+def problems(sources: list[dict[str, object]]) -> list[str]:
+    text = yaml.safe_dump({**yaml.safe_load(TEAM), "sources": sources}, sort_keys=False)
+    with pytest.raises(ConfigInvalid) as caught:
+        load_text(text, "routing.yaml")
+    return [problem.render("routing.yaml") for problem in caught.value.problems]
+
+
+def test_every_kind_the_config_names_has_a_module() -> None:
+    assert set(KINDS) == set(KIND_BY_NAME)
+
+
+def test_an_unknown_kind_is_named_with_its_place() -> None:
+    [problem] = problems([{"name": "crm", "kind": "zapier"}])
+    assert problem.startswith("routing.yaml:")
+    assert "sources[0].kind: 'zapier' is not a kind of source; use one of 'json', 'form'" in problem
+
+
+def test_a_signed_kind_without_secret_env_and_salesforce_without_its_org() -> None:
+    found = problems([{"name": "tf", "kind": "typeform"}, {"name": "sf", "kind": "salesforce"}])
+    assert any("sources[0]: a typeform source needs `secret_env`" in p for p in found)
+    assert any("sources[1]: a salesforce source needs `organization_id`" in p for p in found)
+
+
+def test_duplicate_names_are_refused() -> None:
+    found = problems([{"name": "web", "kind": "form"}, {"name": "feed", "kind": "json"},
+                      {"name": "Web", "kind": "form"}])
+    assert any("sources[0] and sources[2] are both named 'Web'" in p for p in found)
+
+
+def test_options_of_another_kind_paths_and_names_are_checked() -> None:
+    found = problems([
+        {"name": "tf", "kind": "typeform", "secret_env": "TF", "redirect": "https://example.com"},
+        {"name": "j", "kind": "json", "fields": {"id": "data.[bad"}},
+        {"name": "has space", "kind": "json"},
+        {"name": "f", "kind": "form", "redirect": "example.com/thanks"},
+        {"name": "s", "kind": "salesforce", "organization_id": "00D0000"},
+    ])
+    text = "\n".join(found)
+    assert "`redirect` is only for form sources" in text
+    assert "sources[1].fields: the path for 'id' is not a JMESPath expression" in text
+    assert "sources[2].name" in text
+    assert "sources[3].redirect: 'example.com/thanks' is not a web address" in text
+    assert "sources[4].organization_id" in text
+
+
+def test_a_valid_list_loads_and_missing_secrets_are_named_for_serve() -> None:
+    text = yaml.safe_dump({**yaml.safe_load(TEAM), "sources": [
+        {"name": "tf", "kind": "typeform", "secret_env": "TF_SECRET"},
+        {"name": "web", "kind": "form", "honeypot": "website"},
+        {"name": "partner", "kind": "json", "fields": {"id": "data.uid"}}]})
+    config = load_text(text)
+    assert [s.name for s in config.sources] == ["tf", "web", "partner"]
+    assert missing_secrets(config.sources, {"TF_SECRET": "x"}) == []
+    [missing] = missing_secrets(config.sources, {})
+    assert missing.startswith("sources[0] (tf, typeform): the environment variable TF_SECRET is not set")
+    assert SourceConfig(name="x", kind="json").fields == {}
