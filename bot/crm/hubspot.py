@@ -26,6 +26,7 @@ MAX_OWNER_PAGES = 100
 class HubSpot:
     kind = "hubspot"
     vendor = VENDOR
+    lists_all = True  # find_owners answers for every owner at once
 
     def __init__(self, http: CrmHttp, base_url: str, token: str) -> None:
         self.http = http

@@ -27,9 +27,11 @@ import sys
 from typing import TYPE_CHECKING, TextIO
 
 from bot.config.settings import Settings
+from bot.crm.transport import CrmTransport
 from bot.delivery.handover import MAX_LINE_BYTES, read_order
 from bot.delivery.loop import DeliveryLoop
 from bot.delivery.transports import close_transports, default_transports
+from bot.routing.events import Way
 from bot.routing.service import RoutingService
 from bot.stop_signals import on_stop_signals
 from bot.store.db import Database
@@ -89,6 +91,7 @@ async def deliver_for_serve(settings: Settings) -> int:
     service = RoutingService(db, webhook=bool(settings.webhook_url))
     slack = _slack_deliverer(settings, service)
     transports = default_transports(slack, settings.webhook_url, settings.webhook_secret)
+    transports[Way.CRM] = CrmTransport(settings, db)
     counts = PipeCounts(sys.stdout)
     delivery = DeliveryLoop(db, transports, service=service, metrics=counts, wake=wake,
                             max_attempts=settings.outbox_max_attempts, min_interval=MIN_INTERVAL)

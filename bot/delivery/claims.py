@@ -18,7 +18,8 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, select, update
 
-from bot.routing.events import EventKind, ManagersNote, Recipient
+from bot.crm.message import failure_text as crm_failure_text
+from bot.routing.events import EventKind, ManagersNote, Recipient, Way
 from bot.routing.outbox import Message, outbox_row
 from bot.store.db import Database
 from bot.store.models import OutboxMessage, table_of
@@ -161,5 +162,7 @@ def failure_note(gave_up: GaveUp, channel: str | None, now: datetime) -> dict[st
     attempts = message.attempts if gave_up.tried else message.attempts - 1
     text = (f"A {message.kind} message to {to}{lead} could not be delivered after "
             f"{attempts} attempt(s): {gave_up.error}")
+    if message.kind == Way.CRM:
+        text = crm_failure_text(message.payload, message.lead_id, attempts, gave_up.error)
     note = ManagersNote(text, message.payload.get("lead") or None)
     return outbox_row(f"delivery-failed:{message.id}", note, Recipient.channel(channel), message.lead_id, now)

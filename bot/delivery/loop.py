@@ -64,7 +64,7 @@ CONCURRENCY: Mapping[str, int] = {"slack": 16, "webhook": 4}
 OTHER_CONCURRENCY = 4  # a lane not named in CONCURRENCY (a CRM)
 LANES = {Way.DM.value: "slack", Way.CHANNEL.value: "slack"}  # kinds sharing a transport share its lane
 MAX_ERROR_CHARS = 1000  # of a failed attempt's error, as stored and logged
-KEPT_RESULT_KEYS = ("ok", "channel", "ts", "status", "console", "message_ts")
+KEPT_RESULT_KEYS = ("ok", "channel", "ts", "status", "console", "message_ts", "crm_owner_id", "skipped")
 
 
 class DeliveryCounts(Protocol):

@@ -250,7 +250,9 @@ def default_transports(slack: SlackDeliverer | None, webhook_url: str | None,
 
 
 async def close_transports(transports: dict[str, Transport]) -> None:
-    """Close what holds connections (each transport once, though several kinds share one)."""
+    """Close what holds connections (each transport once, though several kinds share one):
+    the webhook's and the CRM's sessions (Slack's runtime is closed by its owner)."""
     for transport in {id(t): t for t in transports.values()}.values():
-        if isinstance(transport, WebhookTransport):
-            await transport.close()
+        close = getattr(transport, "close", None)
+        if close is not None and not isinstance(transport, SlackTransport):
+            await close()

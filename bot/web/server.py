@@ -17,12 +17,14 @@ from aiohttp import web
 from sqlalchemy.exc import DBAPIError
 
 from bot.config.settings import Settings, shown_database, without_password
+from bot.crm.transport import CrmTransport
 from bot.delivery.handover import HANDOVER_LEASE
 from bot.delivery.loop import DeliveryLoop
 from bot.delivery.process import DeliveryProcess, DeliveryProcessFailed
 from bot.delivery.transports import close_transports, default_transports
 from bot.jobs.runner import JobRunner
 from bot.routing.admin.roster import replaced_calibrations
+from bot.routing.events import Way
 from bot.routing.service import RoutingService
 from bot.slack.runtime import SlackAppTokenRefused, SlackRuntime
 from bot.stop_signals import on_stop_signals
@@ -179,6 +181,7 @@ def _delivery(settings: Settings, db: Database, service: RoutingService, slack: 
         return DeliveryProcess(settings, metrics)
     wake = asyncio.Event()
     transports = default_transports(slack, settings.webhook_url, settings.webhook_secret)
+    transports[Way.CRM] = CrmTransport(settings, db)
     return InlineDelivery(DeliveryLoop(db, transports, service=service, metrics=metrics, wake=wake,
                                        max_attempts=settings.outbox_max_attempts), wake)
 

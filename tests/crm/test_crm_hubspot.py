@@ -148,6 +148,8 @@ async def test_an_earlier_assignment_never_overtakes_a_later_one(
         assert [c.status for c in hubspot.calls_to("update")] == [502, 200]
         first, second = await crm_rows(team.db)
         assert first.sent_at is not None and second.sent_at is not None
+        assert first.result["skipped"] == f"assignment {second.payload['assignment_id']} came later"
+        assert second.result["crm_owner_id"] == "202"
     finally:
         await team.close()
 
@@ -162,7 +164,8 @@ async def test_an_email_no_owner_has_is_given_up_visibly(database_url: str, hubs
         assert "no HubSpot owner has the email alice@elsewhere.example" in row.last_error
         assert failures(team.metrics) == 1
         [note] = await notes(team.db)
-        assert "lead L-1" in note and "alice@elsewhere.example" in note and "crm_owner_id" in note
+        assert note.startswith("The CRM owner of lead L-1 could not be set to <@U01ALICE> after 1 attempt(s)")
+        assert "alice@elsewhere.example" in note and "crm_owner_id" in note
         assert hubspot.calls_to("update") == []
     finally:
         await team.close()
