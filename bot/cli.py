@@ -17,6 +17,7 @@ from sqlalchemy.exc import DBAPIError
 from bot import lead_files
 from bot.config.routing import CheckedConfig, ConfigInvalid, check_file
 from bot.config.settings import Settings, new_sqlite_file, shown_database, without_password
+from bot.crm.check import check_owners
 from bot.explanation_text import explanation_lines
 from bot.lead_files import LeadFileInvalid
 from bot.routing.admin.roster import replaced_calibrations
@@ -160,6 +161,10 @@ def config_check(file: str) -> None:
         sys.exit(1)
     echo_remarks(checked)
     parsed, warned = checked.config, len(checked.warnings)
+    if parsed.crm is not None:  # members whose email matches no owner, when the CRM answers
+        for remark in check_owners(parsed, settings_or_fail()):
+            click.echo(remark.render(checked.source), err=True)
+            warned += remark.level == "warning"
     click.echo(
         f"{file} is valid: {len(parsed.members)} members, {len(parsed.queues)} queues, "
         f"{len(parsed.rules)} rules." + (f" {warned} warning(s) above." if warned else "")

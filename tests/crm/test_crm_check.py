@@ -3,6 +3,11 @@ CRM answers; when it cannot be asked, a note says nothing was checked."""
 
 from __future__ import annotations
 
+import asyncio
+import os
+import sys
+from pathlib import Path
+
 from crm_support import FakeHubSpot, FakePipedrive, config_text
 
 from bot.config.routing import load_text
@@ -49,3 +54,20 @@ async def test_a_crm_that_cannot_be_asked_is_a_note() -> None:
 
 def test_no_crm_section_checks_nothing() -> None:
     assert check_owners(load_text(config_text(HUBSPOT).replace("crm: " + HUBSPOT, "")), Settings()) == []
+
+
+async def test_rotation_config_check_names_them(tmp_path: Path) -> None:
+    path = tmp_path / "routing.yaml"
+    path.write_text(config_text(HUBSPOT, bob="email: bob@typo.example"))
+    async with FakeHubSpot() as fake:
+        fake.add_owner("alice@example.com", owner_id="101", user_id=1)
+        fake.add_owner("carol@example.com", owner_id="103", user_id=3)
+        env = os.environ | {"HUBSPOT_TOKEN": fake.token, "HUBSPOT_API_URL": fake.url}
+        check = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "config", "check", str(path), env=env,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        out, err = await check.communicate()
+    assert check.returncode == 0  # the config applies; the warning says what will not work
+    said = f"{path}: warning: members[1].email: no HubSpot owner has the email bob@typo.example"
+    assert said in err.decode()
+    assert "1 warning(s) above" in out.decode()
