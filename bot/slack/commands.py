@@ -19,7 +19,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.routing.errors import NotFound, RoutingError
 from bot.routing.rules.lead_fields import storable
 from bot.routing.service import RoutingService
-from bot.slack import availability_words, calendar_command, calibrate_modal, replies
+from bot.slack import availability_words, calendar_command, calibrate_modal, people_command, replies
 from bot.slack.answers import ANSWER_LIMIT, Refusal, attempt, clip, escape
 from bot.slack.dates import iso_day
 from bot.slack.deps import SlackDeps, deps
@@ -240,6 +240,8 @@ async def _member_meant(req: Request, words: str) -> str:
 SUBCOMMANDS: dict[str, Callable[[Request], Awaitable[str | None]]] = {
     "help": help_, "status": status, "pause": pause, "resume": resume, "away": away,
     "calendar": calendar, "who": who, "why": why, "calibrate": calibrate,
+    "add": people_command.add, "remove": people_command.remove, "history": people_command.history,
+    "reassign": people_command.reassign,
 }
 
 

@@ -11,13 +11,17 @@ from bot.slack import (
     away_modal,
     calibrate_modal,
     commands,
+    escalation_actions,
     events,
     home,
     lead_actions,
+    people_command,
+    people_modal,
     status_actions,
 )
 
-MODULES = (commands, calibrate_modal, lead_actions, home, away_modal, status_actions, events)
+MODULES = (commands, calibrate_modal, lead_actions, home, away_modal, status_actions, events,
+           people_command, people_modal, escalation_actions)
 
 
 def register(app: AsyncApp) -> None:

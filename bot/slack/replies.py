@@ -27,6 +27,10 @@ HELP = "\n".join([
     "• `/rotation why L-1042` — why a lead went where it went",
     "• `/rotation calibrate @alice` — managers: weights, adjustments, queues",
     "• `/rotation pause @alice …`, `resume @alice`, `away @alice START END` — managers: for a member",
+    "• `/rotation add @dana to emea share 20%` — managers: a person into the rotation, level with everyone",
+    "• `/rotation remove @dana [from emea]` — managers: out of a queue, or the rotation (history kept)",
+    "• `/rotation history [@dana]` — your history (managers: anyone's): pauses, leave, calibrations",
+    "• `/rotation reassign L-1042 @bob` — managers: offer a lead to someone now",
 ])
 
 
