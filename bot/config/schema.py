@@ -172,7 +172,8 @@ class RoutingConfig(Strict):
     members: list[MemberConfig] = Field(default_factory=list)
     queues: list[QueueConfig] = Field(default_factory=list)
     rules: list[RuleConfig] = Field(default_factory=list)
-    sources: SourceList = Field(default_factory=list)
+    # left out of dumps while empty: a config without sources keeps the digest it had before
+    sources: SourceList = Field(default_factory=list, exclude_if=lambda sources: not sources)
     crm: CrmConfig | None = None
 
     _tz = field_validator("timezone")(_timezone)

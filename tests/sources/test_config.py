@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+
 import pytest
 import yaml
 from sources_support import TEAM
 
 from bot.config.routing import ConfigInvalid, load_text
+from bot.routing.admin.roster import config_digest
 from bot.sources.config import KINDS, SourceConfig, missing_secrets
 from bot.sources.registry import KIND_BY_NAME
 
@@ -67,3 +71,16 @@ def test_a_valid_list_loads_and_missing_secrets_are_named_for_serve() -> None:
     [missing] = missing_secrets(config.sources, {})
     assert missing.startswith("sources[0] (tf, typeform): the environment variable TF_SECRET is not set")
     assert SourceConfig(name="x", kind="json").fields == {}
+
+
+def test_a_config_without_sources_keeps_the_digest_it_had_before_sources_existed() -> None:
+    config = load_text(TEAM)
+    dumped = config.model_dump(mode="json")
+    assert "sources" not in dumped
+    dumped.pop("crm", None)
+    for member in dumped["members"]:
+        member.pop("crm_owner_id", None)
+    before = hashlib.sha256(json.dumps(dumped, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+    assert config_digest(config) == before
+    with_sources = load_text(TEAM + "sources: [{name: web, kind: form}]\n")
+    assert config_digest(with_sources) != before
