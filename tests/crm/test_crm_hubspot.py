@@ -3,6 +3,7 @@ looked up once by email, 429s honoured, lasting failures visible, nothing lost o
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from email.utils import format_datetime
@@ -11,6 +12,7 @@ import pytest
 from crm_support import FakeHubSpot, Team, config_text, crm_rows, failures, notes
 
 from bot.config.settings import Settings
+from bot.delivery.claims import claim
 
 CRM = "{kind: hubspot, object: contacts, record_id_field: hubspot_id}"
 
@@ -244,5 +246,32 @@ async def test_a_message_owed_at_a_restart_is_sent_by_the_next_process(
         assert hubspot.owner_of("contacts", "501") == "101"
         assert hubspot.owner_of("contacts", "502") == "202"
         assert [r.sent_at is not None for r in await crm_rows(fresh)] == [True, True]
+    finally:
+        await team.close()
+
+
+async def test_a_running_loop_after_a_crash_mid_send_sets_the_owner_once_its_claim_runs_out(
+        database_url: str, hubspot: FakeHubSpot) -> None:
+    team = await team_for(database_url, hubspot)
+    try:
+        await team.route("L-1", hubspot_id="501")
+        await team.route("L-2", hubspot_id="502")
+        # A process claimed L-1's write and died before sending it: the row stays leased.
+        [claimed] = await claim(team.db, team.clock.now(), lease=timedelta(seconds=30), limit=1,
+                                skip_kinds=("dm", "channel"))
+        assert (claimed.kind, claimed.lead_id) == ("crm", "L-1")
+        stop = asyncio.Event()
+        running = asyncio.create_task(team.loop.run(stop))  # the next process, running as serve runs it
+        try:
+            await hubspot.wait_for("update", 1)  # L-2 at once
+            assert hubspot.owner_of("contacts", "501") is None  # L-1 still leased to the dead process
+            team.later(31)
+            team.loop.wake.set()
+            await hubspot.wait_for("update", 2)
+        finally:
+            stop.set()
+            await running
+        assert hubspot.owner_of("contacts", "501") == "101" and hubspot.owner_of("contacts", "502") == "202"
+        assert len(hubspot.served("update")) == 2
     finally:
         await team.close()

@@ -3,6 +3,7 @@ given token; OwnerId with Sforce-Auto-Assign: FALSE; users found by email with S
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
@@ -132,5 +133,29 @@ async def test_the_orgs_api_limit_is_tried_again_and_an_inactive_user_is_no_owne
         rows = await crm_rows(team.db)
         assert [r.failed_at is not None for r in rows] == [False, True, True]
         assert "no Salesforce owner has the email carol@example.com" in rows[2].last_error
+    finally:
+        await team.close()
+
+
+async def test_writes_in_flight_together_share_one_refresh(
+        sqlite_url: str, salesforce: FakeSalesforce) -> None:
+    config = config_text(CRM, alice=f"crm_owner_id: {ALICE}", bob=f"crm_owner_id: {BOB}",
+                         carol=f"crm_owner_id: {ALICE}")
+    team = await Team(sqlite_url, config, credentials(salesforce)).start()
+    try:
+        await team.route("L-0", sf_id=RECORDS[0])
+        await team.deliver()  # the first token
+        salesforce.expire_sessions()
+        for n, record in enumerate(RECORDS):
+            await team.route(f"L-{n + 1}", sf_id=record)
+        stop = asyncio.Event()
+        running = asyncio.create_task(team.loop.run(stop))
+        try:
+            await salesforce.wait_for("update", 1 + len(RECORDS))
+        finally:
+            stop.set()
+            await running
+        assert len(salesforce.calls_to("token")) == 2  # one refresh for all three
+        assert [salesforce.owner_of("Lead", r) for r in RECORDS] == [BOB, ALICE, ALICE]
     finally:
         await team.close()
