@@ -8,8 +8,10 @@ time in this process, so the check and the write are not separated by another's 
 Setting the same owner twice is harmless (every CRM treats it as a no-op update), so a
 message repeated after a crash does no harm either.
 
-The CRM and object come from the routing config in the database (`crm:`), read per message,
-so `rotation config apply` reaches a running delivery loop; credentials from the settings.
+What to write is read from the database when the message is sent (`bot.crm.state`): the
+routing config's `crm:` (so `rotation config apply` reaches a running loop), the record id
+and the member's email and `crm_owner_id`; the credentials come from the settings. The owner
+id is the member's `crm_owner_id`, else found by their email (`bot.crm.owners`, cached).
 """
 
 from __future__ import annotations
