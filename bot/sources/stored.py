@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import Connection
 
 from bot.routing.team import load_team
-from bot.sources.config import SourceConfig
+from bot.sources.config import SourceConfig, missing_secrets
 
 SETTINGS_KEY = "sources"
 
@@ -36,3 +37,9 @@ def stored_sources(connection: Connection) -> list[SourceConfig]:
 
 def stored_source(connection: Connection, name: str) -> SourceConfig | None:
     return next((source for source in stored_sources(connection) if source.name == name), None)
+
+
+def unset_secrets(connection: Connection, environ: Mapping[str, str]) -> list[str]:
+    """For `rotation serve` at start: each applied source whose secret is not in `environ`
+    (its sender gets 503 until it is set), in words naming the source and the variable."""
+    return missing_secrets(stored_sources(connection), environ)

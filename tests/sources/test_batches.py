@@ -83,3 +83,11 @@ async def test_repeated_deliveries_change_nothing(sources_app: Sources) -> None:
     second, _, repeat = await sources_app.post("feed", json.dumps({"id": "R-1"}).encode(), AUTH)
     assert (first, second) == (201, 200)
     assert as_json(again) == as_json(repeat)
+
+
+async def test_a_request_of_over_1000_items_is_refused_whole(sources_app: Sources) -> None:
+    items = [{"id": f"X-{n}"} for n in range(1001)]
+    status, _, answer = await sources_app.post("feed", json.dumps(items).encode(), AUTH)
+    assert status == 413
+    assert "smaller batches" in as_json(answer)["error"]
+    assert (await sources_app.counts())["leads"] == 0

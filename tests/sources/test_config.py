@@ -7,12 +7,15 @@ import json
 
 import pytest
 import yaml
-from sources_support import TEAM
+from sources_support import SOURCES, TEAM, apply_sources
 
 from bot.config.routing import ConfigInvalid, load_text
 from bot.routing.admin.roster import config_digest
+from bot.routing.service import RoutingService
 from bot.sources.config import KINDS, SourceConfig, missing_secrets
 from bot.sources.registry import KIND_BY_NAME
+from bot.sources.stored import unset_secrets
+from bot.store.db import Database
 
 
 def problems(sources: list[dict[str, object]]) -> list[str]:
@@ -84,3 +87,13 @@ def test_a_config_without_sources_keeps_the_digest_it_had_before_sources_existed
     assert config_digest(config) == before
     with_sources = load_text(TEAM + "sources: [{name: web, kind: form}]\n")
     assert config_digest(with_sources) != before
+
+
+async def test_serve_can_name_the_applied_sources_whose_secret_is_unset(db: Database) -> None:
+    service = RoutingService(db)
+    await apply_sources(service, SOURCES)
+    unset = await service.transactions.read(lambda c: unset_secrets(c, {"TYPEFORM_SECRET": "x"}))
+    assert len(unset) == 6
+    assert not any("TYPEFORM_SECRET" in line for line in unset)
+    assert any("(pipedrive, pipedrive): the environment variable PIPEDRIVE_AUTH is not set" in line
+               for line in unset)
