@@ -14,7 +14,17 @@ from typing import Annotated, Any
 
 import jmespath
 from jmespath.exceptions import JMESPathError
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 KINDS = ("json", "form", "typeform", "salesforce", "hubspot", "calendly", "tally", "webflow", "pipedrive")
 SIGNED = frozenset({"typeform", "hubspot", "calendly", "tally", "webflow", "pipedrive"})
@@ -103,17 +113,40 @@ def _first_line(error: Exception) -> str:
     return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
 
 
-def _unique_names(sources: list[SourceConfig]) -> list[SourceConfig]:
+def _duplicate_names(value: Any) -> list[InitErrorDetails]:
+    """Each entry that reuses an earlier entry's name (names ignore case: they are addresses)."""
+    found: list[InitErrorDetails] = []
     first: dict[str, int] = {}
-    for index, source in enumerate(sources):
-        earlier = first.setdefault(source.name.lower(), index)
+    for index, entry in enumerate(value if isinstance(value, list) else []):
+        name = entry.get("name") if isinstance(entry, dict) else None
+        if not isinstance(name, str):
+            continue
+        earlier = first.setdefault(name.strip().lower(), index)
         if earlier != index:
-            raise ValueError(f"sources[{earlier}] and sources[{index}] are both named {source.name!r}; each "
-                             f"source needs its own name, which is its address (/sources/NAME)")
+            message = (f"{name[:100]!r} is also the name of sources[{earlier}]; each source needs its own "
+                       "name, which is its address (/sources/NAME)")
+            error = PydanticCustomError("value_error", "{error}", {"error": message})
+            found.append(InitErrorDetails(type=error, loc=(index, "name"), input=name))
+    return found
+
+
+def _names_once(value: Any, handler: ValidatorFunctionWrapHandler) -> list[SourceConfig]:
+    """The entries, and any name used twice reported with the entries' own mistakes."""
+    duplicates = _duplicate_names(value)
+    try:
+        sources: list[SourceConfig] = handler(value)
+    except ValidationError as error:
+        if not duplicates:
+            raise
+        details = [InitErrorDetails(type=e["type"], loc=e["loc"], input=e["input"], ctx=e.get("ctx", {}))
+                   for e in error.errors(include_url=False)]
+        raise ValidationError.from_exception_data("sources", [*details, *duplicates]) from None
+    if duplicates:
+        raise ValidationError.from_exception_data("sources", duplicates)
     return sources
 
 
-SourceList = Annotated[list[SourceConfig], AfterValidator(_unique_names)]
+SourceList = Annotated[list[SourceConfig], WrapValidator(_names_once)]
 
 
 def missing_secrets(sources: list[SourceConfig], environ: Mapping[str, str]) -> list[str]:

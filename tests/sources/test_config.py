@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 
 import pytest
 import yaml
@@ -44,7 +45,15 @@ def test_a_signed_kind_without_secret_env_and_salesforce_without_its_org() -> No
 def test_duplicate_names_are_refused() -> None:
     found = problems([{"name": "web", "kind": "form"}, {"name": "feed", "kind": "json"},
                       {"name": "Web", "kind": "form"}])
-    assert any("sources[0] and sources[2] are both named 'Web'" in p for p in found)
+    [problem] = found
+    assert re.match(r"routing\.yaml:\d+: sources\[2\]\.name: 'Web' is also the name of sources\[0\]", problem)
+
+
+def test_a_name_used_twice_is_named_along_with_the_other_mistakes() -> None:
+    found = problems([{"name": "web", "kind": "zapier"}, {"name": "web", "kind": "form"}])
+    assert len(found) == 2
+    assert "sources[0].kind" in found[0]
+    assert "sources[1].name: 'web' is also the name of sources[0]" in found[1]
 
 
 def test_options_of_another_kind_paths_and_names_are_checked() -> None:
