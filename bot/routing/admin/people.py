@@ -30,15 +30,21 @@ from sqlalchemy import Connection, column, func, select, table, text, update
 from bot.config.schema import MemberConfig
 from bot.routing import audit
 from bot.routing.admin import calibration
-from bot.routing.admin.roster import CONFIG_LOCK_ID
-from bot.routing.fairness.weights import WeightError, is_share_words, percent_words, round_to, weight_from_number
+from bot.routing.admin.roster import CONFIG_LOCK_ID, RESETTABLE
 from bot.routing.assignment.locks import lock_all_queues, lock_queues
 from bot.routing.availability.time_off import check_text
 from bot.routing.errors import InvalidChange, NotFound
+from bot.routing.fairness.weights import (
+    WeightError,
+    is_share_words,
+    percent_words,
+    round_to,
+    weight_from_number,
+)
 from bot.routing.ledger.queues import bump_versions, open_queue, save
 from bot.routing.results import Calibration, MemberRef
 from bot.routing.team import TeamSettings, load_team
-from bot.store.models import Assignment, Member, Membership, Queue, table_of
+from bot.store.models import Assignment, AuditEvent, Member, Membership, Queue, table_of
 from bot.store.types import UTCDateTime
 
 # The column migration 0004 adds, named here until bot/store/models.Member names it.
@@ -306,6 +312,20 @@ def slack_people_seats(connection: Connection) -> dict[int, list[int]]:
         if seat_id is not None:
             kept[member_id].append(seat_id)
     return kept
+
+
+def their_calibrations(connection: Connection, member_ids: list[int]) -> int:
+    """How many of the Slack changes since the last apply (`roster.RESETTABLE`, counted as
+    `calibrations_replaced` counts them) were made to these people: an apply that keeps them
+    keeps those, so the warning must not count them as set back."""
+    if not member_ids:
+        return 0
+    last = select(func.max(AuditEvent.id)).where(AuditEvent.action == "config_apply").scalar_subquery()
+    rows = connection.execute(select(AuditEvent.action, AuditEvent.details).where(
+        AuditEvent.action.in_(RESETTABLE), AuditEvent.id > func.coalesce(last, 0),
+        AuditEvent.member_id.in_(member_ids))).all()
+    return sum(1 for action, details in rows if action != "calibrate"
+               or (details or {}).get("weight") or (details or {}).get("active") is not None)
 
 
 def keep_slack_people(connection: Connection, kept: dict[int, list[int]], named: set[str],

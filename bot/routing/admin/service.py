@@ -19,7 +19,7 @@ from bot.routing.errors import AlreadyDone
 from bot.routing.results import Calibration, PreviewPick
 from bot.routing.team import TeamSettings, load_team
 from bot.routing.transactions import Transactions
-from bot.store.models import Queue
+from bot.store.models import Member, Queue
 
 
 class AdminService:
@@ -87,11 +87,15 @@ class AdminService:
         `people`); `people_kept_from_slack` counts them."""
         people.lock_for_apply(connection)
         kept = people.slack_people_seats(connection)
+        named = {member.slack_id for member in config.members}
+        unnamed = connection.execute(select(Member.id).where(
+            Member.id.in_(list(kept)), Member.slack_id.not_in(sorted(named)))).scalars().all() if kept else []
+        theirs = people.their_calibrations(connection, list(unnamed))
         applied = roster.apply_config(connection, config, self._now(), actor, if_changed=if_changed)
         if applied is not None:
-            named = {member.slack_id for member in config.members}
             applied["people_kept_from_slack"] = len(people.keep_slack_people(connection, kept, named,
                                                                              self._now()))
+            applied["calibrations_replaced"] = max(0, applied["calibrations_replaced"] - theirs)
         return applied
 
     async def add_person(self, change: PersonChange, *, actor: str) -> PersonAdded:

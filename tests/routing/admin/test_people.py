@@ -187,6 +187,7 @@ async def test_a_changed_file_wins_for_its_people_and_keeps_slack_people(databas
     changed = two_queues(managers=["U0BOSS", "U0BOSS2"])
     applied = await service.admin.apply_config_if_changed(load_text(changed), actor="serve")
     assert applied is not None and applied["people_kept_from_slack"] == 1
+    assert applied["calibrations_replaced"] == 1  # Bob's removal; Dana's two seats are kept
     exported = await service.admin.export_config()
     assert {m["slack_id"] for m in exported["members"]} == {"U01A", "U02B", "U09DANA"}  # the file names Bob
     assert {q["name"]: [s["slack_id"] for s in q["members"]] for q in exported["queues"]} == {
