@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.jobs import calendar, leases, pending, periods, sla
+from bot.jobs import calendar, digest, leases, pending, periods, sla
 from bot.jobs.context import JobContext
 from bot.routing.clock import Clock
 from bot.routing.service import RoutingService
@@ -41,7 +41,7 @@ class Job:
 
 def default_jobs(settings: Any = None, intervals: dict[str, float] | None = None) -> list[Job]:
     """The standard jobs, in the order they run (a new period before anything is counted)."""
-    modules = (periods, sla, pending, calendar)
+    modules = (periods, sla, pending, calendar, digest)
     chosen = dict(intervals or {})
     jobs = []
     for module in modules:
