@@ -13,10 +13,10 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.routing.fairness.weights import is_share_words
 from bot.routing.errors import AlreadyDone, InvalidChange, NotFound, RoutingError
+from bot.routing.fairness.weights import is_share_words
 from bot.routing.results import Calibration
-from bot.slack import calibrate_form, ids
+from bot.slack import calibrate_form, home_view, ids
 from bot.slack.answers import attempt, escape, failure_words
 from bot.slack.calibrate_view import CalibrateState, build, read_metadata
 from bot.slack.deps import SlackDeps, deps
@@ -144,9 +144,22 @@ async def on_submit(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any],
     await client.chat_postMessage(channel=manager, text=f"Calibration saved: {escape(said)}{note}")
 
 
+async def on_queue_options(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient,
+                           context: AsyncBoltContext) -> None:
+    """The queue select's options when the team has more than 100 queues (an external select):
+    the queues whose name holds what the manager typed. Anyone else gets none."""
+    d = deps(context)
+    is_manager, _ = await attempt(d.is_manager(client, body["user"]["id"]))
+    names, failure = await attempt(d.service.admin.queue_names()) if is_manager else ([], None)
+    if failure:
+        log.warning("calibrate queue options failed: %s", failure)
+    await ack(options=home_view.matching_queues(names or [], body.get("value")))
+
+
 def register(app: AsyncApp) -> None:
     for action_id in (ids.Action.CAL_MEMBER, ids.Action.CAL_QUEUE, ids.Action.CAL_PREVIEW):
         app.action(action_id.value)(on_refresh)
     app.action(ids.Action.CAL_ADD_QUEUE.value)(on_membership)
     app.action(ids.Action.CAL_REMOVE_QUEUE.value)(on_membership)
     app.view(ids.Callback.CALIBRATE.value)(on_submit)
+    app.options(ids.Action.CAL_QUEUE.value)(on_queue_options)

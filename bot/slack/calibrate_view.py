@@ -1,7 +1,9 @@
 """The calibrate modal as a pure function of what the core said about one seat.
 
 Why pure: the modal is rebuilt on every member/queue change and every Preview click
-(views.update); one builder fed with core results keeps those paths identical.
+(views.update); one builder fed with core results keeps those paths identical. The queue
+select is static up to Slack's 100 options; a bigger team gets an external select, its
+options answered as the manager types (calibrate_modal.on_queue_options).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from slack_sdk.models.blocks import (
     ButtonElement,
     ConfirmObject,
     ContextBlock,
+    ExternalDataSelectElement,
     InputBlock,
     MarkdownTextObject,
     Option,
@@ -119,16 +122,26 @@ def option(value: str, text: str | None = None) -> Option:
     return Option(value=value, text=clip(text or value, 75))
 
 
+MAX_STATIC_OPTIONS = 100
+
+
+def queue_select(state: CalibrateState) -> StaticSelectElement | ExternalDataSelectElement:
+    initial = option(state.queue) if state.queue in state.queues else None
+    if len(state.queues) > MAX_STATIC_OPTIONS:
+        return ExternalDataSelectElement(action_id=ids.Action.CAL_QUEUE, placeholder="Type a queue's name",
+                                         min_query_length=0, initial_option=initial)
+    return StaticSelectElement(action_id=ids.Action.CAL_QUEUE, placeholder="Queue",
+                               options=[option(q) for q in state.queues] or [option("-", "no queues")],
+                               initial_option=initial)
+
+
 def build(state: CalibrateState) -> View:
-    queue_select = StaticSelectElement(
-        action_id=ids.Action.CAL_QUEUE, placeholder="Queue",
-        options=[option(q) for q in state.queues[:100]] or [option("-", "no queues")],
-        initial_option=option(state.queue) if state.queue in state.queues else None)
     blocks: list[Block] = [
         InputBlock(block_id=ids.Block.CAL_MEMBER, label="Member", dispatch_action=True,
                    element=UserSelectElement(action_id=ids.Action.CAL_MEMBER, placeholder="Member",
                                              initial_user=state.member)),
-        InputBlock(block_id=ids.Block.CAL_QUEUE, label="Queue", dispatch_action=True, element=queue_select),
+        InputBlock(block_id=ids.Block.CAL_QUEUE, label="Queue", dispatch_action=True,
+                   element=queue_select(state)),
         SectionBlock(block_id=ids.Block.CAL_NUMBERS, text=MarkdownTextObject(text=numbers_text(state)),
                      accessory=membership_button(state)),
     ]

@@ -7,11 +7,13 @@ called, so the answer never runs ahead of the change it reports.
 
 from __future__ import annotations
 
+import difflib
 import html
 import re
 from collections.abc import Awaitable, Callable
 from datetime import date
-from typing import TypeVar
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
@@ -19,7 +21,15 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.routing.errors import NotFound, RoutingError
 from bot.routing.rules.lead_fields import storable
 from bot.routing.service import RoutingService
-from bot.slack import availability_words, calendar_command, calibrate_modal, people_command, replies
+from bot.slack import (
+    availability_words,
+    calendar_command,
+    calibrate_modal,
+    pause_words,
+    people_command,
+    replies,
+    who_view,
+)
 from bot.slack.answers import ANSWER_LIMIT, Refusal, attempt, clip, escape
 from bot.slack.dates import iso_day
 from bot.slack.deps import SlackDeps, deps
@@ -34,7 +44,6 @@ WHY_NOT_YOURS = ("`/rotation why` answers about leads that were offered to you (
                  "There is nothing I can show you for `{lead}`.")
 WHO_NOT_MEMBER = ("`/rotation who` is for members of the rotation and managers; "
                   "ask a manager if you should be in it.")
-DATE_WORD = re.compile(r"[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}")
 LEAVE_NUMBER = re.compile(r"[0-9]{1,12}")  # ASCII: "²".isdigit() is true and int() refuses it
 
 
@@ -128,17 +137,23 @@ async def _for(said: str, work: Awaitable[T], word: Callable[[T], str]) -> str:
 
 
 async def pause(req: Request) -> str:
+    """`pause`, `pause 2 days`, `pause until friday [reason]`: days counted in the member's own
+    timezone (bot.slack.pause_words says what the words mean)."""
     member, args, said = await _subject(req)
-    until = None
-    if args and args[0].lower() == "until":
-        if len(args) < 2:
-            raise Refusal("Pause until when? Write `/rotation pause until YYYY-MM-DD [reason]`.")
-        until, args = parse_date(args[1], "date"), args[2:]
-    elif args and DATE_WORD.fullmatch(args[0]):
-        until, args = parse_date(args[0], "date"), args[1:]
-    reason = html.unescape(" ".join(args)) or None  # Slack escapes &, < and > in command text
-    pausing = req.service.availability.pause(member, until=until, reason=reason, actor=req.user)
+    words = pause_words.read(args, await _member_today(req, member))
+    reason = html.unescape(words.reason) if words.reason else None  # Slack escapes &, < and >
+    pausing = req.service.availability.pause(member, until=words.until, reason=reason, actor=req.user)
     return await _for(said, pausing, availability_words.paused)
+
+
+async def _member_today(req: Request, member: str) -> date:
+    """The member's date now, in their timezone (UTC for someone not in the rotation: the core
+    refuses their pause anyway, in its own words)."""
+    try:
+        zone = (await req.service.availability.member_status(member)).timezone
+    except NotFound:
+        zone = "UTC"
+    return req.service.clock.now().astimezone(ZoneInfo(zone)).date()
 
 
 async def resume(req: Request) -> str:
@@ -179,24 +194,54 @@ async def calendar(req: Request) -> str:
     return await calendar_command.run(req.service, req.user, req.args)
 
 
-async def who(req: Request) -> str:
+class BlockReply:
+    """An answer in Block Kit, with its text for notifications and clients without blocks."""
+
+    def __init__(self, text: str, blocks: list[dict[str, Any]]) -> None:
+        self.text, self.blocks = text, blocks
+
+
+Answer = str | BlockReply | None
+
+
+async def who(req: Request) -> BlockReply:
+    wanted = html.unescape(req.args[0]) if req.args else None
+    page = await who_page(req.deps, req.client, req.user, who_view.Spot(wanted, 0))
+    return BlockReply(page.text, page.blocks)
+
+
+async def who_page(d: SlackDeps, client: AsyncWebClient, user: str, spot: who_view.Spot) -> who_view.WhoPage:
+    """A page of `who` for `user`: a member sees their queues, a manager who is not one every
+    queue, and a named queue is that queue alone; anyone else is refused (privacy)."""
     try:
-        mine = [seat.queue for seat in (await req.service.availability.member_status(req.user)).seats]
+        mine = [seat.queue for seat in (await d.service.availability.member_status(user)).seats]
     except NotFound:  # not a member: only a manager may look
-        if not await req.deps.is_manager(req.client, req.user):
+        if not await d.is_manager(client, user):
             raise Refusal(WHO_NOT_MEMBER) from None
         mine = []
-    names = await req.service.admin.queue_names()
-    if req.args:
-        wanted = html.unescape(req.args[0])
+    if spot.named is not None:
+        names = await d.service.admin.queue_names()
         # people type EMEA for emea; an exact name wins if two differ only in case
-        queue = wanted if wanted in names else next(
-            (n for n in names if n.casefold() == wanted.casefold()), None)
+        queue = spot.named if spot.named in names else next(
+            (n for n in names if n.casefold() == spot.named.casefold()), None)
         if queue is None:
-            raise Refusal(f"There is no queue named `{escape(wanted)}`. Queues: {', '.join(names)}.")
-        return replies.standings_text(await req.service.ledger.standings(queue))
-    everything = await req.service.ledger.standings()
-    return replies.standings_text([q for q in everything if not mine or q.name in mine])
+            raise Refusal(f"There is no queue named `{escape(spot.named[:100])}`. "
+                          f"Queues: {clip(', '.join(names), 2000)}.")
+        return who_view.build(await d.service.ledger.standings(queue), spot)
+    everything = await d.service.ledger.standings()
+    return who_view.build([q for q in everything if not mine or q.name in mine], spot)
+
+
+async def on_who_page(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond,
+                      client: AsyncWebClient, context: AsyncBoltContext) -> None:
+    """A `who` page button: the same answer turned to that page, in place of the last one."""
+    await ack()
+    page, failure = await attempt(who_page(deps(context), client, body["user"]["id"],
+                                           who_view.Spot.read(action.get("value"))))
+    if page is None:
+        await respond(text=failure or "", response_type="ephemeral", replace_original=True)
+        return
+    await respond(text=page.text, blocks=page.blocks, response_type="ephemeral", replace_original=True)
 
 
 async def why(req: Request) -> str:
@@ -237,7 +282,7 @@ async def _member_meant(req: Request, words: str) -> str:
                   "to choose in the window.")
 
 
-SUBCOMMANDS: dict[str, Callable[[Request], Awaitable[str | None]]] = {
+SUBCOMMANDS: dict[str, Callable[[Request], Awaitable[Answer]]] = {
     "help": help_, "status": status, "pause": pause, "resume": resume, "away": away,
     "calendar": calendar, "who": who, "why": why, "calibrate": calibrate,
     "add": people_command.add, "remove": people_command.remove, "history": people_command.history,
@@ -245,10 +290,24 @@ SUBCOMMANDS: dict[str, Callable[[Request], Awaitable[str | None]]] = {
 }
 
 
-async def run(req: Request, name: str) -> str | None:
+USUAL = ("status", "pause", "resume", "who")
+
+
+def unknown(name: str) -> str:
+    """A word that is no subcommand: the nearest one if it looks like a typo, else the usual few
+    (never the whole help, which buried the one line that mattered)."""
+    close = difflib.get_close_matches(name, list(SUBCOMMANDS), n=1, cutoff=0.6)
+    said = f"I don't know `{escape(clip(name, 100))}`."
+    if close:
+        return f"{said} Did you mean `/rotation {close[0]}`? (`/rotation help` lists them all.)"
+    usual = ", ".join(f"`/rotation {word}`" for word in USUAL)
+    return f"{said} The usual ones are {usual}; `/rotation help` lists them all."
+
+
+async def run(req: Request, name: str) -> Answer:
     handler = SUBCOMMANDS.get(name)
     if handler is None:
-        return f"I don't know `{escape(name)}`.\n\n{replies.HELP}"
+        return unknown(name)
     result, failure = await attempt(handler(req))
     return failure if failure is not None else result
 
@@ -260,9 +319,12 @@ async def on_rotation(ack: AsyncAck, command: dict[str, str], respond: AsyncResp
     name, args = (words[0].lower(), words[1:]) if words else ("help", [])
     req = Request(deps(context), client, command["user_id"], args, command.get("trigger_id"))
     answer = await run(req, name)
-    if answer:
+    if isinstance(answer, BlockReply):
+        await respond(text=answer.text, blocks=answer.blocks, response_type="ephemeral")
+    elif answer:
         await respond(text=clip(answer, ANSWER_LIMIT), response_type="ephemeral")
 
 
 def register(app: AsyncApp) -> None:
     app.command(Command.ROTATION.value)(on_rotation)
+    app.action(who_view.PAGE_ACTION)(on_who_page)

@@ -1,13 +1,19 @@
-"""Events other than App Home: a member's Slack profile changed (`user_change`).
+"""Events other than App Home: a member's Slack profile changed (`user_change`), and someone
+wrote to the bot in its Messages tab (`message` in the app's DM).
 
 Why hand the status to the core untouched: whether a status like ":palm_tree: Vacation"
 pauses someone is the time-off policy's call (bot/routing), not the Slack layer's. The
 profile's `tz` fills a timezone the config left empty (the core decides; it never
 overrides a configured one), so working hours and leave follow where the member is.
+
+Why answer the Messages tab: a rep who types to the bot and hears nothing thinks it is
+broken. The answer is short (what the bot does, and the slash command to type), never the
+whole help; the bot's own messages and edits are not answered, so it never talks to itself.
 """
 
 from __future__ import annotations
 
+import difflib
 import logging
 from typing import Any
 
@@ -15,7 +21,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.routing.errors import RoutingError
-from bot.slack.answers import attempt
+from bot.slack.answers import attempt, clip, escape
 from bot.slack.deps import SlackDeps, deps
 from bot.store.db import DatabaseUnavailable
 
@@ -82,7 +88,65 @@ async def on_user_change(ack: AsyncAck, event: dict[str, Any], context: AsyncBol
         log.info("status of %s not applied: %s", user["id"], failure)
 
 
+MESSAGES_TAB = "\n".join([
+    "Hi! I run the team's lead rotation: each new lead goes to the rep whose turn it is, "
+    "and I tell them here with *Accept* and *Pass* buttons.",
+    "Everything else is the `/rotation` command, typed anywhere in Slack (here too):",
+    "• `/rotation status`: are you active, your leads this period",
+    "• `/rotation pause until friday` / `/rotation resume`: no leads for a while, then back level",
+    "• `/rotation away 2030-02-03 2030-02-07`: time off",
+    "• `/rotation help`: everything else",
+])
+COMMAND_WORDS = ("help", "status", "pause", "resume", "away", "calendar", "who", "why", "calibrate",
+                 "history", "report", "add", "remove", "reassign")
+
+
+def messages_tab_answer(text: object) -> str:
+    """What the bot answers to a message in its DM: a command's word is pointed to its slash
+    command; anything else gets the short overview."""
+    words = text.split() if isinstance(text, str) else []
+    first = words[0].lower().lstrip("/") if words else ""
+    close = difflib.get_close_matches(first, COMMAND_WORDS, n=1, cutoff=0.75) if first else []
+    if close:
+        typed = " ".join([close[0], *words[1:]])
+        return clip(f"I only take commands as `/rotation`: try `/rotation {escape(typed)}`. "
+                    "(`/rotation help` lists them all.)", 3000)
+    return MESSAGES_TAB
+
+
+def is_a_person_writing(event: dict[str, Any]) -> bool:
+    """A new message from a person in the bot's DM: not the bot's own, not an edit or join."""
+    return (event.get("channel_type") == "im" and "subtype" not in event and not event.get("bot_id")
+            and isinstance(event.get("user"), str) and isinstance(event.get("channel"), str)
+            and "thread_ts" not in event)
+
+
+async def on_message(ack: AsyncAck, event: dict[str, Any], client: AsyncWebClient,
+                     context: AsyncBoltContext) -> None:
+    await ack()
+    if not is_a_person_writing(event) or event.get("user") == context.bot_user_id:
+        return
+    _, failure = await attempt(client.chat_postMessage(channel=event["channel"],
+                                                       text=messages_tab_answer(event.get("text"))))
+    if failure:
+        log.info("could not answer %s in the Messages tab: %s", event["user"], failure)
+
+
+async def greet_in_messages_tab(client: AsyncWebClient, user: str, channel: object) -> None:
+    """The first time someone opens the Messages tab (the DM is empty), say what the bot does;
+    later opens say nothing (Slack sends the event on every open)."""
+    if not isinstance(channel, str) or not channel:
+        return
+    history, failure = await attempt(client.conversations_history(channel=channel, limit=1))
+    if failure or history is None or history.get("messages"):
+        return
+    _, failure = await attempt(client.chat_postMessage(channel=channel, text=MESSAGES_TAB))
+    if failure:
+        log.info("could not greet %s in the Messages tab: %s", user, failure)
+
+
 def register(app: AsyncApp) -> None:
+    app.event("message")(on_message)
     app.event("user_change")(on_user_change)
     # Slack sends both for a status change; applying a status is idempotent, so either may arrive.
     app.event("user_status_changed")(on_user_change)

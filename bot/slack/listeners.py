@@ -18,10 +18,11 @@ from bot.slack import (
     people_command,
     people_modal,
     status_actions,
+    workflow_step,
 )
 
 MODULES = (commands, calibrate_modal, lead_actions, home, away_modal, status_actions, events,
-           people_command, people_modal, escalation_actions)
+           people_command, people_modal, escalation_actions, workflow_step)
 
 
 def register(app: AsyncApp) -> None:
