@@ -32,8 +32,7 @@ class OwedState:
 
 
 async def read_state(db: Database, owed: OwnerMessage) -> OwedState:
-    async with db.engine.connect() as connection:
-        return await connection.run_sync(_read, owed)
+    return await db.run(_read, owed, commit=False)
 
 
 def _read(connection: Connection, owed: OwnerMessage) -> OwedState:
