@@ -87,16 +87,16 @@ async def run(context: JobContext) -> dict[str, object]:
     channel = team.settings.get("manager_channel")
     token = getattr(context.settings, "slack_bot_token", None)
     if not channel:
-        return {"skipped": "no manager_channel in the routing config"}
+        return {"posted": None, "because": "no manager_channel in the routing config"}
     if not token:
-        return {"skipped": "no SLACK_BOT_TOKEN"}
+        return {"posted": None, "because": "no SLACK_BOT_TOKEN"}
     now = context.clock.now()
     week = week_of(now, team.timezone)
     if now < due_at(now, team.timezone):
-        return {"skipped": f"{week}'s digest is due {due_at(now, team.timezone).isoformat()}"}
+        return {"posted": None, "because": f"{week}'s digest is due {due_at(now, team.timezone).isoformat()}"}
     claim = await claim_week(context.db, week, now)
     if not claim.taken:
-        return {"skipped": f"{week}'s digest was posted"}
+        return {"posted": None, "because": f"{week}'s digest was posted"}
     period = period_key(now - timedelta(days=7), team.timezone, team.period)
     client = AsyncWebClient(token=token, base_url=getattr(context.settings, "slack_api_url", None)
                             or "https://slack.com/api/")

@@ -90,7 +90,8 @@ async def test_a_refused_post_gives_the_week_back_and_the_next_run_posts_it_once
     assert digests(fake_slack) == [] and fake_slack.uploads == {}
     clock.advance(minutes=5)
     assert str((await runner.run_once())["digest"]).startswith("{'posted': '2026-W50'")
-    assert (await runner.run_once(force=True))["digest"] == {"skipped": "2026-W50's digest was posted"}
+    again = (await runner.run_once(force=True))["digest"]
+    assert again == {"posted": None, "because": "2026-W50's digest was posted"}
     assert len(digests(fake_slack)) == 1
 
 
