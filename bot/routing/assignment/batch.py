@@ -18,6 +18,7 @@ from sqlalchemy import Connection, bindparam, select, update
 from bot.routing.assignment.accounts import account_key
 from bot.routing.assignment.lead_lookup import lead_explanation
 from bot.routing.assignment.locks import lock_queues
+from bot.routing.ledger.cache import LedgerCache
 from bot.routing.ledger.queues import (
     OpenQueue,
     SeatInfo,
@@ -140,11 +141,16 @@ class Batch:
     def maybe_known(self, lead_id: str) -> bool:
         return self.known_ids is None or lead_id in self.known_ids
 
-    def queue(self, name: str) -> OpenQueue | None:
+    def queue(self, name: str, ledgers: LedgerCache | None = None) -> OpenQueue | None:
+        """The queue's ledger for this batch, opened once (through `ledgers` when given: the
+        one kept since an earlier transaction, if it is current)."""
         if not self._locked:  # a batch that was not prefetched: one lead, one fallback chain
             self._lock({name})
         if name not in self.queues:
-            opened = open_queue(self.connection, name, self.team, self.now)
+            if ledgers is not None:
+                opened = ledgers.open(self.connection, name, self.team, self.now)
+            else:
+                opened = open_queue(self.connection, name, self.team, self.now)
             if opened is not None:
                 self._count_batch_leads(opened)
             self.queues[name] = opened
@@ -154,10 +160,10 @@ class Batch:
         """A queue opened mid-batch reads open counts from before the batch's leads
         (they are written in `finish`); add those leads, or a capped member shared with an
         earlier queue looks free and the whole batch fails its capacity check."""
-        for info in opened.seats:
-            taken = self._open_leads.get(info.seat.member_id, 0)
-            if taken:
-                _count_open(info, taken, seat_too=True)
+        for member_id, taken in self._open_leads.items():
+            info = opened.by_member(member_id)
+            if info is not None and taken:
+                _count_open(opened, info, taken, seat_too=True)
 
     def add(self, decision: Decision) -> None:
         self.decisions[decision.lead_id] = decision
@@ -173,9 +179,9 @@ class Batch:
     def _opened_a_lead(self, member_id: int, winner: SeatInfo) -> None:
         """Keep capacity right for this member's seats in every queue the batch holds."""
         for opened in self.queues.values():
-            for info in opened.seats if opened else ():
-                if info.seat.member_id == member_id:
-                    _count_open(info, 1, seat_too=info is not winner)  # charging counted the winner's
+            info = opened.by_member(member_id) if opened else None
+            if opened is not None and info is not None:
+                _count_open(opened, info, 1, seat_too=info is not winner)  # charging counted the winner's
 
     def finish(self, owe: Any) -> list[Message]:
         """Write ledgers, leads, assignments, open counts and owed messages; `owe(outbox,
@@ -219,9 +225,12 @@ class Batch:
         return self.outbox.flush(connection)
 
 
-def _count_open(info: SeatInfo, leads: int, *, seat_too: bool) -> None:
+def _count_open(opened: OpenQueue, info: SeatInfo, leads: int, *, seat_too: bool) -> None:
     """Add `leads` to what a seat knows of its member's open leads (eligibility reads the
-    facts; the seat's own count is what the ledger shows)."""
+    facts; the seat's own count is what the ledger shows). A member with a capacity may
+    have just reached it, so the queue asks eligibility again."""
     info.facts = replace(info.facts, open_leads=info.facts.open_leads + leads)
     if seat_too:
         info.seat.open_leads += leads
+    if info.facts.capacity is not None:
+        opened.facts_changed()

@@ -21,13 +21,12 @@ from bot.routing.assignment.batch import Batch, Decision
 from bot.routing.assignment.lead_lookup import lead_explanation, stored_outcome
 from bot.routing.assignment.locks import OpenLeads
 from bot.routing.events import CRM, WEBHOOK, CrmOwner, LeadAssigned, LeadUnassigned, Recipient, lead_card
-from bot.routing.fairness import Choice
+from bot.routing.fairness import Choice, Seat
+from bot.routing.ledger.cache import LedgerCache
 from bot.routing.ledger.queues import (
     OpenQueue,
     SeatInfo,
     check_capacity,
-    eligible_seats,
-    open_queue,
     save,
     sticky_owner,
 )
@@ -60,6 +59,7 @@ class Placement:
     batch: Batch | None = None
     lags: dict[int, Fraction] | None = None
     approx: dict[int, float] | None = None
+    decided_by: explain.DecidedBy = explain.DecidedBy.STRATEGY  # a sticky owner or a manager may choose
 
 
 def charge_and_offer(
@@ -102,8 +102,11 @@ def working_hours_start(info: SeatInfo, now: datetime) -> datetime:
 class Router:
     """Routes leads and offers them again (pass, SLA, pending) with the same rotation."""
 
-    def __init__(self, *, webhook: bool = False) -> None:
+    def __init__(self, *, webhook: bool = False, ledgers: LedgerCache | None = None) -> None:
         self.webhook = webhook
+        # Each queue's ledger between transactions: routing one lead then costs the same
+        # for a team of 10 or 1,000 (see `bot.routing.ledger.cache`).
+        self.ledgers = ledgers if ledgers is not None else LedgerCache()
 
     def route(
         self, connection: Connection, lead_id: str, fields: dict[str, Any], now: datetime, actor: str
@@ -184,7 +187,8 @@ class Router:
             assignment=assignment,
         )
 
-    def _explain(self, placement: Placement, tried: list[RuleResult], now: datetime) -> dict[str, Any]:
+    def _explain(self, placement: Placement, tried: list[RuleResult], now: datetime,
+                 cause: str = "new") -> dict[str, Any]:
         opened = placement.opened
         return explain.decision(
             tried=tried,
@@ -199,6 +203,8 @@ class Router:
             unassigned_reason=placement.reason,
             lags=placement.lags,
             approx=placement.approx,
+            decided_by=placement.decided_by,
+            cause=cause,
         )
 
     def _owe_decision(self, outbox: Outbox, decision: Decision, *, crm: bool) -> None:
@@ -251,22 +257,32 @@ class Router:
         seen: set[str] = set()
         while name is not None and name not in seen and len(seen) < MAX_FALLBACKS:
             seen.add(name)
-            opened = batch.queue(name) if batch else open_queue(connection, name, team, now)
+            if batch is not None:
+                opened = batch.queue(name, self.ledgers)
+            else:
+                opened = self.ledgers.open(connection, name, team, now)
             placement.batch = batch
             if opened is None:
                 placement.reason = f"queue {name!r} does not exist (check the routing config)"
                 return placement
             placement.opened = opened
             placement.touched.append(opened)
-            eligible, excluded = eligible_seats(opened, now, exclude_members)
+            known = opened.eligible_now(now)
+            if exclude_members:
+                eligible, excluded = known.without_members(exclude_members)
+                ids = frozenset(s.seat.id for s in eligible)
+                seats = tuple(s.seat for s in eligible)
+            else:
+                eligible, excluded = list(known.seats), dict(known.excluded)
+                ids, seats = known.ids, known.ledger_seats
             placement.eligible, placement.excluded = eligible, excluded
-            opened.rotation.set_eligibility(s.seat.id for s in eligible)
+            opened.rotation.set_eligibility(ids)
             if eligible:
                 accrue = opened.info.name != credited_in
                 if accrue:
-                    opened.rotation.accrue([s.seat for s in eligible])
-                choice = self._choose(connection, opened, eligible, fields, placement)
-                placement.winner = next(s for s in eligible if s.seat is choice.seat)
+                    opened.rotation.accrue(seats, ids)
+                choice = self._choose(connection, opened, eligible, seats, fields, placement)
+                placement.winner = opened.by_seat_id(choice.seat.id)
                 placement.tie_break = choice.tie_break
                 placement.lags, placement.approx = choice.lags, choice.approx
                 return placement
@@ -333,6 +349,7 @@ class Router:
         connection: Connection,
         opened: OpenQueue,
         eligible: list[SeatInfo],
+        seats: tuple[Seat, ...],
         fields: dict[str, Any],
         placement: Placement,
     ) -> Choice:
@@ -343,13 +360,16 @@ class Router:
                 owner = sticky_owner(connection, opened.info.id, key)
             else:
                 owner = batch.sticky_owner(opened, key)
-            owned = next((s for s in eligible if s.seat.member_id == owner), None)
+            owned = opened.by_member(owner) if owner is not None else None
+            if owned is not None and owned.seat.id in placement.excluded:
+                owned = None  # every seat is either eligible or excluded, with its reason
             if owned is not None:
                 placement.notes.append(
                     f"{owned.name} already owns the account {key}, and sticky ownership keeps it with them."
                 )
+                placement.decided_by = explain.DecidedBy.STICKY
                 return Choice(owned.seat, None)
-        return opened.rotation.choose([s.seat for s in eligible], opened.info.strategy)
+        return opened.rotation.choose(seats, opened.info.strategy)
 
     def commit_placement(
         self,
@@ -371,7 +391,7 @@ class Router:
         members' counts last (with those in `open_leads`), as `bot.routing.assignment.locks` orders.
         """
         opened, winner = placement.opened, placement.winner
-        explanation = self._explain(placement, tried, now)
+        explanation = self._explain(placement, tried, now, cause)
         rule = next((r.name for r in tried if r.matched), None)
         key = account_key(opened.info.sticky, fields) if opened else None
         outbox = Outbox(now)

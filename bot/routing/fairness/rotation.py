@@ -103,13 +103,23 @@ class Rotation:
     seats: dict[int, Seat] = field(default_factory=dict)
     # The eligible set's total weight, kept while the set is the same (reweight clears it).
     _total_for: tuple[frozenset[int], Fraction] | None = field(default=None, repr=False, compare=False)
+    # The eligible set the seats' frozen flags were last set to (reset and adjust clear it).
+    _applied: frozenset[int] | None = field(default=None, repr=False, compare=False)
 
     def lag(self, seat: Seat) -> Fraction:
         return seat.lag(self.vtime)
 
     def set_eligibility(self, eligible_ids: Iterable[int]) -> None:
-        """Freeze seats that are not eligible now, thaw those that are, level."""
-        eligible = set(eligible_ids)
+        """Freeze seats that are not eligible now, thaw those that are, level.
+
+        Given the very frozenset it was given last time (a queue keeps its eligible set as
+        one object while it holds, see `bot.routing.ledger.eligible_now`), there is nothing
+        to do: every seat is already as that set says.
+        """
+        if eligible_ids is self._applied:
+            return
+        eligible = eligible_ids if isinstance(eligible_ids, frozenset) else frozenset(eligible_ids)
+        self._applied = eligible if eligible is eligible_ids else None
         for seat in self.seats.values():
             if seat.id in eligible and seat.frozen:
                 seat.frozen = False
@@ -119,12 +129,16 @@ class Rotation:
                 seat.rebase(self.vtime)
                 seat.frozen = True
 
-    def accrue(self, eligible: Sequence[Seat]) -> None:
-        """Every eligible seat's lag grows by w / W_eligible (one lead's worth of share)."""
-        ids = frozenset(seat.id for seat in eligible)
-        if self._total_for is None or self._total_for[0] != ids:
-            self._total_for = (ids, sum((seat.weight for seat in eligible), Fraction(0)))
-        total = self._total_for[1]
+    def accrue(self, eligible: Sequence[Seat], ids: frozenset[int] | None = None) -> None:
+        """Every eligible seat's lag grows by w / W_eligible (one lead's worth of share).
+
+        `ids`, the eligible seats' ids when the caller has them, spares building the set."""
+        if ids is None:
+            ids = frozenset(seat.id for seat in eligible)
+        known = self._total_for
+        if known is None or (known[0] is not ids and known[0] != ids):
+            known = self._total_for = (ids, sum((seat.weight for seat in eligible), Fraction(0)))
+        total = known[1]
         if total > 0:
             self.vtime += Fraction(total.denominator, total.numerator)
 
@@ -158,6 +172,7 @@ class Rotation:
         handbook's "add the leads the others received", done exactly.
         """
         self.set_eligibility({*eligible_ids, seat.id})
+        self._applied = None
         group = [s for s in self.seats.values() if not s.frozen]
         total = sum((s.weight for s in group), Fraction(0))
         self.vtime += Fraction(delta) / total
@@ -173,6 +188,7 @@ class Rotation:
     def reset(self) -> None:
         """A new period: every count, adjustment and lag starts again at zero."""
         self.vtime = Fraction(0)
+        self._applied = None
         for seat in self.seats.values():
             seat.lag_base = Fraction(0)
             seat.vtime_base = Fraction(0)

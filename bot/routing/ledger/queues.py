@@ -2,24 +2,34 @@
 
 `open_queue` locks the queue (FOR UPDATE on PostgreSQL; SQLite already holds the write
 lock from BEGIN IMMEDIATE), starts a new period when one is due, and loads every seat
-with the facts that decide eligibility, in one query. `save` writes back only what moved.
+with the facts that decide eligibility (and each member's leave to come), in two queries.
+`save` writes back only what moved, and gives the queue a new `version`: a ledger kept in
+memory between transactions (`bot.routing.ledger.cache`) is good only while the version
+it was read at is the database's.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, and_, bindparam, func, select, update
 
 from bot.routing import audit
-from bot.routing.availability.eligibility import Availability, unavailable_reason
+from bot.routing.availability.eligibility import Availability, Leave, on_leave_until, unavailable_reason
 from bot.routing.errors import CapacityTaken
 from bot.routing.fairness import Rotation, Seat
+from bot.routing.ledger.eligible_now import EligibleNow, eligible_now
 from bot.routing.ledger.periods import period_key
+from bot.routing.ledger.versions import NEXT_VERSION, exempt, version_step
+from bot.routing.ledger.versions import bump_versions as bump_versions  # for writers of seats
 from bot.routing.team import TeamSettings
-from bot.store.models import Leave, Member, Membership, Queue, table_of
+from bot.store.models import Leave as LeaveRow
+from bot.store.models import Member, Membership, Queue, table_of
+
+if TYPE_CHECKING:
+    from bot.routing.ledger.cache import LedgerCache
 
 
 @dataclass(slots=True)
@@ -44,6 +54,7 @@ class SeatInfo:
     timezone: str
     facts: Availability
     weight_text: str
+    leaves: tuple[Leave, ...] = ()  # under way or to come, when the seat was read
 
     def reason(self, now: datetime, respect_hours: bool) -> str | None:
         return unavailable_reason(self.facts, now, respect_hours=respect_hours)
@@ -54,9 +65,36 @@ class OpenQueue:
     info: QueueInfo
     rotation: Rotation
     seats: list[SeatInfo]
+    version: int = 0  # the queue's version this ledger is at (see `save`)
+    home: LedgerCache | None = field(default=None, repr=False)  # where it goes back when saved
+    eligible: EligibleNow | None = field(default=None, repr=False)  # kept until it may change
+    team_key: tuple[Any, ...] = ()  # the team settings it was read under (see the cache)
+    capped: bool = False  # whether any seat's member has a capacity
+    _members: dict[int, SeatInfo] | None = field(default=None, repr=False)
+    _seat_ids: dict[int, SeatInfo] | None = field(default=None, repr=False)
+
+    def eligible_now(self, now: datetime) -> EligibleNow:
+        """Who may take a lead at `now`, recomputed only when a seat's answer may have moved
+        (see `bot.routing.ledger.eligible_now`)."""
+        known = self.eligible
+        if known is None or not known.holds_at(now):
+            known = self.eligible = eligible_now(self.seats, now, self.info.respect_working_hours)
+        return known
+
+    def facts_changed(self) -> None:
+        """A seat's facts changed in memory (an open lead counted): eligibility is asked again."""
+        self.eligible = None
 
     def by_member(self, member_id: int) -> SeatInfo | None:
-        return next((s for s in self.seats if s.seat.member_id == member_id), None)
+        """The member's seat in this queue (one at most), found without a walk of the seats."""
+        if self._members is None:
+            self._members = {s.seat.member_id: s for s in self.seats}
+        return self._members.get(member_id)
+
+    def by_seat_id(self, seat_id: int) -> SeatInfo:
+        if self._seat_ids is None:
+            self._seat_ids = {s.seat.id: s for s in self.seats}
+        return self._seat_ids[seat_id]
 
     def by_slack_id(self, slack_id: str) -> SeatInfo | None:
         return next((s for s in self.seats if s.slack_id == slack_id), None)
@@ -76,18 +114,9 @@ _QUEUE_BY_NAME = select(
     Queue.in_config,
     Queue.vtime,
     Queue.seq,
+    Queue.version,
 ).where(Queue.name == bindparam("name"))
 _QUEUE_BY_NAME_LOCKED = _QUEUE_BY_NAME.with_for_update()
-_ON_LEAVE_UNTIL = (
-    select(func.max(Leave.resume_at))
-    .where(
-        Leave.member_id == Member.id,
-        Leave.cancelled_at.is_(None),
-        Leave.pause_from <= bindparam("now", type_=Leave.pause_from.type),
-        Leave.resume_at > bindparam("now", type_=Leave.resume_at.type),
-    )
-    .scalar_subquery()
-)
 _SEATS = (
     select(
         Membership.id,
@@ -112,13 +141,23 @@ _SEATS = (
         Member.open_leads,
         Member.capacity,
         Member.working_hours,
-        _ON_LEAVE_UNTIL.label("on_leave_until"),
     )
     .join(Member, Member.id == Membership.member_id)
     .where(Membership.queue_id == bindparam("queue_id"), Membership.in_config.is_(True))
     .order_by(Membership.id)
 )
-_SAVE_SEAT = (
+_LEAVES = (
+    select(LeaveRow.member_id, LeaveRow.pause_from, LeaveRow.resume_at)
+    .join(Membership, Membership.member_id == LeaveRow.member_id)
+    .where(
+        Membership.queue_id == bindparam("queue_id"),
+        Membership.in_config.is_(True),
+        LeaveRow.cancelled_at.is_(None),
+        LeaveRow.resume_at > bindparam("now", type_=LeaveRow.resume_at.type),
+    )
+    .order_by(LeaveRow.member_id, LeaveRow.pause_from)
+)
+_SAVE_SEAT = exempt(
     update(table_of(Membership))
     .where(table_of(Membership).c.id == bindparam("seat_id"))
     .values(
@@ -138,8 +177,9 @@ _SAVE_QUEUE = (
         vtime=bindparam("new_vtime"),
         seq=bindparam("new_seq"),
         period_key=bindparam("new_period"),
-        version=table_of(Queue).c.version + 1,
+        version=NEXT_VERSION,
     )
+    .returning(table_of(Queue).c.version)
 )
 _MEMBERS = table_of(Member)
 _OPEN_LEADS = {
@@ -155,23 +195,42 @@ _OPEN_LEADS = {
 def open_queue(
     connection: Connection, name: str, team: TeamSettings, now: datetime, *, lock: bool = True
 ) -> OpenQueue | None:
-    locked = lock and connection.dialect.name == "postgresql"
-    row = connection.execute(_QUEUE_BY_NAME_LOCKED if locked else _QUEUE_BY_NAME, {"name": name}).first()
+    """The queue's ledger read from the database, locked for writing unless `lock` is False."""
+    row = queue_row(connection, name, lock=lock)
     if row is None:
         return None
+    return start_period_if_due(connection, load_ledger(connection, row, team, now), team, now)
+
+
+def queue_row(connection: Connection, name: str, *, lock: bool = True) -> Any:
+    """The queue's settings, clock and version (FOR UPDATE on PostgreSQL when `lock`)."""
+    locked = lock and connection.dialect.name == "postgresql"
+    return connection.execute(_QUEUE_BY_NAME_LOCKED if locked else _QUEUE_BY_NAME, {"name": name}).first()
+
+
+def load_ledger(connection: Connection, row: Any, team: TeamSettings, now: datetime) -> OpenQueue:
+    """Every seat of the queue `row` names, with its facts and its member's leaves."""
     info = QueueInfo(*row[:10])
     rotation = Rotation(vtime=row.vtime, seq=row.seq)
     seats = _load_seats(connection, info.id, team, now)
     rotation.seats = {s.seat.id: s.seat for s in seats}
+    capped = any(s.facts.capacity is not None for s in seats)
+    return OpenQueue(info, rotation, seats, version=row.version, capped=capped)
+
+
+def start_period_if_due(connection: Connection, opened: OpenQueue, team: TeamSettings,
+                        now: datetime) -> OpenQueue:
     current = period_key(now, team.timezone, team.period)
-    if info.period_key != current:
-        _start_period(connection, info, rotation, current, now)
-    return OpenQueue(info, rotation, seats)
+    if opened.info.period_key != current:
+        _start_period(connection, opened.info, opened.rotation, current, now)
+    return opened
 
 
 def _load_seats(connection: Connection, queue_id: int, team: TeamSettings, now: datetime) -> list[SeatInfo]:
-    query = _SEATS
     params = {"queue_id": queue_id, "now": now}
+    leaves: dict[int, list[Leave]] = {}
+    for member_id, pause_from, resume_at in connection.execute(_LEAVES, params):
+        leaves.setdefault(member_id, []).append((pause_from, resume_at))
     seats = []
     for (
         seat_id,
@@ -196,8 +255,7 @@ def _load_seats(connection: Connection, queue_id: int, team: TeamSettings, now: 
         open_leads,
         capacity,
         working_hours,
-        on_leave_until,
-    ) in connection.execute(query, params).all():  # plain tuples: this loop is hot
+    ) in connection.execute(_SEATS, {"queue_id": queue_id}).all():  # plain tuples: this loop is hot
         timezone = member_tz or team.timezone
         seat = Seat(
             seat_id,
@@ -212,6 +270,7 @@ def _load_seats(connection: Connection, queue_id: int, team: TeamSettings, now: 
             open_leads,
             capacity,
         )
+        own = tuple(leaves.get(member_id, ()))
         facts = Availability(
             member_active,
             seat_active,
@@ -219,25 +278,14 @@ def _load_seats(connection: Connection, queue_id: int, team: TeamSettings, now: 
             paused_until,
             pause_reason,
             status_paused_until,
-            _aware(on_leave_until),
+            on_leave_until(own, now) if own else None,
             open_leads,
             capacity,
             working_hours,
             timezone,
         )
-        seats.append(SeatInfo(seat, slack_id, name, timezone, facts, weight_text))
+        seats.append(SeatInfo(seat, slack_id, name, timezone, facts, weight_text, own))
     return seats
-
-
-def _aware(value: Any) -> datetime | None:
-    """Aggregates bypass the column type, so SQLite hands back a string or naive value."""
-    from bot.store.types import UTCDateTime
-
-    if value is None or (isinstance(value, datetime) and value.tzinfo is not None):
-        return value
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return UTCDateTime().process_result_value(value, None)  # type: ignore[arg-type]
 
 
 def _start_period(
@@ -253,7 +301,12 @@ def _start_period(
 
 
 def save(connection: Connection, opened: OpenQueue, now: datetime) -> None:
-    """Write the queue clock and every seat that moved."""
+    """Write the queue clock and every seat that moved, and move the queue's version.
+
+    A ledger from a `LedgerCache` goes back to it here, at the version just written: if
+    this transaction commits, the next one finds it current; if not, the database keeps the
+    old version and the next one reads the queue again.
+    """
     rotation, info = opened.rotation, opened.info
     dirty = [seat for seat in rotation.seats.values() if seat.dirty]
     if dirty:
@@ -275,10 +328,13 @@ def save(connection: Connection, opened: OpenQueue, now: datetime) -> None:
         )
         for seat in dirty:
             seat.dirty = False
-    connection.execute(
+    opened.version = connection.execute(
         _SAVE_QUEUE,
-        dict(queue_id=info.id, new_vtime=rotation.vtime, new_seq=rotation.seq, new_period=info.period_key),
-    )
+        dict(queue_id=info.id, new_vtime=rotation.vtime, new_seq=rotation.seq, new_period=info.period_key,
+             step=version_step()),
+    ).scalar_one()
+    if opened.home is not None:
+        opened.home.keep(connection, opened)
 
 
 def change_open_leads(connection: Connection, member_id: int, delta: int) -> None:
@@ -307,17 +363,12 @@ def check_capacity(connection: Connection, winners: list[SeatInfo]) -> None:
 def eligible_seats(
     opened: OpenQueue, now: datetime, exclude_members: frozenset[int] = frozenset()
 ) -> tuple[list[SeatInfo], dict[int, str]]:
-    """The seats that may take a lead now, and the reason for each that may not."""
-    eligible, excluded = [], {}
-    for info in opened.seats:
-        reason = info.reason(now, opened.info.respect_working_hours)
-        if reason is None and info.seat.member_id in exclude_members:
-            reason = "offered this lead already"
-        if reason is None:
-            eligible.append(info)
-        else:
-            excluded[info.seat.id] = reason
-    return eligible, excluded
+    """The seats that may take a lead now, and the reason for each that may not (lists of
+    their own: the caller may change them)."""
+    known = eligible_now(opened.seats, now, opened.info.respect_working_hours)
+    if not exclude_members:
+        return list(known.seats), dict(known.excluded)
+    return known.without_members(exclude_members)
 
 
 def sticky_owner(connection: Connection, queue_id: int, account_key: str) -> int | None:
