@@ -28,6 +28,7 @@ from bot.slack import (
     pause_words,
     people_command,
     replies,
+    report_command,
     who_view,
 )
 from bot.slack.answers import ANSWER_LIMIT, Refusal, attempt, clip, escape
@@ -287,6 +288,7 @@ SUBCOMMANDS: dict[str, Callable[[Request], Awaitable[Answer]]] = {
     "calendar": calendar, "who": who, "why": why, "calibrate": calibrate,
     "add": people_command.add, "remove": people_command.remove, "history": people_command.history,
     "reassign": people_command.reassign,
+    "report": report_command.run,
 }
 
 

@@ -31,6 +31,7 @@ HELP = "\n".join([
     "• `/rotation remove @dana [from emea]` — managers: out of a queue, or the rotation (history kept)",
     "• `/rotation history [@dana]` — your history (managers: anyone's): pauses, leave, calibrations",
     "• `/rotation reassign L-1042 @bob` — managers: offer a lead to someone now",
+    "• `/rotation report [2026-11] [emea]` — managers: the period's figures, with a chart and CSV in your DM",
 ])
 
 

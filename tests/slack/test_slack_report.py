@@ -1,0 +1,142 @@
+"""`/rotation report` through the real Bolt app: a manager gets the figures in blocks within
+Slack's limits and the chart and CSV in their DM through the external upload flow; a rep and
+a stranger are refused in words that name nothing; bad words upload nothing."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PIL import Image
+from slack_harness import EXAMPLE, MANAGER, Bot
+
+from bot.config.routing import load_file
+from bot.reports.chart import WIDTH_PX
+from bot.routing.ledger.report import AcceptTimes, MemberFigures, PeriodReport, QueueFigures
+from bot.routing.service import RoutingService
+from bot.slack.report_command import MANAGERS_ONLY, report_message
+from bot.store.db import Database
+
+try:  # works whether or not tests/ is a package
+    from tests.fake_slack import UPLOAD_POST
+except ImportError:
+    from fake_slack import UPLOAD_POST  # type: ignore[no-redef]
+
+@pytest.fixture
+async def service(tmp_path: Path) -> AsyncIterator[RoutingService]:
+    """The example team (conftest's `service` still calls the core's door before its rooms)."""
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'rotation.db'}")
+    await db.migrate()
+    routing = RoutingService(db)
+    await routing.admin.apply_config(load_file(EXAMPLE))
+    yield routing
+    await db.dispose()
+
+
+FLOW = ("files.getUploadURLExternal", UPLOAD_POST, "files.completeUploadExternal")
+
+
+async def route(bot: Bot, count: int, country: str = "DE") -> None:
+    for n in range(count):
+        await bot.service.assignment.route({"id": f"R-{country}-{n}", "country": country})
+
+
+def within_limits(blocks: list[dict[str, Any]]) -> None:
+    assert 0 < len(blocks) <= 50
+    for block in blocks:
+        if block["type"] == "section":
+            assert len(block["text"]["text"]) <= 3000
+        if block["type"] == "header":
+            assert len(block["text"]["text"]) <= 150
+
+
+def flow(bot: Bot) -> list[str]:
+    return [c.method for c in bot.slack.calls if c.method in (*FLOW, "conversations.open")]
+
+
+async def test_a_manager_gets_the_figures_and_the_chart_and_csv_in_their_dm(bot: Bot) -> None:
+    await route(bot, 6)
+    period = (await bot.service.ledger.period_report()).period
+    answer = await bot.command("report", user=MANAGER)
+    assert f"Lead rotation report, {period}" in answer and "*emea*: 6 leads" in answer
+    assert "chart and the CSV are in your DM" in answer
+    within_limits(bot.slack.responses[-1]["blocks"])
+    # the DM is opened, then each file asks for its URL, the bytes go up, and one call shares them all
+    shared = bot.slack.shared_files()
+    files = len(shared)
+    assert flow(bot) == ["conversations.open", *[FLOW[0]] * files, *[UPLOAD_POST] * files, FLOW[2]]
+    png, pages, table = shared[0], shared[:-1], shared[-1]
+    assert [f.filename for f in pages] == [f"rotation-report-{period}.png"] + [
+        f"rotation-report-{period}-{n}.png" for n in range(2, files)]
+    assert table.filename == f"rotation-report-{period}.csv" and table.title == f"Report figures, {period}"
+    assert png.title is not None and png.title.startswith(f"Leads received and fair share, {period}")
+    assert {f.channel_id for f in shared} == {f"D{MANAGER}"}
+    assert png.alt_txt and "6 leads in all" in png.alt_txt
+    assert png.data is not None and png.length == len(png.data)
+    image = Image.open(io.BytesIO(png.data))
+    assert image.format == "PNG" and image.width == WIDTH_PX
+    assert len(image.convert("L").getcolors(maxcolors=1 << 20) or []) > 10  # more than a blank page
+    assert table.data is not None
+    rows = list(csv.DictReader(io.StringIO(table.data.decode())))
+    assert sum(int(r["leads"]) for r in rows if r["queue"] == "emea") == 6
+    assert {"passes", "sla_misses", "median_accept_seconds"} <= set(rows[0])
+
+
+async def test_one_queue_and_a_past_month_in_any_case(bot: Bot) -> None:
+    await route(bot, 3)
+    answer = await bot.command("report 2025-03 EMEA", user=MANAGER)
+    assert "Lead rotation report, 2025-03 (emea)" in answer and "*emea*: 0 leads" in answer
+    assert "• Grace Whitfield: 0 received" in answer  # one queue: its members are listed
+    [png, table] = bot.slack.shared_files()  # one queue of four: one page
+    assert (png.filename, table.filename) == ("rotation-report-2025-03-emea.png",
+                                              "rotation-report-2025-03-emea.csv")
+    assert table.data is not None
+    assert {r["queue"] for r in csv.DictReader(io.StringIO(table.data.decode()))} == {"emea"}
+
+
+async def test_a_rep_and_a_stranger_are_refused_and_nothing_is_uploaded(bot: Bot) -> None:
+    await route(bot, 2)
+    for user in ("U01ALICE", "U99STRANGER"):
+        assert await bot.command("report", user=user) == MANAGERS_ONLY
+        assert await bot.command("report 2026-11 emea", user=user) == MANAGERS_ONLY
+    assert "emea" not in MANAGERS_ONLY and "lead" not in MANAGERS_ONLY.lower()
+    assert flow(bot) == [] and bot.slack.uploads == {}
+
+
+async def test_a_bad_month_or_an_unknown_queue_is_refused_in_words_and_nothing_is_uploaded(bot: Bot) -> None:
+    said = await bot.command("report 2026-13", user=MANAGER)
+    assert "'2026-13' is not a period of this monthly team; write it like 2026-11" in said
+    said = await bot.command("report nope", user=MANAGER)
+    assert "There is no queue named `nope`, so nothing was sent" in said
+    said = await bot.command("report 2026-11 2026-10", user=MANAGER)
+    assert "more than one period or queue" in said
+    assert flow(bot) == [] and bot.slack.uploads == {}
+
+
+async def test_when_slack_refuses_the_upload_the_figures_still_come_and_say_so(bot: Bot) -> None:
+    bot.slack.fail_next("files.getUploadURLExternal", status=200, error="file_uploads_disabled")
+    answer = await bot.command("report", user=MANAGER)
+    assert "*emea*: 0 leads" in answer and "could not send the chart and the CSV" in answer
+    assert bot.slack.calls_to("files.completeUploadExternal") == []
+
+
+def big_report(queues: int, members: int) -> PeriodReport:
+    nothing = AcceptTimes(2, 61.0, 3600.0)
+    seats = tuple(MemberFigures(f"U{m:05d}", f"Member with a long name {m}", 40, 41.5, 1.5, 2, 0.01, 0.01,
+                                "1", "active", 3, 1, nothing) for m in range(members))
+    return PeriodReport("2026-11", tuple(QueueFigures(f"queue-{q}", 40 * members, 3, 1, nothing, seats)
+                                         for q in range(queues)))
+
+
+def test_a_thousand_members_in_120_queues_stay_within_slacks_limits() -> None:
+    for queues, members, queue in ((120, 1000 // 120 + 1, None), (30, 200, None), (1, 1000, "queue-0")):
+        message = report_message(big_report(queues, members), queue=queue, footer="files in your DM")
+        within_limits(message.blocks)
+        assert len(message.text) < 40_000
+        assert message.blocks[-1]["elements"][0]["text"] == "files in your DM"
+    one = report_message(big_report(1, 1000), queue="queue-0")
+    assert "more lines: see the CSV" in one.text  # 1,000 member lines do not fit; the CSV has them
