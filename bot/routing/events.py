@@ -39,6 +39,16 @@ class EventKind(StrEnum):
     CRM_OWNER = "crm_owner"
 
 
+class Cause(StrEnum):
+    """Why a lead was offered to someone (an assignment's `cause`)."""
+
+    NEW = "new"
+    PASS = "pass"  # the previous rep passed it on
+    SLA = "sla"  # the previous rep did not accept it in time
+    PENDING = "pending"  # it waited for someone available
+    REASSIGN = "reassign"  # a manager gave it to this rep ("Take it" included)
+
+
 class Way(StrEnum):
     """How a message travels: the outbox row's `kind`, which picks the transport."""
 
@@ -92,7 +102,7 @@ class LeadAssigned(Event):
 
     kind: ClassVar[EventKind] = EventKind.LEAD_ASSIGNED
     assignment_id: int
-    cause: str  # new | pass | sla | pending | manager
+    cause: str  # a Cause
     lead: LeadCard
     queue: str
     rule: str | None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import heapq
 from datetime import datetime
+from enum import StrEnum
 from fractions import Fraction
 from typing import Any
 
@@ -19,6 +20,23 @@ from bot.routing.rules.matching import RuleResult
 # Large queues: the explanation keeps the winner, the closest contenders and the
 # first exclusions, and counts the rest, so one lead never stores a thousand rows.
 MAX_CANDIDATES = 12
+
+
+class DecidedBy(StrEnum):
+    """Who chose the winner: the queue's strategy, an account's sticky owner, or a manager."""
+
+    STRATEGY = "strategy"
+    STICKY = "sticky"
+    MANAGER = "manager"
+
+
+# How a lead offered again came to its queue (the offer's cause), in place of the rule sentence.
+REOFFERED = {
+    "pass": "The lead was passed on, so it was offered again in the {queue} queue.",
+    "sla": "The lead was not accepted in time, so it was offered again in the {queue} queue.",
+    "pending": "The lead was waiting in the {queue} queue for someone available.",
+    "reassign": "A manager reassigned the lead (it counts in the {queue} queue).",
+}
 
 
 def rules_part(tried: list[RuleResult]) -> list[dict[str, Any]]:
@@ -87,7 +105,11 @@ def decision(
     unassigned_reason: str | None = None,
     lags: dict[int, Fraction] | None = None,
     approx: dict[int, float] | None = None,
+    decided_by: DecidedBy = DecidedBy.STRATEGY,
+    cause: str = "new",
 ) -> dict[str, Any]:
+    """The decision as data, with its summary; `cause` is why the lead was offered (new, pass,
+    sla, pending, reassign) and `decided_by` who chose among the available."""
     rows, hidden = ([], 0) if opened is None else candidates_part(
         opened, eligible, excluded, winner, lags, approx
     )
@@ -95,6 +117,9 @@ def decision(
         "rules": rules_part(tried),
         "queue": opened.info.name if opened else None,
         "strategy": strategy,
+        "decided_by": decided_by.value,
+        "cause": cause,
+        "available": len(eligible),
         "candidates": rows,
         "others_not_shown": hidden,
         "winner": None if winner is None else {"slack_id": winner.slack_id, "name": winner.name},
@@ -110,7 +135,10 @@ def summarize(explanation: dict[str, Any], unassigned_reason: str | None = None)
     """A short paragraph: which rule, which queue, why this person, who was left out."""
     parts: list[str] = []
     matched = next((r for r in explanation["rules"] if r["matched"]), None)
-    if matched is not None:
+    reoffered = REOFFERED.get(explanation.get("cause") or "new")
+    if reoffered is not None and explanation.get("queue"):
+        parts.append(reoffered.format(queue=explanation["queue"]))
+    elif matched is not None:
         why = "" if matched["why"] == "catch-all" else f" ({matched['why']})"
         kind = ("The catch-all rule" if matched["why"] == "catch-all" else "Rule") + f" “{matched['name']}”"
         parts.append(f"{kind} matched{why}, so the lead went to the {matched['queue']} queue.")
@@ -119,7 +147,7 @@ def summarize(explanation: dict[str, Any], unassigned_reason: str | None = None)
     candidates = explanation.get("candidates", [])
     if winner is not None:
         row = next((c for c in candidates if c.get("winner")), None)
-        parts.append(_winner_sentence(explanation["strategy"], winner["name"], row, candidates))
+        parts.append(_winner_sentence(explanation, winner["name"], row))
         if explanation.get("tie_break"):
             parts.append(f"Tie-break: {explanation['tie_break']}.")
     elif unassigned_reason:
@@ -132,12 +160,20 @@ def summarize(explanation: dict[str, Any], unassigned_reason: str | None = None)
     return " ".join(parts)
 
 
-def _winner_sentence(
-    strategy: str, name: str, row: dict[str, Any] | None, candidates: list[dict[str, Any]]
-) -> str:
-    """The strategy's own sentence (each strategy explains its pick: `bot.routing.fairness`)."""
-    eligible = sum(1 for c in candidates if c.get("eligible"))
-    known = STRATEGIES.get(strategy)
-    if row is None or known is None:
+def _winner_sentence(explanation: dict[str, Any], name: str, row: dict[str, Any] | None) -> str:
+    """Why the winner: the strategy's own sentence (each strategy explains its pick, see
+    `bot.routing.fairness`), unless a sticky owner or a manager chose (their note says why)."""
+    decided_by = explanation.get("decided_by", DecidedBy.STRATEGY)
+    if decided_by == DecidedBy.STICKY:
+        return f"{name} got it as the account's owner, whatever the rotation's turn."
+    if decided_by == DecidedBy.MANAGER:
+        return f"{name} got it because a manager chose them, whatever the rotation's turn."
+    strategy = STRATEGIES.get(explanation["strategy"])
+    if strategy is None:  # the config refuses such a name: a strategy added but not registered
+        raise LookupError(f"no strategy named {explanation['strategy']!r} is registered")
+    if row is None:
         return f"{name} got it."
-    return known.winner_sentence(name, row, eligible)
+    available = explanation.get("available")
+    if available is None:  # counted from the rows shown
+        available = sum(1 for c in explanation.get("candidates", []) if c.get("eligible"))
+    return strategy.winner_sentence(name, row, available)

@@ -31,6 +31,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, select, update
 
 from bot.routing import audit
+from bot.routing.assignment.explain import DecidedBy
 from bot.routing.assignment.locks import OpenLeads, claim_waiting_lead, lock_queues, move_offer
 from bot.routing.assignment.router import Placement, Router
 from bot.routing.errors import InvalidChange, NotFound
@@ -43,7 +44,6 @@ from bot.routing.rules.matching import RuleResult
 from bot.routing.team import TeamSettings, load_team
 from bot.store.models import Assignment, Lead, Member, Membership, Queue, table_of
 
-MANAGER_CHOICE = "manager"  # the explanation's strategy: no rotation chose, a person did
 _ASSIGNMENTS = table_of(Assignment)
 _END_ACCEPTED = (
     update(_ASSIGNMENTS)
@@ -96,7 +96,7 @@ def reassign(connection: Connection, router: Router, lead_id: str, slack_id: str
     placement, credited = _placement(connection, team, lead, ended, member.id, seat_queue, now, actor)
     winner = placement.winner
     assert winner is not None and placement.opened is not None
-    tried = [RuleResult(lead.rule or "-", lead.queue or seat_queue, True, "then a manager reassigned it")]
+    tried = [RuleResult(lead.rule or "-", lead.queue or seat_queue, True, "when the lead arrived")]
     hop = len(connection.execute(select(Assignment.id).where(Assignment.lead_id == lead_id)).all())
     outcome = router.commit_placement(connection, team, placement, tried, lead_id, lead.fields, now,
                                       cause="reassign", hop=hop, open_leads=open_leads)
@@ -208,14 +208,12 @@ def _placement(connection: Connection, team: TeamSettings, lead: Any, ended: _En
         target.rotation.accrue([s.seat for s in group])  # a new lead to this ledger
     # A manager's choice is not held to capacity (check_capacity reads facts.capacity).
     chosen = dataclasses.replace(info, facts=dataclasses.replace(info.facts, capacity=None))
-    shown = OpenQueue(dataclasses.replace(target.info, strategy=MANAGER_CHOICE), target.rotation,
-                      target.seats)
     who = "they took it themselves" if actor == chosen.slack_id else f"<@{actor}> chose them"
     outside = "" if lead.queue in (None, seat_queue) else \
         f" {chosen.name} is not in {lead.queue}, so it counts in their {seat_queue} ledger."
     notes = [f"A manager reassigned it to {chosen.name} ({who}).{outside}"]
-    placement = Placement(shown, winner=chosen, eligible=[chosen], excluded={}, notes=notes,
-                          touched=list(opened.values()))
+    placement = Placement(target, winner=chosen, eligible=[chosen], excluded={}, notes=notes,
+                          touched=list(opened.values()), decided_by=DecidedBy.MANAGER)
     return placement, credited
 
 
