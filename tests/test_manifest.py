@@ -9,12 +9,19 @@ every Web API method, slash command and event the code uses.
 
 Method discovery (with ``ast``, so comments and docstrings don't count):
 calls of slack_sdk client methods (``client.chat_postMessage(...)``; the
-name-to-method table is read from slack_sdk's own ``api_call("...")`` lines),
+name-to-method table is read from slack_sdk's own ``api_call("...")`` lines,
+and a helper such as ``files_upload_v2`` counts as every method it calls),
 Bolt's ``say(...)`` (chat.postMessage), whatever ``api_call("...")`` or a
 ``"method"`` key/keyword names (``{"method": "chat.postMessage"}`` in an outbox
 row; unknown names count, so typos fail), and any other string literal that is
 exactly a real slack_sdk method, dotted or as the client attribute
 (``getattr(client, "chat_postMessage")``).
+
+The other way round, every scope the manifest asks for must be needed: by a method
+the code calls, an event it subscribes to, or one of the few uses no method
+names (EXTRA_SCOPES: the slash command, posting to channels the bot is not in,
+reading emails from profiles). A scope nothing uses fails the test: an app
+should ask a workspace for no more than it needs.
 """
 
 from __future__ import annotations
@@ -46,6 +53,12 @@ METHOD_SCOPES: dict[str, tuple[str, ...]] = {
     "chat.scheduleMessage": ("chat:write",),
     "chat.getPermalink": (),
     "conversations.open": ("im:write", "mpim:write"),
+    "conversations.history": ("channels:history", "groups:history", "im:history", "mpim:history"),
+    "files.getUploadURLExternal": ("files:write",),
+    "files.completeUploadExternal": ("files:write",),
+    # a workflow step ends with the token Slack hands it in function_executed: no bot scope
+    "functions.completeSuccess": (),
+    "functions.completeError": (),
     "conversations.info": ("channels:read", "groups:read", "im:read", "mpim:read"),
     "conversations.members": ("channels:read", "groups:read", "im:read", "mpim:read"),
     "conversations.list": ("channels:read", "groups:read", "im:read", "mpim:read"),
@@ -95,11 +108,12 @@ EVENT_SCOPES: dict[str, tuple[str, ...]] = {
     "message.mpim": ("mpim:history",),
     "reaction_added": ("reactions:read",),
     "dnd_updated_user": ("dnd:read",),
+    "function_executed": (),  # sent for the app's own Workflow Builder steps
 }
 
 # Keys Slack's schema v1 allows (it sets additionalProperties: false everywhere).
 ALLOWED_KEYS: dict[str, set[str]] = {
-    "": {"_metadata", "display_information", "features", "oauth_config", "settings"},
+    "": {"_metadata", "display_information", "features", "oauth_config", "settings", "functions"},
     "display_information": {"name", "description", "background_color", "long_description"},
     "features": {"app_home", "bot_user", "shortcuts", "slash_commands", "unfurl_domains"},
     "features.app_home": {
@@ -118,6 +132,7 @@ ALLOWED_KEYS: dict[str, set[str]] = {
         "org_deploy_enabled",
         "socket_mode_enabled",
         "token_rotation_enabled",
+        "function_runtime",
     },
     "settings.event_subscriptions": {"request_url", "bot_events", "user_events"},
     "settings.interactivity": {"is_enabled", "request_url", "message_menu_options_url"},
@@ -131,13 +146,33 @@ DOTTED_METHOD = re.compile(r"^[a-z]+(\.[a-zA-Z]+)+$")
 
 
 @cache
+def _sdk_functions() -> list[ast.AsyncFunctionDef]:
+    source = Path(slack_sdk.web.async_client.__file__).read_text()
+    return [node for node in ast.walk(ast.parse(source)) if isinstance(node, ast.AsyncFunctionDef)]
+
+
+@cache
+def sdk_composites() -> dict[str, tuple[str, ...]]:
+    """slack_sdk helpers that call other client methods instead of one api_call
+    (``files_upload_v2``: getUploadURLExternal, then completeUploadExternal)."""
+    attrs = sdk_methods()
+    found: dict[str, tuple[str, ...]] = {}
+    for node in _sdk_functions():
+        if node.name in attrs:
+            continue
+        called = sorted({attrs[c.func.attr] for c in ast.walk(node) if isinstance(c, ast.Call)
+                         and isinstance(c.func, ast.Attribute) and isinstance(c.func.value, ast.Name)
+                         and c.func.value.id == "self" and c.func.attr in attrs})
+        if called:
+            found[node.name] = tuple(called)
+    return found
+
+
+@cache
 def sdk_methods() -> dict[str, str]:
     """slack_sdk client attribute -> Web API method, read from slack_sdk's source."""
-    source = Path(slack_sdk.web.async_client.__file__).read_text()
     found: dict[str, str] = {}
-    for node in ast.walk(ast.parse(source)):
-        if not isinstance(node, ast.AsyncFunctionDef):
-            continue
+    for node in _sdk_functions():
         for call in ast.walk(node):
             if (
                 isinstance(call, ast.Call)
@@ -170,6 +205,8 @@ def methods_in_source(source: str) -> list[tuple[str, int]]:
             name = _call_name(node)
             if isinstance(node.func, ast.Attribute) and name in attrs:
                 found.append((attrs[name], node.lineno))
+            elif isinstance(node.func, ast.Attribute) and name in sdk_composites():
+                found += [(method, node.lineno) for method in sdk_composites()[name]]
             elif name == "say":  # Bolt's say() is chat.postMessage
                 found.append(("chat.postMessage", node.lineno))
             elif name == "api_call" and (arg := _first_str_arg(node)) is not None:
@@ -201,11 +238,28 @@ def _is_str(node: ast.AST | None, value: str) -> bool:
 def _first_str_arg(node: ast.Call) -> str | None:
     if node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str):
         return node.args[0].value
-    return None
+    return _id_named(node.args[0]) if node.args else None
+
+
+def _id_named(node: ast.AST) -> str | None:
+    """The string behind `Command.ROTATION.value` (or `ids.Callback.ROUTE_LEAD.value`): the
+    code names its commands and callbacks from bot/slack/ids.py, not as literals."""
+    from bot.slack import ids
+
+    if not (isinstance(node, ast.Attribute) and node.attr == "value"
+            and isinstance(node.value, ast.Attribute)):
+        return None
+    member, holder = node.value.attr, node.value.value
+    enum_name = (holder.attr if isinstance(holder, ast.Attribute)
+                 else holder.id if isinstance(holder, ast.Name) else "")
+    enum = getattr(ids, enum_name, None)
+    found = getattr(enum, member, None) if isinstance(enum, type) else None
+    return str(found.value) if found is not None else None
 
 
 def listeners_in_source(source: str) -> tuple[set[str], set[str]]:
-    """(slash commands, event types) the source registers with Bolt."""
+    """(slash commands, event types) the source registers with Bolt; a workflow step
+    (`app.function`) counts as the function_executed event it is sent as."""
     commands: set[str] = set()
     events: set[str] = set()
     for node in ast.walk(ast.parse(source)):
@@ -218,6 +272,8 @@ def listeners_in_source(source: str) -> tuple[set[str], set[str]]:
             commands.add(arg)
         elif node.func.attr == "event" and re.fullmatch(r"[a-z_]+(\.[a-z_]+)?", arg):
             events.add(arg)
+        elif node.func.attr == "function" and arg:
+            events.add("function_executed")
     return commands, events
 
 
@@ -238,6 +294,53 @@ def scope_problems(methods: dict[str, list[str]], scopes: set[str]) -> list[str]
                 f"in oauth_config.scopes.bot of app_manifest.yaml"
             )
     return problems
+
+
+# Scopes that no Web API method names but the code needs; each is found in the code by its use.
+EXTRA_SCOPES: dict[str, str] = {
+    "commands": "a slash command the code registers (app.command)",
+    "chat:write.public": "chat.postMessage to a queue's channel, which the bot need not be in",
+    "users:read.email": "an email read from a users.info profile (without it Slack leaves it out)",
+}
+
+
+def extra_scope_uses(root: Path = ROOT) -> dict[str, list[str]]:
+    """{scope: [where]} for the EXTRA_SCOPES uses found in root/bot/."""
+    uses: dict[str, list[str]] = {}
+    for path, source in bot_sources(root):
+        commands, _ = listeners_in_source(source)
+        methods = {m for m, _ in methods_in_source(source)}
+        if commands:
+            uses.setdefault("commands", []).append(path)
+        if "chat.postMessage" in methods:
+            uses.setdefault("chat:write.public", []).append(path)
+        if "users.info" in methods and _reads_key(source, "email"):
+            uses.setdefault("users:read.email", []).append(path)
+    return uses
+
+
+def _reads_key(source: str, key: str) -> bool:
+    """Whether the source reads `key` from a mapping: x["email"] or x.get("email")."""
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Subscript) and _is_str(node.slice, key):
+            return True
+        if isinstance(node, ast.Call) and _call_name(node) == "get" and node.args \
+                and _is_str(node.args[0], key):
+            return True
+    return False
+
+
+def unused_scopes(scopes: set[str], methods: dict[str, list[str]], events: set[str],
+                  extras: dict[str, list[str]]) -> list[str]:
+    """Why each requested scope nothing needs is there for nothing; [] when all are needed."""
+    needed = set(extras)
+    for method in methods:
+        needed |= set(METHOD_SCOPES.get(method, ()))
+    for event in events:
+        needed |= set(EVENT_SCOPES.get(event, ()))
+    return [f"{scope} is requested in app_manifest.yaml, but no method the code calls, no event it "
+            f"subscribes to and no use in EXTRA_SCOPES needs it: drop it"
+            for scope in sorted(scopes - needed)]
 
 
 def bot_sources(root: Path = ROOT) -> Iterator[tuple[str, str]]:
@@ -369,6 +472,35 @@ def test_bot_scopes_cover_the_code(manifest: dict[str, Any]) -> None:
     assert not problems, "\n".join(problems)
 
 
+def test_every_requested_scope_is_used(manifest: dict[str, Any]) -> None:
+    events = set(_section(manifest, "settings.event_subscriptions").get("bot_events", []))
+    problems = unused_scopes(_bot_scopes(manifest), methods_used(), events, extra_scope_uses())
+    assert not problems, "\n".join(problems)
+
+
+def test_the_workflow_step_is_declared_as_the_code_runs_it(manifest: dict[str, Any]) -> None:
+    """The manifest's `route_lead` takes the inputs the listener reads and gives the outputs it
+    completes with; Slack sends function_executed, and custom steps need an org-ready app."""
+    from bot.routing.results import MemberRef, RouteOutcome
+    from bot.slack import ids, workflow_step
+
+    step = manifest["functions"][ids.Callback.ROUTE_LEAD.value]
+    assert step["title"] == "Route a lead" and 1 <= len(step["description"]) <= 1000
+    inputs, outputs = step["input_parameters"], step["output_parameters"]
+    assert set(inputs) == set(workflow_step.INPUTS)
+    assert [name for name, spec in inputs.items() if spec.get("is_required")] == ["lead_id"]
+    outcome = RouteOutcome(lead_id="L-1", created=True, status="assigned", queue="emea", rule="EMEA",
+                           assignee=MemberRef("U01ALICE", "Alice"), explanation={"summary": "why"})
+    assert set(workflow_step.outputs(outcome)) == set(outputs)
+    assert outputs["assignee_id"]["type"] == "slack#/types/user_id"
+    for name, spec in {**inputs, **outputs}.items():
+        assert spec["name"] == name and spec["type"] in ("string", "slack#/types/user_id"), name
+        assert 1 <= len(spec["title"]) <= 100 and spec.get("description"), name
+    assert "function_executed" in manifest["settings"]["event_subscriptions"]["bot_events"]
+    assert manifest["settings"]["org_deploy_enabled"] is True
+    assert manifest["settings"]["function_runtime"] == "remote"
+
+
 def test_manifest_declares_the_commands_and_events_the_code_handles(
     manifest: dict[str, Any],
 ) -> None:
@@ -409,6 +541,8 @@ async def notify(client, say, lead):
 async def rotation(ack): ...
 
 app.event("user_change")(on_user_change)
+app.command(Command.ROTATION.value)(on_rotation)
+app.function(ids.Callback.ROUTE_LEAD.value)(on_route_lead)
 '''
 
 
@@ -424,7 +558,7 @@ def test_discovery_finds_every_form_of_call() -> None:
         "views.open",
     ]
     assert ("chat.postMessage", 5) in found and ("chat.postMessage", 12) in found
-    assert listeners_in_source(SAMPLE) == ({"/rotation"}, {"user_change"})
+    assert listeners_in_source(SAMPLE) == ({"/rotation"}, {"user_change", "function_executed"})
     assert sdk_methods()["users_lookupByEmail"] == "users.lookupByEmail"
 
 
@@ -440,6 +574,22 @@ def test_scope_check_reports_missing_scopes_and_unknown_methods() -> None:
 def test_the_scope_table_names_real_methods() -> None:
     real = set(sdk_methods().values())
     assert set(METHOD_SCOPES) <= real, set(METHOD_SCOPES) - real
+
+
+def test_a_scope_nothing_uses_is_reported(tmp_path: Path) -> None:
+    (tmp_path / "bot").mkdir()
+    (tmp_path / "bot" / "home.py").write_text(
+        "async def show(client, u):\n    await client.views_publish(user_id=u, view={})\n"
+        "    who = await client.users_info(user=u)\n    return who['user']['profile'].get('email')\n")
+    used = methods_used(tmp_path)
+    extras = extra_scope_uses(tmp_path)
+    assert extras == {"users:read.email": ["bot/home.py"]}
+    asked = {"users:read", "users:read.email", "channels:read", "chat:write"}
+    problems = unused_scopes(asked, used, {"app_home_opened"}, extras)
+    assert [p.split()[0] for p in problems] == ["channels:read", "chat:write"]
+    assert unused_scopes({"im:history"}, {}, {"message.im"}, {}) == []
+    assert sdk_composites()["files_upload_v2"] == ("files.completeUploadExternal",
+                                                   "files.getUploadURLExternal")
 
 
 def test_the_scan_walks_a_bot_tree(tmp_path: Path) -> None:
