@@ -263,7 +263,7 @@ async def test_replicas_starting_together_on_a_new_database_apply_the_config_onc
     replicas = [RoutingService(first, clock), RoutingService(Database(database_url), clock),
                 RoutingService(Database(database_url), clock)]
     try:
-        applied = await asyncio.gather(*(r.apply_config_if_changed(load_text(THREE), actor="serve")
+        applied = await asyncio.gather(*(r.admin.apply_config_if_changed(load_text(THREE), actor="serve")
                                          for r in replicas))
         assert sum(a is not None for a in applied) == 1  # the others found it applied
         assert [s["slack_id"] for s in (await replicas[2].export_config())["queues"][0]["members"]] == [
