@@ -136,17 +136,16 @@ class Sources:
         return value or 0.0
 
 
-@pytest.fixture
-async def sources_app(database_url: str, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Sources]:
+async def _served(url: str, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Sources]:
     for name, value in SECRETS.items():
         monkeypatch.setenv(name, value)
     clock = ManualClock(NOW)
-    db = Database(database_url)
+    db = Database(url)
     await db.migrate()
     service = RoutingService(db, clock)
     await apply_sources(service, SOURCES)
     metrics = Metrics()
-    app = create_app(service, Settings(intake_token=TOKEN, database_url=database_url), metrics=metrics,
+    app = create_app(service, Settings(intake_token=TOKEN, database_url=url), metrics=metrics,
                      wake=asyncio.Event().set)
     runner = app_runner(app, shutdown_timeout=5)
     await runner.setup()
@@ -160,6 +159,20 @@ async def sources_app(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Asy
         await http.close()
         await runner.cleanup()
         await db.dispose()
+
+
+@pytest.fixture
+async def sources_app(database_url: str, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Sources]:
+    """The app with SOURCES applied, on SQLite and on PostgreSQL: for what is stored."""
+    async for app in _served(database_url, monkeypatch):
+        yield app
+
+
+@pytest.fixture
+async def sqlite_sources_app(sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Sources]:
+    """The same on SQLite alone: for refusals, where the database only has to stay empty."""
+    async for app in _served(sqlite_url, monkeypatch):
+        yield app
 
 
 def as_json(body: bytes) -> Any:

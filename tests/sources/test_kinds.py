@@ -84,29 +84,32 @@ async def test_each_kind_routes_its_vendors_payload(sources_app: Sources, source
 
 @pytest.mark.parametrize("source", ["typeform", "tally", "calendly", "webflow", "hubspot", "pipedrive",
                                     "partner-feed"])
-async def test_a_wrong_signature_is_401_and_stores_nothing(sources_app: Sources, source: str) -> None:
+async def test_a_wrong_signature_is_401_and_stores_nothing(sqlite_sources_app: Sources, source: str) -> None:
+    app = sqlite_sources_app
     name = dict((c[0], c[1]) for c in CASES)[source]
     body = fixture(name)
     kind = KIND.get(source, source)
     wrong = "rotation:wrong" if kind == "pipedrive" else "not-the-secret"
-    status, _, answer = await sources_app.post(source, body, signed(kind, body, sources_app, source, wrong))
+    status, _, answer = await app.post(source, body, signed(kind, body, app, source, wrong))
     assert status == 401, answer
     assert "error" in as_json(answer)
-    unsigned, _, _ = await sources_app.post(source, body)
+    unsigned, _, _ = await app.post(source, body)
     assert unsigned == 401
     refusals = 2
     if kind not in ("pipedrive", "json"):  # basic auth and bearer tokens sign no body
         tampered = body.replace(b"e", b"E", 1)
-        status, _, _ = await sources_app.post(source, tampered, signed(kind, body, sources_app, source))
+        status, _, _ = await app.post(source, tampered, signed(kind, body, app, source))
         assert status == 401
         refusals += 1
-    assert (await sources_app.counts())["leads"] == 0
-    assert (await sources_app.counts())["parked"] == 0
-    assert await sources_app.metric(source, "refused") == refusals
+    assert (await app.counts())["leads"] == 0
+    assert (await app.counts())["parked"] == 0
+    assert await app.metric(source, "refused") == refusals
 
 
 @pytest.mark.parametrize("kind", ["calendly", "webflow", "hubspot"])
-async def test_a_signature_from_over_five_minutes_ago_is_refused(sources_app: Sources, kind: str) -> None:
+async def test_a_signature_from_over_five_minutes_ago_is_refused(sqlite_sources_app: Sources,
+                                                                 kind: str) -> None:
+    app = sqlite_sources_app
     name = {"calendly": "calendly.json", "webflow": "webflow.json", "hubspot": "hubspot_workflow.json"}[kind]
     body = fixture(name)
     old = UNIX - 6 * 60
@@ -114,20 +117,21 @@ async def test_a_signature_from_over_five_minutes_ago_is_refused(sources_app: So
         "calendly": lambda: sign.calendly(SECRETS["CALENDLY_KEY"], body, old),
         "webflow": lambda: sign.webflow(SECRETS["WEBFLOW_SECRET"], body, old * 1000),
         "hubspot": lambda: sign.hubspot(SECRETS["HUBSPOT_SECRET"], "POST",
-                                        f"{sources_app.url}/sources/hubspot", body, old * 1000),
+                                        f"{app.url}/sources/hubspot", body, old * 1000),
     }[kind]()
-    status, _, answer = await sources_app.post(kind, body, headers)
+    status, _, answer = await app.post(kind, body, headers)
     assert status == 401
     assert "five minutes" in as_json(answer)["error"]
-    assert (await sources_app.counts())["leads"] == 0
+    assert (await app.counts())["leads"] == 0
 
 
-async def test_hubspot_signs_the_address_it_called_behind_a_proxy(sources_app: Sources) -> None:
+async def test_hubspot_signs_the_address_it_called_behind_a_proxy(sqlite_sources_app: Sources) -> None:
+    app = sqlite_sources_app
     body = fixture("hubspot_workflow.json")
     public = "https://leads.example.com/sources/hubspot?portal=62515"
     headers = sign.hubspot(SECRETS["HUBSPOT_SECRET"], "POST", public, body, MILLIS)
     headers |= {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "leads.example.com"}
-    async with sources_app.http.post(f"{sources_app.url}/sources/hubspot?portal=62515", data=body,
+    async with app.http.post(f"{app.url}/sources/hubspot?portal=62515", data=body,
                                      headers={"Content-Type": "application/json", **headers}) as answer:
         assert answer.status == 201, await answer.text()
 
@@ -150,32 +154,35 @@ async def test_json_uses_the_intake_token_and_refuses_a_body_that_is_not_json(so
     assert (await sources_app.counts())["leads"] == 1
 
 
-async def test_an_unknown_source_is_a_404(sources_app: Sources) -> None:
-    status, _, answer = await sources_app.post("nowhere", b"{}")
+async def test_an_unknown_source_is_a_404(sqlite_sources_app: Sources) -> None:
+    app = sqlite_sources_app
+    status, _, answer = await app.post("nowhere", b"{}")
     assert status == 404
     assert "no source named 'nowhere'" in as_json(answer)["error"]
 
 
-async def test_a_source_whose_secret_is_not_set_says_so(sources_app: Sources,
+async def test_a_source_whose_secret_is_not_set_says_so(sqlite_sources_app: Sources,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    app = sqlite_sources_app
     monkeypatch.delenv("TALLY_SECRET")
     body = fixture("tally.json")
-    status, headers, answer = await sources_app.post("tally", body, sign.tally("tally-secret", body))
+    status, headers, answer = await app.post("tally", body, sign.tally("tally-secret", body))
     assert status == 503
     assert "TALLY_SECRET" in as_json(answer)["error"]
     assert "Retry-After" not in headers
-    assert (await sources_app.counts())["leads"] == 0
+    assert (await app.counts())["leads"] == 0
 
 
-async def test_a_signature_header_sent_twice_is_refused(sources_app: Sources) -> None:
+async def test_a_signature_header_sent_twice_is_refused(sqlite_sources_app: Sources) -> None:
+    app = sqlite_sources_app
     body = fixture("typeform.json")
     good = sign.typeform(SECRETS["TYPEFORM_SECRET"], body)["Typeform-Signature"]
-    async with sources_app.http.post(f"{sources_app.url}/sources/typeform", data=body, headers=[
+    async with app.http.post(f"{app.url}/sources/typeform", data=body, headers=[
             ("Content-Type", "application/json"), ("Typeform-Signature", good),
             ("Typeform-Signature", "sha256=other")]) as answer:
         assert answer.status == 400
         assert "more than one" in (await answer.json())["error"]
-    assert (await sources_app.counts())["leads"] == 0
+    assert (await app.counts())["leads"] == 0
 
 
 HOSTILE = [
@@ -191,16 +198,18 @@ HOSTILE = [
 
 
 @pytest.mark.parametrize(("kind", "payload"), HOSTILE, ids=[f"{k}-{i}" for i, (k, _) in enumerate(HOSTILE)])
-async def test_signed_payloads_of_any_shape_are_answered_2xx_never_500(sources_app: Sources, kind: str,
+async def test_signed_payloads_of_any_shape_are_answered_2xx_never_500(sqlite_sources_app: Sources, kind: str,
                                                                        payload: Any) -> None:
+    app = sqlite_sources_app
     body = json.dumps(payload).encode()
-    status, _, answer = await sources_app.post(kind, body, signed(kind, body, sources_app))
+    status, _, answer = await app.post(kind, body, signed(kind, body, app))
     assert status in (200, 201, 202), answer
 
 
 @pytest.mark.parametrize("t", ["9" * 400, "-5", "1e9", "١٢٣"])
-async def test_a_timestamp_that_is_no_unix_time_is_refused(sources_app: Sources, t: str) -> None:
+async def test_a_timestamp_that_is_no_unix_time_is_refused(sqlite_sources_app: Sources, t: str) -> None:
+    app = sqlite_sources_app
     body = fixture("calendly.json")
     headers = {"Calendly-Webhook-Signature": f"t={t},v1=00"}
-    status, _, answer = await sources_app.post("calendly", body, headers)
+    status, _, answer = await app.post("calendly", body, headers)
     assert status == 401, answer
