@@ -218,8 +218,11 @@ async def on_more(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], c
     if page is None:
         log.warning("history page failed: %s", failure)
         return
-    await client.views_update(view_id=view["id"], hash=view.get("hash"),
-                              view=history_modal(page, shown_before=shown_so_far(view)))
+    try:
+        await client.views_update(view_id=view["id"], hash=view.get("hash"),
+                                  view=history_modal(page, shown_before=shown_so_far(view)))
+    except SlackApiError as error:  # closed meanwhile, or clicked twice (the hash moved on)
+        log.info("history page not shown: %s", error)
 
 
 def register(app: AsyncApp) -> None:

@@ -15,6 +15,7 @@ from slack_harness import EXAMPLE, MANAGER, SECRET, Bot
 from slack_requests import block_action, slash_command, users_select, view_submission
 
 from bot.config.routing import load_file, load_text
+from bot.routing.results import Calibration
 from bot.routing.service import RoutingService
 from bot.slack.ids import Action, Callback
 from bot.slack.people_modal import Field
@@ -142,6 +143,9 @@ async def history_opened(bot: Bot, text: str, user: str) -> dict[str, Any] | str
 
 
 async def test_history_for_managers_and_for_ones_own_with_more(bot: Bot) -> None:
+    long_note = "why " * 500  # the longest note a calibration takes (2,000 characters)
+    await bot.service.admin.calibrate(Calibration(queue="us-east", slack_id=REP, adjustment=3,
+                                                  note=long_note[:2000]), actor=MANAGER)
     for i in range(12):
         await bot.service.availability.pause(REP, reason=f"reason {i}", actor=MANAGER)
         await bot.service.availability.resume(REP, actor=REP)
@@ -168,6 +172,19 @@ async def test_history_for_managers_and_for_ones_own_with_more(bot: Bot) -> None
     older = [b["text"]["text"] for b in update.body["view"]["blocks"] if b["type"] == "section"]
     assert "older entries" in older[0]
     assert any("reason 6" in t for t in older) and not any("reason 6" in t for t in texts)
+    # the last page: the adjustment with its whole note, within a section's 3,000 characters
+    last = update.body["view"]
+    while any(b["type"] == "actions" for b in last["blocks"]):
+        [button] = [e for b in last["blocks"] if b["type"] == "actions" for e in b["elements"]]
+        updates = len(bot.slack.calls_to("views.update"))
+        await bot.post(block_action(SECRET, Action.HISTORY_MORE, button["value"], user_id=MANAGER,
+                                    view={"id": "V0HISTORY", "hash": "h2",
+                                          "private_metadata": last["private_metadata"]}))
+        last = (await bot.slack.wait_for("views.update", updates + 1))[-1].body["view"]
+    sections = [b["text"]["text"] for b in last["blocks"] if b["type"] == "section"]
+    [adjusted] = [t for t in sections if t.startswith("Adjusted")]
+    assert adjusted.startswith("Adjusted in *us-east* by +3 leads") and len(adjusted) <= 3000
+    assert long_note[:2000].strip()[:1500] in adjusted
     # a stranger's forged More changes nothing and shows nothing
     await bot.post(block_action(SECRET, Action.HISTORY_MORE, more["value"], user_id=STRANGER, view=open_view))
     await bot.command("help", user=STRANGER)  # a request after it: the More was handled by now
