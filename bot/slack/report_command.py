@@ -1,10 +1,11 @@
 """`/rotation report [PERIOD] [QUEUE]` for managers: the figures as text, the chart and CSV in
 the manager's DM; and the same message for the weekly digest (`bot.jobs.digest`).
 
-Why the files go through Slack's external upload flow (`files_upload_v2`: getUploadURLExternal,
-the bytes to the URL it gives, completeUploadExternal with the DM's channel id): it is the only
-file upload Slack still takes, and the chart is drawn in a worker thread so the event loop keeps
-answering other requests while matplotlib works.
+The figures are the answer, at once; the files follow in a task of their own, so the answer
+does not wait for matplotlib, which draws in a worker thread while the event loop goes on.
+They go through Slack's external upload flow (`files_upload_v2`: getUploadURLExternal, the
+bytes to the URL it gives, completeUploadExternal with the DM's channel id): the only file
+upload Slack still takes.
 
 Slack's limits kept here: at most 50 blocks a message, a section's text at most 3,000
 characters, at most `SLACK_PAGES` chart pages plus the CSV in one upload (10 files at most).
@@ -51,22 +52,40 @@ class ReportMessage:
 
 async def run(req: Request) -> BlockReply:
     """The handler for `/rotation report`: refuse anyone but a manager, read the figures,
-    send the files to the manager's DM, answer with the figures."""
+    answer with them at once, and send the chart and CSV to the manager's DM after (drawing
+    a few pages takes a second or more; the figures should not wait for it)."""
     from bot.slack.commands import BlockReply  # the command table imports this module
 
     if not await req.deps.is_manager(req.client, req.user):
         raise Refusal(MANAGERS_ONLY)
     period, queue = await _wanted(req)
     report = await req.service.ledger.period_report(period=period, queue=queue)
-    try:
-        channel = await dm_channel(req.client, req.user)
-        await send_files(req.client, channel, report, queue=queue, comment=f"Report for {report.period}.")
-        where = "The chart and the CSV are in your DM with me."
-    except (SlackApiError, SlackRequestError) as error:
-        log.warning("report files for %s were not sent: %s", req.user, error)
-        where = "I could not send the chart and the CSV to your DM just now; please try again."
-    message = report_message(report, queue=queue, footer=where)
+    task = asyncio.create_task(deliver_files(req.client, req.user, report, queue=queue))
+    _SENDING.add(task)
+    task.add_done_callback(_SENDING.discard)
+    message = report_message(report, queue=queue, footer="The chart and the CSV are on their way to your DM.")
     return BlockReply(message.text, message.blocks)
+
+
+_SENDING: set[asyncio.Task[None]] = set()  # uploads under way (a task nobody holds may be collected)
+
+
+async def deliver_files(client: AsyncWebClient, user: str, report: PeriodReport, *,
+                        queue: str | None = None) -> None:
+    """The chart and CSV to `user`'s DM; if Slack refuses them, a line there saying so."""
+    try:
+        channel = await dm_channel(client, user)
+        await send_files(client, channel, report, queue=queue, comment=f"Report for {report.period}.")
+    except (SlackApiError, SlackRequestError) as error:
+        log.warning("report files for %s were not sent: %s", user, error)
+        try:
+            await client.chat_postMessage(channel=user, text=(
+                f"I could not send the chart and the CSV of the {report.period} report just now "
+                "(Slack refused the upload); please ask again in a moment."))
+        except SlackApiError as again:
+            log.warning("could not tell %s either: %s", user, again)
+    except Exception:
+        log.exception("report files for %s failed", user)
 
 
 async def _wanted(req: Request) -> tuple[str | None, str | None]:

@@ -11,11 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import slack_limits
 from PIL import Image
-from slack_harness import EXAMPLE, MANAGER, Bot
+from slack_harness import EXAMPLE, MANAGER, Bot, FakeSlack, running_bot
 
 from bot.config.routing import load_file
-from bot.reports.chart import WIDTH_PX
+from bot.reports.chart import SLACK_PAGES, WIDTH_PX
 from bot.routing.ledger.report import AcceptTimes, MemberFigures, PeriodReport, QueueFigures
 from bot.routing.service import RoutingService
 from bot.slack.report_command import MANAGERS_ONLY, report_message
@@ -45,7 +46,8 @@ async def route(bot: Bot, count: int, country: str = "DE") -> None:
         await bot.service.assignment.route({"id": f"R-{country}-{n}", "country": country})
 
 
-def within_limits(blocks: list[dict[str, Any]]) -> None:
+def within_limits(blocks: list[dict[str, Any]], text: str | None = None) -> None:
+    slack_limits.check({"text": text, "blocks": blocks}, "message")
     assert 0 < len(blocks) <= 50
     for block in blocks:
         if block["type"] == "section":
@@ -63,8 +65,9 @@ async def test_a_manager_gets_the_figures_and_the_chart_and_csv_in_their_dm(bot:
     period = (await bot.service.ledger.period_report()).period
     answer = await bot.command("report", user=MANAGER)
     assert f"Lead rotation report, {period}" in answer and "*emea*: 6 leads" in answer
-    assert "chart and the CSV are in your DM" in answer
-    within_limits(bot.slack.responses[-1]["blocks"])
+    assert "chart and the CSV are on their way to your DM" in answer
+    await bot.slack.wait_for("files.completeUploadExternal", timeout=60)  # they follow the answer
+    within_limits(bot.slack.responses[-1]["blocks"], bot.slack.responses[-1]["text"])
     # the DM is opened, then each file asks for its URL, the bytes go up, and one call shares them all
     shared = bot.slack.shared_files()
     files = len(shared)
@@ -91,6 +94,7 @@ async def test_one_queue_and_a_past_month_in_any_case(bot: Bot) -> None:
     answer = await bot.command("report 2025-03 EMEA", user=MANAGER)
     assert "Lead rotation report, 2025-03 (emea)" in answer and "*emea*: 0 leads" in answer
     assert "• Grace Whitfield: 0 received" in answer  # one queue: its members are listed
+    await bot.slack.wait_for("files.completeUploadExternal", timeout=60)
     [png, table] = bot.slack.shared_files()  # one queue of four: one page
     assert (png.filename, table.filename) == ("rotation-report-2025-03-emea.png",
                                               "rotation-report-2025-03-emea.csv")
@@ -117,10 +121,12 @@ async def test_a_bad_month_or_an_unknown_queue_is_refused_in_words_and_nothing_i
     assert flow(bot) == [] and bot.slack.uploads == {}
 
 
-async def test_when_slack_refuses_the_upload_the_figures_still_come_and_say_so(bot: Bot) -> None:
+async def test_when_slack_refuses_the_upload_the_figures_still_come_and_the_dm_says_so(bot: Bot) -> None:
     bot.slack.fail_next("files.getUploadURLExternal", status=200, error="file_uploads_disabled")
     answer = await bot.command("report", user=MANAGER)
-    assert "*emea*: 0 leads" in answer and "could not send the chart and the CSV" in answer
+    assert "*emea*: 0 leads" in answer
+    [told] = await bot.slack.wait_for("chat.postMessage", timeout=60)
+    assert told.body["channel"] == MANAGER and "could not send the chart and the CSV" in told.body["text"]
     assert bot.slack.calls_to("files.completeUploadExternal") == []
 
 
@@ -135,8 +141,36 @@ def big_report(queues: int, members: int) -> PeriodReport:
 def test_a_thousand_members_in_120_queues_stay_within_slacks_limits() -> None:
     for queues, members, queue in ((120, 1000 // 120 + 1, None), (30, 200, None), (1, 1000, "queue-0")):
         message = report_message(big_report(queues, members), queue=queue, footer="files in your DM")
-        within_limits(message.blocks)
+        within_limits(message.blocks, message.text)
         assert len(message.text) < 40_000
         assert message.blocks[-1]["elements"][0]["text"] == "files in your DM"
     one = report_message(big_report(1, 1000), queue="queue-0")
     assert "more lines: see the CSV" in one.text  # 1,000 member lines do not fit; the CSV has them
+
+
+async def test_a_report_of_200_members_in_30_queues_through_slack(slack: FakeSlack, tmp_path: Path) -> None:
+    """The team of test_slack_at_size: the answer keeps Slack's limits, the upload its cap of
+    pages (the queues furthest from fair share) plus the CSV with every member of every queue."""
+    from test_slack_at_size import build_database, team_config
+
+    build_database(tmp_path / "team.db", team_config(200, 30))
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'team.db'}")
+    routing = RoutingService(db)
+    for n in range(40):
+        await routing.assignment.route({"id": f"S-{n}"})
+    try:
+        async with running_bot(slack, routing) as bot:
+            answer = await bot.command("report", user=MANAGER)
+            reply = bot.slack.responses[-1]
+            within_limits(reply["blocks"], reply["text"])
+            assert "40 leads in 30 queue(s)" in answer and "Members are in the CSV" in answer
+            await bot.slack.wait_for("files.completeUploadExternal", timeout=120)
+            shared = bot.slack.shared_files()
+            assert len(shared) == SLACK_PAGES + 1 and shared[-1].filename.endswith(".csv")
+            assert shared[-1].data is not None
+            rows = list(csv.DictReader(io.StringIO(shared[-1].data.decode())))
+            assert len({r["queue"] for r in rows}) == 30 and sum(int(r["leads"]) for r in rows) == 40
+            [done] = bot.slack.calls_to("files.completeUploadExternal")
+            assert "queues furthest from fair share" in str(done.body.get("initial_comment"))
+    finally:
+        await db.dispose()
