@@ -91,9 +91,10 @@ class CrmTransport:
         return checked_id(client.kind, owner, f"the {client.vendor} owner id of {state.email}"), True
 
     def _client(self, config: CrmConfig) -> CrmClient:
-        client = self._clients.get(config.kind)
+        key = f"{config.kind} {config.salesforce_version}"  # a config applied meanwhile may change it
+        client = self._clients.get(key)
         if client is None:
-            client = self._clients[config.kind] = client_for(config, self.settings, self.http)
+            client = self._clients[key] = client_for(config, self.settings, self.http)
         return client
 
     @asynccontextmanager
