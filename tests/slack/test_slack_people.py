@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import yaml
 from slack_harness import EXAMPLE, MANAGER, SECRET, Bot
+from slack_limits import check, options_problems
 from slack_requests import block_action, slash_command, users_select, view_submission
 
 from bot.config.routing import load_file, load_text
@@ -154,7 +155,7 @@ async def test_history_for_managers_and_for_ones_own_with_more(bot: Bot) -> None
     texts = [b["text"]["text"] for b in view["blocks"] if b["type"] == "section"]
     assert texts[1].startswith("Resumed") and "<!date^" in texts[1] and f"<@{REP}>" in texts[1]
     assert texts[2].startswith("Paused until they resume — “reason 11”") and f"<@{MANAGER}>" in texts[2]
-    assert len(view["blocks"]) <= 100 and all(len(t) <= 3000 for t in texts)
+    check(view, "modal")
     [more] = [e for b in view["blocks"] if b["type"] == "actions" for e in b["elements"]]
     assert more["action_id"] == Action.HISTORY_MORE
     # the rep reads their own; a stranger and a rep asking for another are refused
@@ -171,6 +172,7 @@ async def test_history_for_managers_and_for_ones_own_with_more(bot: Bot) -> None
     [*_, update] = await bot.slack.wait_for("views.update", updates + 1)
     older = [b["text"]["text"] for b in update.body["view"]["blocks"] if b["type"] == "section"]
     assert "older entries" in older[0]
+    check(update.body["view"], "modal")
     assert any("reason 6" in t for t in older) and not any("reason 6" in t for t in texts)
     # the last page: the adjustment with its whole note, within a section's 3,000 characters
     last = update.body["view"]
@@ -183,7 +185,8 @@ async def test_history_for_managers_and_for_ones_own_with_more(bot: Bot) -> None
         last = (await bot.slack.wait_for("views.update", updates + 1))[-1].body["view"]
     sections = [b["text"]["text"] for b in last["blocks"] if b["type"] == "section"]
     [adjusted] = [t for t in sections if t.startswith("Adjusted")]
-    assert adjusted.startswith("Adjusted in *us-east* by +3 leads") and len(adjusted) <= 3000
+    assert adjusted.startswith("Adjusted in *us-east* by +3 leads")
+    check(last, "modal")
     assert long_note[:2000].strip()[:1500] in adjusted
     # a stranger's forged More changes nothing and shows nothing
     await bot.post(block_action(SECRET, Action.HISTORY_MORE, more["value"], user_id=STRANGER, view=open_view))
@@ -198,6 +201,7 @@ async def test_the_people_modal_adds_with_limits_and_shows_errors_on_the_field(b
     [call] = await bot.slack.wait_for("views.open")
     view = call.body["view"]
     assert view["callback_id"] == Callback.PEOPLE
+    check(view, "modal")
     queue_input = next(b for b in view["blocks"] if b.get("block_id") == Field.QUEUES)
     assert queue_input["element"]["type"] == "multi_static_select"
     assert len(queue_input["element"]["options"]) == 7
@@ -247,11 +251,16 @@ async def test_past_100_queues_the_modal_asks_bolt_for_options(bot: Bot) -> None
     [call] = await bot.slack.wait_for("views.open")
     queue_input = next(b for b in call.body["view"]["blocks"] if b.get("block_id") == Field.QUEUES)
     assert queue_input["element"]["type"] == "multi_external_select"
+    check(call.body["view"], "modal")
     payload = {"type": "block_suggestion", "action_id": Field.QUEUES.value, "block_id": Field.QUEUES.value,
                "value": "extra-10", "user": {"id": MANAGER, "name": "m"}, "team": {"id": "T0TEAM"},
                "api_app_id": "A0ROTATION", "token": "x", "view": {"id": "V", "type": "modal"}}
     from slack_requests import _interaction
 
     answer = await bot.post(_interaction(SECRET, payload, None))
+    assert options_problems(json.loads(answer.text)) == []
     names = [o["value"] for o in json.loads(answer.text)["options"]]
     assert names == [f"extra-{i}" for i in range(100, 110)]
+    everything = await bot.post(_interaction(SECRET, payload | {"value": ""}, None))
+    assert len(json.loads(everything.text)["options"]) == 100  # 117 queues: Slack's 100 at most
+    assert options_problems(json.loads(everything.text)) == []
