@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -36,6 +37,8 @@ from bot.sources.notify import owe_parked_note
 from bot.sources.parked import Parking
 from bot.sources.registry import kind_of
 from bot.sources.stored import stored_source
+
+log = logging.getLogger(__name__)
 
 MAX_ITEMS = 1000  # payloads in one request: Salesforce sends up to 100, HubSpot batches of 100
 
@@ -155,6 +158,10 @@ class SourceIntake:
             return ids
 
         parked_ids = await self.service.transactions.run(work)
+        if parked_ids:
+            log.warning("source %s parked %d request(s) it could not make into leads: %s (see `rotation "
+                        "sources parked %s`)", source.name, len(parked_ids), sorted_.parkings[0].reason[:300],
+                        source.name)
         self._after_routing(source, outcomes)
         self.count(source.name, "parked", len(parked_ids))
         return outcomes, parked_ids
