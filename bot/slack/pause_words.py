@@ -18,7 +18,8 @@ from bot.slack.answers import Refusal, escape
 from bot.slack.dates import iso_day
 
 DATE_WORD = re.compile(r"[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}")
-COUNT_AND_UNIT = re.compile(r"([0-9]{1,4})([a-z]+)")
+COUNT_AND_UNIT = re.compile(r"([0-9]{1,9})([a-z]+)")
+NUMBER = re.compile(r"[0-9]{1,9}")  # ASCII: "²".isdigit() is true and int() refuses it
 NUMBER_WORDS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
                 "seven": 7, "eight": 8, "nine": 9, "ten": 10}
 DAY_UNITS = {"d": 1, "day": 1, "days": 1, "w": 7, "wk": 7, "wks": 7, "week": 7, "weeks": 7}
@@ -50,7 +51,8 @@ def read(args: list[str], today: date) -> PauseWords:
     first = args[0].lower()
     if first == "until":
         if len(args) < 2:
-            raise Refusal("Pause until when? Write `/rotation pause until YYYY-MM-DD [reason]`.")
+            raise Refusal("Pause until when? Write `/rotation pause until YYYY-MM-DD [reason]` or "
+                          "`/rotation pause until friday`; nothing was changed.")
         day, used = until_day(args[1:], today)
         return PauseWords(day, reason(args[1 + used:]))
     if DATE_WORD.fullmatch(args[0]):
@@ -112,8 +114,8 @@ def duration(words: list[str]) -> tuple[int, int] | None:
     glued = COUNT_AND_UNIT.fullmatch(first)
     if glued:
         count, unit, used = int(glued.group(1)), glued.group(2), 1
-    elif ((first.isascii() and first.isdigit()) or first in NUMBER_WORDS) and len(words) > 1:
-        count = int(first) if first.isdigit() else NUMBER_WORDS[first]
+    elif (NUMBER.fullmatch(first) or first in NUMBER_WORDS) and len(words) > 1:
+        count = NUMBER_WORDS[first] if first in NUMBER_WORDS else int(first)
         unit, used = words[1].lower().rstrip(".,"), 2
     else:
         return None

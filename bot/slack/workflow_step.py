@@ -21,6 +21,7 @@ from slack_bolt.context.fail.async_fail import AsyncFail
 
 from bot.routing.errors import RoutingError
 from bot.routing.results import RouteOutcome
+from bot.routing.rules.lead_fields import LeadInvalid, checked_lead
 from bot.slack import ids
 from bot.slack.answers import DATABASE_AWAY, SOMETHING_WENT_WRONG
 from bot.slack.deps import deps
@@ -55,6 +56,10 @@ def lead_fields(inputs: object) -> dict[str, Any]:
             fields[field] = text
     if "id" not in fields:
         raise NotALead(NO_ID)
+    try:
+        checked_lead(fields)  # the checks of POST /leads: a NUL, a broken character, an id too long
+    except LeadInvalid as invalid:
+        raise NotALead(f"{invalid} The lead was not routed.") from None
     return fields
 
 
