@@ -54,21 +54,30 @@ def _zone(name: str) -> ZoneInfo:
         return ZoneInfo("UTC")
 
 
-def fallback_text(moment: datetime, zone_name: str = "UTC", *, with_time: bool = True) -> str:
-    """Plain words in a named zone: "Tue Dec 1 2026, 14:30 UTC" (the year always: a fallback
-    may be read long after, in a notification or an export)."""
+def local_words(moment: datetime, zone_name: str = "UTC", now: datetime | None = None, *,
+                with_time: bool = True) -> str:
+    """"Thu Dec 17, 09:00" in the zone, with the year when it is not this one there."""
     zone = _zone(zone_name)
     local = aware(moment).astimezone(zone)
-    if not with_time:
-        return f"{local.strftime('%a %b %-d %Y')} ({zone.key})"
-    return f"{local.strftime('%a %b %-d %Y, %H:%M')} {zone.key}"
+    this_year = aware(now or datetime.now(UTC)).astimezone(zone).year
+    day = "%a %b %-d" if local.year == this_year else "%a %b %-d %Y"
+    return local.strftime(day + ", %H:%M" if with_time else day)
+
+
+def fallback_text(moment: datetime, zone_name: str = "UTC", now: datetime | None = None, *,
+                  with_time: bool = True) -> str:
+    """Plain words in a named zone: "Tue Dec 1, 14:30 UTC", "Sat Jan 2 2027 (Asia/Tokyo)"."""
+    zone = _zone(zone_name).key
+    words = local_words(moment, zone, now, with_time=with_time)
+    return f"{words} {zone}" if with_time else f"{words} ({zone})"
 
 
 def slack_date(moment: datetime, style: str = DEFAULT_STYLE, *, fallback_zone: str = "UTC",
-               link: str | None = None) -> str:
+               link: str | None = None, now: datetime | None = None) -> str:
     """`moment` as `<!date^UNIX^STYLE|fallback>`: each reader's client shows it in their own
-    timezone and format; `fallback` (plain words in `fallback_zone`, the zone named) is what
-    clients that cannot render it, notifications and search show.
+    timezone and format; `fallback` (plain words in `fallback_zone`, the zone named, the year
+    when it is not `now`'s) is what clients that cannot render it, notifications and search
+    show.
 
     `style` holds Slack's tokens (`{date_short_pretty} {time}`); an unknown token is refused
     here rather than printed literally to people. `link`, when given, makes the date a link;
@@ -82,10 +91,10 @@ def slack_date(moment: datetime, style: str = DEFAULT_STYLE, *, fallback_zone: s
     stamp = int(aware(moment).timestamp())
     link_part = f"^{link}" if link else ""
     with_time = "{time" in style or "{ago}" in style
-    words = fallback_text(moment, fallback_zone, with_time=with_time)
+    words = fallback_text(moment, fallback_zone, now, with_time=with_time)
     return f"<!date^{stamp}^{style}{link_part}|{words}>"
 
 
-def slack_day(moment: datetime, *, fallback_zone: str = "UTC") -> str:
+def slack_day(moment: datetime, *, fallback_zone: str = "UTC", now: datetime | None = None) -> str:
     """A day alone ("Dec 17, 2026", or "today"), for leave and pause-until lines."""
-    return slack_date(moment, "{date_short_pretty}", fallback_zone=fallback_zone)
+    return slack_date(moment, "{date_short_pretty}", fallback_zone=fallback_zone, now=now)

@@ -7,21 +7,26 @@ the lead was offered to, then lets the core's idempotent calls do the rest.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
-from slack_sdk.models.blocks import Block, MarkdownTextObject, SectionBlock
+from slack_sdk.errors import SlackApiError
+from slack_sdk.models.blocks import Block
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.routing.errors import NotFound
 from bot.routing.events import lead_card
 from bot.routing.results import AssignmentChange, LeadRecord
 from bot.routing.rules.lead_fields import storable
-from bot.slack import ids, messages
-from bot.slack.answers import attempt, escape
+from bot.slack import ids, messages, sent_messages
+from bot.slack.answers import attempt
+from bot.slack.block_json import blocks_json
 from bot.slack.deps import SlackDeps, deps
+from bot.slack.lead_text import literal
 from bot.slack.replies import duration
 
+log = logging.getLogger(__name__)
 NOT_YOURS = "Only the person this lead was offered to can accept or pass it; nothing was changed."
 
 
@@ -37,16 +42,41 @@ def outcome_text(change: AssignmentChange, clicked: str) -> str:
         return f":white_check_mark: Accepted by <@{clicked}> after {duration(change.seconds_to_accept)}."
     nxt = change.next_outcome
     if nxt is not None and nxt.assignee is not None:
-        return f":arrow_right: Passed by <@{clicked}>; now offered to {escape(nxt.assignee.name)}."
+        return f":arrow_right: Passed by <@{clicked}>; now offered to {literal(nxt.assignee.name)}."
     return f":arrow_right: Passed by <@{clicked}>; nobody else is available, so it waits for the next rep."
 
 
-def updated_blocks(record: LeadRecord, outcome: str) -> list[Block]:
-    """The DM as it should read after the click: the card, the outcome, no buttons."""
+def updated_blocks(record: LeadRecord, outcome: str, template: str | None = None) -> list[Block]:
+    """The DM as it should read after the click: the card, the outcome in place of Accept and
+    Pass, and Open lead still there (from the team's template)."""
     summary = (record.explanation or {}).get("summary")
-    card = messages.card_blocks(lead_card(record.lead_id, record.fields), "Lead", queue=record.queue,
-                                rule=record.rule, summary=summary)
-    return [*card, SectionBlock(text=MarkdownTextObject(text=outcome))]
+    _, blocks = messages.closed_offer(lead_card(record.lead_id, record.fields), outcome,
+                                      messages.Extras(lead_url=template), queue=record.queue,
+                                      rule=record.rule, summary=summary)
+    return blocks
+
+
+async def lead_url_template(d: SlackDeps) -> str | None:
+    template = (await d.service.admin.team()).settings.get("lead_url")
+    return template if isinstance(template, str) else None
+
+
+async def refresh_announcements(d: SlackDeps, client: AsyncWebClient, record: LeadRecord,
+                                template: str | None) -> None:
+    """Each channel's first post about the lead, updated to say where it is now (best effort:
+    a post deleted, or never sent, stays as it is)."""
+    roots = await d.service.transactions.read(
+        lambda connection: sent_messages.thread_roots(connection, record.lead_id))
+    if not roots:
+        return
+    text, blocks = messages.announcement_now(record, messages.Extras(lead_url=template,
+                                                                     now=d.service.clock.now()))
+    for root in roots:
+        try:
+            await client.chat_update(channel=root.channel, ts=root.ts, text=text, blocks=blocks_json(blocks))
+        except SlackApiError as refused:
+            log.warning("could not update the announcement %s in %s: %s", root.ts, root.channel,
+                        refused.response.get("error"))
 
 
 async def act(d: SlackDeps, action_id: str, value: str, user: str) -> tuple[str, list[Block] | None]:
@@ -72,7 +102,8 @@ async def act(d: SlackDeps, action_id: str, value: str, user: str) -> tuple[str,
     if not change.changed:
         return f"This lead is already {change.state}; nothing more was changed.", None
     text = outcome_text(change, user)
-    return text, updated_blocks(await d.service.assignment.lead(lead_id), text)
+    record, template = await d.service.assignment.lead(lead_id), await lead_url_template(d)
+    return text, updated_blocks(record, text, template)
 
 
 async def on_lead_button(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any],
@@ -84,15 +115,23 @@ async def on_lead_button(ack: AsyncAck, body: dict[str, Any], action: dict[str, 
     value = action.get("value")
     result, failure = await attempt(act(deps(context), action["action_id"], value if isinstance(value, str)
                                         else "", user))
-    if result is not None and result[1] is not None and channel and container.get("message_ts"):
+    if result is not None and result[1] is not None:
         text, blocks = result
-        await client.chat_update(channel=channel, ts=container["message_ts"], text=text, blocks=blocks)
+        if channel and container.get("message_ts"):
+            await client.chat_update(channel=channel, ts=container["message_ts"], text=text, blocks=blocks)
+        await attempt(_refresh_after(deps(context), client, value if isinstance(value, str) else ""))
         return
     words = failure or (result[0] if result else "")
     if body.get("response_url"):
         await respond(text=words, response_type="ephemeral", replace_original=False)
     elif channel:
         await client.chat_postEphemeral(channel=channel, user=user, text=words)
+
+
+async def _refresh_after(d: SlackDeps, client: AsyncWebClient, value: str) -> None:
+    _, lead_id = messages.parse_action_value(value)
+    record = await d.service.assignment.lead(lead_id)
+    await refresh_announcements(d, client, record, await lead_url_template(d))
 
 
 def register(app: AsyncApp) -> None:

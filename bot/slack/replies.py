@@ -6,7 +6,7 @@ Why pure: the command handlers stay a few lines each, and the wording can be tes
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from fractions import Fraction
 from typing import Any
@@ -14,6 +14,8 @@ from zoneinfo import ZoneInfo
 
 from bot.routing.results import LeadRecord, LeaveView, MemberStatus, QueueStandings, SeatStanding
 from bot.slack.answers import escape
+from bot.slack.dates import local_words, parse_moment, slack_date
+from bot.slack.lead_text import literal, one_line
 
 HELP = "\n".join([
     "*`/rotation` — your place in the lead rotation*",
@@ -42,16 +44,22 @@ def number(value: Fraction | float | int) -> str:
 
 
 def when(moment: datetime, timezone: str, now: datetime | None = None) -> str:
-    """"Thu Dec 17, 09:00" in `timezone`, with the year when it is not this one."""
-    zone = ZoneInfo(timezone)
-    local = moment.astimezone(zone)
-    this_year = (now or datetime.now(UTC)).astimezone(zone).year
-    return local.strftime("%a %b %-d, %H:%M" if local.year == this_year else "%a %b %-d %Y, %H:%M")
+    """"Thu Dec 17, 09:00" in `timezone`, with the year when it is not this one (plain words:
+    the fallback of `moment`, and what a log or the CLI shows)."""
+    return local_words(moment, timezone, now)
 
 
-def leave_line(leave: LeaveView, timezone: str) -> str:
+def moment(at: datetime, timezone: str, now: datetime | None = None) -> str:
+    """A moment as Slack shows it: in each reader's own timezone (`<!date^…>`), its fallback
+    in `timezone` (the member's, whom the words are about), the zone named."""
+    return slack_date(at, fallback_zone=timezone, now=now)
+
+
+def leave_line(leave: LeaveView, timezone: str, now: datetime | None = None) -> str:
+    """The leave's days as they were given, and when leads stop and start again."""
     return (f"{leave.starts_on.isoformat()} to {leave.ends_on.isoformat()} "
-            f"(no leads from {when(leave.pause_from, timezone)}, back {when(leave.resume_at, timezone)})")
+            f"(no leads from {moment(leave.pause_from, timezone, now)}, "
+            f"back {moment(leave.resume_at, timezone, now)})")
 
 
 def back_from_leave(leaves: Iterable[LeaveView], now: datetime) -> datetime | None:
@@ -68,7 +76,7 @@ def back_from_leave(leaves: Iterable[LeaveView], now: datetime) -> datetime | No
 
 def state_line(status: MemberStatus, now: datetime | None = None) -> str:
     if status.state == "paused":
-        until = f" until {when(status.paused_until, status.timezone)}" if status.paused_until else \
+        until = f" until {moment(status.paused_until, status.timezone, now)}" if status.paused_until else \
             " until you `/rotation resume`"
         why = f" ({escape(status.reason)})" if status.reason else ""
         return f"You're *paused*{until}{why}: no new leads."
@@ -77,7 +85,7 @@ def state_line(status: MemberStatus, now: datetime | None = None) -> str:
     now = now or datetime.now(UTC)
     back = back_from_leave(status.leaves, now) if status.state == "on leave" else None
     if back is not None:
-        return f"You're *on leave* until {when(back, status.timezone, now)}: no new leads until then."
+        return f"You're *on leave* until {moment(back, status.timezone, now)}: no new leads until then."
     why = f" ({escape(status.reason)})" if status.reason else ""
     return f"You're *{escape(status.state)}*{why}: no new leads for now."
 
@@ -142,26 +150,40 @@ def standings_text(queues: Iterable[QueueStandings]) -> str:
     return "\n\n".join(parts) or "There are no queues yet: load a routing config."
 
 
-def why_text(lead: LeadRecord, now: datetime | None = None) -> str:
+def why_text(lead: LeadRecord, now: datetime | None = None, zones: Mapping[str, str] | None = None) -> str:
+    """Why a lead went where it went: the summary, the rule, every offer with its times.
+
+    The lead's own values (id, name, company) are shown literally (`lead_text.literal`);
+    times are `<!date^…>`, their fallback in the rep's timezone when `zones` (Slack id to
+    timezone) names it, else UTC."""
     explanation: dict[str, Any] = lead.explanation or {}
-    title = f"*Lead {escape(lead.lead_id)}*"
-    name = lead.fields.get("name") or lead.fields.get("company")
+    title = f"*Lead {literal(lead.lead_id)}*"
+    fields = {key.lower(): value for key, value in lead.fields.items()}
+    name = fields.get("name") or fields.get("company")
     if name:
-        title += f" ({escape(name)})"
-    lines = [title, escape(explanation.get("summary") or lead.reason or "No explanation stored.")]
+        title += f" ({literal(name)})"
+    lines = [title, escape(one_line(explanation.get("summary") or lead.reason or "No explanation stored."))]
     if lead.rule or lead.queue:
-        lines.append(f"Rule: {escape(lead.rule or '-')} → queue {escape(lead.queue or '-')}")
+        lines.append(f"Rule: {literal(lead.rule or '-')} → queue {literal(lead.queue or '-')}")
     for step in lead.assignments:
-        accepted = f", accepted {_utc(step['accepted_at'], now)}" if step.get("accepted_at") else ""
-        lines.append(f"• {escape(step['assignee']['name'])} in {escape(step['queue'])}: "
-                     f"{escape(step['state'])} ({escape(step['cause'])}){accepted}")
+        zone = (zones or {}).get(str(step["assignee"].get("slack_id", "")), "UTC")
+        offered = _stored(step.get("assigned_at"), zone, now)
+        accepted = _stored(step.get("accepted_at"), zone, now)
+        lines.append(f"• {literal(step['assignee']['name'])} in {literal(step['queue'])}: "
+                     f"{escape(step['state'])} ({escape(step['cause'])})"
+                     + (f", offered {offered}" if offered else "")
+                     + (f", accepted {accepted}" if accepted else ""))
     return "\n".join(lines)
 
 
-def _utc(iso: str, now: datetime | None = None) -> str:
-    """A stored moment (ISO text, UTC when it says no zone), as people read it."""
-    moment = datetime.fromisoformat(iso)
-    return when(moment if moment.tzinfo else moment.replace(tzinfo=UTC), "UTC", now) + " UTC"
+def _stored(iso: object, timezone: str, now: datetime | None = None) -> str | None:
+    """A stored moment (ISO text, UTC when it says no zone) as Slack shows it; None if absent."""
+    if not isinstance(iso, str) or not iso:
+        return None
+    try:
+        return moment(parse_moment(iso), timezone, now)
+    except ValueError:
+        return None
 
 
 def duration(seconds: float | None) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from dataclasses import replace
 from typing import Any
 
 import aiohttp
@@ -28,10 +29,13 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config.settings import Settings
 from bot.delivery.slack_rate_limit import BoundedRateLimitRetryHandler
+from bot.routing.events import UnknownEvent, Way, event_of
 from bot.routing.service import RoutingService
-from bot.slack import dedupe, gate, listeners
+from bot.slack import dedupe, delivery_plan, gate, listeners, messages
 from bot.slack import deps as slack_deps
-from bot.slack.messages import render
+from bot.slack.block_json import blocks_json
+from bot.slack.messages import Extras, render
+from bot.slack.sent_messages import Posted
 
 log = logging.getLogger(__name__)
 
@@ -197,13 +201,93 @@ class SlackRuntime:
             await self.client.session.close()
 
     async def deliver(self, kind: str, payload: dict[str, Any]) -> dict[str, Any]:
-        """Send one outbox message; raises SlackApiError on failure (the caller retries)."""
+        """Send one outbox message; raises SlackApiError on failure (the caller retries).
+
+        A message about a lead is planned first (`bot.slack.delivery_plan`): a follow-up goes
+        in the thread of the lead's first post in that channel, and the thread's first post is
+        then updated to say where the lead is now; a note to a rep whose offer ended updates
+        that offer's DM (its buttons replaced by what happened) before it is sent. Updates
+        are idempotent and best effort; a thread that cannot be found or used means a plain
+        post, so a follow-up is never lost. What is returned (and stored) is the post's.
+        """
         self._ensure_session()
-        message = render(kind, payload)
-        response = await self.client.chat_postMessage(
+        plan = await self._plan(kind, payload)
+        now = self.service.clock.now()
+        extras = Extras(lead_url=plan.lead_url, in_thread=plan.thread is not None, now=now)
+        message = render(kind, plan.payload, extras)
+        if plan.dm_to_update is not None:
+            await self._close_offer(plan, message["text"], extras)
+        response = await self._post(message, plan, kind)
+        if plan.thread is not None and kind == Way.CHANNEL and plan.lead_id:
+            await self._refresh_root(plan.thread, plan.lead_id, extras)
+        return {"channel": response.get("channel"), "ts": response.get("ts")}
+
+    async def _plan(self, kind: str, payload: dict[str, Any]) -> delivery_plan.Plan:
+        try:
+            event = event_of(payload)
+        except UnknownEvent:
+            return delivery_plan.Plan(payload)  # render() refuses it in words
+        if not delivery_plan.needs_plan(event):
+            return delivery_plan.Plan(payload)
+        try:
+            return await self.service.transactions.read(
+                lambda connection: delivery_plan.plan(connection, kind, payload, event))
+        except Exception as error:  # a lookup must not hold the message up: post it plainly
+            log.warning("could not look up where to send a %s message (%s); posting it plainly",
+                        kind, gate.one_line(str(error), 200))
+            return delivery_plan.Plan(payload)
+
+    async def _post(self, message: dict[str, Any], plan: delivery_plan.Plan, kind: str) -> Any:
+        thread = plan.thread
+        threaded: dict[str, Any] = {}
+        if thread is not None:
+            threaded = {"thread_ts": thread.ts}
+            if kind == Way.CHANNEL and message["blocks"] is not None:
+                threaded["reply_broadcast"] = True  # a waiting lead's buttons stay in sight
+        try:
+            return await self.client.chat_postMessage(
+                channel=message["channel"], text=message["text"], blocks=message["blocks"],
+                unfurl_links=False, unfurl_media=False, **threaded)
+        except SlackApiError as refused:
+            if not threaded or refused.response.get("error") not in THREAD_GONE:
+                raise
+        log.info("the thread of a %s message is gone; posting it on its own", kind)
+        message = render(kind, plan.payload, Extras(lead_url=plan.lead_url, now=self.service.clock.now()))
+        return await self.client.chat_postMessage(
             channel=message["channel"], text=message["text"], blocks=message["blocks"],
             unfurl_links=False, unfurl_media=False)
-        return {"channel": response.get("channel"), "ts": response.get("ts")}
+
+    async def _close_offer(self, plan: delivery_plan.Plan, words: str, extras: Extras) -> None:
+        """The offer DM, its buttons replaced by the note (the offer moved on without them)."""
+        dm, lead = plan.dm_to_update, plan.payload.get("lead")
+        if dm is None or not isinstance(lead, dict):
+            return
+        text, blocks = messages.closed_offer(lead, words, extras)
+        await self._update(dm.channel, dm.ts, text, blocks_json(blocks))
+
+    async def _refresh_root(self, root: Posted, lead_id: str, extras: Extras) -> None:
+        """The lead's first post in a channel, as it reads now (offered, accepted, waiting)."""
+        try:
+            record = await self.service.assignment.lead(lead_id)
+        except Exception as error:
+            log.warning("could not read lead %s to update its announcement: %s",
+                        gate.one_line(lead_id, 200), gate.one_line(str(error), 200))
+            return
+        text, blocks = messages.announcement_now(record, replace(extras, in_thread=False))
+        await self._update(root.channel, root.ts, text, blocks_json(blocks))
+
+    async def _update(self, channel: str, ts: str, text: str, blocks: list[dict[str, Any]]) -> bool:
+        """chat.update, best effort: a message deleted or too old to edit stays as it is."""
+        try:
+            await self.client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
+        except SlackApiError as refused:
+            log.warning("could not update message %s in %s: %s", ts, channel, refused.response.get("error"))
+            return False
+        return True
+
+
+THREAD_GONE = frozenset({"thread_not_found", "message_not_found", "invalid_thread_ts",
+                         "cant_reply_to_message", "cannot_reply_to_message"})
 
 
 class _SameTokenWarning(logging.Filter):

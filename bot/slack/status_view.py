@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from typing import Any
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
@@ -19,9 +20,10 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.routing.events import StatusPaused
+from bot.routing.events import EventKind, StatusPaused, event_of
 from bot.slack import ids
 from bot.slack.answers import clip, escape
+from bot.slack.dates import parse_moment, slack_date
 
 VALUE_LIMIT = 2000  # Slack's limit on a button's value
 # The core matches an ignored status by its first 290 characters of "emoji|text";
@@ -58,25 +60,31 @@ def status_label(text: str, emoji: str) -> str:
     return " ".join(part for part in (emoji.strip(), escape(text.strip())) if part) or "your status"
 
 
-def until_text(until: str | None) -> str:
+def until_text(until: str | None, now: datetime | None = None) -> str:
     """'until <date>' in the reader's own timezone (Slack's date token), or 'until you clear it'."""
     if not until:
         return "until you clear it"
     try:
-        moment = datetime.fromisoformat(until)
+        moment = parse_moment(until)
     except ValueError:
         return "until it expires"
-    fallback = moment.strftime("%Y-%m-%d %H:%M UTC") if moment.utcoffset() is not None else until
-    return f"until <!date^{int(moment.timestamp())}^{{date_short_pretty}} at {{time}}|{fallback}>"
+    return f"until {slack_date(moment, '{date_short_pretty} at {time}', now=now)}"
 
 
-def paused_dm(event: StatusPaused, member: str) -> tuple[str, list[Block]]:
-    """The DM's fallback text and blocks: what paused them, until when, and the button."""
+def paused_dm(event: StatusPaused | dict[str, Any], member: str | None = None) -> tuple[str, list[Block]]:
+    """The DM's fallback text and blocks: what paused them, until when, and the button.
+
+    `event` may be the stored payload (its `to` is then the member when none is given)."""
+    if not isinstance(event, StatusPaused):
+        member = member or str(event.get("to", ""))
+        read = event_of({"text": "", **event, "event": EventKind.STATUS_PAUSED.value})
+        assert isinstance(read, StatusPaused)
+        event = read
     text, emoji = event.status_text, event.status_emoji
     said = escape(event.text or "Your Slack status says you're away, so you're paused.")
     head = clip(f"{said}\n*Status:* {status_label(text, emoji)}, {until_text(event.until)}.", 3000)
     button = ButtonElement(text="Keep receiving leads", action_id=ids.Action.KEEP_LEADS,
-                           style="primary", value=keep_value(member, text, emoji))
+                           style="primary", value=keep_value(member or "", text, emoji))
     blocks: list[Block] = [
         SectionBlock(text=MarkdownTextObject(text=head)),
         ContextBlock(elements=[MarkdownTextObject(

@@ -21,7 +21,8 @@ from bot.slack.block_json import blocks_json
 
 LEAD = {"id": "L-7", "name": "Ana <Núñez>", "company": "Acme & Co", "email": "ana@acme.example",
         "phone": "+44 20 7946 0000", "country": "GB", "source": "web", "url": "https://crm.example/L-7"}
-ASSIGNED = {"event": "lead_assigned", "to": "U01ALICE", "assignment_id": 12, "lead": LEAD,
+ASSIGNED = {"event": "lead_assigned", "to": "U01ALICE", "assignment_id": 12, "lead": LEAD, "cause": "new",
+            "assignee": {"slack_id": "U01ALICE", "name": "Alice"},
             "queue": "emea", "rule": "gb-web", "summary": "Alice was furthest behind her share (lag 1.5)"}
 DMS = [
     ASSIGNED,
@@ -40,7 +41,7 @@ def test_lead_dms_serialise_as_to_dict_does(payload: dict[str, Any]) -> None:
 
 def test_status_pause_dm_serialises_as_to_dict_does() -> None:
     payload = {"event": "status_paused", "to": "U01ALICE", "status_text": "Vacationing",
-               "status_emoji": ":palm_tree:", "until": "2026-12-01T17:00:00+00:00"}
+               "status_emoji": ":palm_tree:", "until": "2026-12-01T17:00:00+00:00", "text": ""}
     _, blocks = status_view.paused_dm(payload)
     assert messages.render("dm", payload)["blocks"] == [block.to_dict() for block in blocks]
 

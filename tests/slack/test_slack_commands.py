@@ -177,12 +177,14 @@ def test_on_leave_says_until_when() -> None:
                           reason=None, paused_until=None, leaves=[leave], seats=[])
     now = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
     said = replies.state_line(status, now)
-    assert said == "You're *on leave* until Thu Nov 26, 00:00: no new leads until then."
+    assert said == (f"You're *on leave* until <!date^{int(back.timestamp())}^{{date_short_pretty}} {{time}}"
+                    "|Thu Nov 26, 00:00 America/New_York>: no new leads until then.")
     # a long leave whose pause begins (days early) before this one ends: back only after both
     long = LeaveView(8, date(2026, 11, 27), date(2026, 12, 11), datetime(2026, 11, 25, 5, 0, tzinfo=UTC),
                      datetime(2026, 12, 12, 5, 0, tzinfo=UTC), "slack")
     status = replace(status, leaves=[leave, long])
-    assert "until Sat Dec 12, 00:00" in replies.state_line(status, now)
+    assert "until <!date^" in replies.state_line(status, now)
+    assert "|Sat Dec 12, 00:00 America/New_York>" in replies.state_line(status, now)
 
 
 def test_why_shows_when_a_lead_was_accepted_as_people_read_it() -> None:
@@ -191,4 +193,6 @@ def test_why_shows_when_a_lead_was_accepted_as_people_read_it() -> None:
     record = LeadRecord(lead_id="L-1", fields={}, received_at=datetime(2026, 11, 23, tzinfo=UTC),
                         status="assigned", queue="emea", rule=None, reason=None, assignments=[step],
                         explanation={"summary": "s"})
-    assert "accepted Mon Nov 23, 17:58 UTC" in replies.why_text(record, datetime(2026, 12, 1, tzinfo=UTC))
+    said = replies.why_text(record, datetime(2026, 12, 1, tzinfo=UTC))
+    accepted = int(datetime(2026, 11, 23, 17, 58, 12, tzinfo=UTC).timestamp())
+    assert f"accepted <!date^{accepted}^{{date_short_pretty}} {{time}}|Mon Nov 23, 17:58 UTC>" in said

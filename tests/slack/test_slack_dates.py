@@ -11,15 +11,20 @@ from bot.slack.dates import parse_moment, slack_date, slack_day
 
 MOMENT = datetime(2026, 12, 1, 14, 30, 5, tzinfo=UTC)
 STAMP = int(MOMENT.timestamp())
+NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 
 
 def test_a_moment_is_slacks_date_token_with_a_fallback_naming_its_zone() -> None:
-    assert slack_date(MOMENT) == f"<!date^{STAMP}^{{date_short_pretty}} {{time}}|Tue Dec 1 2026, 14:30 UTC>"
+    assert slack_date(MOMENT, now=NOW) == f"<!date^{STAMP}^{{date_short_pretty}} {{time}}|Tue Dec 1, 14:30 UTC>"
+
+
+def test_the_fallback_says_the_year_when_it_is_not_this_one() -> None:
+    assert slack_date(MOMENT, now=datetime(2027, 1, 5, tzinfo=UTC)).endswith("|Tue Dec 1 2026, 14:30 UTC>")
 
 
 def test_the_fallback_is_written_in_the_zone_asked_for_and_names_it() -> None:
-    text = slack_date(MOMENT, fallback_zone="America/New_York")
-    assert text.endswith("|Tue Dec 1 2026, 09:30 America/New_York>")
+    text = slack_date(MOMENT, fallback_zone="America/New_York", now=NOW)
+    assert text.endswith("|Tue Dec 1, 09:30 America/New_York>")
     assert f"^{STAMP}^" in text  # the instant itself does not move
 
 
@@ -29,8 +34,8 @@ def test_a_naive_stored_moment_is_read_as_utc() -> None:
 
 
 def test_a_day_alone_has_a_fallback_without_a_time() -> None:
-    assert slack_day(MOMENT, fallback_zone="Asia/Tokyo") == (
-        f"<!date^{STAMP}^{{date_short_pretty}}|Tue Dec 1 2026 (Asia/Tokyo)>")
+    assert slack_day(MOMENT, fallback_zone="Asia/Tokyo", now=NOW) == (
+        f"<!date^{STAMP}^{{date_short_pretty}}|Tue Dec 1 (Asia/Tokyo)>")
 
 
 def test_a_link_goes_between_the_tokens_and_the_fallback() -> None:

@@ -7,11 +7,13 @@ import time
 import pytest
 from slack_harness import SECRET, Bot, FakeSlack, settings_for, sr
 from slack_sdk.errors import SlackApiError
+from sqlalchemy import select, update
 
 from bot.config.settings import Settings
 from bot.routing.service import RoutingService
 from bot.slack.messages import render
 from bot.slack.runtime import SlackRuntime
+from bot.store.models import Team
 
 LEAD = {"id": "L-50", "name": "Jane Doe", "company": "Acme Ltd", "email": "jane@acme.co.uk",
         "country": "GB", "source": "web", "url": "https://crm.example.com/leads/50"}
@@ -38,7 +40,15 @@ async def test_signed_request_authorizes_lazily_with_auth_test(bot: Bot) -> None
     assert bot.runtime.client.session is not None  # the one shared session
 
 
+async def set_lead_url(bot: Bot, template: str) -> None:
+    """The config's `lead_url`, as the team's settings hold it."""
+    async with bot.service.db.transaction() as connection:
+        settings = (await connection.execute(select(Team.settings))).scalar_one()
+        await connection.execute(update(Team).values(settings={**settings, "lead_url": template}))
+
+
 async def test_deliver_sends_the_dm_and_the_announcement(bot: Bot) -> None:
+    await set_lead_url(bot, "https://crm.example.com/leads/{id}")
     outcome = await bot.service.assignment.route(dict(LEAD))
     owed = await bot.outbox()
     assert [kind for kind, _ in owed] == ["dm", "channel"]
@@ -54,7 +64,7 @@ async def test_deliver_sends_the_dm_and_the_announcement(bot: Bot) -> None:
     accept, passed, link = actions["elements"]
     assert (accept["action_id"], passed["action_id"]) == ("lead_accept", "lead_pass")
     assert accept["value"] == passed["value"] == f"{outcome.assignment_id}:L-50"
-    assert link["url"] == LEAD["url"]
+    assert link["url"] == "https://crm.example.com/leads/L-50"  # the team's template, not the lead's url
     assert announcement.body["channel"] == "C0EMEA"
     assert "L-50" in announcement.body["text"] and outcome.assignee.name in announcement.body["text"]
     assert results[1]["channel"] == "C0EMEA"
@@ -80,7 +90,8 @@ def test_render_is_pure_and_readable() -> None:
                "lead": {"id": "L-9", "name": "Ko <Ltd>"}, "reason": "everyone is outside working hours"}
     message = render("channel", payload)
     waiting = "Lead L-9 — Ko &lt;Ltd&gt; in apac is waiting: everyone is outside working hours"
-    assert message == {"channel": "C0APAC", "blocks": None, "text": waiting}
+    assert (message["channel"], message["text"]) == ("C0APAC", waiting)
+    assert message["blocks"][-1]["block_id"] == "reassign:L-9"  # the managers' buttons
     with pytest.raises(ValueError):
         render("webhook", payload)
 

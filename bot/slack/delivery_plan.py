@@ -1,0 +1,80 @@
+"""What a message about a lead needs to know before it is sent, read in one short transaction.
+
+Why at send time: the core owes a follow-up ("not accepted in time, now with Bob") without
+knowing where Slack put the first message; the runtime finds it here, from the outbox's
+stored results, so the follow-up goes in the announcement's thread and the first rep's DM
+can be updated. Nothing here writes: a message sent twice (a crash between the send and
+its record) is planned the same way twice, and anything not found means a plain post.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from bot.routing.events import Event, LeadAssigned, LeadUnassigned, ManagersNote, MemberNote, Way
+from bot.routing.team import TEAM_ID
+from bot.slack import sent_messages
+from bot.slack.sent_messages import Posted
+from bot.store.models import Assignment, Team
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """How to send one message: the team's Open lead template, the thread to post in (a
+    channel's), the rep's offer DM to update first (a note that their offer ended: the note
+    itself is still a DM of its own, so the rep is told), and the payload (with the offer's
+    time filled in)."""
+
+    payload: dict[str, Any]
+    lead_url: str | None = None
+    thread: Posted | None = None
+    dm_to_update: Posted | None = None
+
+    @property
+    def lead_id(self) -> str | None:
+        lead = self.payload.get("lead")
+        return str(lead["id"]) if isinstance(lead, dict) and lead.get("id") else None
+
+
+def lead_url_template(connection: Connection) -> str | None:
+    """The config's `lead_url` (e.g. `https://crm.example.com/leads/{id}`), when set."""
+    settings = connection.execute(select(Team.settings).where(Team.id == TEAM_ID)).scalar()
+    template = (settings or {}).get("lead_url") if isinstance(settings, dict) else None
+    return template if isinstance(template, str) and template else None
+
+
+def offered_at(connection: Connection, assignment_id: int) -> str | None:
+    moment = connection.execute(select(Assignment.assigned_at).where(Assignment.id == assignment_id)).scalar()
+    if moment is None:
+        return None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).isoformat()
+
+
+def needs_plan(event: Event) -> bool:
+    """Only messages about a lead look anything up; the rest are sent as rendered."""
+    return isinstance(event, LeadAssigned | LeadUnassigned) or (
+        isinstance(event, MemberNote | ManagersNote) and bool(event.lead))
+
+
+def plan(connection: Connection, kind: str, payload: dict[str, Any], event: Event) -> Plan:
+    """Read what sending `payload` needs (see the module's doc)."""
+    template = lead_url_template(connection)
+    if isinstance(event, LeadAssigned) and event.sla_minutes and not event.offered_at:
+        found = offered_at(connection, event.assignment_id)
+        if found:
+            payload = payload | {"offered_at": found}
+    lead = getattr(event, "lead", None) or {}
+    lead_id = str(lead.get("id", "")) if isinstance(lead, dict) else ""
+    if not lead_id:
+        return Plan(payload, template)
+    if kind == Way.CHANNEL and not isinstance(event, ManagersNote):
+        channel = str(payload.get("channel", ""))
+        return Plan(payload, template, thread=sent_messages.thread_root(connection, lead_id, channel))
+    if kind == Way.DM and isinstance(event, MemberNote):
+        dm = sent_messages.lead_dm(connection, lead_id, str(payload.get("to", "")))
+        return Plan(payload, template, dm_to_update=dm)
+    return Plan(payload, template)
