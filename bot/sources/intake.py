@@ -131,7 +131,7 @@ class SourceIntake:
         return kind.answer(source, delivered)
 
     async def _route(self, source: SourceConfig, leads: list[dict[str, Any]]) -> list[RouteOutcome]:
-        actor = f"source:{source.name}"
+        actor = f"source:{source.name}"[:64]  # as an audit actor is kept
         if not leads:
             return []
         if len(leads) == 1:
