@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from intake import (  # noqa: E402
+from intake import (
     TOKEN,
     TimedSlack,
     free_port,

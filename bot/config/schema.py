@@ -7,10 +7,10 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from bot.crm.config import CrmConfig, OwnerId
-from bot.routing.fairness.weights import WeightError, share_percent, weight_from_number, weight_from_priority
 from bot.routing.availability.hours import HoursError, WorkingHours
 from bot.routing.availability.timezones import is_timezone
 from bot.routing.fairness import STRATEGIES
+from bot.routing.fairness.weights import WeightError, share_percent, weight_from_number, weight_from_priority
 from bot.sources.config import SourceList
 
 SLACK_USER = r"^[UW][A-Z0-9]{2,}$"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -27,6 +28,7 @@ from bot.routing.admin.roster import replaced_calibrations
 from bot.routing.events import Way
 from bot.routing.service import RoutingService
 from bot.slack.runtime import SlackAppTokenRefused, SlackRuntime
+from bot.sources.stored import unset_secrets
 from bot.stop_signals import on_stop_signals
 from bot.store.db import Database, unavailable
 from bot.web.app import create_app
@@ -87,6 +89,8 @@ async def _serve(db: Database, settings: Settings, stop: asyncio.Event,
         log.warning("lead intake is switched off: ROTATION_INTAKE_TOKEN is not set, so POST /leads "
                     "and GET /leads/{id} answer 503 until serve is restarted with it set "
                     "(any secret string; clients send it as `Authorization: Bearer <token>`).")
+    for unset in await service.transactions.read(lambda c: unset_secrets(c, os.environ)):
+        log.error("%s; that source's sender gets 503 until serve is restarted with it set", unset)
     slack = SlackRuntime.from_settings(settings, service)
     metrics = Metrics()
     delivery = _delivery(settings, db, service, slack, metrics)

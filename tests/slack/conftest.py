@@ -29,7 +29,7 @@ async def service(tmp_path: Path) -> AsyncIterator[RoutingService]:
     db = Database(f"sqlite+aiosqlite:///{tmp_path / 'rotation.db'}")
     await db.migrate()
     routing = RoutingService(db)
-    await routing.apply_config(load_file(EXAMPLE))
+    await routing.admin.apply_config(load_file(EXAMPLE))
     yield routing
     await db.dispose()
 
@@ -52,7 +52,7 @@ async def backend_bot(slack: FakeSlack, database_url: str) -> AsyncIterator[Bot]
     db = Database(database_url)
     await db.migrate()
     routing = RoutingService(db)
-    await routing.apply_config(load_file(EXAMPLE))
+    await routing.admin.apply_config(load_file(EXAMPLE))
     try:
         async with running_bot(slack, routing) as running:
             yield running

@@ -14,6 +14,9 @@ from sqlalchemy import Connection, Select, insert, select, update
 
 from bot.routing import audit
 from bot.routing.admin.roster import SeatState, config_problem
+from bot.routing.assignment.locks import lock_queues
+from bot.routing.availability.time_off import check_text, require_member
+from bot.routing.errors import AlreadyDone, InvalidChange, NotFound
 from bot.routing.fairness.weights import (
     MAX_WEIGHT,
     MIN_WEIGHT,
@@ -32,9 +35,6 @@ from bot.routing.fairness.weights import (
     weight_from_priority,
     weight_words,
 )
-from bot.routing.assignment.locks import lock_queues
-from bot.routing.availability.time_off import check_text, require_member
-from bot.routing.errors import AlreadyDone, InvalidChange, NotFound
 from bot.routing.ledger.queues import OpenQueue, SeatInfo, eligible_seats, open_queue, save
 from bot.routing.results import Calibration
 from bot.routing.team import TeamSettings, load_team

@@ -24,6 +24,9 @@ from sqlalchemy import Connection, Row, func, insert, select, text, update
 
 from bot.config.schema import RoutingConfig, SeatConfig
 from bot.config.shares import share_problems
+from bot.routing.assignment.locks import lock_all_queues
+from bot.routing.errors import NotFound
+from bot.routing.fairness import Seat
 from bot.routing.fairness.weights import (
     MAX_PRIORITY,
     MAX_WEIGHT,
@@ -38,10 +41,8 @@ from bot.routing.fairness.weights import (
     weight_from_priority,
     weight_words,
 )
-from bot.routing.assignment.locks import lock_all_queues
-from bot.routing.errors import NotFound
-from bot.routing.fairness import Seat
 from bot.routing.team import TEAM_ID
+from bot.sources.config import sources_settings
 from bot.store.models import AuditEvent, Member, Membership, Queue, Team, table_of
 
 
@@ -169,6 +170,7 @@ def _apply_team(connection: Connection, config: RoutingConfig, now: datetime, di
             "manager_group": config.manager_group,
             "manager_channel": config.manager_channel,
             "crm": config.crm.model_dump(exclude_none=True) if config.crm else None,
+            "sources": sources_settings(config.sources),
             "config_digest": digest,
         },
         updated_at=now,
@@ -332,6 +334,8 @@ def export_config(connection: Connection) -> dict[str, Any]:
             exported[key] = settings[key]
     if settings.get("crm"):
         exported["crm"] = settings["crm"]
+    if settings.get("sources"):
+        exported["sources"] = settings["sources"]
     exported["members"] = [_member_out(m) for m in members]
     exported["queues"] = [
         _queue_out(q, [(s, s.slack_id) for s in seats if s.queue_id == q.id]) for q in queues
