@@ -501,6 +501,18 @@ def test_the_workflow_step_is_declared_as_the_code_runs_it(manifest: dict[str, A
     assert manifest["settings"]["function_runtime"] == "remote"
 
 
+def test_external_selects_have_somewhere_to_ask(manifest: dict[str, Any]) -> None:
+    """The code answers options requests (app.options: external selects past 100 queues), so
+    the manifest names the URL Slack asks; over HTTP it is the events URL, like the others."""
+    asks = [path for path, source in bot_sources() for node in ast.walk(ast.parse(source))
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "options" and isinstance(node.func.value, ast.Name)
+            and node.func.value.id == "app"]
+    assert asks, "no app.options listener found: drop message_menu_options_url"
+    interactivity = manifest["settings"]["interactivity"]
+    assert interactivity["message_menu_options_url"] == interactivity["request_url"]
+
+
 def test_manifest_declares_the_commands_and_events_the_code_handles(
     manifest: dict[str, Any],
 ) -> None:

@@ -250,6 +250,21 @@ async def test_queue_options_for_the_external_picker(big: Bot, team: Team) -> No
     assert [o["value"] for o in calibrate["options"]] == [BIGGEST]
 
 
+async def test_people_and_history_open_from_a_big_home(big: Bot, team: Team) -> None:
+    """The Home's People button and a member's History button open their modals (other
+    modules' work), which hold to Slack's limits at this size too."""
+    view = await open_home(big, MANAGER)
+    home = {"id": "VHOME", "type": "home", "private_metadata": view["private_metadata"]}
+    people, history = button(view, "People"), button(view, "History")
+    assert people is not None and history is not None
+    for clicked in (people, history):
+        await big.post(sr.block_action(SECRET, clicked["action_id"], clicked["value"], user_id=MANAGER,
+                                       view=home))
+    opened = await big.slack.wait_for("views.open", 2)
+    for call in opened:
+        slack_limits.check(call.body["view"], "modal")
+
+
 # -- /rotation who ------------------------------------------------------------------------
 
 
