@@ -79,6 +79,8 @@ class Member(Base):
     # Their owner id in the CRM the owner is written back to, when the config gives one
     # (else it is found by their email through the CRM's API).
     crm_owner_id: Mapped[str | None] = mapped_column(String(64))
+    # When a manager added them in Slack (None: the config file names them); migration 0004.
+    slack_added_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 

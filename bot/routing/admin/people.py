@@ -25,7 +25,7 @@ from fractions import Fraction
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import Connection, column, func, select, table, text, update
+from sqlalchemy import Connection, func, select, text, update
 
 from bot.config.schema import MemberConfig
 from bot.routing import audit
@@ -45,10 +45,7 @@ from bot.routing.ledger.queues import bump_versions, open_queue, save
 from bot.routing.results import Calibration, MemberRef
 from bot.routing.team import TeamSettings, load_team
 from bot.store.models import Assignment, AuditEvent, Member, Membership, Queue, table_of
-from bot.store.types import UTCDateTime
 
-# The column migration 0004 adds, named here until bot/store/models.Member names it.
-_MARKS = table("members", column("id"), column("slack_id"), column("slack_added_at", UTCDateTime()))
 MAX_QUEUES_AT_ONCE = 200
 
 
@@ -186,7 +183,7 @@ def add_person(connection: Connection, change: PersonChange, now: datetime, acto
         connection.execute(update(Member).where(Member.id == existing.id).values(**values))
         lines.append(_limits_words(person))
     if not in_rotation:
-        connection.execute(update(_MARKS).where(_MARKS.c.slack_id == slack_id).values(slack_added_at=now))
+        connection.execute(update(Member).where(Member.slack_id == slack_id).values(slack_added_at=now))
     member_id = connection.execute(select(Member.id).where(Member.slack_id == slack_id)).scalar_one()
     for queue in queues:
         try:
@@ -266,7 +263,7 @@ def remove_person(connection: Connection, slack_id: str, queue: str | None, now:
     lines = [calibration.remove_from_queue(connection, slack_id, name, now, actor) for name in seats]
     connection.execute(update(Member).where(Member.id == member.id)
                        .values(in_config=False, active=False, updated_at=now))
-    connection.execute(update(_MARKS).where(_MARKS.c.id == member.id).values(slack_added_at=None))
+    connection.execute(update(Member).where(Member.id == member.id).values(slack_added_at=None))
     _touched(connection, member.id)
     offered = connection.execute(select(func.count()).select_from(Assignment).where(
         Assignment.member_id == member.id, Assignment.state == "offered")).scalar_one()
@@ -301,7 +298,7 @@ def lock_for_apply(connection: Connection) -> None:
 
 def slack_people_seats(connection: Connection) -> dict[int, list[int]]:
     """People added in Slack and still in the rotation: member id -> their seats in use."""
-    marked = select(_MARKS.c.id).where(_MARKS.c.slack_added_at.is_not(None))
+    marked = select(Member.id).where(Member.slack_added_at.is_not(None))
     rows = connection.execute(
         select(Member.id, Membership.id.label("seat_id"))
         .outerjoin(Membership, (Membership.member_id == Member.id) & Membership.in_config.is_(True))
@@ -334,7 +331,7 @@ def keep_slack_people(connection: Connection, kept: dict[int, list[int]], named:
     added in Slack it does not name are put back, with their seats (whose ledgers the apply
     did not touch). Their names, for the one who applied."""
     if named:
-        connection.execute(update(_MARKS).where(_MARKS.c.slack_id.in_(sorted(named)))
+        connection.execute(update(Member).where(Member.slack_id.in_(sorted(named)))
                            .values(slack_added_at=None))
     rows = connection.execute(select(Member.id, Member.slack_id, Member.name)
                               .where(Member.id.in_(list(kept)))).all() if kept else []
