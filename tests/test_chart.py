@@ -87,6 +87,18 @@ def test_many_queues_for_slack_are_capped_to_the_ones_furthest_from_fair_share()
     assert "of 120 queues" in alt_text(report, chart) and len(alt_text(report, chart)) <= 1000
 
 
+def test_a_capped_chart_shows_each_queue_by_its_first_panel_and_one_queue_by_its_first_pages() -> None:
+    big = queue("everyone", 200, skew=30)
+    report = PeriodReport("2026-11", (big, *(queue(f"q{i}", 4, skew=1) for i in range(20))))
+    chart = draw(report, max_pages=3)
+    assert len(chart.pages) == 3 and chart.queues_drawn > 1  # the big queue does not take every page
+    titles = [p.title for p in panels(report, by_gap=True, first_only=True)]
+    assert titles[0] == "everyone, 1\u201325 of 200" and len(titles) == 21
+    alone = draw(PeriodReport("2026-11", (big,)), max_pages=3)
+    assert (len(alone.pages), alone.queues_drawn, alone.members_drawn, alone.members_total) == (3, 1, 75, 200)
+    assert not alone.complete and draw(PeriodReport("2026-11", (queue("a", 3),)), max_pages=3).complete
+
+
 def test_a_report_without_queues_still_draws_a_page_that_says_so() -> None:
     chart = draw(PeriodReport("2026-11", ()))
     [page] = chart.pages

@@ -13,8 +13,9 @@ so a tall page would shrink to nothing):
   (either way: orange bars are a lead or more over), so the first panel is the one to read;
 - panels are stacked on a page while they fit, then a new page begins. 3 queues of 4 make one
   page; one queue of 200 makes 8 pages; 120 queues of 4 make 24.
-- Slack gets at most `SLACK_PAGES` pages (see `draw`'s `max_pages`): the queues furthest from
-  fair share; the CSV beside it has everything, and `report QUEUE` charts one queue.
+- Slack gets at most `SLACK_PAGES` pages (see `draw`'s `max_pages`): when the whole chart is
+  longer, the queues furthest from fair share, each by its first panel; the CSV beside it has
+  everything, and `report QUEUE` charts one queue (its first pages).
 """
 
 from __future__ import annotations
@@ -70,16 +71,19 @@ class Panel:
         return PANEL_TITLE_PX + ROW_PX * max(1, len(self.members)) + PANEL_AXIS_PX
 
 
-def panels(report: PeriodReport, *, by_gap: bool = False) -> list[Panel]:
+def panels(report: PeriodReport, *, by_gap: bool = False, first_only: bool = False) -> list[Panel]:
     """Every queue's panels, in config order (or furthest from fair share first); a queue
-    with no members gets an empty one."""
+    with no members gets an empty one. `first_only`: each queue's first panel alone (its
+    members furthest from fair share), so a capped chart shows more queues."""
     found: list[Panel] = []
     queues = sorted(report.queues, key=lambda q: -gap(q)) if by_gap else report.queues
     for queue in queues:
         members = sorted(queue.members, key=lambda m: (-abs(m.lag), m.name.casefold()))
         if not members:
             found.append(Panel(queue, (), 1, 0))
-        for start in range(0, len(members), MEMBERS_PER_PANEL):
+            continue
+        end = min(len(members), MEMBERS_PER_PANEL) if first_only else len(members)
+        for start in range(0, end, MEMBERS_PER_PANEL):
             found.append(Panel(queue, tuple(members[start:start + MEMBERS_PER_PANEL]), start + 1,
                                len(members)))
     return found
@@ -106,25 +110,30 @@ class Chart:
     pages: tuple[bytes, ...]
     queues_drawn: int
     queues_total: int
+    members_drawn: int  # seats: a member of two queues counts twice
+    members_total: int
 
     @property
     def complete(self) -> bool:
-        return self.queues_drawn == self.queues_total
+        return self.queues_drawn == self.queues_total and self.members_drawn == self.members_total
 
 
 def draw(report: PeriodReport, *, max_pages: int | None = None) -> Chart:
     """The report drawn as PNG pages, in config order (at least one page: a report of no
     queues says so). With `max_pages` and more pages than that, the queues furthest from
-    fair share (the largest |lag| of a member) are drawn first, and the rest left out:
-    Slack gets a few pages and the CSV; the CLI draws everything."""
+    fair share (the largest |lag| of a member) are drawn first, each by its first panel (the
+    25 members furthest from theirs), and the rest left out: Slack gets a few pages and the
+    CSV; the CLI draws everything."""
     pages = paginate(panels(report))
     if max_pages is not None and len(pages) > max_pages:
-        pages = paginate(panels(report, by_gap=True))[:max_pages]
+        pages = paginate(panels(report, by_gap=True, first_only=len(report.queues) > 1))[:max_pages]
+    seats = sum(len(q.members) for q in report.queues)
     if not pages:
-        return Chart((_empty_page(report),), 0, len(report.queues))
-    drawn = len({panel.queue.name for page in pages for panel in page})
+        return Chart((_empty_page(report),), 0, len(report.queues), 0, seats)
+    drawn = [panel for page in pages for panel in page]
     return Chart(tuple(_draw(report, page, number, len(pages)) for number, page in enumerate(pages, 1)),
-                 drawn, len(report.queues))
+                 len({panel.queue.name for panel in drawn}), len(report.queues),
+                 sum(len(panel.members) for panel in drawn), seats)
 
 
 def gap(queue: QueueFigures) -> float:
@@ -134,7 +143,8 @@ def gap(queue: QueueFigures) -> float:
 
 def alt_text(report: PeriodReport, chart: Chart) -> str:
     """What a screen reader says of the chart (Slack allows 1,000 characters)."""
-    shown = "" if chart.complete else f" ({chart.queues_drawn} of {chart.queues_total} queues)"
+    shown = "" if chart.complete else (f" ({chart.queues_drawn} of {chart.queues_total} queues, "
+                                       f"{chart.members_drawn} of {chart.members_total} seats)")
     words = (f"Bar chart{shown}: leads each member received in {report.period} against their fair share, "
              f"one panel per queue. {report.received} leads in all.")
     return words[:1000]

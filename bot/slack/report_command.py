@@ -129,9 +129,12 @@ async def send_files(client: AsyncWebClient, channel: str, report: PeriodReport,
     ]
     uploads.append({"content": render_report(report, "csv").encode(), "filename": f"{stem}.csv",
                     "title": f"Report figures, {about}"})
-    if not chart.complete:
+    if chart.queues_drawn < chart.queues_total:
         comment = (comment or "") + (f" The chart shows the {chart.queues_drawn} of {chart.queues_total} "
                                      "queues furthest from fair share; the CSV has them all.")
+    elif not chart.complete:
+        comment = (comment or "") + (f" The chart shows the {chart.members_drawn} of {chart.members_total} "
+                                     "members furthest from fair share; the CSV has them all.")
     await client.files_upload_v2(channel=channel, file_uploads=uploads, initial_comment=comment,
                                  thread_ts=thread_ts)
     return [str(u["filename"]) for u in uploads]
