@@ -266,7 +266,7 @@ async def test_replicas_starting_together_on_a_new_database_apply_the_config_onc
         applied = await asyncio.gather(*(r.admin.apply_config_if_changed(load_text(THREE), actor="serve")
                                          for r in replicas))
         assert sum(a is not None for a in applied) == 1  # the others found it applied
-        assert [s["slack_id"] for s in (await replicas[2].export_config())["queues"][0]["members"]] == [
+        assert [s["slack_id"] for s in (await replicas[2].admin.export_config())["queues"][0]["members"]] == [
             "U01A", "U02B", "U03C"]
     finally:
         for replica in replicas:
