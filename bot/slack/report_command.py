@@ -154,7 +154,7 @@ def report_message(report: PeriodReport, *, queue: str | None = None, title: str
     chunks = _chunks(report.queues, detail)
     room = MAX_BLOCKS - 2 - (footer is not None)  # the header, the summary or what is left out
     shown, left = chunks[:room], chunks[room:]
-    summary = f"{report.received} leads in {len(report.queues)} queue(s)."
+    summary = f"{plural(report.received, 'lead')} in {plural(len(report.queues), 'queue')}."
     if not detail:
         summary += " Members are in the CSV; `/rotation report QUEUE` lists one queue's."
     if not report.queues:
@@ -202,7 +202,7 @@ def _chunks(queues: Iterable[QueueFigures], detail: bool) -> list[str]:
 
 def queue_line(queue: QueueFigures) -> str:
     accept = _accept(queue.accept.median_seconds, queue.accept.p90_seconds)
-    return (f"*{escape(queue.name)}*: {queue.received} leads · {queue.passes} passed · "
+    return (f"*{escape(queue.name)}*: {plural(queue.received, 'lead')} · {queue.passes} passed · "
             f"{queue.sla_misses} missed the SLA · {accept}")
 
 
@@ -211,6 +211,10 @@ def member_line(member: MemberFigures) -> str:
     return (f"• {escape(member.name)}: {member.received} received, fair share {member.fair_share:.1f} "
             f"(lag {member.lag:+.1f}{adjusted}) · {member.passes} passed · {member.sla_misses} missed the SLA"
             f" · {_accept(member.accept.median_seconds, member.accept.p90_seconds)}")
+
+
+def plural(count: int, word: str) -> str:
+    return f"{count} {word}" + ("" if count == 1 else "s")
 
 
 def _accept(median: float | None, p90: float | None) -> str:

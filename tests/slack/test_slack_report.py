@@ -38,6 +38,20 @@ async def service(tmp_path: Path) -> AsyncIterator[RoutingService]:
     await db.dispose()
 
 
+@pytest.fixture
+async def either_bot(slack: FakeSlack, database_url: str) -> AsyncIterator[Bot]:
+    """The bot with the example team on SQLite and on a real PostgreSQL."""
+    db = Database(database_url)
+    await db.migrate()
+    routing = RoutingService(db)
+    await routing.admin.apply_config(load_file(EXAMPLE))
+    try:
+        async with running_bot(slack, routing) as running:
+            yield running
+    finally:
+        await db.dispose()
+
+
 FLOW = ("files.getUploadURLExternal", UPLOAD_POST, "files.completeUploadExternal")
 
 
@@ -87,6 +101,17 @@ async def test_a_manager_gets_the_figures_and_the_chart_and_csv_in_their_dm(bot:
     rows = list(csv.DictReader(io.StringIO(table.data.decode())))
     assert sum(int(r["leads"]) for r in rows if r["queue"] == "emea") == 6
     assert {"passes", "sla_misses", "median_accept_seconds"} <= set(rows[0])
+
+
+async def test_a_pass_shows_in_the_figures_on_both_databases(either_bot: Bot) -> None:
+    bot = either_bot
+    outcome = await bot.service.assignment.route({"id": "P-1", "country": "DE"})
+    assert outcome.assignment_id is not None and outcome.assignee is not None
+    await bot.service.assignment.pass_lead(outcome.assignment_id, actor=outcome.assignee.slack_id)
+    answer = await bot.command("report emea", user=MANAGER)
+    assert "*emea*: 1 lead · 1 passed · 0 missed the SLA" in answer
+    assert "1 passed" in next(line for line in answer.splitlines() if outcome.assignee.name in line)
+    await bot.slack.wait_for("files.completeUploadExternal", timeout=60)
 
 
 async def test_one_queue_and_a_past_month_in_any_case(bot: Bot) -> None:
@@ -163,7 +188,7 @@ async def test_a_report_of_200_members_in_30_queues_through_slack(slack: FakeSla
             answer = await bot.command("report", user=MANAGER)
             reply = bot.slack.responses[-1]
             within_limits(reply["blocks"], reply["text"])
-            assert "40 leads in 30 queue(s)" in answer and "Members are in the CSV" in answer
+            assert "40 leads in 30 queues" in answer and "Members are in the CSV" in answer
             await bot.slack.wait_for("files.completeUploadExternal", timeout=120)
             shared = bot.slack.shared_files()
             assert len(shared) == SLACK_PAGES + 1 and shared[-1].filename.endswith(".csv")
