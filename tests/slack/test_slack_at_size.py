@@ -319,6 +319,25 @@ async def test_calibrate_modal_at_size(big: Bot, team: Team) -> None:
         assert len(queue["options"]) == team.queues
 
 
+# -- the example team (13 people, 7 queues): everything on one Home ---------------------------
+
+
+async def test_a_small_team_is_shown_whole(bot: Bot) -> None:
+    view = await open_home(bot, MANAGER)
+    assert not any(e["action_id"] == "home_queue_pick" for e in elements(view))  # no picker needed
+    assert button(view, "People") is not None
+    standings = await bot.service.ledger.standings()
+    assert len(history_ids(view)) == sum(len(q.seats) for q in standings)
+    outcome = await bot.service.assignment.route({"id": "L-1", "name": "Jo Park", "country": "US"})
+    assert outcome.assignee is not None
+    mine = await open_home(bot, outcome.assignee.slack_id)
+    lead = next(b["text"]["text"] for b in mine["blocks"] if b["type"] == "section"
+                and "L-1" in b["text"]["text"])
+    assert "<!date^" in lead  # each reader sees the time in their own timezone
+    for words in ("who", "who emea"):
+        slack_limits.check(await who(bot, words), "message")
+
+
 # -- the checker itself: each limit it checks, broken once -----------------------------------
 
 
