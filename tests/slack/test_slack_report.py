@@ -6,16 +6,13 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 import slack_limits
 from PIL import Image
-from slack_harness import EXAMPLE, MANAGER, Bot, FakeSlack, running_bot
+from slack_harness import MANAGER, Bot, FakeSlack, running_bot
 
-from bot.config.routing import load_file
 from bot.reports.chart import SLACK_PAGES, WIDTH_PX
 from bot.routing.ledger.report import AcceptTimes, MemberFigures, PeriodReport, QueueFigures
 from bot.routing.service import RoutingService
@@ -26,31 +23,6 @@ try:  # works whether or not tests/ is a package
     from tests.fake_slack import UPLOAD_POST
 except ImportError:
     from fake_slack import UPLOAD_POST  # type: ignore[no-redef]
-
-@pytest.fixture
-async def service(tmp_path: Path) -> AsyncIterator[RoutingService]:
-    """The example team (conftest's `service` still calls the core's door before its rooms)."""
-    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'rotation.db'}")
-    await db.migrate()
-    routing = RoutingService(db)
-    await routing.admin.apply_config(load_file(EXAMPLE))
-    yield routing
-    await db.dispose()
-
-
-@pytest.fixture
-async def either_bot(slack: FakeSlack, database_url: str) -> AsyncIterator[Bot]:
-    """The bot with the example team on SQLite and on a real PostgreSQL."""
-    db = Database(database_url)
-    await db.migrate()
-    routing = RoutingService(db)
-    await routing.admin.apply_config(load_file(EXAMPLE))
-    try:
-        async with running_bot(slack, routing) as running:
-            yield running
-    finally:
-        await db.dispose()
-
 
 FLOW = ("files.getUploadURLExternal", UPLOAD_POST, "files.completeUploadExternal")
 
@@ -103,8 +75,8 @@ async def test_a_manager_gets_the_figures_and_the_chart_and_csv_in_their_dm(bot:
     assert {"passes", "sla_misses", "median_accept_seconds"} <= set(rows[0])
 
 
-async def test_a_pass_shows_in_the_figures_on_both_databases(either_bot: Bot) -> None:
-    bot = either_bot
+async def test_a_pass_shows_in_the_figures_on_both_databases(backend_bot: Bot) -> None:
+    bot = backend_bot
     outcome = await bot.service.assignment.route({"id": "P-1", "country": "DE"})
     assert outcome.assignment_id is not None and outcome.assignee is not None
     await bot.service.assignment.pass_lead(outcome.assignment_id, actor=outcome.assignee.slack_id)
