@@ -151,6 +151,7 @@ async def test_run_once_cli_runs_every_job(tmp_path: Path) -> None:
         "sla": {"reassigned": 0, "leads": []},
         "pending": {"assigned": 0, "leads": []},
         "calendar": {"feeds": 0, "synced": 0, "failed": 0, "added": 0, "cancelled": 0},
+        "digest": {"posted": None, "because": "no manager_channel in the routing config"},
     }
     # Run again at once (cron overlap): it still runs; nothing is held between runs.
     assert "skipped" not in str(await run_once_cli(settings))
