@@ -447,6 +447,30 @@ RENDERERS: dict[EventKind, Callable[[Event, Way, str, Extras], Rendered]] = {
 }
 
 
+def log_render(kind: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """A message in words for the log (no Slack token): the lead's values as they came, since
+    a log shows them literally anyway (its writer escapes control characters), with none of
+    the zero-width spaces or entities that keep them inert in Slack."""
+    channel = destination(kind, payload)
+    event = event_of(payload)
+    if isinstance(event, LeadAssigned):
+        if kind == Way.DM:
+            sla = event.sla_minutes
+            text = f"{CAUSES.get(event.cause, CAUSES['new'])}: {lead_line(event.lead)}." + (
+                f" Accept within {sla} minute{'' if sla == 1 else 's'}." if sla else "")
+        else:
+            text = (f"Lead {lead_line(event.lead)} → {event.assignee.get('name', '?')} "
+                    f"({event.queue or '-'}, rule {event.rule or '-'})")
+    elif isinstance(event, LeadUnassigned):
+        text = (f"Lead {lead_line(event.lead)} in {event.queue or '-'} is waiting: "
+                f"{event.reason or 'nobody is available'}")
+    elif isinstance(event, MemberNote | ManagersNote | StatusPaused):
+        text = event.text
+    else:
+        raise ValueError(f"Slack shows no {event.kind.value!r} events")
+    return {"channel": channel, "text": clip(text, MESSAGE_TEXT_LIMIT), "blocks": None}
+
+
 def destination(kind: str, payload: dict[str, Any]) -> str:
     """Where a dm/channel message goes; ValueError for anything else."""
     channel = payload.get("to") if kind == Way.DM else payload.get("channel")

@@ -34,10 +34,14 @@ from bot.routing.service import RoutingService
 from bot.slack import dedupe, delivery_plan, gate, listeners, messages
 from bot.slack import deps as slack_deps
 from bot.slack.block_json import blocks_json
-from bot.slack.messages import Extras, render
+from bot.slack.messages import Extras
 from bot.slack.sent_messages import Posted
 
 log = logging.getLogger(__name__)
+
+# What the console transport (no Slack token) logs for a message: its words, the lead's values
+# as they came (bot.delivery.transports escapes control characters in every log line).
+render = messages.log_render
 
 __all__ = ["SlackAppTokenRefused", "SlackRuntime", "render", "retry_handlers"]
 
@@ -214,7 +218,7 @@ class SlackRuntime:
         plan = await self._plan(kind, payload)
         now = self.service.clock.now()
         extras = Extras(lead_url=plan.lead_url, in_thread=plan.thread is not None, now=now)
-        message = render(kind, plan.payload, extras)
+        message = messages.render(kind, plan.payload, extras)
         if plan.dm_to_update is not None:
             await self._close_offer(plan, message["text"], extras)
         response = await self._post(message, plan, kind)
@@ -252,7 +256,8 @@ class SlackRuntime:
             if not threaded or refused.response.get("error") not in THREAD_GONE:
                 raise
         log.info("the thread of a %s message is gone; posting it on its own", kind)
-        message = render(kind, plan.payload, Extras(lead_url=plan.lead_url, now=self.service.clock.now()))
+        message = messages.render(kind, plan.payload, Extras(lead_url=plan.lead_url,
+                                                              now=self.service.clock.now()))
         return await self.client.chat_postMessage(
             channel=message["channel"], text=message["text"], blocks=message["blocks"],
             unfurl_links=False, unfurl_media=False)
