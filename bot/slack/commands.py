@@ -35,6 +35,7 @@ from bot.slack.answers import ANSWER_LIMIT, Refusal, attempt, clip, escape
 from bot.slack.dates import iso_day
 from bot.slack.deps import SlackDeps, deps
 from bot.slack.ids import Command
+from bot.slack.paging import Place
 
 T = TypeVar("T")
 MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$|^@?([UW][A-Z0-9]{2,})$")
@@ -207,11 +208,11 @@ Answer = str | BlockReply | None
 
 async def who(req: Request) -> BlockReply:
     wanted = html.unescape(req.args[0]) if req.args else None
-    page = await who_page(req.deps, req.client, req.user, who_view.Spot(wanted, 0))
+    page = await who_page(req.deps, req.client, req.user, Place(wanted, 0))
     return BlockReply(page.text, page.blocks)
 
 
-async def who_page(d: SlackDeps, client: AsyncWebClient, user: str, spot: who_view.Spot) -> who_view.WhoPage:
+async def who_page(d: SlackDeps, client: AsyncWebClient, user: str, spot: Place) -> who_view.WhoPage:
     """A page of `who` for `user`: a member sees their queues, a manager who is not one every
     queue, and a named queue is that queue alone; anyone else is refused (privacy)."""
     try:
@@ -220,13 +221,13 @@ async def who_page(d: SlackDeps, client: AsyncWebClient, user: str, spot: who_vi
         if not await d.is_manager(client, user):
             raise Refusal(WHO_NOT_MEMBER) from None
         mine = []
-    if spot.named is not None:
+    if spot.queue is not None:
         names = await d.service.admin.queue_names()
         # people type EMEA for emea; an exact name wins if two differ only in case
-        queue = spot.named if spot.named in names else next(
-            (n for n in names if n.casefold() == spot.named.casefold()), None)
+        queue = spot.queue if spot.queue in names else next(
+            (n for n in names if n.casefold() == spot.queue.casefold()), None)
         if queue is None:
-            raise Refusal(f"There is no queue named `{escape(spot.named[:100])}`. "
+            raise Refusal(f"There is no queue named `{escape(spot.queue[:100])}`. "
                           f"Queues: {clip(', '.join(names), 2000)}.")
         return who_view.build(await d.service.ledger.standings(queue), spot)
     everything = await d.service.ledger.standings()
@@ -238,7 +239,7 @@ async def on_who_page(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any
     """A `who` page button: the same answer turned to that page, in place of the last one."""
     await ack()
     page, failure = await attempt(who_page(deps(context), client, body["user"]["id"],
-                                           who_view.Spot.read(action.get("value"))))
+                                           Place.read(action.get("value"))))
     if page is None:
         await respond(text=failure or "", response_type="ephemeral", replace_original=True)
         return

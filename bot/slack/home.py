@@ -17,7 +17,7 @@ from bot.routing.errors import NotFound
 from bot.slack import availability_words, calibrate_modal, calibrate_view, events, home_view, ids
 from bot.slack.answers import Refusal, attempt
 from bot.slack.deps import SlackDeps, deps
-from bot.slack.home_view import START, Place
+from bot.slack.paging import START, Place
 
 log = logging.getLogger(__name__)
 

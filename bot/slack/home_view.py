@@ -34,6 +34,7 @@ from bot.routing.results import MemberStatus, QueueStandings, SeatStanding
 from bot.slack import away_view, ids, messages, replies
 from bot.slack.answers import clip, escape
 from bot.slack.dates import slack_date
+from bot.slack.paging import START, Place
 
 MAX_BLOCKS = 100
 MAX_STATIC_OPTIONS = 100  # Slack's limit for a static_select; past it, an external_select
@@ -45,32 +46,6 @@ QUEUE_BLOCK_ID = "home_queue_picker"
 PAGE_ACTION = re.compile(rf"^{re.escape(ids.Action.HOME_PAGE.value)}(\.[0-9])?$")
 
 
-@dataclass(frozen=True, slots=True)
-class Place:
-    """Which queue, and which page of its members, a manager's Home shows."""
-
-    queue: str | None = None
-    page: int = 0
-
-    def to_json(self) -> str:
-        return json.dumps({"queue": self.queue, "page": self.page})
-
-    @staticmethod
-    def read(raw: object) -> Place:
-        """The place a button value or a view's private_metadata names; the start for anything else."""
-        try:
-            data = json.loads(raw) if isinstance(raw, str) and len(raw) <= 3000 else None
-        except ValueError:
-            data = None
-        if not isinstance(data, dict):
-            return Place()
-        queue, page = data.get("queue"), data.get("page")
-        if not isinstance(page, int) or isinstance(page, bool) or not 0 <= page < 10**6:
-            page = 0
-        return Place(queue if isinstance(queue, str) else None, page)
-
-
-START = Place()  # the Home as it opens: the whole team, or the first queue's first page
 
 
 def calibrate_value(slack_id: str, queue: str) -> str:

@@ -4,12 +4,11 @@ Why pages: the first `who` was one text of every queue's every member, 35,000 ch
 30 queues and past Slack's 40,000 cut-off at 45. Here page 1 opens with a line per queue
 (who is next), and each page holds one queue, or a slice of a big one, with buttons to turn
 the page; every page stays well inside Slack's limits (50 blocks, 3,000 characters a section).
-A page is found again from its number alone, so a button needs to carry only that.
+A page is found again from its number alone, so a button carries only that (a Place).
 """
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +26,7 @@ from bot.routing.results import QueueStandings
 from bot.slack import ids
 from bot.slack.answers import MESSAGE_TEXT_LIMIT, clip, escape
 from bot.slack.block_json import blocks_json
+from bot.slack.paging import Place
 from bot.slack.replies import seat_line
 
 SEATS_PER_PAGE = 40
@@ -41,29 +41,6 @@ PAGE_ACTION = re.compile(rf"^{re.escape(ids.Action.WHO_PAGE.value)}(\.[0-9])?$")
 class WhoPage:
     text: str  # the fallback (notifications, clients without blocks)
     blocks: list[dict[str, Any]]
-
-
-@dataclass(frozen=True, slots=True)
-class Spot:
-    """Page `page` of the queues a `who` shows: `named` is the queue asked for, if one was."""
-
-    named: str | None
-    page: int
-
-    def to_json(self) -> str:
-        return json.dumps({"queue": self.named, "page": self.page})
-
-    @staticmethod
-    def read(raw: object) -> Spot:
-        try:
-            data = json.loads(raw) if isinstance(raw, str) and len(raw) <= 2000 else None
-        except ValueError:
-            data = None
-        if not isinstance(data, dict):
-            return Spot(None, 0)
-        named, page = data.get("queue"), data.get("page")
-        return Spot(named if isinstance(named, str) else None,
-                    page if isinstance(page, int) and not isinstance(page, bool) and 0 <= page < 10**6 else 0)
 
 
 def head_line(queue: QueueStandings) -> str:
@@ -104,7 +81,7 @@ def pages_of(queues: list[QueueStandings]) -> list[tuple[int, int]]:
     return pages
 
 
-def build(queues: list[QueueStandings], spot: Spot) -> WhoPage:
+def build(queues: list[QueueStandings], spot: Place) -> WhoPage:
     if not queues:
         text = "There are no queues yet: load a routing config."
         return WhoPage(text, blocks_json([SectionBlock(text=MarkdownTextObject(text=text))]))
@@ -129,7 +106,7 @@ def build(queues: list[QueueStandings], spot: Spot) -> WhoPage:
              if shown else f"*{escape(queue.name)}*")
     blocks.append(ContextBlock(elements=[MarkdownTextObject(
         text=clip(f"Page {page + 1} of {len(pages)}: {where}.", SECTION_TEXT))]))
-    turns = page_buttons(pages, page, queues, spot.named)
+    turns = page_buttons(pages, page, queues, spot.queue)
     if turns:
         blocks.append(ActionsBlock(block_id="who_pages", elements=turns))
     return WhoPage(clip("\n".join(texts), MESSAGE_TEXT_LIMIT), blocks_json(blocks))
@@ -140,7 +117,7 @@ def page_buttons(pages: list[tuple[int, int]], page: int, queues: list[QueueStan
     """‹ Previous, Next ›, and a jump to the next queue when Next is still this one."""
     def to(where: int, text: str) -> ButtonElement:
         return ButtonElement(text=clip(text, 75), action_id=f"{ids.Action.WHO_PAGE.value}.{len(buttons)}",
-                             value=Spot(named, where).to_json())
+                             value=Place(named, where).to_json())
 
     buttons: list[ButtonElement] = []
     if page > 0:
