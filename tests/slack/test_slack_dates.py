@@ -15,7 +15,8 @@ NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 
 
 def test_a_moment_is_slacks_date_token_with_a_fallback_naming_its_zone() -> None:
-    assert slack_date(MOMENT, now=NOW) == f"<!date^{STAMP}^{{date_short_pretty}} {{time}}|Tue Dec 1, 14:30 UTC>"
+    expected = f"<!date^{STAMP}^{{date_short_pretty}} {{time}}|Tue Dec 1, 14:30 UTC>"
+    assert slack_date(MOMENT, now=NOW) == expected
 
 
 def test_the_fallback_says_the_year_when_it_is_not_this_one() -> None:
