@@ -19,7 +19,7 @@ from bot.routing.events import Event, LeadAssigned, LeadUnassigned, ManagersNote
 from bot.routing.team import TEAM_ID
 from bot.slack import sent_messages
 from bot.slack.sent_messages import Posted
-from bot.store.models import Assignment, Team
+from bot.store.models import Assignment, Member, Team
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +33,7 @@ class Plan:
     lead_url: str | None = None
     thread: Posted | None = None
     dm_to_update: Posted | None = None
+    zone: str = "UTC"  # the rep's timezone, for the words a date falls back to
 
     @property
     def lead_id(self) -> str | None:
@@ -54,6 +55,11 @@ def offered_at(connection: Connection, assignment_id: int) -> str | None:
     return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).isoformat()
 
 
+def member_zone(connection: Connection, slack_id: str) -> str:
+    zone = connection.execute(select(Member.timezone).where(Member.slack_id == slack_id)).scalar()
+    return zone if isinstance(zone, str) and zone else "UTC"
+
+
 def needs_plan(event: Event) -> bool:
     """Only messages about a lead look anything up; the rest are sent as rendered."""
     return isinstance(event, LeadAssigned | LeadUnassigned) or (
@@ -63,18 +69,22 @@ def needs_plan(event: Event) -> bool:
 def plan(connection: Connection, kind: str, payload: dict[str, Any], event: Event) -> Plan:
     """Read what sending `payload` needs (see the module's doc)."""
     template = lead_url_template(connection)
-    if isinstance(event, LeadAssigned) and event.sla_minutes and not event.offered_at:
-        found = offered_at(connection, event.assignment_id)
-        if found:
-            payload = payload | {"offered_at": found}
+    zone = "UTC"
+    if isinstance(event, LeadAssigned):
+        zone = member_zone(connection, str(event.assignee.get("slack_id", "")))
+        if not event.offered_at:
+            found = offered_at(connection, event.assignment_id)
+            if found:
+                payload = payload | {"offered_at": found}
     lead = getattr(event, "lead", None) or {}
     lead_id = str(lead.get("id", "")) if isinstance(lead, dict) else ""
     if not lead_id:
-        return Plan(payload, template)
+        return Plan(payload, template, zone=zone)
     if kind == Way.CHANNEL and not isinstance(event, ManagersNote):
         channel = str(payload.get("channel", ""))
-        return Plan(payload, template, thread=sent_messages.thread_root(connection, lead_id, channel))
+        root = sent_messages.thread_root(connection, lead_id, channel)
+        return Plan(payload, template, thread=root, zone=zone)
     if kind == Way.DM and isinstance(event, MemberNote):
         dm = sent_messages.lead_dm(connection, lead_id, str(payload.get("to", "")))
         return Plan(payload, template, dm_to_update=dm)
-    return Plan(payload, template)
+    return Plan(payload, template, zone=zone)

@@ -97,11 +97,13 @@ PASS_CONFIRM = Confirm(
 @dataclass(frozen=True, slots=True)
 class Extras:
     """What a message needs besides its event: the team's Open lead template, whether it is a
-    follow-up in the lead's thread, and now (for the dates' fallback year)."""
+    follow-up in the lead's thread, now (for the dates' fallback year) and the zone of the
+    dates' fallback words."""
 
     lead_url: str | None = None
     in_thread: bool = False
     now: datetime | None = None
+    zone: str = "UTC"  # the zone a date's fallback words are in (the rep's, when it is about them)
 
 
 def lead_title(lead: dict[str, Any]) -> str:
@@ -196,7 +198,7 @@ def deadline(event: LeadAssigned) -> datetime | None:
         return None
 
 
-def sla_words(event: LeadAssigned, now: datetime | None) -> tuple[str, str]:
+def sla_words(event: LeadAssigned, now: datetime | None, zone: str = "UTC") -> tuple[str, str]:
     """(the notification's sentence, the DM's context line) about the SLA; ("", "") without one."""
     sla = event.sla_minutes
     if not sla:
@@ -205,9 +207,10 @@ def sla_words(event: LeadAssigned, now: datetime | None) -> tuple[str, str]:
     due = deadline(event)
     if due is None:
         return f" Accept within {minutes}.", f"Accept within {minutes}, or it may move to the next rep."
-    when = slack_date(due, "{time}", now=now)
+    when = slack_date(due, "{time}", now=now, fallback_zone=zone)
     return (f" Accept by {when} (within {minutes}).",
-            f"Accept by {slack_date(due, now=now)} (within {minutes}), or it may move to the next rep.")
+            f"Accept by {slack_date(due, now=now, fallback_zone=zone)} (within {minutes}), "
+            "or it may move to the next rep.")
 
 
 def assigned_dm(event: LeadAssigned | dict[str, Any],
@@ -217,7 +220,7 @@ def assigned_dm(event: LeadAssigned | dict[str, Any],
     extras = extras or Extras()
     lead = event.lead
     heading = CAUSES.get(event.cause, CAUSES["new"])
-    said, line = sla_words(event, extras.now)
+    said, line = sla_words(event, extras.now, extras.zone)
     text = f"{heading}: {literal_line(lead)}." + said
     buttons = [
         ButtonElement(text="Accept", action_id=ids.Action.ACCEPT, style="primary",
@@ -254,7 +257,7 @@ def announcement(event: LeadAssigned) -> str:
 
 def announcement_blocks(event: LeadAssigned, extras: Extras) -> list[Block]:
     offered = _offered_at(event)
-    when = f" · {slack_date(offered, now=extras.now)}" if offered else ""
+    when = f" · {slack_date(offered, now=extras.now, fallback_zone=extras.zone)}" if offered else ""
     status = f"Offered to *{literal(event.assignee.get('name', '?'))}*{when}"
     blocks: list[Block] = [
         card_section(event.lead),

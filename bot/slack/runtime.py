@@ -217,7 +217,7 @@ class SlackRuntime:
         self._ensure_session()
         plan = await self._plan(kind, payload)
         now = self.service.clock.now()
-        extras = Extras(lead_url=plan.lead_url, in_thread=plan.thread is not None, now=now)
+        extras = Extras(lead_url=plan.lead_url, in_thread=plan.thread is not None, now=now, zone=plan.zone)
         message = messages.render(kind, plan.payload, extras)
         if plan.dm_to_update is not None:
             await self._close_offer(plan, message["text"], extras)
@@ -256,7 +256,7 @@ class SlackRuntime:
             if not threaded or refused.response.get("error") not in THREAD_GONE:
                 raise
         log.info("the thread of a %s message is gone; posting it on its own", kind)
-        message = messages.render(kind, plan.payload, Extras(lead_url=plan.lead_url,
+        message = messages.render(kind, plan.payload, Extras(lead_url=plan.lead_url, zone=plan.zone,
                                                               now=self.service.clock.now()))
         return await self.client.chat_postMessage(
             channel=message["channel"], text=message["text"], blocks=message["blocks"],

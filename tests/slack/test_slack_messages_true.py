@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from slack_harness import SECRET, Bot
@@ -77,8 +78,12 @@ async def test_the_dm_says_when_the_sla_runs_out_and_pass_asks_first(
     dm = routed["dm"]
     deadline = int((START + timedelta(minutes=45)).timestamp())
     assert f"Accept by <!date^{deadline}^{{time}}|" in dm.body["text"]
-    assert f"<!date^{deadline}^{{date_short_pretty}} {{time}}|Tue Dec 1, 14:45 UTC> (within 45 minutes)" \
-        in str(dm.body["blocks"])
+    # the fallback words in the rep's own zone (the example's emea reps are in Europe)
+    zone = {"U07GRACE": "Europe/London", "U08HENRIK": "Europe/Berlin", "U09ISABEL": "Europe/Madrid",
+            "U10JONAS": "Europe/Amsterdam"}[routed["owner"]]
+    local = (START + timedelta(minutes=45)).astimezone(ZoneInfo(zone)).strftime("%H:%M")
+    token = f"<!date^{deadline}^{{date_short_pretty}} {{time}}|Tue Dec 1, {local} {zone}>"
+    assert f"{token} (within 45 minutes)" in str(dm.body["blocks"])
     accept, passed, link = actions_of(dm.body["blocks"])
     assert "confirm" not in accept
     assert passed["confirm"]["title"]["text"] == "Pass this lead?"
