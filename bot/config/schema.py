@@ -160,6 +160,22 @@ class RuleConfig(Strict):
     queue: str
 
 
+LEAD_ID_PLACEHOLDER = "{id}"
+
+
+def lead_url_problem(template: str) -> str | None:
+    """What is wrong with a `lead_url` template, in words, or None."""
+    if LEAD_ID_PLACEHOLDER not in template:
+        return "must contain {id}, where the lead's id goes"
+    if not template.startswith(("https://", "http://")):
+        return "must start with https:// or http://"
+    if any(ch.isspace() for ch in template):
+        return "must not contain spaces"
+    if len(template) > 2000:
+        return "is longer than 2000 characters"
+    return None
+
+
 class RoutingConfig(Strict):
     timezone: str = "UTC"
     period: Literal["monthly", "weekly", "quarterly", "never"] = "monthly"
@@ -175,8 +191,18 @@ class RoutingConfig(Strict):
     # left out of dumps while empty: a config without sources keeps the digest it had before
     sources: SourceList = Field(default_factory=list, exclude_if=lambda sources: not sources)
     crm: CrmConfig | None = None
+    # the Open lead button's address: "https://crm.example.com/leads/{id}" (never a URL in the lead)
+    lead_url: str | None = None
 
     _tz = field_validator("timezone")(_timezone)
+
+    @field_validator("lead_url")
+    @classmethod
+    def _lead_url(cls, value: str | None) -> str | None:
+        problem = None if value is None else lead_url_problem(value)
+        if problem:
+            raise ValueError(f"lead_url {problem}")
+        return value
 
     @field_validator("managers")
     @classmethod

@@ -19,6 +19,7 @@ from urllib.parse import quote
 
 from slack_sdk.models.blocks import MarkdownTextObject, PlainTextObject
 
+from bot.config.schema import LEAD_ID_PLACEHOLDER
 from bot.slack.answers import clip, escape
 
 ZWSP = "\u200b"
@@ -70,7 +71,6 @@ def mrkdwn(text: str, limit: int = 3000) -> MarkdownTextObject:
     return MarkdownTextObject(text=clip(text, limit) or " ", verbatim=True)
 
 
-LEAD_ID_PLACEHOLDER = "{id}"
 
 
 def lead_url(template: object, lead_id: str) -> str | None:
@@ -87,15 +87,3 @@ def lead_url(template: object, lead_id: str) -> str | None:
     url = template.replace(LEAD_ID_PLACEHOLDER, quote(lead_id, safe=""))
     return url if len(url) <= 3000 else None
 
-
-def template_problem(template: str) -> str | None:
-    """What is wrong with a `lead_url` template, in words (for the config's checks), or None."""
-    if LEAD_ID_PLACEHOLDER not in template:
-        return "must contain {id}, where the lead's id goes"
-    if not template.startswith(("https://", "http://")):
-        return "must start with https:// or http://"
-    if any(ch.isspace() for ch in template):
-        return "must not contain spaces"
-    if len(template) > 2000:
-        return "is longer than 2000 characters"
-    return None

@@ -91,9 +91,11 @@ def config_digest(config: RoutingConfig) -> str:
 def _without_unused_additions(dumped: dict[str, Any]) -> None:
     """Leave out keys added after databases already held a digest (`crm`, a member's
     `crm_owner_id`) while a config does not use them: a file that says what it said before
-    keeps its digest, so `serve` does not apply it again and set back calibrations."""
-    if dumped.get("crm") is None:
-        dumped.pop("crm", None)
+    keeps its digest, so `serve` does not apply it again and set back calibrations (`lead_url`
+    likewise)."""
+    for key in ("crm", "lead_url"):
+        if dumped.get(key) is None:
+            dumped.pop(key, None)
     for member in dumped.get("members", []):
         if member.get("crm_owner_id") is None:
             member.pop("crm_owner_id", None)
@@ -169,6 +171,7 @@ def _apply_team(connection: Connection, config: RoutingConfig, now: datetime, di
             "sla": config.sla.model_dump(),
             "manager_group": config.manager_group,
             "manager_channel": config.manager_channel,
+            "lead_url": config.lead_url,
             "crm": config.crm.model_dump(exclude_none=True) if config.crm else None,
             "sources": sources_settings(config.sources),
             "config_digest": digest,
@@ -326,7 +329,7 @@ def export_config(connection: Connection) -> dict[str, Any]:
         "period": team.period if team else "monthly",
         "managers": list(team.managers) if team else [],
     }
-    for key in ("manager_group", "manager_channel"):
+    for key in ("manager_group", "manager_channel", "lead_url"):
         if settings.get(key):
             exported[key] = settings[key]
     for key in ("time_off", "status_pause", "sla"):

@@ -155,12 +155,12 @@ def _tell_sla_move(connection: Connection, row: Any, outcome: RouteOutcome, now:
     lead = (connection.execute(select(Lead.fields).where(Lead.id == row.lead_id))).scalar_one()
     where = f"it now goes to {outcome.assignee.name}" if outcome.assignee else "it is waiting for someone"
     text = f"Lead {row.lead_id} was not accepted within the {row.queue} SLA, so {where}."
+    note = MemberNote(text, lead_card(row.lead_id, lead))  # the card: Slack threads it under the lead's post
     outbox = Outbox(now)
-    outbox.owe(f"sla-moved:{row.id}:rep", MemberNote(text, lead_card(row.lead_id, lead)),
-               Recipient.dm(row.slack_id), row.lead_id)
+    outbox.owe(f"sla-moved:{row.id}:rep", note, Recipient.dm(row.slack_id), row.lead_id)
     channel = connection.execute(select(Queue.channel).where(Queue.name == row.queue)).scalar()
     if channel:
-        outbox.owe(f"sla-moved:{row.id}:channel", MemberNote(text), Recipient.channel(channel), row.lead_id)
+        outbox.owe(f"sla-moved:{row.id}:channel", note, Recipient.channel(channel), row.lead_id)
     outbox.flush(connection)
 
 

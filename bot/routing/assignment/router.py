@@ -460,6 +460,7 @@ class Router:
             assignee={"slack_id": winner.slack_id, "name": winner.name},
             summary=explanation["summary"],
             sla_minutes=opened.info.sla_minutes,
+            offered_at=outbox.now.isoformat(),
         )
         key = f"assignment:{assignment_id}"
         outbox.owe(f"{key}:dm", event, Recipient.dm(winner.slack_id), lead_id)
