@@ -7,6 +7,9 @@ concurrent callers (group commit shares transactions among them).
 (13 members, 5 queues with fallbacks, capacities and a sticky queue, 6 rules). The CPU
 columns are this process's CPU per lead, steadier than leads/s on a shared machine. On
 SQLite, "KB/lead" is the database file's size (checkpointed) over the leads it holds.
+The last lines compare the CPU per lead of the largest team with the smallest: a queue's
+ledger is kept in memory between transactions (bot.routing.ledger.cache), so the aim is
+a cost flat in team size (at most 1.5x from 10 to 1,000 members).
 
 Run:  .venv/bin/python bench/core.py            (SQLite; PostgreSQL too when its binaries exist)
       .venv/bin/python bench/core.py --leads 500 --sizes 10,100,1000,example
@@ -124,22 +127,32 @@ async def main() -> None:
         f"{'backend':<10}{'members':>8}{'one-at-a-time leads/s':>23}{'CPU ms/lead':>12}"
         f"{'statements/lead':>17}{'16 concurrent leads/s':>23}{'CPU ms/lead':>12}{'KB/lead':>9}"
     )
+    ratios = []
     with tempfile.TemporaryDirectory() as tmp:
         for name, pg in backends:
+            cpu: dict[int, float] = {}
             for size in sizes:
                 if pg is None:
                     url = f"sqlite+aiosqlite:///{tmp}/bench-{size}.db"
                 else:
                     url = pg.create_database(f"bench_{size}_{int(time.time())}")
                 got = await measure(url, size, args.leads)
+                if isinstance(size, int):
+                    cpu[size] = got["sequential_cpu"]
                 print(
                     f"{name:<10}{size:>8}{got['sequential']:>23.0f}{got['sequential_cpu'] * 1000:>12.2f}"
                     f"{got['statements']:>17.1f}{got['concurrent']:>23.0f}"
                     f"{got['concurrent_cpu'] * 1000:>12.2f}"
                     f"{'' if got['kb_per_lead'] is None else format(got['kb_per_lead'], '.1f'):>9}"
                 )
+            if len(cpu) > 1:
+                small, large = min(cpu), max(cpu)
+                ratios.append(f"{name}: CPU per lead one at a time, {large} members against {small}: "
+                              f"{cpu[large] / cpu[small]:.2f}x")
     if server is not None:
         postgres.stop_server()
+    if ratios:  # the aim (issue 15): at most 1.5x, the cost flat in team size
+        print("\n" + "\n".join(ratios))
     print(f"\nreproduce: .venv/bin/python bench/core.py --leads {args.leads} --sizes {args.sizes}")
 
 

@@ -59,6 +59,7 @@ class Placement:
     batch: Batch | None = None
     lags: dict[int, Fraction] | None = None
     approx: dict[int, float] | None = None
+    contenders: list[SeatInfo] | None = None  # all the explanation ranks, when the pick named them
     decided_by: explain.DecidedBy = explain.DecidedBy.STRATEGY  # a sticky owner or a manager may choose
 
 
@@ -269,7 +270,7 @@ class Router:
             placement.touched.append(opened)
             known = opened.eligible_now(now)
             if exclude_members:
-                eligible, excluded = known.without_members(exclude_members)
+                eligible, excluded = known.without_members(opened.seats, exclude_members)
                 ids = frozenset(s.seat.id for s in eligible)
                 seats = tuple(s.seat for s in eligible)
             else:
@@ -281,8 +282,10 @@ class Router:
                 accrue = opened.info.name != credited_in
                 if accrue:
                     opened.rotation.accrue(seats, ids)
-                choice = self._choose(connection, opened, eligible, seats, fields, placement)
+                choice = self._choose(connection, opened, eligible, seats, ids, fields, placement)
                 placement.winner = opened.by_seat_id(choice.seat.id)
+                if choice.contenders is not None:
+                    placement.contenders = [opened.by_seat_id(seat.id) for seat in choice.contenders]
                 placement.tie_break = choice.tie_break
                 placement.lags, placement.approx = choice.lags, choice.approx
                 return placement
@@ -350,6 +353,7 @@ class Router:
         opened: OpenQueue,
         eligible: list[SeatInfo],
         seats: tuple[Seat, ...],
+        ids: frozenset[int],
         fields: dict[str, Any],
         placement: Placement,
     ) -> Choice:
@@ -369,7 +373,7 @@ class Router:
                 )
                 placement.decided_by = explain.DecidedBy.STICKY
                 return Choice(owned.seat, None)
-        return opened.rotation.choose(seats, opened.info.strategy)
+        return opened.rotation.choose(seats, opened.info.strategy, ids)
 
     def commit_placement(
         self,

@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from bot.routing.fairness.ranking import TOLERANCE, Choice, first, near_best
+from bot.routing.fairness.ranking import TOLERANCE, Choice, first, near_best, top_lags
 from bot.routing.fairness.strategy import Strategy
 
 if TYPE_CHECKING:
+    from bot.routing.fairness.lag_index import LagIndex
     from bot.routing.fairness.rotation import Rotation, Seat
 
 
@@ -44,6 +45,37 @@ class Fair(Strategy):
             lags = {seat.id: rotation.lag(seat) for seat in near}
             choice = first(near, lambda s: (-lags[s.id], s.last_seq), "largest lag")
         return Choice(choice.seat, choice.tie_break, lags, approx)
+
+    def choose_ranked(self, rotation: Rotation, index: LagIndex) -> Choice:
+        """`choose` from the lag index: the same seat and tie-break, from a few seats.
+
+        Among seats of one weight, the order by (1 - lag) / w, then recency, then id is the
+        index's turn order at every moment, and so is the order by largest lag; and a seat
+        is due (lag > 0) only if the first of its weight is. So the winner is the best of
+        each weight's first seat, and a tie can only be with another weight's first or with
+        the second of the winner's own weight: those are all that is compared, exactly.
+        """
+        vtime = rotation.vtime
+        seats = rotation.seats
+        firsts = [seats[seat_id] for _, seat_id in index.heads()]
+        lags = {seat.id: seat.lag(vtime) for seat in firsts}
+        due = [seat for seat in firsts if lags[seat.id] > 0]
+        pool, reason = (due, "due soonest") if due else (firsts, "largest lag")
+
+        def key(seat: Seat) -> tuple[Any, ...]:
+            lag = lags[seat.id]
+            return ((1 - lag) / seat.weight, seat.last_seq) if due else (-lag, seat.last_seq)
+
+        best = first(pool, key, reason).seat
+        turn = index.classes[best.weight].by_turn
+        if len(turn) > 1:
+            second = seats[turn[1][2]]
+            lags[second.id] = second.lag(vtime)
+            if not due or lags[second.id] > 0:
+                pool = [*pool, second]
+        choice = first(pool, key, reason)
+        contenders, approx = top_lags(rotation, index, choice.seat)
+        return Choice(choice.seat, choice.tie_break, lags, approx, contenders)
 
     def winner_sentence(self, name: str, row: dict[str, Any], eligible: int) -> str:
         share = row["lag"] + row["count"] + row["adjustment"]  # for display: the float is enough

@@ -8,12 +8,15 @@ from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from bot.routing.fairness.rotation import Seat
+    from bot.routing.fairness.lag_index import LagIndex
+    from bot.routing.fairness.rotation import Rotation, Seat
 
 # Far above the rounding error of a float lag (~1e-13 for lags and weights in the
 # thousands) and far below any real difference between two exact lags worth telling apart
 # by floats: anything closer is compared exactly.
 TOLERANCE = 1e-6
+# As many seats as an explanation shows (`bot.routing.assignment.explain.MAX_CANDIDATES`).
+CONTENDERS = 12
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,7 +24,10 @@ class Choice:
     seat: Seat
     tie_break: str | None
     lags: dict[int, Fraction] | None = None  # the exact lags compared, computed once
-    approx: dict[int, float] | None = None  # every eligible seat's float lag, for explanations
+    approx: dict[int, float] | None = None  # eligible seats' float lags, for explanations
+    # Picked from the lag index: the winner and the largest lags, all an explanation shows
+    # (None: every eligible seat, whose float lags are in `approx`).
+    contenders: tuple[Seat, ...] | None = None
 
 
 def near_best(seats: Sequence[Seat], approx_key: Callable[[Seat], float]) -> list[Seat]:
@@ -48,3 +54,27 @@ def first(seats: Sequence[Seat], key: Callable[[Seat], tuple[Any, ...]], reason:
                 "the one who waited longer since their last lead goes first"
             )
     return Choice(best[2], tie_break)
+
+
+class FloatLags(dict[int, float]):
+    """Seats' float lags by id, each worked out the first time it is asked for: a pick from
+    the lag index knows only its contenders' (an explanation may ask for every seat's)."""
+
+    def __init__(self, rotation: Rotation) -> None:
+        super().__init__()
+        self._seats = rotation.seats
+        self._vtime = float(rotation.vtime)
+
+    def __missing__(self, seat_id: int) -> float:
+        lag = self[seat_id] = self._seats[seat_id].approx_lag(self._vtime)
+        return lag
+
+
+def top_lags(rotation: Rotation, index: LagIndex, winner: Seat) -> tuple[tuple[Seat, ...], FloatLags]:
+    """The winner and the `CONTENDERS` largest lags (ties: the lower id) from the lag index,
+    with their float lags: an explanation need rank only these, as it would rank every seat."""
+    seats = [rotation.seats[seat_id] for seat_id in index.largest_lags(CONTENDERS + 1)]
+    approx = FloatLags(rotation)
+    seats.sort(key=lambda seat: (-approx[seat.id], seat.id))
+    chosen = [winner, *(seat for seat in seats if seat is not winner)][: CONTENDERS + 1]
+    return tuple(chosen), approx

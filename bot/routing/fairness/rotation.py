@@ -25,6 +25,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 
+from bot.routing.fairness.lag_index import LagIndex
 from bot.routing.fairness.ranking import Choice
 from bot.routing.fairness.registry import strategy_named
 
@@ -105,6 +106,10 @@ class Rotation:
     _total_for: tuple[frozenset[int], Fraction] | None = field(default=None, repr=False, compare=False)
     # The eligible set the seats' frozen flags were last set to (reset and adjust clear it).
     _applied: frozenset[int] | None = field(default=None, repr=False, compare=False)
+    # The unfrozen seats in lag order (see lag_index), built on the first pick that can use it.
+    _index: LagIndex | None = field(default=None, repr=False, compare=False)
+    # The seats this rotation changed since `dirty_seats` last asked (None: any of them).
+    _touched: set[int] | None = field(default=None, repr=False, compare=False)
 
     def lag(self, seat: Seat) -> Fraction:
         return seat.lag(self.vtime)
@@ -120,14 +125,21 @@ class Rotation:
             return
         eligible = eligible_ids if isinstance(eligible_ids, frozenset) else frozenset(eligible_ids)
         self._applied = eligible if eligible is eligible_ids else None
+        index = self._index
         for seat in self.seats.values():
             if seat.id in eligible and seat.frozen:
                 seat.frozen = False
                 seat.vtime_base = self.vtime
                 seat.dirty = True
+                self._touch(seat)
+                if index is not None:
+                    index.add(seat)
             elif seat.id not in eligible and not seat.frozen:
                 seat.rebase(self.vtime)
                 seat.frozen = True
+                self._touch(seat)
+                if index is not None:
+                    index.remove(seat)
 
     def accrue(self, eligible: Sequence[Seat], ids: frozenset[int] | None = None) -> None:
         """Every eligible seat's lag grows by w / W_eligible (one lead's worth of share).
@@ -142,11 +154,28 @@ class Rotation:
         if total > 0:
             self.vtime += Fraction(total.denominator, total.numerator)
 
-    def choose(self, eligible: Sequence[Seat], strategy: str = "fair") -> Choice:
-        """The seat `strategy` picks among `eligible` (see `bot.routing.fairness.STRATEGIES`)."""
+    def choose(self, eligible: Sequence[Seat], strategy: str = "fair",
+               ids: frozenset[int] | None = None) -> Choice:
+        """The seat `strategy` picks among `eligible` (see `bot.routing.fairness.STRATEGIES`).
+
+        With `ids`, the set this rotation's eligibility was last set to (so `eligible` is
+        every unfrozen seat), a strategy that can picks from the lag index instead of
+        walking every seat; the pick is the same.
+        """
         if not eligible:
             raise ValueError("no eligible seat to choose from")
-        return strategy_named(strategy).choose(self, eligible)
+        chosen = strategy_named(strategy)
+        if ids is not None and ids is self._applied:
+            ranked = chosen.choose_ranked(self, self.index())
+            if ranked is not None:
+                return ranked
+        return chosen.choose(self, eligible)
+
+    def index(self) -> LagIndex:
+        """The unfrozen seats in lag order, kept from here on as seats move."""
+        if self._index is None:
+            self._index = LagIndex(seat for seat in self.seats.values() if not seat.frozen)
+        return self._index
 
     def charge(self, seat: Seat) -> None:
         """The seat received a lead: its lag drops by one."""
@@ -156,12 +185,32 @@ class Rotation:
         self.seq += 1
         seat.last_seq = self.seq
         seat.open_leads += 1
+        self._moved(seat)
 
     def credit(self, seat: Seat) -> None:
         """Undo a charge (a pass or an SLA miss): the lead does not count against them."""
         seat.rebase(self.vtime)
         seat.lag_base += 1
         seat.received -= 1
+        self._moved(seat)
+
+    def _moved(self, seat: Seat) -> None:
+        self._touch(seat)
+        if self._index is not None and not seat.frozen:
+            self._index.add(seat)  # re-sorted at its new entry
+
+    def _touch(self, seat: Seat) -> None:
+        if self._touched is not None:
+            self._touched.add(seat.id)
+
+    def dirty_seats(self) -> list[Seat]:
+        """The seats changed since the last call (a save writes them): found from the ones
+        this rotation touched, not by a walk of every seat (but the first time)."""
+        touched = self.seats.values() if self._touched is None else (
+            self.seats[i] for i in self._touched if i in self.seats)
+        dirty = [seat for seat in touched if seat.dirty]
+        self._touched = set()
+        return dirty
 
     def adjust(self, seat: Seat, delta: int, eligible_ids: Iterable[int] = ()) -> None:
         """A manager's +N: exactly as if N leads had been dealt to this seat.
@@ -172,23 +221,25 @@ class Rotation:
         handbook's "add the leads the others received", done exactly.
         """
         self.set_eligibility({*eligible_ids, seat.id})
-        self._applied = None
+        self._applied = self._index = None
         group = [s for s in self.seats.values() if not s.frozen]
         total = sum((s.weight for s in group), Fraction(0))
         self.vtime += Fraction(delta) / total
         seat.rebase(self.vtime)
         seat.lag_base -= delta
         seat.adjustment += delta
+        self._touch(seat)
 
     def reweight(self, seat: Seat, weight: Fraction) -> None:
         seat.rebase(self.vtime)
         seat.weight = weight
-        self._total_for = None
+        self._total_for = self._index = None
+        self._touch(seat)
 
     def reset(self) -> None:
         """A new period: every count, adjustment and lag starts again at zero."""
         self.vtime = Fraction(0)
-        self._applied = None
+        self._applied = self._index = self._touched = None
         for seat in self.seats.values():
             seat.lag_base = Fraction(0)
             seat.vtime_base = Fraction(0)

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
+    from bot.routing.fairness.lag_index import LagIndex
     from bot.routing.fairness.ranking import Choice
     from bot.routing.fairness.rotation import Rotation, Seat
 
@@ -21,6 +22,12 @@ class Strategy(ABC):
     @abstractmethod
     def choose(self, rotation: Rotation, eligible: Sequence[Seat]) -> Choice:
         """The seat that gets the lead, among `eligible` (never empty)."""
+
+    def choose_ranked(self, rotation: Rotation, index: LagIndex) -> Choice | None:
+        """The same pick as `choose` over every seat in `index` (every eligible one), made
+        from the index in time that does not grow with the queue; None when this strategy
+        cannot, and `choose` walks the seats instead."""
+        return None
 
     @abstractmethod
     def winner_sentence(self, name: str, row: dict[str, Any], eligible: int) -> str:

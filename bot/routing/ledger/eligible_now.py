@@ -35,15 +35,20 @@ class EligibleNow:
     def holds_at(self, now: datetime) -> bool:
         return self.since <= now and (self.until is None or now < self.until)
 
-    def without_members(self, members: frozenset[int]) -> tuple[list[SeatInfo], dict[int, str]]:
-        """The answer with these members left out (a re-offer skips whoever had the lead)."""
-        excluded = dict(self.excluded)
-        eligible = []
-        for info in self.seats:
-            if info.seat.member_id in members:
-                excluded[info.seat.id] = "offered this lead already"
-            else:
+    def without_members(
+        self, seats: list[SeatInfo], members: frozenset[int]
+    ) -> tuple[list[SeatInfo], dict[int, str]]:
+        """The answer with these members left out (a re-offer skips whoever had the lead);
+        the reasons stay in the seats' order, as an explanation lists them."""
+        eligible, excluded = [], {}
+        for info in seats:
+            reason = self.excluded.get(info.seat.id)
+            if reason is None and info.seat.member_id in members:
+                reason = "offered this lead already"
+            if reason is None:
                 eligible.append(info)
+            else:
+                excluded[info.seat.id] = reason
         return eligible, excluded
 
 

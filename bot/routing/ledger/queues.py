@@ -308,7 +308,7 @@ def save(connection: Connection, opened: OpenQueue, now: datetime) -> None:
     old version and the next one reads the queue again.
     """
     rotation, info = opened.rotation, opened.info
-    dirty = [seat for seat in rotation.seats.values() if seat.dirty]
+    dirty = rotation.dirty_seats()
     if dirty:
         connection.execute(
             _SAVE_SEAT,
@@ -368,7 +368,7 @@ def eligible_seats(
     known = eligible_now(opened.seats, now, opened.info.respect_working_hours)
     if not exclude_members:
         return list(known.seats), dict(known.excluded)
-    return known.without_members(exclude_members)
+    return known.without_members(opened.seats, exclude_members)
 
 
 def sticky_owner(connection: Connection, queue_id: int, account_key: str) -> int | None:
