@@ -20,7 +20,8 @@ from bot.slack.lead_text import literal, one_line
 HELP = "\n".join([
     "*`/rotation` — your place in the lead rotation*",
     "• `/rotation status` — am I active, my queues, my leads this period",
-    "• `/rotation pause until 2030-01-31 conference` — no leads until then (date and reason optional)",
+    "• `/rotation pause 2 days`, `pause until friday [reason]`, `pause until 2030-01-31` "
+    "— no leads until then (reason optional)",
     "• `/rotation resume` — back in the rotation, level with everyone",
     "• `/rotation away 2030-02-03 2030-02-07` — schedule leave; `away` lists it, `away cancel` cancels",
     "• `/rotation calendar https://…/basic.ics` — your private calendar feed: time off in it becomes "
