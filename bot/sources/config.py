@@ -4,6 +4,8 @@ What each kind needs is checked here, so `rotation config check` names a source 
 never work (a signed kind without `secret_env`, a Salesforce source without its org) at its
 line, before any sender is pointed at it. Whether the named variables are set is a question
 for the process that serves (`missing_secrets`): a config is checked on laptops too.
+Everything about a kind (whether it takes a secret and what that secret is, its own options,
+its own rules) comes from its `Kind` in `bot.sources.registry`; nothing is listed here.
 """
 
 from __future__ import annotations
@@ -26,24 +28,24 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-KINDS = ("json", "form", "typeform", "salesforce", "hubspot", "calendly", "tally", "webflow", "pipedrive")
-SIGNED = frozenset({"typeform", "hubspot", "calendly", "tally", "webflow", "pipedrive"})
+from bot.sources.registry import KIND_BY_NAME
+
 SOURCE_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$"
 ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
 ORGANIZATION_ID = r"^[A-Za-z0-9]{15}([A-Za-z0-9]{3})?$"
-WHAT_THE_SECRET_IS = {
-    "typeform": "the webhook's secret (Typeform: Connect → Webhooks → Edit → Secret)",
-    "hubspot": "the app's client secret (HubSpot: your app → Auth → Client secret)",
-    "calendly": "the webhook subscription's signing key",
-    "tally": "the webhook's signing secret (Tally: Integrations → Webhooks → Signing secret)",
-    "webflow": "the OAuth app's client secret, or the webhook's secret",
-    "pipedrive": "the webhook's HTTP basic auth as user:password",
-}
 
 
-def _listed(names: tuple[str, ...]) -> str:
-    *others, last = (f"'{name}'" for name in names)
-    return f"{', '.join(others)} or {last}"
+def _listed(names: list[str], quote: str = "'") -> str:
+    *others, last = (f"{quote}{name}{quote}" for name in names)
+    return f"{', '.join(others)} or {last}" if others else last
+
+
+def _owners(option: str) -> list[str]:
+    """The kinds that take a kind-only option (`redirect`: form)."""
+    return [name for name, kind in KIND_BY_NAME.items() if option in kind.options]
+
+
+KIND_OPTIONS = sorted({option for kind in KIND_BY_NAME.values() for option in kind.options})
 
 
 class SourceConfig(BaseModel):
@@ -63,8 +65,9 @@ class SourceConfig(BaseModel):
     @field_validator("kind")
     @classmethod
     def _known_kind(cls, value: str) -> str:
-        if value not in KINDS:
-            raise ValueError(f"{value[:40]!r} is not a kind of source; use one of {_listed(KINDS)}")
+        if value not in KIND_BY_NAME:
+            raise ValueError(f"{value[:40]!r} is not a kind of source; use one of "
+                             f"{_listed(list(KIND_BY_NAME))}")
         return value
 
     @field_validator("redirect", "public_url")
@@ -93,20 +96,25 @@ class SourceConfig(BaseModel):
 
     @model_validator(mode="after")
     def _what_the_kind_needs(self) -> SourceConfig:
-        if self.kind in SIGNED and self.secret_env is None:
+        kind = KIND_BY_NAME[self.kind]
+        if kind.needs_secret_env and self.secret_env is None:
             raise ValueError(f"a {self.kind} source needs `secret_env`: the environment variable that holds "
-                             f"{WHAT_THE_SECRET_IS[self.kind]}")
-        if self.kind == "salesforce" and self.organization_id is None:
-            raise ValueError("a salesforce source needs `organization_id`: your org's id (Setup → Company "
-                             "Information → Salesforce.com Organization ID), 15 or 18 characters")
-        for key, kind in (("redirect", "form"), ("honeypot", "form"), ("organization_id", "salesforce")):
-            if getattr(self, key) is not None and self.kind != kind:
-                raise ValueError(f"`{key}` is only for {kind} sources, and this one is {self.kind}")
-        if self.secret_env is not None and self.kind in ("form", "salesforce"):
-            raise ValueError(f"a {self.kind} source takes no `secret_env`: "
-                             + ("a browser form is public" if self.kind == "form" else
-                                "Outbound Messages are not signed; `organization_id` identifies them"))
+                             f"{kind.secret}")
+        problem = kind.check(self)
+        if problem is not None:
+            raise ValueError(problem)
+        for key in KIND_OPTIONS:
+            if getattr(self, key) is not None and key not in kind.options:
+                raise ValueError(f"`{key}` is only for {_listed(_owners(key), '')} sources, and this one is "
+                                 f"{self.kind}")
+        if self.secret_env is not None and kind.secret is None:
+            raise ValueError(f"a {self.kind} source takes no `secret_env`: {kind.unsigned_because}")
         return self
+
+
+_NOT_OPTIONS = set(KIND_OPTIONS) - set(SourceConfig.model_fields)
+if _NOT_OPTIONS:  # a kind names an option no source can be given: fail at import, not at check
+    raise TypeError(f"kinds take options that SourceConfig does not have: {sorted(_NOT_OPTIONS)}")
 
 
 def _first_line(error: Exception) -> str:
@@ -154,7 +162,7 @@ def missing_secrets(sources: list[SourceConfig], environ: Mapping[str, str]) -> 
     not in the environment (its sender would get 503 until it is)."""
     return [
         f"sources[{index}] ({source.name}, {source.kind}): the environment variable {source.secret_env} is "
-        f"not set; set it to {WHAT_THE_SECRET_IS.get(source.kind, 'the bearer token senders use')}"
+        f"not set; set it to {KIND_BY_NAME[source.kind].secret or 'the secret its sender uses'}"
         for index, source in enumerate(sources)
         if source.secret_env is not None and not environ.get(source.secret_env)
     ]

@@ -1,32 +1,48 @@
-"""What every kind of source is: how to tell its requests are authentic, how to split a body
-into payloads, the default mapping of a payload, and how to answer its sender.
+"""What every kind of source is: everything about it lives on its `Kind` (its config name,
+what its `secret_env` holds in words for `config check`, the options it takes, whether it
+falls back on the intake token), with how to tell its requests are authentic, how to split a
+body into payloads, the default mapping of a payload, and how to answer its sender. The
+config (`bot.sources.config`) and the web layer derive everything from the kind objects in
+`bot.sources.registry`: adding a kind is one module in kinds/ and one line there.
 
-Kinds know nothing of aiohttp or the database: they take a `RawRequest` (the bytes and the
-headers as they arrived) and give back plain data, so each is tested on its own and the
-whole flow (`bot.sources.intake`) is the same for every sender.
+Kinds know nothing of aiohttp or the database: they take a `RawRequest` (the bytes, headers
+and query string as they arrived) and give back plain data, so each is tested on its own and
+the whole flow (`bot.sources.intake`) is the same for every sender.
 """
 
 from __future__ import annotations
 
 import json
+from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from multidict import MultiDict, MultiDictProxy, MultiMapping
 
 from bot.routing.rules.lead_fields import read_json
-from bot.sources.config import SourceConfig
+
+if TYPE_CHECKING:  # the config validates against the kinds, so they import it for types only
+    from bot.sources.config import SourceConfig
+
+
+def no_query() -> MultiMapping[str]:
+    return MultiDictProxy(MultiDict())
 
 
 @dataclass(frozen=True, slots=True)
 class RawRequest:
     """A request as it arrived. `urls` are the addresses the sender may have called (what this
-    server saw, what a proxy says it was, the configured `public_url`): HubSpot signs its URL."""
+    server saw, what a proxy says it was, the configured `public_url`): HubSpot signs its URL.
+    `query` is the query string's values, each name as often as it came (a sender that signs
+    nothing can still carry a token in the address it is given)."""
 
     method: str
     headers: Mapping[str, str]  # case-insensitive, as aiohttp's are
     body: bytes
     urls: tuple[str, ...] = ()
+    query: MultiMapping[str] = field(default_factory=no_query)
 
 
 class Refused(Exception):
@@ -73,16 +89,36 @@ class Delivered:
     ignored: list[str]
 
 
-class Kind:
-    """The base every kind extends; the defaults fit a signed JSON webhook."""
+class Kind(ABC):
+    """The base every kind extends; the defaults fit a JSON webhook. A kind states, as class
+    attributes, what `config check` and the web layer need to know of it."""
 
-    name = ""
-    auth_headers: tuple[str, ...] = ()  # each must come at most once (checked before `authenticate`)
+    name: ClassVar[str]  # its name in `kind:`
+    secret: ClassVar[str | None] = None  # what its `secret_env` holds, in words; None: it takes none
+    unsigned_because: ClassVar[str] = ""  # with `secret` None: why it takes no `secret_env`
+    intake_token: ClassVar[bool] = False  # without `secret_env`, it takes the /leads bearer token
+    options: ClassVar[frozenset[str]] = frozenset()  # the kind-only options it takes (`redirect`…)
+    challenge: ClassVar[Mapping[str, str]] = {}  # the headers a 401 sends (WWW-Authenticate)
 
+    @property
+    def auth_headers(self) -> tuple[str, ...]:
+        """The headers it reads to authenticate: each must come at most once (checked before
+        `authenticate`, so a sender cannot smuggle a second value past it)."""
+        return ()
+
+    @property
+    def needs_secret_env(self) -> bool:
+        return self.secret is not None and not self.intake_token
+
+    def check(self, source: SourceConfig) -> str | None:
+        """What is wrong with a source of this kind beyond the shared rules (config check names
+        it at the source's line), or None."""
+        return None
+
+    @abstractmethod
     def authenticate(self, request: RawRequest, source: SourceConfig, secret: str | None,
                      now: datetime) -> None:
         """Raise Refused unless the request is the sender's own."""
-        raise NotImplementedError
 
     def split(self, body: bytes, content_type: str) -> Split:
         """The payloads a body holds (already authentic: replays call this alone)."""
@@ -117,9 +153,10 @@ class Kind:
         self.authenticate(request, source, secret, now)
         return self.split(request.body, content_type)
 
+    @abstractmethod
     def default_fields(self, payload: dict[str, Any]) -> dict[str, Any]:
-        """The kind's documented mapping of one payload (before `fields`)."""
-        return {}
+        """The kind's documented mapping of one payload (before `fields`; the payload's
+        top-level scalars come with it anyway)."""
 
     def answer(self, source: SourceConfig, delivered: Delivered) -> Answer:
         """One new or repeated lead is answered as /leads answers it; anything else with a

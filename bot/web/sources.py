@@ -16,7 +16,7 @@ from bot.sources.intake import SourceIntake
 from bot.sources.kind import RawRequest, Refused
 from bot.sources.metrics import SourceMetrics
 from bot.sources.registry import kind_of
-from bot.web.bearer import BEARER_CHALLENGE, given_twice
+from bot.web.bearer import given_twice
 from bot.web.handler import Handler
 from bot.web.leads import Rejected, error, read_body
 from bot.web.metrics import Metrics
@@ -31,9 +31,10 @@ class NotSetUp(Exception):
 
 def secret_for(source: SourceConfig, settings: Settings) -> str | None:
     """The secret a request to `source` is checked with (None for kinds that take none)."""
-    if source.kind == "json" and source.secret_env is None:
+    if kind_of(source.kind).intake_token and source.secret_env is None:
         if settings.intake_token is None:
-            raise NotSetUp("the json source uses the intake token, and ROTATION_INTAKE_TOKEN is not set")
+            raise NotSetUp(f"the {source.kind} source uses the intake token, and ROTATION_INTAKE_TOKEN is "
+                           "not set")
         return settings.intake_token
     if source.secret_env is None:
         return None
@@ -66,7 +67,7 @@ async def raw_request(request: web.Request, source: SourceConfig, limit: int) ->
     if twice is not None:
         raise Rejected(400, twice)
     body = await read_body(request, limit)
-    return RawRequest(request.method, request.headers, body, signed_urls(request, source))
+    return RawRequest(request.method, request.headers, body, signed_urls(request, source), request.query)
 
 
 def source_handler(intake: SourceIntake, settings: Settings) -> Handler:
@@ -91,7 +92,7 @@ def source_handler(intake: SourceIntake, settings: Settings) -> Handler:
         try:
             answer = await intake.receive(source, raw, secret, request.headers.get("Content-Type", ""))
         except Refused as refused:
-            challenge = BEARER_CHALLENGE if refused.status == 401 and source.kind == "json" else None
+            challenge = kind_of(source.kind).challenge if refused.status == 401 else None
             return error(refused.status, refused.message, challenge)
         return web.Response(status=answer.status, body=answer.body, headers={
             "Content-Type": answer.content_type, **answer.headers})

@@ -15,7 +15,7 @@ import pytest
 import yaml
 from sqlalchemy import func, select, update
 
-from bot.config.routing import load_text
+from bot.config.routing import ConfigInvalid, load_text
 from bot.config.settings import Settings
 from bot.routing.clock import ManualClock
 from bot.routing.service import RoutingService
@@ -74,6 +74,13 @@ SOURCES: list[dict[str, Any]] = [
 
 def fixture(name: str) -> bytes:
     return (FIXTURES / name).read_bytes()
+
+
+def problems_for(sources: list[dict[str, Any]]) -> list[str]:
+    """What `config check` says of the team with `sources`, each problem at its line."""
+    with pytest.raises(ConfigInvalid) as caught:
+        load_text(config_text(sources), "routing.yaml")
+    return [problem.render("routing.yaml") for problem in caught.value.problems]
 
 
 def config_text(sources: list[dict[str, Any]]) -> str:

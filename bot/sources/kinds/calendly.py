@@ -2,36 +2,46 @@
 HMAC-SHA256 of "t.body">`, five minutes' tolerance. Default mapping: `id` is `payload.uri` (the
 invitee); `name`, `email`, `first_name`, `last_name`, `timezone`; each booking question under
 its own text; `event_name` and `start_time` of the meeting; the UTM tracking values. Other
-events (a cancellation) are answered 2xx and left alone."""
+events (a cancellation) are answered 2xx and left alone.
+
+Set up: Calendly makes webhooks through its API: `POST /webhook_subscriptions` with `url`
+https://YOUR-SERVER/sources/NAME, `events: ["invitee.created"]` and a `signing_key` you choose;
+that key is what the environment variable named by `secret_env` holds."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Iterable
 from typing import Any
 
-from bot.sources.config import SourceConfig
-from bot.sources.kind import Kind, RawRequest, Refused
+from bot.sources.kind import RawRequest, Refused
 from bot.sources.mapping import objects, top_level_scalars
-from bot.sources.signatures import as_bytes, bad_signature, header, hmac_sha256, same, timestamp
+from bot.sources.signatures import as_bytes, header
+from bot.sources.signed_kind import Signature, SignedKind
 
 INVITEE = ("name", "email", "first_name", "last_name", "timezone", "text_reminder_number", "status")
 
 
-class CalendlyKind(Kind):
+class CalendlyKind(SignedKind):
     name = "calendly"
-    auth_headers = ("Calendly-Webhook-Signature",)
+    secret = "the webhook subscription's signing key"
+    vendor = "Calendly"
+    signature_header = "Calendly-Webhook-Signature"
+    encoding = "hex"
+    mismatch_hint = "subscription's signing key"
+    timestamp_label = "Calendly-Webhook-Signature's t"
 
-    def authenticate(self, request: RawRequest, source: SourceConfig, secret: str | None,
-                     now: datetime) -> None:
-        given = header(request, "Calendly-Webhook-Signature", "Calendly")
+    def signature(self, request: RawRequest) -> Signature:
+        """Calendly sends both in one header: `t=<unix time>,v1=<signature>`."""
+        given = header(request, self.signature_header, self.vendor)
         parts = dict(part.strip().partition("=")[::2] for part in given.split(","))
         t, v1 = parts.get("t"), parts.get("v1")
         if not t or not v1:
             raise Refused(401, "The Calendly-Webhook-Signature header must be "
                                "`t=<unix time>,v1=<signature>`.")
-        timestamp(t, "Calendly-Webhook-Signature's t", now)
-        if secret is None or not same(v1, hmac_sha256(secret, as_bytes(t) + b"." + request.body).hex()):
-            raise bad_signature("Calendly", "subscription's signing key")
+        return Signature(v1, t)
+
+    def signed_messages(self, request: RawRequest, sent_at: str | None) -> Iterable[bytes]:
+        return (as_bytes(sent_at or "") + b"." + request.body,)
 
     def not_a_lead(self, payload: dict[str, Any]) -> str | None:
         event = payload.get("event")

@@ -3,7 +3,11 @@
 `honeypot` field (hidden from people, filled by bots) drops the post. Each form field is a
 lead field (a field given several times, like checkboxes, is its values joined with ", ");
 `id` is the field `id` when present, else one is made up, so a browser resubmitting makes a
-second lead. The browser is sent on to `redirect` (303) whatever became of the post."""
+second lead. The browser is sent on to `redirect` (303) whatever became of the post.
+
+Set up: in the page's HTML (or the site builder's custom form action), set the form's
+`action="https://YOUR-SERVER/sources/NAME" method="post"`; there is no secret to copy: a form
+in a web page is public."""
 
 from __future__ import annotations
 
@@ -12,11 +16,13 @@ from datetime import datetime
 from email.message import EmailMessage
 from email.parser import BytesParser
 from email.policy import HTTP
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
-from bot.sources.config import SourceConfig
 from bot.sources.kind import Answer, Delivered, Kind, RawRequest, Refused, Split
+
+if TYPE_CHECKING:  # the config validates against the kinds: types only, no import cycle
+    from bot.sources.config import SourceConfig
 
 MAX_FIELDS = 1000
 THANKS = (b"<!doctype html><meta charset=utf-8><title>Thank you</title>"
@@ -64,6 +70,8 @@ def form_pairs(body: bytes, content_type: str) -> list[tuple[str, str]]:
 
 class FormKind(Kind):
     name = "form"
+    unsigned_because = "a browser form is public"
+    options = frozenset({"redirect", "honeypot"})
 
     def authenticate(self, request: RawRequest, source: SourceConfig, secret: str | None,
                      now: datetime) -> None:
@@ -95,6 +103,9 @@ class FormKind(Kind):
             fields = {name: value for name, value in fields.items() if name.lower() != "id"}
             fields["id"] = f"form-{uuid.uuid4().hex}"
         return Split(payloads=[fields])
+
+    def default_fields(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return {}  # each form field is a lead field already (they are the top-level values)
 
     def answer(self, source: SourceConfig, delivered: Delivered) -> Answer:
         if source.redirect:

@@ -6,17 +6,22 @@ five minutes. Two shapes come signed so:
   events (property changes, deletions) are answered 2xx and left alone;
 - a workflow's "Send a webhook" action: one record as the CRM API shapes it, `id` its `id`
   (or `objectId`, `vid`) and each of its `properties` under its own name.
+
+Set up: in HubSpot, your app's Webhooks → Target URL (or a workflow's "Send a webhook" action
+with the app's request signature), paste https://YOUR-SERVER/sources/NAME; the environment
+variable named by `secret_env` holds the app's Auth → Client secret. Behind a proxy that
+rewrites the address, set `public_url` to the address HubSpot calls: it signs its URL.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Iterable
 from typing import Any
 
 from bot.routing.rules.lead_fields import read_json
-from bot.sources.config import SourceConfig
-from bot.sources.kind import Kind, RawRequest, Split
-from bot.sources.signatures import as_bytes, b64, bad_signature, header, hmac_sha256, same, timestamp
+from bot.sources.kind import RawRequest, Split
+from bot.sources.signatures import as_bytes
+from bot.sources.signed_kind import SignedKind
 
 # HubSpot signs the URI with these escapes decoded (its documented list), and no others.
 DECODED = {"%3A": ":", "%2F": "/", "%3F": "?", "%40": "@", "%21": "!", "%24": "$", "%27": "'",
@@ -29,22 +34,20 @@ def signed_uri(url: str) -> str:
     return url
 
 
-class HubSpotKind(Kind):
+class HubSpotKind(SignedKind):
     name = "hubspot"
-    auth_headers = ("X-HubSpot-Signature-v3", "X-HubSpot-Request-Timestamp")
+    secret = "the app's client secret (HubSpot: your app → Auth → Client secret)"
+    vendor = "HubSpot"
+    signature_header = "X-HubSpot-Signature-v3"
+    timestamp_header = "X-HubSpot-Request-Timestamp"
+    milliseconds = True
+    encoding = "base64"
+    mismatch_hint = "app's client secret (and, behind a proxy, that public_url is the address HubSpot calls)"
 
-    def authenticate(self, request: RawRequest, source: SourceConfig, secret: str | None,
-                     now: datetime) -> None:
-        given = header(request, "X-HubSpot-Signature-v3", "HubSpot")
-        sent_at = header(request, "X-HubSpot-Request-Timestamp", "HubSpot")
-        timestamp(sent_at, "X-HubSpot-Request-Timestamp", now, milliseconds=True)
-        if secret is not None:
-            for url in request.urls:
-                signed = as_bytes(request.method + signed_uri(url)) + request.body + as_bytes(sent_at)
-                if same(given, b64(hmac_sha256(secret, signed))):
-                    return
-        raise bad_signature("HubSpot", "app's client secret (and, behind a proxy, that public_url is the "
-                                       "address HubSpot calls)")
+    def signed_messages(self, request: RawRequest, sent_at: str | None) -> Iterable[bytes]:
+        """Method + URI + body + timestamp, for each address HubSpot may have called."""
+        for url in request.urls:
+            yield as_bytes(request.method + signed_uri(url)) + request.body + as_bytes(sent_at or "")
 
     def split(self, body: bytes, content_type: str) -> Split:
         try:

@@ -1,20 +1,34 @@
 """`json`: any JSON object, or a list of them, with the bearer token of /leads (or the one in
-the source's `secret_env`). The default mapping is the object's top-level values."""
+the source's `secret_env`). The default mapping is the object's top-level values.
+
+Set up: the sending system (a partner's feed, Zapier, a script) posts to
+https://YOUR-SERVER/sources/NAME with `Authorization: Bearer <token>`: copy it the intake token
+(ROTATION_INTAKE_TOKEN), or give the source its own token in the environment variable named by
+`secret_env`."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from bot.routing.rules.lead_fields import read_json
-from bot.sources.config import SourceConfig
 from bot.sources.kind import Kind, RawRequest, Refused, Split
 from bot.sources.signatures import same
+
+if TYPE_CHECKING:  # the config validates against the kinds: types only, no import cycle
+    from bot.sources.config import SourceConfig
 
 
 class JsonKind(Kind):
     name = "json"
-    auth_headers = ("Authorization",)
+    secret = "the bearer token senders use"
+    intake_token = True
+    challenge: ClassVar[Mapping[str, str]] = {"WWW-Authenticate": "Bearer"}  # what a 401 sends: the scheme
+
+    @property
+    def auth_headers(self) -> tuple[str, ...]:
+        return ("Authorization",)
 
     def authenticate(self, request: RawRequest, source: SourceConfig, secret: str | None,
                      now: datetime) -> None:
@@ -44,3 +58,6 @@ class JsonKind(Kind):
         if isinstance(data, list) and data:
             return self.events(data)
         return Split(problem="the body is JSON but neither an object nor a non-empty list of objects")
+
+    def default_fields(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return {}  # the object's top-level values, which every mapping starts from

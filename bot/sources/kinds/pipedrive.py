@@ -2,19 +2,26 @@
 on the webhook (`secret_env` holds `user:password`). A created person, deal, lead or
 organization is a lead: `id` is its id (`meta.entity_id`), each value of the object under its
 own name, `email` and `phone` its primary ones, `pipedrive_object` what it is. Updates and
-deletions are answered 2xx and left alone."""
+deletions are answered 2xx and left alone.
+
+Set up: in Pipedrive, Settings → Tools and apps → Webhooks → Create new webhook, paste
+https://YOUR-SERVER/sources/NAME as the endpoint URL (event action "create", object "*" or
+the ones you want) and fill in its HTTP Auth username and password; the environment variable
+named by `secret_env` holds them as `username:password`."""
 
 from __future__ import annotations
 
 import base64
 import binascii
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bot.sources.config import SourceConfig
 from bot.sources.kind import Kind, RawRequest, Refused
 from bot.sources.mapping import top_level_scalars
 from bot.sources.signatures import same
+
+if TYPE_CHECKING:  # the config validates against the kinds: types only, no import cycle
+    from bot.sources.config import SourceConfig
 
 CREATED = ("create", "added")  # v2, v1
 
@@ -35,7 +42,11 @@ def _meta(payload: dict[str, Any]) -> dict[str, Any]:
 
 class PipedriveKind(Kind):
     name = "pipedrive"
-    auth_headers = ("Authorization",)
+    secret = "the webhook's HTTP basic auth as user:password"
+
+    @property
+    def auth_headers(self) -> tuple[str, ...]:
+        return ("Authorization",)
 
     def authenticate(self, request: RawRequest, source: SourceConfig, secret: str | None,
                      now: datetime) -> None:

@@ -5,19 +5,26 @@ sensitive; 15 and 18 character ids are the same org). Each notification's `sObje
 `id` its `Id`, every other field under its own name. The answer, once every lead in the
 message is committed, is the SOAP acknowledgement `<Ack>true</Ack>`: that alone stops
 Salesforce sending the message again.
+
+Set up: in Salesforce, Setup → Process Automation → Workflow Actions → Outbound Messages →
+New, paste https://YOUR-SERVER/sources/NAME as the Endpoint URL and pick the fields to send;
+then a Flow or workflow rule that sends it. There is no secret to copy: put your org's id
+(Setup → Company Information → Salesforce.com Organization ID) in `organization_id`.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from xml.etree.ElementTree import Element, ParseError
 
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 
-from bot.sources.config import SourceConfig
 from bot.sources.kind import Answer, Delivered, Kind, RawRequest, Refused, Split
+
+if TYPE_CHECKING:  # the config validates against the kinds: types only, no import cycle
+    from bot.sources.config import SourceConfig
 
 SOAP = "http://schemas.xmlsoap.org/soap/envelope/"
 OUTBOUND = "http://soap.sforce.com/2005/09/outbound"
@@ -60,16 +67,32 @@ def notifications(body: bytes) -> Element:
 
 class SalesforceKind(Kind):
     name = "salesforce"
+    unsigned_because = "Outbound Messages are not signed; `organization_id` identifies them"
+    options = frozenset({"organization_id"})
+
+    def check(self, source: SourceConfig) -> str | None:
+        if source.organization_id is None:
+            return ("a salesforce source needs `organization_id`: your org's id (Setup → Company "
+                    "Information → Salesforce.com Organization ID), 15 or 18 characters")
+        return None
+
+    def authenticate(self, request: RawRequest, source: SourceConfig, secret: str | None,
+                     now: datetime) -> None:
+        """From our org: Outbound Messages carry no signature, only the org's id."""
+        self._from_our_org(notifications(request.body), source)
 
     def read(self, request: RawRequest, source: SourceConfig, secret: str | None, now: datetime,
              content_type: str) -> Split:
-        message = notifications(request.body)
+        message = notifications(request.body)  # parsed once: `authenticate` for the same check alone
+        self._from_our_org(message, source)
+        return self._split(message)
+
+    def _from_our_org(self, message: Element, source: SourceConfig) -> None:
         org = (message.findtext(f"{{{OUTBOUND}}}OrganizationId") or "").strip()
         wanted = (source.organization_id or "")[:15]
         if len(org) < 15 or org[:15] != wanted:
             raise Refused(401, "This Outbound Message comes from another Salesforce org than the source's "
                                "organization_id. Nothing was stored.")
-        return self._split(message)
 
     def split(self, body: bytes, content_type: str) -> Split:
         try:

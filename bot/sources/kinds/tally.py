@@ -1,16 +1,17 @@
 """`tally`: the FORM_RESPONSE webhook, signed `Tally-Signature: <base64 HMAC-SHA256 of the body>`.
 Default mapping: `id` is `data.responseId`; each field under its label (its key when it has
-none), a choice by its option's text; `email` also from the first email field."""
+none), a choice by its option's text; `email` also from the first email field.
+
+Set up: in Tally, the form's Integrations → Webhooks → Connect, paste
+https://YOUR-SERVER/sources/NAME as the endpoint URL and turn on a signing secret: that secret
+is what the environment variable named by `secret_env` holds."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
-from bot.sources.config import SourceConfig
-from bot.sources.kind import Kind, RawRequest
 from bot.sources.mapping import objects
-from bot.sources.signatures import b64, bad_signature, header, hmac_sha256, same
+from bot.sources.signed_kind import SignedKind
 
 
 def field_value(field: dict[str, Any]) -> Any:
@@ -26,15 +27,13 @@ def field_value(field: dict[str, Any]) -> Any:
     return value if value is None or isinstance(value, str | int | float | bool) else None
 
 
-class TallyKind(Kind):
+class TallyKind(SignedKind):
     name = "tally"
-    auth_headers = ("Tally-Signature",)
-
-    def authenticate(self, request: RawRequest, source: SourceConfig, secret: str | None,
-                     now: datetime) -> None:
-        given = header(request, "Tally-Signature", "Tally")
-        if secret is None or not same(given, b64(hmac_sha256(secret, request.body))):
-            raise bad_signature("Tally", "webhook's signing secret")
+    secret = "the webhook's signing secret (Tally: Integrations → Webhooks → Signing secret)"
+    vendor = "Tally"
+    signature_header = "Tally-Signature"
+    encoding = "base64"
+    mismatch_hint = "webhook's signing secret"
 
     def not_a_lead(self, payload: dict[str, Any]) -> str | None:
         event = payload.get("eventType")

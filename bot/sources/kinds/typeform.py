@@ -1,16 +1,17 @@
 """`typeform`: the form_response webhook, signed `Typeform-Signature: sha256=<base64 HMAC-SHA256
 of the body>`. Default mapping: `id` is `form_response.token`; each answer is a field named by
-its question's `ref`; hidden fields by their names; `email` also from the first email answer."""
+its question's `ref`; hidden fields by their names; `email` also from the first email answer.
+
+Set up: in Typeform, the form's Connect → Webhooks → Add a webhook, paste
+https://YOUR-SERVER/sources/NAME; then Edit → Secret: the secret you type there is what the
+environment variable named by `secret_env` holds."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
-from bot.sources.config import SourceConfig
-from bot.sources.kind import Kind, RawRequest, Refused
 from bot.sources.mapping import objects, top_level_scalars
-from bot.sources.signatures import b64, bad_signature, header, hmac_sha256, same
+from bot.sources.signed_kind import SignedKind
 
 VALUE_KEYS = {"choice": "label", "choices": "labels"}  # answers whose value is an object
 
@@ -29,17 +30,14 @@ def answer_value(answer: dict[str, Any]) -> Any:
     return value if value is None or isinstance(value, str | int | float | bool) else None
 
 
-class TypeformKind(Kind):
+class TypeformKind(SignedKind):
     name = "typeform"
-    auth_headers = ("Typeform-Signature",)
-
-    def authenticate(self, request: RawRequest, source: SourceConfig, secret: str | None,
-                     now: datetime) -> None:
-        given = header(request, "Typeform-Signature", "Typeform")
-        if not given.startswith("sha256="):
-            raise Refused(401, "The Typeform-Signature header must start with `sha256=`.")
-        if secret is None or not same(given[len("sha256="):], b64(hmac_sha256(secret, request.body))):
-            raise bad_signature("Typeform", "webhook's secret")
+    secret = "the webhook's secret (Typeform: Connect → Webhooks → Edit → Secret)"
+    vendor = "Typeform"
+    signature_header = "Typeform-Signature"
+    prefix = "sha256="
+    encoding = "base64"
+    mismatch_hint = "webhook's secret"
 
     def not_a_lead(self, payload: dict[str, Any]) -> str | None:
         event = payload.get("event_type")

@@ -1,31 +1,36 @@
 """`webflow`: the form_submission webhook, signed `x-webflow-signature: <hex HMAC-SHA256 of
 "timestamp:body">` with `x-webflow-timestamp` in milliseconds, five minutes' tolerance.
 Default mapping: `id` is `payload.id`; each submitted field under its own name; `form` is the
-form's name, `site_id` its site."""
+form's name, `site_id` its site.
+
+Set up: in Webflow, Site settings → Apps & integrations → Webhooks → Add webhook, trigger type
+"Form submission", paste https://YOUR-SERVER/sources/NAME as its URL; the environment variable
+named by `secret_env` holds the webhook's secret shown there (for a webhook an OAuth app
+registers through the API, the app's client secret)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Iterable
 from typing import Any
 
-from bot.sources.config import SourceConfig
-from bot.sources.kind import Kind, RawRequest
+from bot.sources.kind import RawRequest
 from bot.sources.mapping import top_level_scalars
-from bot.sources.signatures import as_bytes, bad_signature, header, hmac_sha256, same, timestamp
+from bot.sources.signatures import as_bytes
+from bot.sources.signed_kind import SignedKind
 
 
-class WebflowKind(Kind):
+class WebflowKind(SignedKind):
     name = "webflow"
-    auth_headers = ("x-webflow-signature", "x-webflow-timestamp")
+    secret = "the OAuth app's client secret, or the webhook's secret"
+    vendor = "Webflow"
+    signature_header = "x-webflow-signature"
+    timestamp_header = "x-webflow-timestamp"
+    milliseconds = True
+    encoding = "hex"
+    mismatch_hint = "app's client secret (or the webhook's secret)"
 
-    def authenticate(self, request: RawRequest, source: SourceConfig, secret: str | None,
-                     now: datetime) -> None:
-        given = header(request, "x-webflow-signature", "Webflow")
-        sent_at = header(request, "x-webflow-timestamp", "Webflow")
-        timestamp(sent_at, "x-webflow-timestamp", now, milliseconds=True)
-        signed = as_bytes(sent_at) + b":" + request.body
-        if secret is None or not same(given, hmac_sha256(secret, signed).hex()):
-            raise bad_signature("Webflow", "app's client secret (or the webhook's secret)")
+    def signed_messages(self, request: RawRequest, sent_at: str | None) -> Iterable[bytes]:
+        return (as_bytes(sent_at or "") + b":" + request.body,)
 
     def not_a_lead(self, payload: dict[str, Any]) -> str | None:
         trigger = payload.get("triggerType")
