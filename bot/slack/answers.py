@@ -11,6 +11,8 @@ import logging
 from collections.abc import Awaitable
 from typing import TypeVar
 
+from slack_bolt.async_app import AsyncAck
+
 from bot.routing.errors import RoutingError
 from bot.slack import availability_words
 from bot.store.db import DatabaseUnavailable
@@ -64,3 +66,9 @@ MESSAGE_TEXT_LIMIT = 4_000  # a posted message's text: Slack's advice for what a
 def clip(text: str, limit: int) -> str:
     """Fit `text` in a Block Kit length limit, marking the cut."""
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+async def ack_only(ack: AsyncAck) -> None:
+    """For a request Slack wants acknowledged and nothing more (a link button's click, picking
+    a person in a form whose input has no dispatch)."""
+    await ack()

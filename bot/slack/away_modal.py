@@ -13,7 +13,7 @@ import re
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
+from slack_bolt.async_app import AsyncAck, AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.routing.errors import InvalidChange, RoutingError
@@ -82,9 +82,3 @@ async def on_cancel(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any],
                                                                            leave_id=int(value)))
     spans = ", ".join(f"{c.starts_on.isoformat()} to {c.ends_on.isoformat()}" for c in cancelled or [])
     await republish(d, client, user, failure or f"Cancelled your time off {spans}.")
-
-
-def register(app: AsyncApp) -> None:
-    app.action(ids.Action.HOME_AWAY.value)(on_open)
-    app.action(ids.Action.HOME_CANCEL_LEAVE.value)(on_cancel)
-    app.view(ids.Callback.AWAY.value)(on_submit)

@@ -10,7 +10,7 @@ import logging
 from dataclasses import replace
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
+from slack_bolt.async_app import AsyncAck, AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.routing.errors import AlreadyDone, InvalidChange, NotFound, RoutingError
@@ -154,12 +154,3 @@ async def on_queue_options(ack: AsyncAck, body: dict[str, Any], client: AsyncWeb
     if failure:
         log.warning("calibrate queue options failed: %s", failure)
     await ack(options=home_view.matching_queues(names or [], body.get("value")))
-
-
-def register(app: AsyncApp) -> None:
-    for action_id in (ids.Action.CAL_MEMBER, ids.Action.CAL_QUEUE, ids.Action.CAL_PREVIEW):
-        app.action(action_id.value)(on_refresh)
-    app.action(ids.Action.CAL_ADD_QUEUE.value)(on_membership)
-    app.action(ids.Action.CAL_REMOVE_QUEUE.value)(on_membership)
-    app.view(ids.Callback.CALIBRATE.value)(on_submit)
-    app.options(ids.Action.CAL_QUEUE.value)(on_queue_options)

@@ -15,7 +15,7 @@ from datetime import date
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
+from slack_bolt.async_app import AsyncAck, AsyncBoltContext, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.routing.errors import NotFound, RoutingError
@@ -34,7 +34,6 @@ from bot.slack import (
 from bot.slack.answers import ANSWER_LIMIT, Refusal, attempt, clip, escape
 from bot.slack.dates import iso_day
 from bot.slack.deps import SlackDeps, deps
-from bot.slack.ids import Command
 from bot.slack.paging import Place
 
 T = TypeVar("T")
@@ -326,8 +325,3 @@ async def on_rotation(ack: AsyncAck, command: dict[str, str], respond: AsyncResp
         await respond(text=answer.text, blocks=answer.blocks, response_type="ephemeral")
     elif answer:
         await respond(text=clip(answer, ANSWER_LIMIT), response_type="ephemeral")
-
-
-def register(app: AsyncApp) -> None:
-    app.command(Command.ROTATION.value)(on_rotation)
-    app.action(who_view.PAGE_ACTION)(on_who_page)

@@ -17,11 +17,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
+from slack_bolt.async_app import AsyncAck, AsyncBoltContext, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.routing.errors import NotFound
-from bot.slack import ids
 from bot.slack.answers import Refusal, attempt, escape
 from bot.slack.deps import SlackDeps, deps
 from bot.slack.people_command import managers_only, open_history, reassigned_words
@@ -113,9 +112,3 @@ async def on_history(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]
     _, failure = await attempt(open_history(deps(context), client, trigger, user, member[:32]))
     if failure:
         await _answer(body, client, respond, user, failure)
-
-
-def register(app: AsyncApp) -> None:
-    app.action(ids.Action.TAKE_LEAD.value)(on_take)
-    app.action(ids.Action.REASSIGN_TO.value)(on_reassign_to)
-    app.action(ids.Action.MEMBER_HISTORY.value)(on_history)

@@ -17,7 +17,7 @@ import difflib
 import logging
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
+from slack_bolt.async_app import AsyncAck, AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.routing.errors import RoutingError
@@ -143,10 +143,3 @@ async def greet_in_messages_tab(client: AsyncWebClient, user: str, channel: obje
     _, failure = await attempt(client.chat_postMessage(channel=channel, text=MESSAGES_TAB))
     if failure:
         log.info("could not greet %s in the Messages tab: %s", user, failure)
-
-
-def register(app: AsyncApp) -> None:
-    app.event("message")(on_message)
-    app.event("user_change")(on_user_change)
-    # Slack sends both for a status change; applying a status is idempotent, so either may arrive.
-    app.event("user_status_changed")(on_user_change)

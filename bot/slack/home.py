@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
+from slack_bolt.async_app import AsyncAck, AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.routing.errors import NotFound
@@ -141,13 +141,3 @@ async def open_calibrate(d: SlackDeps, client: AsyncWebClient, user: str, value:
         raise Refusal("Slack sent no trigger to open the calibration window; please try again.")
     state = await calibrate_modal.compose(d, member, queue)
     await client.views_open(trigger_id=trigger_id, view=calibrate_view.build(state))
-
-
-def register(app: AsyncApp) -> None:
-    app.event("app_home_opened")(on_home_opened)
-    app.action(ids.Action.HOME_PAUSE.value)(on_pause_resume)
-    app.action(ids.Action.HOME_RESUME.value)(on_pause_resume)
-    app.action(ids.Action.HOME_CALIBRATE.value)(on_calibrate)
-    app.action(ids.Action.HOME_QUEUE_PICK.value)(on_queue_pick)
-    app.action(home_view.PAGE_ACTION)(on_page)
-    app.options(ids.Action.HOME_QUEUE_PICK.value)(on_queue_options)

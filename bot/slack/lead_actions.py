@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
+from slack_bolt.async_app import AsyncAck, AsyncBoltContext, AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block
 from slack_sdk.web.async_client import AsyncWebClient
@@ -132,14 +132,3 @@ async def _refresh_after(d: SlackDeps, client: AsyncWebClient, value: str) -> No
     _, lead_id = messages.parse_action_value(value)
     record = await d.service.assignment.lead(lead_id)
     await refresh_announcements(d, client, record, await lead_url_template(d))
-
-
-def register(app: AsyncApp) -> None:
-    app.action(ids.Action.ACCEPT.value)(on_lead_button)
-    app.action(ids.Action.PASS.value)(on_lead_button)
-
-    async def ack_only(ack: AsyncAck) -> None:
-        """The Open-lead link button still sends an action; Slack wants it acked."""
-        await ack()
-
-    app.action(ids.Action.OPEN_LEAD.value)(ack_only)

@@ -15,13 +15,12 @@ import logging
 import re
 from typing import TYPE_CHECKING, Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
+from slack_bolt.async_app import AsyncAck, AsyncBoltContext
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.routing.admin.people import PersonAdded, PersonChange, PersonRemoved, Profile
 from bot.routing.assignment.reassign import Reassigned
-from bot.slack import ids
 from bot.slack.answers import Refusal, attempt, escape
 from bot.slack.deps import SlackDeps, deps
 from bot.slack.history_view import history_modal, read_more_value, shown_so_far
@@ -223,7 +222,3 @@ async def on_more(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], c
                                   view=history_modal(page, shown_before=shown_so_far(view)))
     except SlackApiError as error:  # closed meanwhile, or clicked twice (the hash moved on)
         log.info("history page not shown: %s", error)
-
-
-def register(app: AsyncApp) -> None:
-    app.action(ids.Action.HISTORY_MORE.value)(on_more)

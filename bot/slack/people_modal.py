@@ -15,7 +15,7 @@ import re
 from enum import StrEnum
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
+from slack_bolt.async_app import AsyncAck, AsyncBoltContext
 from slack_sdk.models.blocks import (
     Block,
     ContextBlock,
@@ -194,15 +194,3 @@ async def on_submit(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], c
         return
     await ack()
     await client.chat_postMessage(channel=manager, text=said)
-
-
-def register(app: AsyncApp) -> None:
-    app.action(ids.Action.HOME_PEOPLE.value)(on_open)
-    app.options(Field.QUEUES.value)(on_queue_options)
-    app.view(ids.Callback.PEOPLE.value)(on_submit)
-
-    async def ack_only(ack: AsyncAck) -> None:
-        """Picking the person sends an action too (the input has no dispatch); Slack wants it acked."""
-        await ack()
-
-    app.action(ids.Action.PEOPLE_USER.value)(ack_only)

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
+from slack_bolt.async_app import AsyncAck, AsyncBoltContext, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.slack import availability_words, ids, status_view
+from bot.slack import availability_words, status_view
 from bot.slack.answers import attempt
 from bot.slack.deps import deps
 
@@ -51,7 +51,3 @@ async def on_keep_leads(ack: AsyncAck, body: dict[str, Any], action: dict[str, A
     blocks = status_view.kept_blocks(text, emoji, said)
     await client.chat_update(channel=channel, ts=container["message_ts"], text=said,
                              blocks=[b.to_dict() for b in blocks])
-
-
-def register(app: AsyncApp) -> None:
-    app.action(ids.Action.KEEP_LEADS.value)(on_keep_leads)

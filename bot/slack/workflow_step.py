@@ -15,14 +15,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from slack_bolt.async_app import AsyncApp, AsyncBoltContext
+from slack_bolt.async_app import AsyncBoltContext
 from slack_bolt.context.complete.async_complete import AsyncComplete
 from slack_bolt.context.fail.async_fail import AsyncFail
 
 from bot.routing.errors import RoutingError
 from bot.routing.results import RouteOutcome
 from bot.routing.rules.lead_fields import LeadInvalid, checked_lead
-from bot.slack import ids
 from bot.slack.answers import DATABASE_AWAY, SOMETHING_WENT_WRONG
 from bot.slack.deps import deps
 from bot.store.db import DatabaseUnavailable
@@ -89,7 +88,3 @@ async def on_route_lead(inputs: dict[str, Any], complete: AsyncComplete, fail: A
         await fail(error=SOMETHING_WENT_WRONG)
         return
     await complete(outputs=outputs(outcome))
-
-
-def register(app: AsyncApp) -> None:
-    app.function(ids.Callback.ROUTE_LEAD.value)(on_route_lead)

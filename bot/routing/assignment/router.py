@@ -191,10 +191,13 @@ class Router:
     def _explain(self, placement: Placement, tried: list[RuleResult], now: datetime,
                  cause: str = "new") -> dict[str, Any]:
         opened = placement.opened
-        return explain.decision(
+        # A pick from the lag index names the seats an explanation shows (the winner and the
+        # largest lags), so only those are ranked; every eligible seat was still available.
+        ranked = placement.contenders
+        explanation = explain.decision(
             tried=tried,
             opened=opened,
-            eligible=placement.eligible,
+            eligible=placement.eligible if ranked is None else ranked,
             excluded=placement.excluded,
             winner=placement.winner,
             tie_break=placement.tie_break,
@@ -207,6 +210,10 @@ class Router:
             decided_by=placement.decided_by,
             cause=cause,
         )
+        if ranked is not None:
+            explanation["available"] = len(placement.eligible)
+            explanation["summary"] = explain.summarize(explanation, placement.reason)
+        return explanation
 
     def _owe_decision(self, outbox: Outbox, decision: Decision, *, crm: bool) -> None:
         assert decision.opened is not None and decision.winner is not None

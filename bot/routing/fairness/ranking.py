@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -72,9 +73,23 @@ class FloatLags(dict[int, float]):
 
 def top_lags(rotation: Rotation, index: LagIndex, winner: Seat) -> tuple[tuple[Seat, ...], FloatLags]:
     """The winner and the `CONTENDERS` largest lags (ties: the lower id) from the lag index,
-    with their float lags: an explanation need rank only these, as it would rank every seat."""
-    seats = [rotation.seats[seat_id] for seat_id in index.largest_lags(CONTENDERS + 1)]
+    with their float lags: an explanation need rank only these, as it would rank every seat.
+
+    Each weight's seats are in lag order already, so their heads are merged, and only the
+    seats taken (and the next of each weight) have their lag worked out."""
     approx = FloatLags(rotation)
-    seats.sort(key=lambda seat: (-approx[seat.id], seat.id))
-    chosen = [winner, *(seat for seat in seats if seat is not winner)][: CONTENDERS + 1]
+    seats = rotation.seats
+    heap: list[tuple[float, int, int, list[tuple[Any, int]]]] = []
+    for group in index.classes.values():
+        first_id = group.by_lag[0][1]
+        heap.append((-approx[first_id], first_id, 0, group.by_lag))
+    heapq.heapify(heap)
+    chosen = [winner]
+    while heap and len(chosen) <= CONTENDERS:
+        _, seat_id, position, order = heapq.heappop(heap)
+        if seat_id != winner.id:
+            chosen.append(seats[seat_id])
+        if position + 1 < len(order):
+            next_id = order[position + 1][1]
+            heapq.heappush(heap, (-approx[next_id], next_id, position + 1, order))
     return tuple(chosen), approx
