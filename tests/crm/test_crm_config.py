@@ -61,7 +61,7 @@ def test_a_config_without_crm_keeps_its_digest() -> None:
                                       "members": [m.model_copy(update={"crm_owner_id": None})
                                                   for m in config.members]})
     dumped = plain.model_dump(mode="json")
-    del dumped["crm"]
+    del dumped["crm"], dumped["lead_url"]  # lead_url came later still, and is left out the same way
     for member in dumped["members"]:
         del member["crm_owner_id"]
     before = hashlib.sha256(json.dumps(dumped, sort_keys=True, separators=(",", ":")).encode()).hexdigest()

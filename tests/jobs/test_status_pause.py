@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 
 from bot.routing.errors import InvalidChange
+from bot.slack import availability_words
 
 CONFIG = """
 status_pause: {emoji: [":palm_tree:"], words: [ooo, vacation, out of office]}
@@ -115,4 +116,6 @@ async def test_resume_while_on_leave_says_so_instead_of_you_are_not_paused(make_
     await service.availability.add_leave("U0ALICE", today, today + timedelta(days=1), actor="U0ALICE")
     with pytest.raises(InvalidChange, match="You are on leave until") as refused:
         await service.availability.resume("U0ALICE", actor="U0ALICE")
-    assert "away cancel" in str(refused.value)
+    # the core says what is so; Slack adds the command that helps
+    assert "resuming does not end a leave" in str(refused.value)
+    assert "`/rotation away cancel` cancels it" in availability_words.refusal(refused.value)
