@@ -12,13 +12,13 @@ import pytest
 from sqlalchemy import text
 from web_support import ServeFactory
 
-from bot.routing import service as service_module
+from bot.routing import transactions
 
 
 async def test_a_lead_behind_a_stuck_lock_answers_503_then_goes_through(
     serve: ServeFactory, postgres_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(service_module, "LOCK_TIMEOUT", "300ms")
+    monkeypatch.setattr(transactions, "LOCK_TIMEOUT", "300ms")
     served = await serve(url=postgres_url)
     async with served.db.engine.connect() as stuck:
         await stuck.begin()
@@ -62,7 +62,7 @@ async def test_a_locked_queue_does_not_hold_up_leads_for_other_queues(
 ) -> None:
     """Attack (found from outside): with one queue's row locked, leads for other queues waited
     behind it (one routing worker per replica), and a backlog's 503s came 5 s apart."""
-    monkeypatch.setattr(service_module, "LOCK_TIMEOUT", "30s")
+    monkeypatch.setattr(transactions, "LOCK_TIMEOUT", "30s")
     served = await serve(url=postgres_url)
     async with served.db.engine.connect() as stuck:
         await stuck.begin()
