@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from bot.routing.fairness.ranking import TOLERANCE, Choice, first, near_best, top_lags
+from bot.routing.fairness.ranking import CONTENDERS, TOLERANCE, Choice, first, near_best, top_lags
 from bot.routing.fairness.strategy import Strategy
 
 if TYPE_CHECKING:
@@ -74,6 +74,8 @@ class Fair(Strategy):
             if not due or lags[second.id] > 0:
                 pool = [*pool, second]
         choice = first(pool, key, reason)
+        if len(index) <= CONTENDERS + 1:  # an explanation shows them all: nothing to spare
+            return Choice(choice.seat, choice.tie_break, lags)
         contenders, approx = top_lags(rotation, index, choice.seat)
         return Choice(choice.seat, choice.tie_break, lags, approx, contenders)
 

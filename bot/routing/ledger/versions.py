@@ -7,8 +7,9 @@ person added, a config applied, and whatever comes next) in several rooms, and o
 forgot to move the version would leave every replica routing on stale facts without a
 sign. So that rule is kept where every write passes: a listener on every SQLAlchemy engine
 looks at each INSERT, UPDATE and DELETE before it runs, and when it writes a member's
-facts, a seat or a leave, its transaction moves every queue's version, once, locking the
-queues first in ascending id (step 1 of `bot.routing.assignment.locks`).
+facts, a seat, a leave or a queue's settings, its transaction moves every queue's
+version, once, locking the queues first in ascending id (step 1 of
+`bot.routing.assignment.locks`).
 
 Left out: statements marked `exempt` (a seat's save, under its queue's own move); a
 member's open-lead count (not versioned: the cache reads it again where it matters);
@@ -25,7 +26,7 @@ import random
 from typing import Any, TypeVar
 
 from sqlalchemy import BigInteger, Connection, Engine, bindparam, cast, event, select, update
-from sqlalchemy.sql.dml import Delete, Insert, UpdateBase
+from sqlalchemy.sql.dml import Delete, Insert, Update, UpdateBase
 
 from bot.store.models import Queue, table_of
 
@@ -73,6 +74,9 @@ def moves_ledgers(statement: Any, multiparams: Any, params: Any) -> bool:
     if not isinstance(statement, UpdateBase) or id(statement) in _exempt:
         return False
     name = getattr(getattr(statement, "table", None), "name", None)
+    if name == "queues":  # a queue's settings; not a new queue, nor a move of versions
+        written = _written_columns(statement, multiparams, params)
+        return isinstance(statement, Update) and "version" not in written
     if name not in GUARDED_TABLES:
         return False
     if name != "members" or isinstance(statement, (Insert, Delete)):

@@ -71,13 +71,15 @@ def test_the_index_picks_as_the_walk_does(weights: list[Fraction], history: list
         indexed.accrue(indexed_seats, ids)
         by_walk = walked.choose(walked_seats, "fair")
         by_index = indexed.choose(indexed_seats, "fair", ids)
-        assert by_index.contenders is not None  # it did pick from the index
+        assert len(indexed.index()) == len(ids)  # kept in step: every eligible seat, no other
         assert (by_index.seat.id, by_index.tie_break) == (by_walk.seat.id, by_walk.tie_break)
-        assert by_index.lags and by_index.lags[by_index.seat.id] == walked.lag(by_walk.seat)
-        # the largest lags (float ranking may order exact ties differently from their ids)
-        shown = [indexed.lag(s) for s in by_index.contenders]
-        top = [indexed.lag(indexed.seats[i]) for i in exact_top(indexed, ids, by_index.seat.id)]
-        assert by_index.contenders[0] is by_index.seat and sorted(shown) == sorted(top)
+        assert by_index.lags is not None and by_index.lags[by_index.seat.id] == walked.lag(by_walk.seat)
+        if by_index.contenders is None:  # few enough for an explanation to rank them all
+            assert len(ids) <= CONTENDERS + 1
+        else:  # the largest lags (floats may order exact ties otherwise than by id)
+            shown = [indexed.lag(s) for s in by_index.contenders]
+            top = [indexed.lag(indexed.seats[i]) for i in exact_top(indexed, ids, by_index.seat.id)]
+            assert by_index.contenders[0] is by_index.seat and sorted(shown) == sorted(top)
         if kind == "lead":
             walked.charge(by_walk.seat)
             indexed.charge(by_index.seat)
