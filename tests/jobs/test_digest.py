@@ -112,3 +112,14 @@ def test_the_week_and_its_digest_time_are_the_teams() -> None:
     assert digest.week_of(sunday_night, "Europe/Berlin") == "2026-W50"
     assert digest.due_at(sunday_night, "Europe/Berlin").isoformat() == "2026-12-07T09:00:00+01:00"
     assert digest.due_at(MONDAY_0900, "America/New_York") == MONDAY_0900
+
+
+async def test_a_rotation_started_after_this_weeks_digest_time_waits_for_next_week(
+        make_service, clock: ManualClock, fake_slack: FakeSlack) -> None:  # type: ignore[no-untyped-def]
+    clock.set(datetime(2026, 12, 8, 15, 0, tzinfo=UTC))  # installed on a Tuesday
+    service = await make_service(CONFIG)
+    runner = replica(service, clock, fake_slack, "A")
+    assert "the first digest is next week's" in str((await runner.run_once(force=True))["digest"])
+    assert digests(fake_slack) == []  # no digest of a week the rotation was not running
+    clock.set(datetime(2026, 12, 14, 14, 5, tzinfo=UTC))  # the next Monday, 09:05
+    assert str((await runner.run_once(force=True))["digest"]).startswith("{'posted': '2026-W51'")
