@@ -15,8 +15,8 @@ from bot.slack import messages
 
 HUGE = "N" * 60_000
 LEAD = {"id": "L-HUGE", "name": HUGE, "company": HUGE[:3000], "email": "x@example.com"}
-EVENT = {"event": "lead_assigned", "assignment_id": 1, "cause": "new", "lead": LEAD, "queue": "emea", "rule": "r",
-         "assignee": {"slack_id": "U01ALICE", "name": "Alice"}, "summary": HUGE}
+EVENT = {"event": "lead_assigned", "assignment_id": 1, "cause": "new", "lead": LEAD, "queue": "emea",
+         "rule": "r", "assignee": {"slack_id": "U01ALICE", "name": "Alice"}, "summary": HUGE}
 
 
 def texts(blocks: list[dict[str, Any]]) -> list[str]:

@@ -3,20 +3,14 @@ real Bolt app with signed requests: as a manager, a rep and a stranger."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
-import pytest
-from slack_harness import EXAMPLE, MANAGER, SECRET, Bot
+from slack_harness import MANAGER, SECRET, Bot
 from slack_requests import block_action
 from sqlalchemy import select
 
-from bot.config.routing import load_file
-from bot.routing.service import RoutingService
 from bot.slack.escalation_actions import reassign_block_id
 from bot.slack.ids import Action
-from bot.store.db import Database
 from bot.store.models import Assignment, Member
 
 REP, STRANGER = "U02BOB", "U77STRANGER"
@@ -24,14 +18,6 @@ EVERYONE = ("U01ALICE", "U02BOB", "U03CAROL", "U04DAVID", "U05ERIN", "U06FRANK",
             "U09ISABEL", "U10JONAS", "U11KENJI", "U12PRIYA", "U13LIAM")
 
 
-@pytest.fixture
-async def service(tmp_path: Path) -> AsyncIterator[RoutingService]:
-    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'rotation.db'}")
-    await db.migrate()
-    routing = RoutingService(db)
-    await routing.admin.apply_config(load_file(EXAMPLE))
-    yield routing
-    await db.dispose()
 
 
 async def holders(bot: Bot, lead_id: str) -> list[tuple[str, str]]:

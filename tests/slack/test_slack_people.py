@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 from slack_harness import EXAMPLE, MANAGER, SECRET, Bot
 from slack_limits import check, options_problems
@@ -25,14 +23,6 @@ from bot.store.db import Database
 REP, STRANGER, DANA = "U02BOB", "U77STRANGER", "U20DANA"
 
 
-@pytest.fixture
-async def service(tmp_path: Path) -> AsyncIterator[RoutingService]:
-    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'rotation.db'}")
-    await db.migrate()
-    routing = RoutingService(db)
-    await routing.admin.apply_config(load_file(EXAMPLE))
-    yield routing
-    await db.dispose()
 
 
 def dana(bot: Bot) -> None:
