@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from bot.routing.events import Event, LeadAssigned, LeadUnassigned, ManagersNote, MemberNote, Way
+from bot.routing.events import Cause, Event, LeadAssigned, LeadUnassigned, ManagersNote, MemberNote, Way
 from bot.routing.team import TEAM_ID
 from bot.slack import sent_messages
 from bot.slack.sent_messages import Posted
@@ -80,7 +80,8 @@ def plan(connection: Connection, kind: str, payload: dict[str, Any], event: Even
     lead_id = str(lead.get("id", "")) if isinstance(lead, dict) else ""
     if not lead_id:
         return Plan(payload, template, zone=zone)
-    if kind == Way.CHANNEL and not isinstance(event, ManagersNote):
+    first_offer = isinstance(event, LeadAssigned) and event.cause == Cause.NEW
+    if kind == Way.CHANNEL and not isinstance(event, ManagersNote) and not first_offer:
         channel = str(payload.get("channel", ""))
         root = sent_messages.thread_root(connection, lead_id, channel)
         return Plan(payload, template, thread=root, zone=zone)

@@ -241,7 +241,8 @@ class OutboxMessage(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
-    __table_args__ = (Index("ix_outbox_pending", "sent_at", "failed_at", "available_at"),)
+    __table_args__ = (Index("ix_outbox_pending", "sent_at", "failed_at", "available_at"),
+                      Index("ix_outbox_lead", "lead_id"))
 
 
 class Lease(Base):
