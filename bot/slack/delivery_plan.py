@@ -9,6 +9,7 @@ its record) is planned the same way twice, and anything not found means a plain 
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import UTC
 from typing import Any
@@ -60,18 +61,66 @@ def member_zone(connection: Connection, slack_id: str) -> str:
     return zone if isinstance(zone, str) and zone else "UTC"
 
 
+class Remembered:
+    """The team's `lead_url` and members' timezones, kept for a few seconds: every message
+    about a lead needs them, and a burst must not read the team row once per message."""
+
+    TTL_SECONDS = 10.0
+
+    def __init__(self) -> None:
+        self._template: tuple[float, str | None] | None = None
+        self._zones: dict[str, tuple[float, str]] = {}
+
+    def template(self, connection: Connection) -> str | None:
+        now = time.monotonic()
+        if self._template is None or self._template[0] < now:
+            self._template = (now + self.TTL_SECONDS, lead_url_template(connection))
+        return self._template[1]
+
+    def known(self, slack_id: str) -> tuple[str | None, str] | None:
+        """The template and the member's zone, when both are still remembered."""
+        now = time.monotonic()
+        kept = self._zones.get(slack_id)
+        if self._template is None or self._template[0] < now or kept is None or kept[0] < now:
+            return None
+        return self._template[1], kept[1]
+
+    def zone(self, connection: Connection, slack_id: str) -> str:
+        now = time.monotonic()
+        kept = self._zones.get(slack_id)
+        if kept is None or kept[0] < now:
+            if len(self._zones) > 10_000:
+                self._zones.clear()
+            kept = self._zones[slack_id] = (now + self.TTL_SECONDS, member_zone(connection, slack_id))
+        return kept[1]
+
+
 def needs_plan(event: Event) -> bool:
     """Only messages about a lead look anything up; the rest are sent as rendered."""
     return isinstance(event, LeadAssigned | LeadUnassigned) or (
         isinstance(event, MemberNote | ManagersNote) and bool(event.lead))
 
 
-def plan(connection: Connection, kind: str, payload: dict[str, Any], event: Event) -> Plan:
+def plan_at_once(payload: dict[str, Any], event: Event, remembered: Remembered) -> Plan | None:
+    """A new lead's offer (its DM, its first channel post) needs nothing from the database once
+    the template and the rep's zone are remembered: the plan, or None when a lookup is needed."""
+    if not (isinstance(event, LeadAssigned) and event.cause == Cause.NEW and event.offered_at):
+        return None
+    known = remembered.known(str(event.assignee.get("slack_id", "")))
+    if known is None:
+        return None
+    template, zone = known
+    return Plan(payload, template, zone=zone)
+
+
+def plan(connection: Connection, kind: str, payload: dict[str, Any], event: Event,
+         remembered: Remembered | None = None) -> Plan:
     """Read what sending `payload` needs (see the module's doc)."""
-    template = lead_url_template(connection)
+    remembered = remembered or Remembered()
+    template = remembered.template(connection)
     zone = "UTC"
     if isinstance(event, LeadAssigned):
-        zone = member_zone(connection, str(event.assignee.get("slack_id", "")))
+        zone = remembered.zone(connection, str(event.assignee.get("slack_id", "")))
         if not event.offered_at:
             found = offered_at(connection, event.assignment_id)
             if found:

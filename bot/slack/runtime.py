@@ -71,6 +71,7 @@ class SlackRuntime:
         self.settings = settings
         self.service = service
         self.client = client
+        self._remembered = delivery_plan.Remembered()  # lead_url and zones, for a burst's messages
         self.app = AsyncApp(
             client=client,
             signing_secret=settings.slack_signing_secret or "",
@@ -233,9 +234,12 @@ class SlackRuntime:
             return delivery_plan.Plan(payload)  # render() refuses it in words
         if not delivery_plan.needs_plan(event):
             return delivery_plan.Plan(payload)
+        at_once = delivery_plan.plan_at_once(payload, event, self._remembered)
+        if at_once is not None:  # a burst's new leads: no transaction per message
+            return at_once
         try:
-            return await self.service.transactions.read(
-                lambda connection: delivery_plan.plan(connection, kind, payload, event))
+            return await self.service.db.read(  # never behind routing's write lock
+                lambda connection: delivery_plan.plan(connection, kind, payload, event, self._remembered))
         except Exception as error:  # a lookup must not hold the message up: post it plainly
             log.warning("could not look up where to send a %s message (%s); posting it plainly",
                         kind, gate.one_line(str(error), 200))

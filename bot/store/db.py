@@ -114,6 +114,31 @@ class Database:
                 raise DatabaseUnavailable(str(error)) from error
             raise
 
+    async def read(self, work: Callable[..., T], *args: Any) -> T:
+        """Run `work`, which only reads, in a transaction that is rolled back. On SQLite it
+        neither takes the write lock nor waits behind writers (a plain BEGIN reads WAL's
+        last committed state), so the delivery process's lookups never queue behind routing.
+        Work that writes, even to roll back (a dry run), must use `run(commit=False)`."""
+        if not self.is_sqlite:
+            return await self.run(work, *args, commit=False)
+        work = _own_errors(work)
+        try:
+            return await asyncio.to_thread(self._read_sqlite, work, args)
+        except _WorkFailed as failed:
+            raise failed.error from None
+        except Exception as error:
+            if unavailable(error):
+                raise DatabaseUnavailable(str(error)) from error
+            raise
+
+    def _read_sqlite(self, work: Callable[..., T], args: tuple[Any, ...]) -> T:
+        with self.sync_engine.connect() as plain:
+            connection = plain.execution_options(read_only=True)
+            with connection.begin() as transaction:
+                result = work(connection, *args)
+                transaction.rollback()
+                return result
+
     async def _run_async(self, work: Callable[..., T], args: tuple[Any, ...], commit: bool) -> T:
         try:
             async with self.engine.begin() as connection:
