@@ -7,6 +7,7 @@ out, the winner and the tie-break; the summary turns it into words a rep would a
 from __future__ import annotations
 
 import heapq
+import itertools
 from datetime import datetime
 from enum import StrEnum
 from fractions import Fraction
@@ -85,7 +86,8 @@ def candidates_part(
     contenders = heapq.nsmallest(
         MAX_CANDIDATES, eligible, key=lambda s: (s is not winner, -floats[s.seat.id], s.seat.id)
     )
-    left_out = [s for s in opened.seats if s.seat.id in excluded][: max(0, MAX_CANDIDATES - len(contenders))]
+    room = max(0, MAX_CANDIDATES - len(contenders))  # `excluded` is in seat order: its first ones
+    left_out = [opened.by_seat_id(seat_id) for seat_id in itertools.islice(excluded, room)]
     rows = [candidate(s, lag(s), None) | {"winner": s is winner} for s in contenders]
     rows += [candidate(s, lag(s), excluded[s.seat.id]) | {"winner": False} for s in left_out]
     return rows, len(opened.seats) - len(rows)
@@ -107,11 +109,14 @@ def decision(
     approx: dict[int, float] | None = None,
     decided_by: DecidedBy = DecidedBy.STRATEGY,
     cause: str = "new",
+    contenders: list[SeatInfo] | None = None,
 ) -> dict[str, Any]:
     """The decision as data, with its summary; `cause` is why the lead was offered (new, pass,
-    sla, pending, reassign) and `decided_by` who chose among the available."""
+    sla, pending, reassign) and `decided_by` who chose among the available. `contenders`, when
+    the choice already named the seats worth showing (the lag index), are ranked instead of
+    every eligible seat; `available` still counts them all."""
     rows, hidden = ([], 0) if opened is None else candidates_part(
-        opened, eligible, excluded, winner, lags, approx
+        opened, eligible if contenders is None else contenders, excluded, winner, lags, approx
     )
     explanation: dict[str, Any] = {
         "rules": rules_part(tried),

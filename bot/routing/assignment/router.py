@@ -191,13 +191,10 @@ class Router:
     def _explain(self, placement: Placement, tried: list[RuleResult], now: datetime,
                  cause: str = "new") -> dict[str, Any]:
         opened = placement.opened
-        # A pick from the lag index names the seats an explanation shows (the winner and the
-        # largest lags), so only those are ranked; every eligible seat was still available.
-        ranked = placement.contenders
-        explanation = explain.decision(
+        return explain.decision(
             tried=tried,
             opened=opened,
-            eligible=placement.eligible if ranked is None else ranked,
+            eligible=placement.eligible,
             excluded=placement.excluded,
             winner=placement.winner,
             tie_break=placement.tie_break,
@@ -209,11 +206,9 @@ class Router:
             approx=placement.approx,
             decided_by=placement.decided_by,
             cause=cause,
+            # a pick from the lag index named the seats worth showing (the winner, the largest lags)
+            contenders=placement.contenders,
         )
-        if ranked is not None:
-            explanation["available"] = len(placement.eligible)
-            explanation["summary"] = explain.summarize(explanation, placement.reason)
-        return explanation
 
     def _owe_decision(self, outbox: Outbox, decision: Decision, *, crm: bool) -> None:
         assert decision.opened is not None and decision.winner is not None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 PERIODS = ("monthly", "weekly", "quarterly", "never")
@@ -21,18 +21,3 @@ def period_key(moment: datetime, timezone: str, period: str) -> str:
     if period == "never":
         return "all"
     raise ValueError(f"unknown period {period!r}")
-
-
-def period_start(moment: datetime, timezone: str, period: str) -> datetime | None:
-    """When the period containing `moment` began (team-local midnight), None for `never`."""
-    zone = ZoneInfo(timezone)
-    local = moment.astimezone(zone).date()
-    if period == "never":
-        return None
-    if period == "monthly":
-        first = local.replace(day=1)
-    elif period == "weekly":
-        first = local - timedelta(days=local.weekday())
-    else:
-        first = date(local.year, 3 * ((local.month - 1) // 3) + 1, 1)
-    return datetime.combine(first, time.min, tzinfo=zone)
