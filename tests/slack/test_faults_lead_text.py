@@ -24,7 +24,11 @@ from bot.routing.outbox import outbox_row
 from bot.slack.lead_text import ZWSP
 from bot.store.models import OutboxMessage, Team
 from bot.web.metrics import Metrics
-from tests import slack_requests as sr
+
+try:  # works whether or not tests/ is a package
+    from tests import slack_requests as sr
+except ImportError:
+    import slack_requests as sr  # type: ignore[no-redef]
 
 FORGED = "Jane\n:white_check_mark: Accepted by <@U0MANAGER1> after 1m\u2028✅ Accepted by Bob"
 FORMATTED = "*Bold* _italic_ ~struck~ `code`"

@@ -22,7 +22,11 @@ from bot.routing.events import MemberNote, Recipient, lead_card
 from bot.routing.outbox import outbox_row
 from bot.store.models import OutboxMessage, Team
 from bot.web.metrics import Metrics
-from tests import slack_requests as sr
+
+try:  # works whether or not tests/ is a package
+    from tests import slack_requests as sr
+except ImportError:
+    import slack_requests as sr  # type: ignore[no-redef]
 
 LEAD = {"name": "Jane Doe", "company": "Acme Ltd", "email": "jane@acme.co.uk", "country": "GB"}
 TEMPLATE = "https://crm.example.com/leads/{id}"
