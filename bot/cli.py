@@ -195,6 +195,9 @@ def config_apply(file: str) -> None:
     )
     if summary["calibrations_replaced"]:
         click.echo(replaced_calibrations(summary["calibrations_replaced"]), err=True)
+    if summary.get("people_kept_from_slack"):
+        click.echo(f"Kept {summary['people_kept_from_slack']} people added in Slack that {file} does not "
+                   "name (/rotation remove takes them out).")
 
 
 @config.command("export")

@@ -510,3 +510,24 @@ def test_calendar_networks_that_parse_are_kept_as_given_for_the_delivery_child()
     settings = Settings.from_env({"ROTATION_CALENDAR_ALLOW_NETWORKS": "10.20.0.0/16, fd00::/8"})
     assert settings.calendar_allow_networks == "10.20.0.0/16, fd00::/8"
     json.dumps(dataclasses.asdict(settings))  # serve hands its settings to the delivery child as JSON
+
+
+def test_apply_says_it_kept_the_people_added_in_slack(rotation, tmp_path: Path) -> None:
+    import asyncio
+
+    from bot.routing.admin.people import PersonChange, Profile
+    from bot.routing.service import RoutingService
+    from bot.store.db import Database
+
+    rotation("config", "apply", str(EXAMPLES / "routing.yaml"))
+
+    async def add_in_slack() -> None:
+        db = Database(f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}")
+        service = RoutingService(db)
+        await service.admin.add_person(PersonChange(Profile("U99DANA", "Dana")), actor="U0MANAGER")
+        await db.dispose()
+
+    asyncio.run(add_in_slack())
+    said = rotation("config", "apply", str(EXAMPLES / "routing.yaml"))
+    assert "Kept 1 people added in Slack" in said
+    assert "U99DANA" in rotation("config", "export", stream="stdout")

@@ -163,6 +163,9 @@ async def _apply_config(service: RoutingService, path: str) -> bool:
         log.info("applied the routing config %s", path)
         if applied["calibrations_replaced"]:
             log.warning("%s", replaced_calibrations(applied["calibrations_replaced"]))
+        if applied.get("people_kept_from_slack"):
+            log.info("kept %d people added in Slack that the config file does not name",
+                     applied["people_kept_from_slack"])
     return True
 
 
