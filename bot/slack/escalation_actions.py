@@ -20,6 +20,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncBoltContext, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.routing.assignment.reassign import NotWaiting
 from bot.routing.errors import NotFound
 from bot.slack.answers import Refusal, attempt, escape
 from bot.slack.deps import SlackDeps, deps
@@ -60,7 +61,10 @@ async def take(d: SlackDeps, client: AsyncWebClient, user: str, lead_id: object)
             await d.service.availability.member_status(user)
         except NotFound:
             raise Refusal(NOT_A_MEMBER) from None
-    done = await d.service.assignment.reassign(lead_id, user, actor=user)
+    try:  # a rep's Take it wins only while the lead still waits, checked in the same transaction
+        done = await d.service.assignment.reassign(lead_id, user, actor=user, only_if_waiting=not manager)
+    except NotWaiting:
+        raise Refusal(TAKE_NOT_WAITING) from None
     return f"Lead `{escape(done.lead_id)}` is yours now: the DM with Accept is on its way." + (
         f" <@{done.previous.slack_id}> no longer has it, and is told." if done.previous else "")
 

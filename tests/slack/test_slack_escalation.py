@@ -3,6 +3,7 @@ real Bolt app with signed requests: as a manager, a rep and a stranger."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from slack_harness import MANAGER, SECRET, Bot
@@ -56,6 +57,25 @@ async def test_a_rep_takes_a_waiting_lead_and_gets_the_dm(bot: Bot) -> None:
     assert await holders(bot, lead) == [(REP, "offered")]
     assert any(kind == "dm" and p.get("to") == REP and p["lead"]["id"] == lead
                for kind, p in await bot.outbox())
+
+
+async def test_two_reps_taking_one_waiting_lead_at_once_give_it_to_one(bot: Bot) -> None:
+    """Found from outside: both clicks were told "yours now" and both got the DM."""
+    lead = await waiting_lead(bot, "W-RACE")
+    before = len(bot.slack.responses)
+    replies = await asyncio.gather(*(
+        bot.post(block_action(SECRET, Action.TAKE_LEAD, lead, user_id=rep, block_id="actions",
+                              channel_id="C0MANAGERS", response_url=bot.slack.response_url(f"race-{rep}")))
+        for rep in ("U05ERIN", "U06FRANK")))
+    assert [r.status for r in replies] == [200, 200]
+    answers = [str(a["text"]) for a in (await bot.slack.wait_for_responses(before + 2))[before:]]
+    assert sum(a.startswith(f"Lead `{lead}` is yours now") for a in answers) == 1, answers
+    assert any("waiting" in a or "no longer" in a for a in answers), answers
+    [holder] = await holders(bot, lead)
+    assert holder[1] == "offered"
+    dms = [p for kind, p in await bot.outbox() if kind == "dm" and (p.get("lead") or {}).get("id") == lead
+           and p.get("event") == "lead_assigned"]
+    assert [p["to"] for p in dms] == [holder[0]]
 
 
 async def test_a_rep_cannot_take_a_colleagues_offer_and_a_stranger_nothing(bot: Bot) -> None:

@@ -66,8 +66,12 @@ class Reassigned:
     outcome: RouteOutcome
 
 
+class NotWaiting(InvalidChange):
+    """A "Take it" on a lead that is no longer waiting: someone else took it first."""
+
+
 def reassign(connection: Connection, router: Router, lead_id: str, slack_id: str, now: datetime,
-             actor: str) -> Reassigned:
+             actor: str, *, only_if_waiting: bool = False) -> Reassigned:
     if not storable(lead_id) or len(lead_id) > 200:
         raise NotFound("There is no lead with that id; nothing was changed.")
     lead = connection.execute(select(table_of(Lead)).where(Lead.id == lead_id)).first()
@@ -85,6 +89,8 @@ def reassign(connection: Connection, router: Router, lead_id: str, slack_id: str
                             "add them to one first (`/rotation add`). Nothing was changed.")
     lock_queues(connection, [q for q in (lead.queue, seat_queue) if q])  # step 1
     current = _current(connection, lead_id)  # read under the queue locks: no pass or SLA moves it now
+    if only_if_waiting and (current is not None or lead.status != "unassigned"):
+        raise NotWaiting(f"Lead {lead_id} is no longer waiting; nothing was changed.")
     if current is not None and current.member_id == member.id:
         done = "accepted by" if current.state == "accepted" else "offered to"
         raise InvalidChange(f"Lead {lead_id} is already {done} {member.name}; nothing was changed.")

@@ -108,10 +108,13 @@ class AssignmentService:
         return await self.transactions.run(
             lambda c: offers.hand_on(c, self.router, assignment_id, self._now(), actor, cause="pass"))
 
-    async def reassign(self, lead_id: str, slack_id: str, *, actor: str) -> Reassigned:
-        """Offer the lead to this member now: a manager's reassign, or "Take it" (see `reassign`)."""
+    async def reassign(self, lead_id: str, slack_id: str, *, actor: str,
+                       only_if_waiting: bool = False) -> Reassigned:
+        """Offer the lead to this member now: a manager's reassign, or "Take it" (see `reassign`);
+        `only_if_waiting` refuses a lead someone placed meanwhile (a rep's Take it)."""
         return await self.transactions.run(
-            lambda c: reassign(c, self.router, lead_id, slack_id, self._now(), actor))
+            lambda c: reassign(c, self.router, lead_id, slack_id, self._now(), actor,
+                               only_if_waiting=only_if_waiting))
 
     async def assign_pending(self) -> list[RouteOutcome]:
         """Assign waiting leads to whoever has become eligible, oldest first."""
