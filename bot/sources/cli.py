@@ -73,7 +73,7 @@ def preview(row: Any) -> str:
     text = row.body.decode("utf-8", errors="replace")
     if row.split:
         text = json.dumps(json.loads(text), ensure_ascii=False)
-    text = " ".join(text.split())
+    text = " ".join(text.split()).encode("utf-8", "backslashreplace").decode("utf-8")  # lone surrogates
     return text if len(text) <= PREVIEW else text[:PREVIEW] + "…"
 
 

@@ -74,9 +74,11 @@ def park(connection: Connection, source: str, kind: str, items: list[Parking], n
     again. Returns the ids, in order."""
     ids = []
     for item in items:
-        digest = hashlib.sha256(item.body + item.content_type.encode()).hexdigest()
+        # a header may carry any bytes (aiohttp reads them as latin-1, surrogates included)
+        content_type = item.content_type.encode("ascii", "backslashreplace").decode("ascii")
+        digest = hashlib.sha256(item.body + content_type.encode()).hexdigest()
         values = dict(source=source, kind=kind, received_at=now, reason=item.reason[:2000], split=item.split,
-                      body=item.body, content_type=item.content_type[:200], digest=digest)
+                      body=item.body, content_type=content_type[:200], digest=digest)
         dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
         connection.execute(dialect.insert(PARKED).values(**values)
                            .on_conflict_do_nothing(index_elements=["source", "digest"]))

@@ -4,11 +4,13 @@ the mapping is fixed."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 from sources_signing import typeform
 from sources_support import SECRETS, SOURCES, TOKEN, Sources, apply_sources, as_json, fixture
 from sqlalchemy import select
+from yarl import URL
 
 from bot.sources.intake import SourceIntake
 from bot.sources.parked import ParkedRequest
@@ -94,3 +96,29 @@ async def test_a_typeform_partial_response_is_left_alone(sources_app: Sources) -
     assert as_json(answer)["ignored"] == ["a Typeform form_response_partial event is not a submitted form"]
     counts = await sources_app.counts()
     assert (counts["leads"], counts["parked"]) == (0, 0)
+
+
+async def test_raw_bytes_in_a_parked_requests_content_type_are_stored_not_a_500(
+        sources_app: Sources) -> None:
+    """Found from outside: a header byte that is not UTF-8 made parking fail with a 500."""
+    url = URL(sources_app.url)
+    reader, writer = await asyncio.open_connection(url.host, url.port)
+    body = b'"not an object"'
+    writer.write(b"POST /sources/feed HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + TOKEN.encode()
+                 + b"\r\nContent-Type: application/json; x=\xe9\r\nContent-Length: "
+                 + str(len(body)).encode() + b"\r\nConnection: close\r\n\r\n" + body)
+    await writer.drain()
+    answer = await reader.read()
+    writer.close()
+    assert answer.startswith(b"HTTP/1.1 202"), answer[:200]
+    [row] = await sources_app.rows(select(ParkedRequest.content_type))
+    assert row.content_type == "application/json; x=\\udce9"  # kept, readably
+
+
+def test_a_parked_preview_shows_a_lone_surrogate_instead_of_crashing() -> None:
+    from types import SimpleNamespace
+
+    from bot.sources.cli import preview
+
+    row = SimpleNamespace(body=json.dumps({"form_response": {"token": "\ud800"}}).encode(), split=True)
+    assert "\\ud800" in preview(row)

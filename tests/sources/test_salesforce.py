@@ -71,3 +71,13 @@ async def test_what_is_not_an_outbound_message_is_a_400(sources_app: Sources) ->
         assert status == 400, body
         assert "error" in as_json(answer)
     assert (await sources_app.counts())["leads"] == 0
+
+
+async def test_a_message_nested_past_any_record_is_acked_not_a_500(sources_app: Sources) -> None:
+    """Found from outside: 900 nested elements in a field overflowed the stack (a 500)."""
+    deep = b"<a>" * 900 + b"x" + b"</a>" * 900
+    body = fixture("salesforce.xml").replace(b"<sf:Company>Initrode</sf:Company>",
+                                             b"<sf:Company>" + deep + b"</sf:Company>")
+    assert body != fixture("salesforce.xml")
+    status, _, answer = await sources_app.post("salesforce", body, content_type=XML)
+    assert status == 200 and b"<Ack>true</Ack>" in answer

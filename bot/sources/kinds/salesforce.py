@@ -39,13 +39,17 @@ def local(tag: str) -> str:
     return tag.rsplit("}", 1)[-1]
 
 
-def element_value(element: Element) -> Any:
-    """A field's text; a related record (`sf:Owner` with fields inside) as a mapping."""
-    if element.get(f"{{{XSI}}}nil") == "true":
+MAX_DEPTH = 8  # a related record's fields nest a level or two; deeper is no Outbound Message
+
+
+def element_value(element: Element, depth: int = 0) -> Any:
+    """A field's text; a related record (`sf:Owner` with fields inside) as a mapping. Past
+    MAX_DEPTH the nesting is left out (None): a hostile body must not exhaust the stack."""
+    if element.get(f"{{{XSI}}}nil") == "true" or depth > MAX_DEPTH:
         return None
     children = list(element)
     if children:
-        return {local(child.tag): element_value(child) for child in children}
+        return {local(child.tag): element_value(child, depth + 1) for child in children}
     return element.text if element.text is not None else ""
 
 
