@@ -3,8 +3,12 @@ to the core's refusals: the core says what happened; Slack names the command tha
 
 from __future__ import annotations
 
+from datetime import datetime, time
+from zoneinfo import ZoneInfo
+
 from bot.routing.errors import AlreadyPaused, LeaveOverlaps, NoSuchLeave, OnLeave, RoutingError
 from bot.routing.results import Paused, Resumed
+from bot.slack.dates import slack_date
 
 STATUS_KEPT = "Got it: you'll keep receiving leads despite your status."
 
@@ -19,9 +23,10 @@ ADVICE: dict[type[RoutingError], str] = {
 
 def paused(result: Paused) -> str:
     still = " still paused, now" if result.extended else " paused"
-    if result.until is not None:
-        return (f"You're{still} until {result.until.strftime('%a %b %-d')} (you come back at 00:00 "
-                f"{result.zone} time that day): no new leads until then.")
+    if result.until is not None:  # back at midnight of that day where the member is
+        back = datetime.combine(result.until, time(0), ZoneInfo(result.zone))
+        when = slack_date(back, "{date_short_pretty} at {time}", fallback_zone=result.zone)
+        return f"You're{still} until {when}: no new leads until then."
     return f"You're{' still' if result.extended else ''} paused: no new leads until you `/rotation resume`."
 
 

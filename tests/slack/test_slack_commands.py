@@ -42,7 +42,8 @@ async def test_status_of_someone_outside_the_rotation(bot: Bot) -> None:
 
 async def test_pause_until_then_status_then_resume(bot: Bot) -> None:
     answer = await bot.command(f"pause until {FUTURE} dentist &amp; errands")
-    assert "paused until" in answer and "00:00 America/New_York time" in answer
+    # a Slack date (each reader's own timezone) whose plain words name the member's midnight
+    assert "paused until <!date^" in answer and "00:00 America/New_York>" in answer
     status = await bot.service.availability.member_status("U01ALICE")
     assert status.state == "paused" and status.reason == "dentist & errands"
     assert "paused" in await bot.command("status")
