@@ -10,6 +10,7 @@ as the reason). `pause until YYYY-MM-DD [reason]` and `pause [reason]` keep work
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -29,6 +30,9 @@ WEEKDAYS = {name: i for i, names in enumerate((
     ("monday", "mon"), ("tuesday", "tue", "tues"), ("wednesday", "wed"), ("thursday", "thu", "thur", "thurs"),
     ("friday", "fri"), ("saturday", "sat"), ("sunday", "sun"))) for name in names}
 CLOCK = re.compile(r"[0-9]{1,2}(:[0-9]{2})?(am|pm)?|noon|midnight|tonight|morning|evening|eod", re.I)
+# A count with a decimal point or too many digits, glued to a unit or not: a typo, not a reason.
+ODD_COUNT = re.compile(r"([0-9]+[.,][0-9]*|[0-9]{10,})([a-z]*)")
+ALL_UNITS = frozenset(DAY_UNITS) | SHORT_UNITS | MONTH_UNITS
 MAX_DAYS = 3660  # a count this big is a typo; the core refuses far-off days in its own words
 
 HOURS_REFUSED = ("A pause ends when a day begins, so `{said}` can't be kept; nothing was changed. "
@@ -57,7 +61,14 @@ def read(args: list[str], today: date) -> PauseWords:
         return PauseWords(day, reason(args[1 + used:]))
     if DATE_WORD.fullmatch(args[0]):
         return PauseWords(a_date(args[0]), reason(args[1:]))
+    if first != "until" and difflib.get_close_matches(first, ["until"], n=1, cutoff=0.75):
+        raise Refusal(f"Did you mean `until`? `{escape(args[0])}` would have been read as the reason; "
+                      f"{UNTIL_HELP}")
     words = args[1:] if first == "for" else args
+    odd = ODD_COUNT.fullmatch(words[0].lower()) if words else None
+    if odd and (odd.group(2) or (len(words) > 1 and words[1].lower().rstrip(".,") in ALL_UNITS)):
+        raise Refusal(f"`{escape(' '.join(words[:1 if odd.group(2) else 2]))}` is not a whole number of "
+                      "days I can count; write e.g. `/rotation pause 2 days`. Nothing was changed.")
     found = duration(words)
     if found is None:
         return PauseWords(None, reason(args))  # `pause USA trip`, `pause for the conference`

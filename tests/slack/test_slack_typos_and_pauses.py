@@ -112,6 +112,11 @@ async def test_a_manager_pauses_a_member_for_days(bot: Bot) -> None:
     ("pause 99999d", "more than ten years"),
     ("pause until", "Pause until when?"),
     ("pause until 2030-1-5", "is not a date"),
+    # found from outside: each paused with the words as the reason, until resumed
+    ("pause untill 2030-02-01", "Did you mean `until`?"),
+    ("pause 99999999999999999999 days", "is not a whole number of days"),
+    ("pause 1.5 days", "is not a whole number of days"),
+    ("pause 2.5d", "is not a whole number of days"),
 ])
 async def test_pauses_that_cant_be_kept_are_refused_in_words(bot: Bot, words: str, says: str) -> None:
     before = await bot.state()
