@@ -46,6 +46,15 @@ async def test_a_filled_honeypot_drops_the_post_with_the_same_303(sources_app: S
     assert await sources_app.metric("website", "ignored") == 1
 
 
+async def test_the_honeypot_is_found_whatever_the_case_of_its_name(sources_app: Sources) -> None:
+    """Found from outside: `HP=spam` against `honeypot: hp` was stored as a lead."""
+    bot_post = fixture("form.urlencoded").replace(b"website=", b"WebSite=http%3A%2F%2Fspam.example")
+    assert bot_post != fixture("form.urlencoded")
+    status, _, _ = await sources_app.post("website", bot_post, content_type=FORM)
+    assert status == 303
+    assert (await sources_app.counts())["leads"] == 0
+
+
 async def test_multipart_form_data_is_read_and_files_are_left_out(sources_app: Sources) -> None:
     form = aiohttp.FormData()
     form.add_field("name", "Mo Diaz")

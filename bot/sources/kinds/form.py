@@ -81,11 +81,14 @@ class FormKind(Kind):
              content_type: str) -> Split:
         form_type(content_type)  # checked before anything is read
         split = self.split(request.body, content_type)
-        if source.honeypot:
+        if source.honeypot:  # field names compare ignoring case, here as everywhere
+            trap = source.honeypot.casefold()
             for payload in split.payloads:
-                if str(payload.get(source.honeypot) or "").strip():
+                named = [key for key in payload if key.casefold() == trap]
+                if any(str(payload[key] or "").strip() for key in named):
                     return Split(ignored=["the honeypot field was filled in (a bot)"])
-                payload.pop(source.honeypot, None)
+                for key in named:
+                    payload.pop(key)
         return split
 
     def split(self, body: bytes, content_type: str) -> Split:
