@@ -263,6 +263,16 @@ def listeners_in_source(source: str) -> tuple[set[str], set[str]]:
     commands: set[str] = set()
     events: set[str] = set()
     for node in ast.walk(ast.parse(source)):
+        table = _listeners_table(node)  # bot/slack/listeners.py: COMMANDS, EVENTS, FUNCTIONS
+        if table is not None:
+            name, keys = table
+            if name == "COMMANDS":
+                commands.update(keys)
+            elif name == "EVENTS":
+                events.update(keys)
+            elif name == "FUNCTIONS" and keys:
+                events.add("function_executed")
+            continue
         if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
             continue
         arg = _first_str_arg(node)
@@ -275,6 +285,28 @@ def listeners_in_source(source: str) -> tuple[set[str], set[str]]:
         elif node.func.attr == "function" and arg:
             events.add("function_executed")
     return commands, events
+
+
+def _listeners_table(node: ast.AST) -> tuple[str, set[str]] | None:
+    """A `NAME: dict[...] = {key: handler, ...}` table of listeners, its keys as Slack sees them
+    (`Command.ROTATION` read through bot.slack.ids), or None for any other node."""
+    if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+        name, value = node.target.id, node.value
+    elif isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+        name, value = node.targets[0].id, node.value
+    else:
+        return None
+    if name not in ("COMMANDS", "EVENTS", "FUNCTIONS") or not isinstance(value, ast.Dict):
+        return None
+    from bot.slack import ids
+
+    keys: set[str] = set()
+    for key in value.keys:
+        if isinstance(key, ast.Constant) and isinstance(key.value, str):
+            keys.add(key.value)
+        elif isinstance(key, ast.Attribute) and isinstance(key.value, ast.Name):
+            keys.add(str(getattr(getattr(ids, key.value.id), key.attr).value))
+    return name, keys
 
 
 def scope_problems(methods: dict[str, list[str]], scopes: set[str]) -> list[str]:
@@ -614,3 +646,10 @@ def test_the_scan_walks_a_bot_tree(tmp_path: Path) -> None:
     [problem] = scope_problems(used, {"users:read"})
     assert "users:read.email" in problem
     assert methods_used(tmp_path / "nowhere") == {}
+
+
+def test_the_listeners_table_counts_as_registering() -> None:
+    source = (ROOT / "bot" / "slack" / "listeners.py").read_text(encoding="utf-8")
+    commands, events = listeners_in_source(source)
+    assert commands == {"/rotation"}
+    assert {"app_home_opened", "message", "user_change", "function_executed"} <= events
