@@ -42,6 +42,7 @@ import json
 import re
 import socket
 import uuid
+from abc import ABC, abstractmethod
 from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -75,7 +76,7 @@ class _Fault:
     body: Any
 
 
-class _FakeCrm:
+class _FakeCrm(ABC):
     """The server, the record of calls and the faults; vendors add routes and bodies."""
 
     def __init__(self) -> None:
@@ -84,11 +85,13 @@ class _FakeCrm:
         self._runner: web.AppRunner | None = None
         self._port: int | None = None
 
+    @abstractmethod
     def routes(self, app: web.Application) -> None:
-        raise NotImplementedError
+        """Add this vendor's endpoints to `app`."""
 
+    @abstractmethod
     def fault_body(self, status: int) -> Any:
-        raise NotImplementedError
+        """The error body this vendor sends with `status`."""
 
     def fault_headers(self, status: int) -> dict[str, str]:
         return {}
