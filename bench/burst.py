@@ -21,9 +21,11 @@ import argparse
 import asyncio
 import re
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,9 +41,11 @@ from intake import (
     wait_healthy,
 )
 
-# A unique lead per request, across wrk's threads; shaped like intake.py's leads.
+# A unique lead per request, across wrk's threads; shaped like intake.py's leads. `thread_id`
+# is a global on purpose: `thread:set` writes the thread's globals, which a local would shadow.
 LUA = r"""
-local counter, thread_id = 0, 0
+local counter = 0
+thread_id = 0
 local countries = {"US", "GB", "DE", "FR", "JP", "AU", "CA", "BR", "ZA", "IN"}
 local threads = {}
 function setup(thread)
@@ -54,7 +58,7 @@ function request()
   local body = string.format(
     '{"id":"%s-%d","name":"Lead %d","email":"person%d@company%d.com","company":"Company %d",' ..
     '"country":"%s","employees":%d,"source":"web"}',
-    PREFIX, n, n, n, n % 97, n % 97, countries[(n % 10) + 1], (n * 37) % 3000)
+    "PREFIX", n, n, n, n % 97, n % 97, countries[(n % 10) + 1], (n * 37) % 3000)
   return wrk.format("POST", "/leads",
     {["Content-Type"] = "application/json", ["Authorization"] = "Bearer TOKEN"}, body)
 end
@@ -119,7 +123,17 @@ async def ours_round(tmp: Path, slack: TimedSlack, n: int, args: argparse.Namesp
         drained = await wait_for_backlog(url)
     finally:
         stop(server)
+    check_all_new(folder / "rotation.db", result)
     return result, drained
+
+
+def check_all_new(database: Path, result: Round) -> None:
+    """Every answered request stored a new lead (a script that repeated ids would measure
+    cheap repeats); a request in flight when wrk stopped may be stored without being counted."""
+    with closing(sqlite3.connect(database)) as connection:
+        stored = connection.execute("SELECT count(*) FROM leads").fetchone()[0]
+    if stored < result.requests - result.errors:
+        raise SystemExit(f"{result.requests} requests stored only {stored} leads: the script repeats ids")
 
 
 async def bare_round(tmp: Path, n: int, args: argparse.Namespace) -> Round:
