@@ -16,7 +16,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.routing.errors import AlreadyDone, InvalidChange, NotFound, RoutingError
 from bot.routing.fairness.weights import is_share_words
 from bot.routing.results import Calibration
-from bot.slack import calibrate_form, home_view, ids
+from bot.slack import admin_words, calibrate_form, home_view, ids
 from bot.slack.answers import attempt, escape, failure_words
 from bot.slack.calibrate_view import CalibrateState, build, read_metadata
 from bot.slack.deps import SlackDeps, deps
@@ -104,8 +104,8 @@ async def change_membership(d: SlackDeps, client: AsyncWebClient, manager: str,
     if not member or not queue:
         return "Pick a member and a queue first."
     if action["action_id"] == ids.Action.CAL_ADD_QUEUE:
-        return await d.service.admin.add_to_queue(member, queue, actor=manager)
-    return await d.service.admin.remove_from_queue(member, queue, actor=manager)
+        return admin_words.joined_queue(await d.service.admin.add_to_queue(member, queue, actor=manager))
+    return admin_words.left_queue(await d.service.admin.remove_from_queue(member, queue, actor=manager))
 
 
 def _errors_for(error: RoutingError) -> dict[str, str]:
@@ -129,7 +129,7 @@ async def on_submit(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any],
         if change is None or errors:
             await ack(response_action="errors", errors=errors)
             return
-        said = await d.service.admin.calibrate(replace(change, request_id=view.get("id")), actor=manager)
+        saved = await d.service.admin.calibrate(replace(change, request_id=view.get("id")), actor=manager)
     except AlreadyDone:  # Save clicked again while the first was slow: close, say nothing twice
         await ack()
         return
@@ -141,7 +141,8 @@ async def on_submit(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any],
         return
     await ack()
     note = f" Note: {escape(change.note)}" if change.note else ""
-    await client.chat_postMessage(channel=manager, text=f"Calibration saved: {escape(said)}{note}")
+    said = escape(admin_words.calibrated(saved))
+    await client.chat_postMessage(channel=manager, text=f"Calibration saved: {said}{note}")
 
 
 async def on_queue_options(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient,

@@ -19,8 +19,10 @@ from slack_bolt.async_app import AsyncAck, AsyncBoltContext
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.routing.admin.people import PersonAdded, PersonChange, PersonRemoved, Profile
+from bot.routing.admin.people import PersonChange, Profile
 from bot.routing.assignment.reassign import Reassigned
+from bot.routing.errors import RoutingError
+from bot.slack import admin_words
 from bot.slack.answers import Refusal, attempt, escape
 from bot.slack.deps import SlackDeps, deps
 from bot.slack.history_view import history_modal, read_more_value, shown_so_far
@@ -103,24 +105,6 @@ def parse_add(args: list[str]) -> tuple[tuple[str, ...], str | None]:
     return tuple(queues), weight
 
 
-def added_words(added: PersonAdded) -> str:
-    who = f"<@{added.member.slack_id}>"
-    first = f"Added {who} to the rotation." if added.joined_rotation else f"{who} is in the rotation already."
-    return "\n".join([first, *(escape(line) for line in added.lines)])
-
-
-def removed_words(removed: PersonRemoved) -> str:
-    who = f"<@{removed.member.slack_id}>"
-    if not removed.whole_rotation:
-        return escape(removed.lines[0]) if removed.lines else f"{who} left {escape(removed.queues[0])}."
-    queues = ", ".join(escape(q) for q in removed.queues) or "no queue"
-    offers = "" if not removed.open_offers else (
-        f" {removed.open_offers} lead(s) still offered to them stay until accepted or moved by the SLA; "
-        "`/rotation reassign LEAD_ID @member` moves one now.")
-    return (f"Removed {who} from the rotation (they were in {queues}). Their history and past leads "
-            f"are kept.{offers}")
-
-
 def reassigned_words(done: Reassigned) -> str:
     who = f"<@{done.member.slack_id}>"
     lead = f"`{escape(done.lead_id)}`"
@@ -143,8 +127,11 @@ async def add(req: Request) -> str:
     slack_id = await person_of(req.deps, req.args[0])
     queues, weight = parse_add(req.args[1:])
     profile = await profile_of(req.client, slack_id)
-    added = await req.service.admin.add_person(PersonChange(profile, queues, weight), actor=req.user)
-    return added_words(added)
+    try:
+        added = await req.service.admin.add_person(PersonChange(profile, queues, weight), actor=req.user)
+    except RoutingError as refused:
+        raise Refusal(admin_words.refusal(refused)) from None
+    return admin_words.person_added(added)
 
 
 async def remove(req: Request) -> str:
@@ -157,8 +144,11 @@ async def remove(req: Request) -> str:
     if rest and (rest[0].lower() != "from" or len(rest) != 2):
         raise Refusal(f"I did not understand `{escape(' '.join(rest))}`. {REMOVE_USAGE}")
     queue = html.unescape(rest[1]) if rest else None
-    removed = await req.service.admin.remove_person(slack_id, queue=queue, actor=req.user)
-    return removed_words(removed)
+    try:
+        removed = await req.service.admin.remove_person(slack_id, queue=queue, actor=req.user)
+    except RoutingError as refused:
+        raise Refusal(admin_words.refusal(refused)) from None
+    return admin_words.person_removed(removed)
 
 
 async def reassign(req: Request) -> str:

@@ -32,10 +32,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.routing.admin.people import KEEP, Keep, PersonChange
 from bot.routing.errors import InvalidChange, NotFound, RoutingError
-from bot.slack import ids
+from bot.slack import admin_words, ids
 from bot.slack.answers import Refusal, escape, failure_words
 from bot.slack.deps import SlackDeps, deps
-from bot.slack.people_command import added_words, profile_of
+from bot.slack.people_command import profile_of
 
 log = logging.getLogger(__name__)
 STATIC_LIMIT = 100  # options in a static select
@@ -167,7 +167,7 @@ async def save(d: SlackDeps, client: AsyncWebClient, manager: str, view: dict[st
         raise InvalidChange("Pick the person to add.", field="member")
     change = PersonChange(await profile_of(client, user), queues, weight, capacity_of(capacity),
                           limit_of(hours))
-    return added_words(await d.service.admin.add_person(change, actor=manager))
+    return admin_words.person_added(await d.service.admin.add_person(change, actor=manager))
 
 
 def errors_for(error: Exception) -> dict[str, str]:
@@ -175,7 +175,8 @@ def errors_for(error: Exception) -> dict[str, str]:
     if isinstance(error, NotFound) and "queue" in str(error):
         field = "queues"
     block = FIELD_OF.get(field or "", Field.USER)
-    return {block.value: failure_words(error)[:2000]}
+    words = admin_words.refusal(error) if isinstance(error, RoutingError) else failure_words(error)
+    return {block.value: words[:2000]}
 
 
 async def on_submit(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient,

@@ -12,10 +12,12 @@ from factories import make_config, make_member, make_queue, make_service, team_o
 from sqlalchemy.exc import IntegrityError
 
 from bot.routing.admin import calibration
+from bot.routing.admin.results import Calibrated
 from bot.routing.clock import ManualClock
 from bot.routing.errors import InvalidChange, RoutingError
 from bot.routing.results import Calibration
 from bot.routing.service import RoutingService
+from bot.slack import admin_words
 from bot.store.db import Database
 
 THREE = make_config(team_of("U01A", "U02B", "U03C"), [make_queue("sales", ["U01A", "U02B", "U03C"])])
@@ -135,7 +137,7 @@ async def test_one_request_calibrates_once_even_when_sent_twice_at_the_same_mome
     try:
         results = await asyncio.gather(first.admin.calibrate(change, actor="U0BOSS"),
                                        second.admin.calibrate(change, actor="U0BOSS"), return_exceptions=True)
-        assert sorted(type(r).__name__ for r in results) == ["AlreadyDone", "str"]
+        assert sorted(type(r).__name__ for r in results) == ["AlreadyDone", "Calibrated"]
         [standing] = await first.ledger.standings("sales")
         assert next(s for s in standing.seats if s.slack_id == "U01A").adjustment == 2
     finally:
@@ -145,7 +147,7 @@ async def test_one_request_calibrates_once_even_when_sent_twice_at_the_same_mome
 
 async def test_a_calibration_failing_on_another_constraint_is_not_taken_for_a_repeat(
         sales: RoutingService, monkeypatch: pytest.MonkeyPatch) -> None:
-    def broken(*_args: object) -> str:
+    def broken(*_args: object) -> Calibrated:
         raise IntegrityError("UPDATE memberships …", {}, Exception("another constraint"))
 
     monkeypatch.setattr(calibration, "calibrate", broken)
@@ -172,8 +174,10 @@ async def test_a_share_set_in_a_queue_of_shares_rewords_the_others_so_the_words_
                                  make_config(team_of("U01A", "U02B", "U03C"), [make_queue("sales", shares)]))
     try:
         change = Calibration(queue="sales", slack_id="U01A", weight="60%")
-        said = await service.admin.calibrate(change, actor="U0BOSS")
-        assert "weight 60%" in said
+        calibrated = await service.admin.calibrate(change, actor="U0BOSS")
+        weight = calibrated.weight
+        assert weight is not None and (weight.before, weight.after) == ("20%", "60%")
+        assert "weight 60%" in admin_words.calibrated(calibrated)
         [standing] = await service.ledger.standings("sales")
         words = {s.slack_id: s.weight_text for s in standing.seats}
         assert words == {"U01A": "60%", "U02B": "15%", "U03C": "25%"}  # the others keep their 3:5

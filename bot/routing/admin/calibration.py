@@ -13,6 +13,7 @@ from fractions import Fraction
 from sqlalchemy import Connection, Select, insert, select, update
 
 from bot.routing import audit
+from bot.routing.admin.results import Calibrated, JoinedQueue, LeftQueue, Reading, Reweighed, SeatWeight
 from bot.routing.admin.roster import SeatState, config_problem
 from bot.routing.assignment.locks import lock_queues
 from bot.routing.availability.time_off import check_text, require_member
@@ -36,7 +37,7 @@ from bot.routing.fairness.weights import (
     weight_words,
 )
 from bot.routing.ledger.queues import OpenQueue, SeatInfo, eligible_seats, open_queue, save
-from bot.routing.results import Calibration
+from bot.routing.results import Calibration, MemberRef
 from bot.routing.team import TeamSettings, load_team
 from bot.store.models import Membership, SlackEvent, table_of
 
@@ -152,15 +153,27 @@ def apply_calibration(
     connection: Connection, team: TeamSettings, change: Calibration, now: datetime, actor: str
 ) -> OpenQueue:
     """Apply `change` to the opened queue's ledger (not saved; the caller saves or discards)."""
+    opened = _opened_for(connection, team, change, now)
+    _apply(opened, change, now)
+    return opened
+
+
+def _opened_for(connection: Connection, team: TeamSettings, change: Calibration, now: datetime) -> OpenQueue:
+    """The queue `change` is about, opened, once the change and its member are checked."""
     validate(change)
     opened = open_queue(connection, change.queue, team, now)
     if opened is None:
         raise NotFound(f"There is no queue named {change.queue!r}.")
-    info = opened.by_slack_id(change.slack_id)
-    if info is None:
+    if opened.by_slack_id(change.slack_id) is None:
         raise InvalidChange(
             f"{change.slack_id} is not in {change.queue}; add them to the queue first.", field="member"
         )
+    return opened
+
+
+def _apply(opened: OpenQueue, change: Calibration, now: datetime) -> None:
+    info = opened.by_slack_id(change.slack_id)
+    assert info is not None, "_opened_for checked the member is in the queue"
     rotation, seat = opened.rotation, info.seat
     if change.weight is not None and change.weight.strip():
         _reweigh(opened, parse_weight_input(change.weight, opened, change.slack_id))
@@ -169,7 +182,6 @@ def apply_calibration(
         rotation.adjust(seat, change.adjustment, [s.seat.id for s in eligible])
     if change.active is not None:
         info.facts = dataclasses.replace(info.facts, seat_active=change.active)
-    return opened
 
 
 def _reweigh(opened: OpenQueue, changes: Reweighing) -> None:
@@ -187,10 +199,13 @@ def _reweigh(opened: OpenQueue, changes: Reweighing) -> None:
 
 def calibrate(
     connection: Connection, team: TeamSettings, change: Calibration, now: datetime, actor: str
-) -> str:
+) -> Calibrated:
+    """Save `change` and audit it; what changed, for the front end to say."""
     if change.request_id is not None:
         _first_of_its_request(connection, change.request_id, now)
-    opened = apply_calibration(connection, team, change, now, actor)
+    opened = _opened_for(connection, team, change, now)
+    before = {s.seat.id: s.weight_text for s in opened.seats}
+    _apply(opened, change, now)
     info = opened.by_slack_id(change.slack_id)
     assert info is not None
     save(connection, opened, now)
@@ -201,11 +216,7 @@ def calibrate(
     weighed = bool(change.weight and change.weight.strip())
     if weighed:  # a share set in a queue of shares rewords the others' too
         _save_words(connection, [other for other in opened.seats if other is not info])
-    said = []
-    if weighed:
-        said.append(f"weight {info.weight_text}{_how_read(change.weight or '', info, opened)}")
     if change.adjustment:
-        said.append(f"adjustment {change.adjustment:+d}")
         audit.record(
             connection,
             now,
@@ -217,8 +228,6 @@ def calibrate(
             delta=change.adjustment,
             note=change.note,
         )
-    if change.active is not None:
-        said.append("active" if change.active else "inactive")
     audit.record(
         connection,
         now,
@@ -229,7 +238,9 @@ def calibrate(
         note=change.note,
         details={"weight": change.weight, "adjustment": change.adjustment, "active": change.active},
     )
-    return f"{info.name} in {opened.info.name}: " + (", ".join(said) if said else "no change") + "."
+    weight = _reweighed((change.weight or "").strip(), info, opened, before) if weighed else None
+    return Calibrated(opened.info.name, MemberRef(info.slack_id, info.name), weight, change.adjustment or 0,
+                      change.active)
 
 
 def _save_words(connection: Connection, seats: list[SeatInfo]) -> None:
@@ -238,17 +249,18 @@ def _save_words(connection: Connection, seats: list[SeatInfo]) -> None:
                            .values(weight_text=seat.weight_text))
 
 
-def _how_read(typed: str, info: SeatInfo, opened: OpenQueue) -> str:
-    """What a share became, when it is not the words it was typed in."""
-    if not typed.strip().endswith("%"):
-        return ""
-    if not is_share_words(info.weight_text):
-        return f" (for {typed.strip()} of {opened.info.name}'s leads: its members are weighed, not shared)"
-    others = [f"{s.name} {s.weight_text}" for s in opened.seats if s is not info]
-    if not others:
-        return ""
-    listed = ", ".join(others[:6]) + (f" and {len(others) - 6} more" if len(others) > 6 else "")
-    return f" (the others' shares made room: {listed})"
+def _reweighed(typed: str, info: SeatInfo, opened: OpenQueue, before: dict[int, str]) -> Reweighed:
+    """The seat's weight from `before` to now, and how what was typed was read: a share is
+    not always the words it was typed in (a weight in a queue of weights, others resized)."""
+    if not typed.endswith("%"):
+        reading = Reading.AS_TYPED
+    elif not is_share_words(info.weight_text):
+        reading = Reading.SHARE_AS_WEIGHT
+    else:
+        reading = Reading.SHARE
+    others = tuple(SeatWeight(MemberRef(s.slack_id, s.name), before[s.seat.id], s.weight_text)
+                   for s in opened.seats if s is not info) if reading is Reading.SHARE else ()
+    return Reweighed(typed, before[info.seat.id], info.weight_text, reading, others)
 
 
 def _first_of_its_request(connection: Connection, request_id: str, now: datetime) -> None:
@@ -277,7 +289,7 @@ def _request_key(request_id: str) -> str:
 
 def add_to_queue(
     connection: Connection, slack_id: str, queue: str, now: datetime, actor: str, weight: str | None = None
-) -> str:
+) -> JoinedQueue:
     check_text(queue, "queue name", field="queue")
     check_text(weight, "weight", MAX_WEIGHT_TEXT, field="weight")
     check_text(slack_id, "member", field="member")
@@ -299,7 +311,7 @@ def add_to_queue(
     ).first()
     if existing is not None and existing.in_config:
         raise InvalidChange(f"{member.name} is already in {queue}.", field="queue")
-    exact, words, room = _newcomer_weight(connection, queue, weight, now)
+    exact, words, made_room = _newcomer_weight(connection, queue, weight, now)
     values = dict(
         weight=exact,
         weight_text=words,
@@ -324,12 +336,12 @@ def add_to_queue(
     else:
         connection.execute(update(Membership).where(Membership.id == existing.id).values(**values))
     audit.record(connection, now, actor, "queue_add", member_id=member.id, queue_id=queue_row.id)
-    return f"{member.name} joined {queue}{room}, level with everyone (no catch-up flood)."
+    return JoinedQueue(queue, MemberRef(slack_id, member.name), words, made_room)
 
 
 def _newcomer_weight(connection: Connection, queue: str, weight: str | None,
-                     now: datetime) -> tuple[Fraction, str, str]:
-    """A newcomer's weight, words, and what that did to the others. In a queue of shares
+                     now: datetime) -> tuple[Fraction, str, bool]:
+    """A newcomer's weight, words, and whether the others made room. In a queue of shares
     (which the config wants all or none) they get an equal share, and the others' shares
     make room in proportion; elsewhere the weight given, by the config's rules, or 1."""
     opened = open_queue(connection, queue, load_team(connection), now)
@@ -338,7 +350,7 @@ def _newcomer_weight(connection: Connection, queue: str, weight: str | None,
             exact = weight_from_number(weight or "1")
         except WeightError as error:
             raise InvalidChange(f"Weight {error}; write 2 or 0.5.", field="weight") from None
-        return exact, weight_words(exact), ""
+        return exact, weight_words(exact), False
     share = round_to(Fraction(100, len(opened.seats) + 1), 2)
     if weight is not None:
         try:
@@ -349,7 +361,7 @@ def _newcomer_weight(connection: Connection, queue: str, weight: str | None,
             raise InvalidChange(f"{queue} gives each member a share of its leads: give a share like 18%.",
                                 field="weight")
     _reshare(connection, opened, _make_room(opened.seats, 100 - share, _places(share), queue), now)
-    return share, percent_words(share), f" with {percent_words(share)} (the others' shares made room)"
+    return share, percent_words(share), True
 
 
 def _reshare(connection: Connection, opened: OpenQueue, shares: Reweighing, now: datetime) -> None:
@@ -361,7 +373,8 @@ def _reshare(connection: Connection, opened: OpenQueue, shares: Reweighing, now:
     _save_words(connection, [info for info, _, _ in shares])
 
 
-def remove_from_queue(connection: Connection, slack_id: str, queue: str, now: datetime, actor: str) -> str:
+def remove_from_queue(connection: Connection, slack_id: str, queue: str, now: datetime,
+                      actor: str) -> LeftQueue:
     check_text(queue, "queue name", field="queue")
     check_text(slack_id, "member", field="member")
     member = require_member(connection, slack_id)
@@ -380,22 +393,23 @@ def remove_from_queue(connection: Connection, slack_id: str, queue: str, now: da
     )
     if result.rowcount == 0:
         raise InvalidChange(f"{member.name} is not in {queue}.", field="queue")
-    grown = _grow_shares(connection, queue, now)
+    left = _grow_shares(connection, LeftQueue(queue, MemberRef(slack_id, member.name)), now)
     audit.record(connection, now, actor, "queue_remove", member_id=member.id, queue_id=queue_row.id)
-    return f"{member.name} left {queue}{grown}; their history stays in the reports."
+    return left
 
 
-def _grow_shares(connection: Connection, queue: str, now: datetime) -> str:
+def _grow_shares(connection: Connection, left: LeftQueue, now: datetime) -> LeftQueue:
     """In a queue of shares the others' grow in proportion to make 100% again (as the config
-    wants); one left alone gets weight 1, every lead."""
-    opened = open_queue(connection, queue, load_team(connection), now)
+    wants); one left alone gets weight 1, every lead. `left`, saying which of these happened."""
+    opened = open_queue(connection, left.queue, load_team(connection), now)
     if opened is None or not queue_of_shares(opened.seats):
-        return ""
+        return left
     if len(opened.seats) == 1:
-        _reshare(connection, opened, [(opened.seats[0], Fraction(1), "1")], now)
-        return f"; {opened.seats[0].name} is alone in it, with every lead"
-    _reshare(connection, opened, _make_room(opened.seats, Fraction(100), 2, queue), now)
-    return "; the others' shares grew to make 100% again"
+        alone = opened.seats[0]
+        _reshare(connection, opened, [(alone, Fraction(1), "1")], now)
+        return dataclasses.replace(left, left_alone=MemberRef(alone.slack_id, alone.name))
+    _reshare(connection, opened, _make_room(opened.seats, Fraction(100), 2, left.queue), now)
+    return dataclasses.replace(left, shares_grew=True)
 
 
 def select_queue(name: str) -> Select[int, str]:

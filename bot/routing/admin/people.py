@@ -13,7 +13,7 @@ The config file and Slack both change the team, so the rule between them is:
   are the file's, a Slack removal of them is undone);
 - a person added in Slack whom the applied file does not name is kept, with their queues and
   ledgers (the mark `members.slack_added_at`, cleared once a file names them). To take
-  them out: `/rotation remove @member`.
+  them out: a remove (in Slack, `/rotation remove @member`).
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from sqlalchemy import Connection, func, select, text, update
 from bot.config.schema import MemberConfig
 from bot.routing import audit
 from bot.routing.admin import calibration
+from bot.routing.admin.results import Calibrated, LimitsSet, PersonAdded, PersonRemoved, QueueAdd
 from bot.routing.admin.roster import CONFIG_LOCK_ID, RESETTABLE
 from bot.routing.assignment.locks import lock_all_queues, lock_queues
 from bot.routing.availability.time_off import check_text
@@ -85,29 +86,29 @@ class PersonChange:
         return self.capacity is not KEEP or self.working_hours is not KEEP
 
 
-@dataclass(frozen=True, slots=True)
-class PersonAdded:
-    member: MemberRef
-    joined_rotation: bool  # new to the rotation (or back in it)
-    queues: tuple[str, ...]
-    lines: tuple[str, ...]  # what was done, one sentence a queue or limit
+class NoCatchAllRule(InvalidChange):
+    """An add that names no queue, in a team whose rules have no catch-all: say which queues
+    (a front end may say how: Slack names its command)."""
+
+    def __init__(self) -> None:
+        super().__init__("The routing config has no catch-all rule, so say which queues. "
+                         "Nothing was changed.", field="queues")
 
 
-@dataclass(frozen=True, slots=True)
-class PersonRemoved:
-    member: MemberRef
-    whole_rotation: bool
-    queues: tuple[str, ...]
-    open_offers: int  # leads still offered to them (the SLA moves them, or a reassign)
-    lines: tuple[str, ...]
+class NotInRotation(NotFound):
+    """A remove of someone who is not in the rotation (a front end may name them its own way)."""
+
+    def __init__(self, slack_id: str) -> None:
+        super().__init__(f"{slack_id} is not in the rotation, so there is nothing to remove; "
+                         "nothing was changed.")
+        self.slack_id = slack_id
 
 
 def catch_all_queue(team: TeamSettings) -> str:
     """The queue of the rule with no `when`: where `add` puts a person named with no queue."""
     rule = next((r for r in team.rules if not r.get("when")), None)
     if rule is None:
-        raise InvalidChange("The routing config has no catch-all rule, so say which queues: "
-                            "`/rotation add @member to QUEUE`. Nothing was changed.", field="queues")
+        raise NoCatchAllRule()
     return str(rule["queue"])
 
 
@@ -170,7 +171,7 @@ def add_person(connection: Connection, change: PersonChange, now: datetime, acto
     lock_queues(connection, [*queues, *(_seat_queues(connection, existing.id) if existing else [])])
     in_rotation = existing is not None and existing.in_config
     person = checked_profile(change, existing if in_rotation else None)
-    lines: list[str] = []
+    limits: LimitsSet | None = None
     values = dict(name=person.name, email=person.email, timezone=person.timezone, capacity=person.capacity,
                   working_hours=person.working_hours, updated_at=now)
     if existing is None:
@@ -181,13 +182,14 @@ def add_person(connection: Connection, change: PersonChange, now: datetime, acto
                            .values(active=True, in_config=True, **values))
     elif change.limits:
         connection.execute(update(Member).where(Member.id == existing.id).values(**values))
-        lines.append(_limits_words(person))
+        limits = LimitsSet(MemberRef(slack_id, person.name), person.capacity, person.working_hours)
     if not in_rotation:
         connection.execute(update(Member).where(Member.slack_id == slack_id).values(slack_added_at=now))
     member_id = connection.execute(select(Member.id).where(Member.slack_id == slack_id)).scalar_one()
+    seats: list[QueueAdd] = []
     for queue in queues:
         try:
-            lines.append(_into_queue(connection, team, slack_id, member_id, queue, change.weight, now, actor))
+            seats.append(_into_queue(connection, team, slack_id, member_id, queue, change.weight, now, actor))
         except InvalidChange as refused:  # the calibration's words, said of this queue; all rolls back
             said = str(refused).rstrip(".")
             raise InvalidChange(f"{queue}: {said}. Nothing was changed.", field=refused.field) from None
@@ -198,17 +200,11 @@ def add_person(connection: Connection, change: PersonChange, now: datetime, acto
                      details={"queues": queues, "weight": change.weight, "capacity": person.capacity,
                               "working_hours": person.working_hours, "timezone": person.timezone,
                               "email": person.email})
-    return PersonAdded(MemberRef(slack_id, person.name), not in_rotation, tuple(queues), tuple(lines))
-
-
-def _limits_words(person: MemberConfig) -> str:
-    capacity = f"capacity {person.capacity}" if person.capacity else "no capacity limit"
-    hours = f"working hours {person.working_hours}" if person.working_hours else "no working hours"
-    return f"{person.name}: {capacity}, {hours}."
+    return PersonAdded(MemberRef(slack_id, person.name), not in_rotation, tuple(queues), limits, tuple(seats))
 
 
 def _into_queue(connection: Connection, team: TeamSettings, slack_id: str, member_id: int, queue: str,
-                weight: str | None, now: datetime, actor: str) -> str:
+                weight: str | None, now: datetime, actor: str) -> QueueAdd:
     """Seat the person in `queue` level with everyone, or (already there) set only the weight."""
     seat = connection.execute(
         select(Membership.in_config, Membership.weight_text)
@@ -216,13 +212,19 @@ def _into_queue(connection: Connection, team: TeamSettings, slack_id: str, membe
         .where(Queue.name == queue, Membership.member_id == member_id)).first()
     if seat is not None and seat.in_config:
         if weight is None or not weight.strip():
-            return f"Already in {queue} (weight {seat.weight_text}); nothing changed there."
-        return calibration.calibrate(connection, team, _weighing(queue, slack_id, weight), now, actor)
+            return QueueAdd(queue, seat.weight_text)
+        weighed = calibration.calibrate(connection, team, _weighing(queue, slack_id, weight), now, actor)
+        return QueueAdd(queue, _words_now(weighed, seat.weight_text), weighed=weighed)
     if weight is None or _fits_newcomer(connection, team, queue, weight, now):
-        return calibration.add_to_queue(connection, slack_id, queue, now, actor, weight)
+        joined = calibration.add_to_queue(connection, slack_id, queue, now, actor, weight)
+        return QueueAdd(queue, joined.weight, joined=joined)
     joined = calibration.add_to_queue(connection, slack_id, queue, now, actor)
-    said = calibration.calibrate(connection, team, _weighing(queue, slack_id, weight), now, actor)
-    return f"{joined} {said}"
+    weighed = calibration.calibrate(connection, team, _weighing(queue, slack_id, weight), now, actor)
+    return QueueAdd(queue, _words_now(weighed, joined.weight), joined=joined, weighed=weighed)
+
+
+def _words_now(weighed: Calibrated, before: str) -> str:
+    return weighed.weight.after if weighed.weight is not None else before
 
 
 def _weighing(queue: str, slack_id: str, weight: str) -> Calibration:
@@ -251,16 +253,15 @@ def remove_person(connection: Connection, slack_id: str, queue: str | None, now:
     check_text(slack_id, "member", field="member")
     member = connection.execute(select(table_of(Member)).where(Member.slack_id == slack_id)).first()
     if member is None or not member.in_config:
-        raise NotFound(f"<@{slack_id}> is not in the rotation, so there is nothing to remove; "
-                       "nothing was changed.")
+        raise NotInRotation(slack_id)
     ref = MemberRef(slack_id, member.name)
     if queue is not None:
         name = _queue_names(connection, load_team(connection), (queue,))[0]
-        said = calibration.remove_from_queue(connection, slack_id, name, now, actor)
-        return PersonRemoved(ref, False, (name,), 0, (said,))
+        left = calibration.remove_from_queue(connection, slack_id, name, now, actor)
+        return PersonRemoved(ref, False, (name,), 0, (left,))
     seats = _seat_queues(connection, member.id)
     lock_queues(connection, seats)
-    lines = [calibration.remove_from_queue(connection, slack_id, name, now, actor) for name in seats]
+    lefts = [calibration.remove_from_queue(connection, slack_id, name, now, actor) for name in seats]
     connection.execute(update(Member).where(Member.id == member.id)
                        .values(in_config=False, active=False, updated_at=now))
     connection.execute(update(Member).where(Member.id == member.id).values(slack_added_at=None))
@@ -269,7 +270,7 @@ def remove_person(connection: Connection, slack_id: str, queue: str | None, now:
         Assignment.member_id == member.id, Assignment.state == "offered")).scalar_one()
     audit.record(connection, now, actor, "person_remove", member_id=member.id,
                  details={"queues": seats, "open_offers": offered})
-    return PersonRemoved(ref, True, tuple(seats), offered, tuple(lines))
+    return PersonRemoved(ref, True, tuple(seats), offered, tuple(lefts))
 
 
 def _seat_queues(connection: Connection, member_id: int) -> list[str]:

@@ -12,8 +12,9 @@ from sqlalchemy.exc import IntegrityError
 from bot.config.schema import RoutingConfig
 from bot.routing.admin import calibration, people, roster
 from bot.routing.admin.history import PAGE, HistoryPage, member_history
-from bot.routing.admin.people import PersonAdded, PersonChange, PersonRemoved
+from bot.routing.admin.people import PersonChange
 from bot.routing.admin.preview import preview
+from bot.routing.admin.results import Calibrated, JoinedQueue, LeftQueue, PersonAdded, PersonRemoved
 from bot.routing.availability import time_off
 from bot.routing.errors import AlreadyDone
 from bot.routing.results import Calibration, PreviewPick
@@ -46,7 +47,7 @@ class AdminService:
         """The members a plain-text name like `@alice` may mean (see time_off.slack_ids_named)."""
         return await self.transactions.read(lambda c: time_off.slack_ids_named(c, word))
 
-    async def calibrate(self, change: Calibration, *, actor: str) -> str:
+    async def calibrate(self, change: Calibration, *, actor: str) -> Calibrated:
         try:
             return await self.transactions.run(
                 lambda c: calibration.calibrate(c, load_team(c), change, self._now(), actor))
@@ -58,11 +59,12 @@ class AdminService:
             # the same request, run at the same moment by another replica: it committed first
             raise AlreadyDone("This calibration was already saved.") from None
 
-    async def add_to_queue(self, slack_id: str, queue: str, *, actor: str, weight: str | None = None) -> str:
+    async def add_to_queue(self, slack_id: str, queue: str, *, actor: str,
+                           weight: str | None = None) -> JoinedQueue:
         return await self.transactions.run(
             lambda c: calibration.add_to_queue(c, slack_id, queue, self._now(), actor, weight))
 
-    async def remove_from_queue(self, slack_id: str, queue: str, *, actor: str) -> str:
+    async def remove_from_queue(self, slack_id: str, queue: str, *, actor: str) -> LeftQueue:
         return await self.transactions.run(
             lambda c: calibration.remove_from_queue(c, slack_id, queue, self._now(), actor))
 

@@ -15,10 +15,12 @@ import yaml
 from factories import make_config, make_queue, make_service, team_of
 
 from bot.config.routing import ConfigInvalid, load_text
+from bot.routing.admin.results import Reading, Reweighed
 from bot.routing.clock import ManualClock
 from bot.routing.errors import InvalidChange
 from bot.routing.results import Calibration
 from bot.routing.service import RoutingService
+from bot.slack import admin_words
 
 SHARED = [{"slack_id": "U01A", "share": "18%"}, {"slack_id": "U02B", "share": "18%"},
           {"slack_id": "U03C", "share": "32%"}, {"slack_id": "U04D", "share": "32%"}]
@@ -105,10 +107,11 @@ async def test_the_example_config_round_trips(service: RoutingService) -> None:
 async def test_an_accepted_calibration_exports_a_config_that_applies_again(
         service: RoutingService, queue: str, member: str, typed: str, words: str) -> None:
     """A weight, share or priority at the edges of what the config takes, typed in Slack."""
-    said = await service.admin.calibrate(Calibration(queue=queue, slack_id=member, weight=typed),
-                                         actor="U0BOSS")
+    calibrated = await service.admin.calibrate(Calibration(queue=queue, slack_id=member, weight=typed),
+                                               actor="U0BOSS")
     held = await weights(service)
-    assert held[(queue, member)][1] == words and f"weight {words}" in said
+    assert calibrated.weight is not None and calibrated.weight.after == words
+    assert held[(queue, member)][1] == words and f"weight {words}" in admin_words.calibrated(calibrated)
     shared = [w for (q, _), (w, _) in held.items() if q == "shared"]
     assert sum(shared) == 100 and all(w > 0 for w in shared)  # a queue of shares still makes 100%
     await assert_export_applies_again_to_the_same_weights(service)
@@ -150,17 +153,22 @@ async def test_a_huge_exponent_is_refused_at_once(service: RoutingService) -> No
 async def test_a_share_in_a_queue_of_weights_is_said_to_be_a_weight(service: RoutingService) -> None:
     """18% in a queue of weights: saved as the weight that gives it, and the answer says so."""
     change = Calibration(queue="weighed", slack_id="U01A", weight="18%")
-    said = await service.admin.calibrate(change, actor="U0BOSS")
-    assert said == ("U01A in weighed: weight 0.878 (for 18% of weighed's leads: its members are weighed, "
-                    "not shared).")
+    calibrated = await service.admin.calibrate(change, actor="U0BOSS")
+    assert calibrated.weight == Reweighed("18%", "1", "0.878", Reading.SHARE_AS_WEIGHT)
+    assert admin_words.calibrated(calibrated) == (
+        "U01A in weighed: weight 0.878 (for 18% of weighed's leads: its members are weighed, not shared).")
     seat = next(s for s in (await service.ledger.standings("weighed"))[0].seats if s.slack_id == "U01A")
     assert abs(seat.target_share - Fraction(18, 100)) < Fraction(1, 10000)
 
 
 async def test_a_share_in_a_queue_of_shares_makes_room_in_proportion(service: RoutingService) -> None:
     """20% for one of 18/18/32/32: the others shrink 18:32:32 to make 100% in 2 decimals."""
-    said = await service.admin.calibrate(Calibration(queue="shared", slack_id="U01A", weight="20%"),
-                                         actor="U0BOSS")
+    calibrated = await service.admin.calibrate(Calibration(queue="shared", slack_id="U01A", weight="20%"),
+                                               actor="U0BOSS")
+    assert calibrated.weight is not None and calibrated.weight.reading is Reading.SHARE
+    assert [(o.member.slack_id, o.before, o.after) for o in calibrated.weight.others] == [
+        ("U02B", "18%", "17.56%"), ("U03C", "32%", "31.22%"), ("U04D", "32%", "31.22%")]
+    said = admin_words.calibrated(calibrated)
     assert "the others' shares made room: U02B 17.56%, U03C 31.22%, U04D 31.22%" in said
     held = await weights(service)
     assert [held[("shared", s)][0] for s in ("U01A", "U02B", "U03C", "U04D")] == [
@@ -170,19 +178,22 @@ async def test_a_share_in_a_queue_of_shares_makes_room_in_proportion(service: Ro
 async def test_joining_and_leaving_a_queue_of_shares_keeps_it_at_100(service: RoutingService) -> None:
     """Add a member to a queue of shares (it gave weight 1 beside shares), then remove members
     until one is left (the shares no longer made 100%): every export still applies."""
-    said = await service.admin.add_to_queue("U05E", "shared", actor="U0BOSS")
-    assert "with 20% (the others' shares made room)" in said
+    joined = await service.admin.add_to_queue("U05E", "shared", actor="U0BOSS")
+    assert (joined.weight, joined.made_room) == ("20%", True)
+    assert "with 20% (the others' shares made room)" in admin_words.joined_queue(joined)
     held = await weights(service)
     assert held[("shared", "U05E")] == (20, "20%")
     assert sum(w for (q, _), (w, _) in held.items() if q == "shared") == 100
     await assert_export_applies_again_to_the_same_weights(service)
     for member in ("U01A", "U02B", "U03C"):
-        said = await service.admin.remove_from_queue(member, "shared", actor="U0BOSS")
+        left = await service.admin.remove_from_queue(member, "shared", actor="U0BOSS")
         assert sum(w for (q, _), (w, _) in (await weights(service)).items() if q == "shared") in (100, 1)
         await assert_export_applies_again_to_the_same_weights(service)
     held = await weights(service)
-    assert "the others' shares grew to make 100% again" in said
-    await service.admin.remove_from_queue("U05E", "shared", actor="U0BOSS")
+    assert left.shares_grew and left.left_alone is None
+    assert "the others' shares grew to make 100% again" in admin_words.left_queue(left)
+    alone = await service.admin.remove_from_queue("U05E", "shared", actor="U0BOSS")
+    assert alone.left_alone is not None and alone.left_alone.slack_id == "U04D" and not alone.shares_grew
     assert (await weights(service))[("shared", "U04D")] == (1, "1")  # alone: every lead, as a weight
     await assert_export_applies_again_to_the_same_weights(service)
     await service.admin.add_to_queue("U01A", "shared", actor="U0BOSS")  # a queue of weights again

@@ -14,9 +14,11 @@ from sqlalchemy import func, select
 
 from bot.config.routing import load_text
 from bot.routing.admin.people import PersonChange, Profile
+from bot.routing.admin.results import QueueAdd
 from bot.routing.clock import ManualClock
 from bot.routing.errors import InvalidChange, NotFound
 from bot.routing.service import RoutingService
+from bot.slack import admin_words
 from bot.store.models import AuditEvent, Member, Membership
 
 BOSS = "U0BOSS"
@@ -90,7 +92,8 @@ async def test_adding_someone_already_there_changes_only_what_is_said(database_u
         await service.assignment.route({"id": f"L-{i}"})
     before_lags, before_counts = await lags(service), await counts(service)
     again = await service.admin.add_person(PersonChange(Profile("U01A", "Someone Else")), actor=BOSS)
-    assert not again.joined_rotation and "nothing changed" in again.lines[0]
+    assert not again.joined_rotation and again.seats == (QueueAdd("q", "1"),)  # neither joined nor weighed
+    assert "nothing changed" in admin_words.queue_add(again.seats[0])
     assert (await lags(service), await counts(service)) == (before_lags, before_counts)
     assert (await service.availability.member_status("U01A")).name == "U01A".title()  # not renamed
     await service.admin.add_person(PersonChange(Profile("U01A", "x"), ("q",), "3"), actor=BOSS)
