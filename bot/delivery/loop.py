@@ -11,7 +11,9 @@ are being sent or sent-and-unrecorded, and a SIGKILL repeats at most that many (
 flight), however fast Slack answers. Each transport is a lane of its own (DMs and channel posts
 share Slack's), so a webhook or CRM that hangs fills only its own slots: a rep's DM never waits
 behind it. A round does not claim the kinds of a lane whose slots are all taken and as many
-again wait, so its messages do not crowd the others out of the batch either. A
+again wait, so its messages do not crowd the others out of the batch either; such a claim
+says nothing about that lane's own due messages, so the first round after the lane has room
+claims again (a backlog drains batch after batch, not one batch per poll interval). A
 finished send wakes the next round, which starts at most `min_interval` after the last one:
 a burst costs a transaction per few milliseconds (every outcome finished meanwhile rides in
 it), not one per message.
@@ -128,6 +130,7 @@ class DeliveryLoop:
         self._holding: set[int] = set()  # ids sent or being sent whose outcome is not yet recorded
         self._finished: list[Outcome] = []  # outcomes for the next round to record
         self._may_be_due = True  # whether the next round should claim (False: it only records)
+        self._unlooked: set[str] = set()  # lanes left out of the last short claim: due, maybe
         self._settled = asyncio.Event()  # a send finished: its outcome is waiting to be recorded
         self._stopped = False
 
@@ -207,6 +210,8 @@ class DeliveryLoop:
                 self._may_be_due = True  # retries and run-out leases come due with time
             # A round that only records (sends finished, nothing known to be due) claims nothing.
             crowded = self._crowded()  # their waiting sends do not take the others' room
+            if self._unlooked - set(crowded):  # left out of the last claim, with room again now
+                self._may_be_due = True
             room = (self.batch_size - (len(self._in_flight) - len(self._handed))
                     + sum(self._waiting_claimed[lane] for lane in crowded)) if self._may_be_due else 0
             if room > 0:
@@ -215,8 +220,10 @@ class DeliveryLoop:
             claimed = await self._round(room, stop)
             if claimed is None:  # the database failed: look again next round
                 claimed, self._may_be_due = [], True
-            elif room > 0:
+            elif room > 0:  # fewer than asked for: nothing more is due but of the lanes left
+                # out (crowded), which may have messages waiting: claimed once they have room
                 self._may_be_due = len(claimed) >= room
+                self._unlooked = set() if self._may_be_due else set(crowded)
             for message in claimed:
                 self._start(message)
             if not (claimed and len(claimed) >= room):  # else more are probably due
