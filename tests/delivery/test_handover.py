@@ -16,6 +16,7 @@ from bot.delivery.child import _listen
 from bot.delivery.handover import WAKE, read_order, take_line
 from bot.delivery.loop import MAX_DELAY, DeliveryLoop
 from bot.delivery.transports import DeliveryError, Message
+from bot.routing.assignment.batch import Batch
 from bot.routing.clock import ManualClock
 from bot.routing.service import RoutingService
 
@@ -114,14 +115,15 @@ async def test_while_the_taker_is_behind_new_leads_messages_are_written_due_for_
     assert [o.lead_id for o in handed] == ["L-2", "L-2"] and woken == [None]
 
 
-async def test_a_failed_transaction_hands_nothing_over(service: RoutingService) -> None:
+async def test_a_failed_transaction_hands_nothing_over(service: RoutingService,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     handed: list[Message] = []
     service.transactions.hand_over_to(handed.extend, lease=LEASE)
 
     def broken(batch: Any) -> list[Message]:
         raise RuntimeError("the disk is full")
 
-    service.assignment.router.finish = broken  # type: ignore[method-assign]
+    monkeypatch.setattr(Batch, "finish", broken)  # the batch writes everything, its messages last
     with pytest.raises(RuntimeError):
         await service.assignment.route({"id": "L-1"})
     assert handed == [] and await outbox_rows(service.db) == []

@@ -1,90 +1,78 @@
-"""Routing several new leads in one transaction, writing their rows once at the end.
+"""One transaction's placements, written once at the end: the one write path of an offer.
 
-The team row and each queue's ledger are read once and kept in memory (the
-transaction holds their locks); leads, assignments, outbox messages and open-lead
-counts are inserted with one statement each when the batch finishes. A lone lead is
-a batch of one. This keeps an assignment to a handful of statements per batch.
+New leads (several at once under group commit, or a lone lead as a batch of one) and
+re-offers (a pass, an SLA miss, a waiting lead placed, a manager's reassign) are decided the
+same way and written here the same way. The team row and each queue's ledger are read
+once and kept in memory (the transaction holds their locks); leads, assignments, outbox
+messages and open-lead counts are written with one statement each when the batch
+finishes. This keeps an assignment to a handful of statements per batch.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import Connection, bindparam, select
 
+from bot.routing.assignment import owed
 from bot.routing.assignment.accounts import account_key
+from bot.routing.assignment.decision import Decision
 from bot.routing.assignment.lead_lookup import lead_explanation
-from bot.routing.assignment.locks import lock_queues
+from bot.routing.assignment.locks import OpenLeads, lock_queues
 from bot.routing.ledger.cache import LedgerCache
 from bot.routing.ledger.queues import (
     OpenQueue,
     SeatInfo,
     check_capacity,
-    open_queue,
     save,
     sticky_owner,
     sticky_owners,
 )
 from bot.routing.outbox import Message, Outbox
-from bot.routing.results import MemberRef, RouteOutcome
 from bot.routing.rules.matching import RuleResult, first_match
-from bot.routing.team import load_team
-from bot.store.models import Assignment, Lead, Member, table_of
+from bot.routing.team import TeamSettings, load_team
+from bot.store.models import Assignment, Lead, table_of
 
 LEADS = table_of(Lead)
 ASSIGNMENTS = table_of(Assignment)
-MEMBERS = table_of(Member)
-INSERT_ASSIGNMENTS = ASSIGNMENTS.insert().returning(ASSIGNMENTS.c.id, sort_by_parameter_order=True)
+# Matched back by lead id (a batch offers each of its leads once), not by row order: ordered
+# RETURNING would make SQLite insert row by row, SQLite promising no order of its own.
+INSERT_ASSIGNMENTS = ASSIGNMENTS.insert().returning(ASSIGNMENTS.c.lead_id, ASSIGNMENTS.c.id)
 KNOWN_IDS = select(LEADS.c.id).where(LEADS.c.id.in_(bindparam("lead_ids", expanding=True)))
-ADD_OPEN_LEADS = (
-    update(MEMBERS)
-    .where(MEMBERS.c.id == bindparam("member_id"))
-    .values(open_leads=MEMBERS.c.open_leads + bindparam("delta"))
+REOFFERED_LEAD = (
+    LEADS.update()
+    .where(LEADS.c.id == bindparam("lead_id"))
+    .values(status=bindparam("status"), queue=bindparam("queue"), rule=bindparam("rule"),
+            reason=bindparam("reason"), explanation=bindparam("explanation"),
+            account_key=bindparam("account_key"))
 )
 
 
-@dataclass(slots=True)
-class Decision:
-    """A new lead's decision; its assignment id is known once the batch has finished."""
-
-    lead_id: str
-    fields: dict[str, Any]
-    status: str
-    queue: str | None
-    rule: str | None
-    winner: SeatInfo | None
-    opened: OpenQueue | None
-    explanation: dict[str, Any]
-    assignment: dict[str, Any] | None = None
-    assignment_id: int | None = None
-    repeat_of: Decision | None = None  # the same id twice in one batch: the first decides
-
-    @property
-    def repeat(self) -> bool:
-        return self.repeat_of is not None
-
-    def outcome(self) -> RouteOutcome:
-        winner = self.winner
-        return RouteOutcome(
-            lead_id=self.lead_id,
-            created=not self.repeat,
-            status=self.status,
-            queue=self.queue,
-            rule=self.rule,
-            assignee=MemberRef(winner.slack_id, winner.name) if winner else None,
-            explanation=self.explanation,
-            assignment_id=(self.repeat_of or self).assignment_id,
-        )
-
-
 class Batch:
-    def __init__(self, connection: Connection, now: datetime, lease_until: datetime | None = None) -> None:
+    """Made by `Router.batch`. `open_leads` carries counts the caller already changed (an
+    offer it ended), written with the batch's own in the one lock order; `locked` says the
+    caller has locked the queues the batch may write (`bot.routing.assignment.locks`)."""
+
+    def __init__(
+        self,
+        connection: Connection,
+        now: datetime,
+        *,
+        ledgers: LedgerCache,
+        webhook: bool,
+        lease_until: datetime | None = None,
+        team: TeamSettings | None = None,
+        open_leads: OpenLeads | None = None,
+        locked: bool = False,
+    ) -> None:
         self.connection = connection
         self.now = now
-        self.team = load_team(connection)
+        self.team = team if team is not None else load_team(connection)
+        self.ledgers = ledgers
+        self.webhook = webhook
         self.queues: dict[str, OpenQueue | None] = {}
         self.decisions: dict[str, Decision] = {}
         self.known_ids: set[str] | None = None
@@ -93,9 +81,10 @@ class Batch:
         # Per queue: the batch's accounts and who held them before the batch.
         self._stored_owners: dict[int, tuple[set[str], dict[str, int]]] = {}
         self.outbox = Outbox(now, lease_until)  # leased: the messages are handed over (see outbox)
-        self._open_leads: Counter[int] = Counter()
+        self.open_leads = open_leads if open_leads is not None else OpenLeads()
+        self._placed: Counter[int] = Counter()  # leads this batch gave each member
         self.matches: dict[str, list[RuleResult]] = {}
-        self._locked = False
+        self._locked = locked
 
     def prefetch(self, leads: list[tuple[str, dict[str, Any]]]) -> None:
         """One query for which ids were seen before, instead of one per lead; the fields
@@ -141,16 +130,14 @@ class Batch:
     def maybe_known(self, lead_id: str) -> bool:
         return self.known_ids is None or lead_id in self.known_ids
 
-    def queue(self, name: str, ledgers: LedgerCache | None = None) -> OpenQueue | None:
-        """The queue's ledger for this batch, opened once (through `ledgers` when given: the
-        one kept since an earlier transaction, if it is current)."""
+    def queue(self, name: str) -> OpenQueue | None:
+        """The queue's ledger for this batch, opened once (the one kept since an earlier
+        transaction when it is current, see `bot.routing.ledger.cache`); every queue opened
+        is saved when the batch finishes."""
         if not self._locked:  # a batch that was not prefetched: one lead, one fallback chain
             self._lock({name})
         if name not in self.queues:
-            if ledgers is not None:
-                opened = ledgers.open(self.connection, name, self.team, self.now)
-            else:
-                opened = open_queue(self.connection, name, self.team, self.now)
+            opened = self.ledgers.open(self.connection, name, self.team, self.now)
             if opened is not None:
                 self._count_batch_leads(opened)
             self.queues[name] = opened
@@ -160,7 +147,7 @@ class Batch:
         """A queue opened mid-batch reads open counts from before the batch's leads
         (they are written in `finish`); add those leads, or a capped member shared with an
         earlier queue looks free and the whole batch fails its capacity check."""
-        for member_id, taken in self._open_leads.items():
+        for member_id, taken in self._placed.items():
             info = opened.by_member(member_id)
             if info is not None and taken:
                 _count_open(opened, info, taken, seat_too=True)
@@ -170,59 +157,57 @@ class Batch:
         winner, opened = decision.winner, decision.opened
         if winner is None or opened is None:
             return
-        self._open_leads[winner.seat.member_id] += 1
+        self._placed[winner.seat.member_id] += 1
+        self.open_leads.add(winner.seat.member_id, +1)
         self._opened_a_lead(winner.seat.member_id, winner)
-        key = (decision.assignment or {}).get("account_key")
-        if key:
-            self.sticky_owners[(opened.info.id, key)] = winner.seat.member_id
+        if decision.account_key:
+            self.sticky_owners[(opened.info.id, decision.account_key)] = winner.seat.member_id
 
     def _opened_a_lead(self, member_id: int, winner: SeatInfo) -> None:
         """Keep capacity right for this member's seats in every queue the batch holds."""
         for opened in self.queues.values():
             info = opened.by_member(member_id) if opened else None
-            if opened is not None and info is not None:
-                _count_open(opened, info, 1, seat_too=info is not winner)  # charging counted the winner's
+            if opened is not None and info is not None:  # charging counted the winner's seat
+                _count_open(opened, info, 1, seat_too=info.seat is not winner.seat)
 
-    def finish(self, owe: Any) -> list[Message]:
-        """Write ledgers, leads, assignments, open counts and owed messages; `owe(outbox,
-        decision)` adds the messages an assignment owes once its id is known. The messages
-        to hand over once committed (none unless the outbox is leased)."""
+    def finish(self) -> list[Message]:
+        """Write ledgers, leads, assignments, owed messages and open counts, in the lock
+        order of `bot.routing.assignment.locks`. The messages to hand over once committed
+        (none unless the outbox is leased)."""
         connection = self.connection
         for opened in self.queues.values():
             if opened is not None:
                 save(connection, opened, self.now)
-        fresh = [d for d in self.decisions.values() if not d.repeat]
-        if fresh:
-            connection.execute(
-                LEADS.insert(),
-                [
-                    dict(
-                        id=d.lead_id,
-                        fields=d.fields,
-                        received_at=self.now,
-                        status=d.status,
-                        queue=d.queue,
-                        rule=d.rule,
-                        reason=None if d.winner else d.explanation.get("reason"),
-                        explanation=lead_explanation(d.explanation, assigned=d.assignment is not None),
-                        account_key=(d.assignment or {}).get("account_key"),
-                    )
-                    for d in fresh
-                ],
-            )
-        assigned = [d for d in fresh if d.assignment is not None]
+        decided = [d for d in self.decisions.values() if not d.repeat]
+        if fresh := [d for d in decided if not d.reoffer]:
+            connection.execute(LEADS.insert(), [dict(id=d.lead_id, fields=d.fields, received_at=self.now,
+                                                     **_lead_columns(d)) for d in fresh])
+        if again := [d for d in decided if d.reoffer]:
+            connection.execute(REOFFERED_LEAD, [dict(lead_id=d.lead_id, **_lead_columns(d)) for d in again])
+        assigned = [d for d in decided if d.assignment is not None]
         if assigned:
             rows = [d.assignment for d in assigned if d.assignment is not None]
-            ids = connection.execute(INSERT_ASSIGNMENTS, rows).scalars().all()
-            for decision, assignment_id in zip(assigned, ids, strict=True):
-                decision.assignment_id = assignment_id
-                owe(self.outbox, decision)
-        if self._open_leads:
-            connection.execute(  # in ascending member id: the lock order (bot.routing.assignment.locks)
-                ADD_OPEN_LEADS, [{"member_id": m, "delta": n} for m, n in sorted(self._open_leads.items())]
-            )
-            check_capacity(connection, [d.winner for d in assigned if d.winner is not None])
+            ids: dict[str, int] = {lead_id: id_ for lead_id, id_ in connection.execute(INSERT_ASSIGNMENTS, rows)}
+            for decision in assigned:
+                decision.assignment_id = ids[decision.lead_id]
+        crm = owed.has_crm(self.team)
+        for decision in decided:
+            owed.owe(self.outbox, decision, webhook=self.webhook, crm=crm)
+        self.open_leads.write(connection)
+        check_capacity(connection, [d.winner for d in assigned if d.winner is not None])
         return self.outbox.flush(connection)
+
+
+def _lead_columns(decision: Decision) -> dict[str, Any]:
+    """What a decision sets on its lead's row (inserted when new, updated when re-offered)."""
+    return dict(
+        status=decision.status,
+        queue=decision.queue,
+        rule=decision.rule,
+        reason=decision.reason,
+        explanation=lead_explanation(decision.explanation, assigned=decision.assignment is not None),
+        account_key=decision.account_key,
+    )
 
 
 def _count_open(opened: OpenQueue, info: SeatInfo, leads: int, *, seat_too: bool) -> None:

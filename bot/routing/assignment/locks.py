@@ -153,7 +153,8 @@ class OpenLeads:
         return any(self._deltas.values())
 
     def write(self, connection: Connection) -> None:
-        for member_id, delta in sorted(self._deltas.items()):
-            if delta:
-                change_open_leads(connection, member_id, delta)
+        """One statement for all: its rows run in the order given, ascending member id."""
+        moved = [(member_id, delta) for member_id, delta in sorted(self._deltas.items()) if delta]
+        if moved:
+            change_open_leads(connection, moved)
         self._deltas.clear()

@@ -15,12 +15,12 @@ from typing import Any
 from sqlalchemy import Connection, Row, literal, select, tuple_
 
 from bot.routing import audit
+from bot.routing.assignment.batch import Batch
 from bot.routing.assignment.lead_lookup import ASSIGNMENT_WITH_NAMES
 from bot.routing.assignment.locks import MovedOffer, OpenLeads, claim_waiting_lead, lock_queues, move_offer
 from bot.routing.assignment.router import Router
 from bot.routing.errors import NotFound
 from bot.routing.events import ManagersNote, MemberNote, Recipient, lead_card
-from bot.routing.ledger.queues import open_queue, save
 from bot.routing.outbox import Outbox
 from bot.routing.results import AssignmentChange, MemberRef, RouteOutcome
 from bot.routing.rules.matching import RuleResult, first_match
@@ -106,48 +106,36 @@ def hand_on(
         queue_id=moved.queue_id,
         details={"lead_id": moved.lead_id},
     )
-    opened = open_queue(connection, row.queue, team, now)
+    # The credit and the next offer share one batch: one read of the queue's ledger, one save.
+    batch = router.batch(connection, now, team=team, open_leads=open_leads, locked=True)
+    opened = batch.queue(row.queue)
     credited = False
     if opened is not None and opened.info.period_key == moved.period_key:
         seat = opened.rotation.seats.get(moved.membership_id)
         if seat is not None:
             opened.rotation.credit(seat)
-            save(connection, opened, now)
             credited = True
-    outcome = _offer_next(connection, router, team, moved, row.queue, now, cause, open_leads,
-                          credited_in=row.queue if credited else None)
+    outcome = _offer_next(router, batch, moved, row.queue, cause, credited_in=row.queue if credited else None)
     if cause == "sla":
         _tell_sla_move(connection, row, outcome, now)
     return AssignmentChange(moved.id, moved.lead_id, new_state, True, member, next_outcome=outcome)
 
 
 def _offer_next(
-    connection: Connection,
-    router: Router,
-    team: TeamSettings,
-    moved: MovedOffer,
-    queue: str,
-    now: datetime,
-    cause: str,
-    open_leads: OpenLeads,
-    *,
-    credited_in: str | None,
+    router: Router, batch: Batch, moved: MovedOffer, queue: str, cause: str, *, credited_in: str | None
 ) -> RouteOutcome:
+    connection = batch.connection
     lead = (connection.execute(select(table_of(Lead)).where(Lead.id == moved.lead_id))).one()
     had_it = frozenset(
         (connection.execute(select(Assignment.member_id).where(Assignment.lead_id == lead.id)))
         .scalars()
         .all()
     )
-    placement = router.place(connection, team, queue, lead.fields, now, credited_in=credited_in,
-                             exclude_members=had_it)
+    placement = router.place(batch, queue, lead.fields, credited_in=credited_in, exclude_members=had_it)
     verb = "passed it on" if cause == "pass" else f"did not accept it within the {queue} SLA"
     placement.notes.insert(0, f"Offered again because the previous rep {verb}.")
     tried = [RuleResult(lead.rule or "-", queue, True, "re-offered")]
-    return router.commit_placement(
-        connection, team, placement, tried, lead.id, lead.fields, now,
-        cause=cause, hop=moved.hop + 1, open_leads=open_leads,
-    )
+    return router.offer_again(batch, placement, tried, lead.id, lead.fields, cause=cause, hop=moved.hop + 1)
 
 
 def _tell_sla_move(connection: Connection, row: Any, outcome: RouteOutcome, now: datetime) -> None:
@@ -260,7 +248,8 @@ def assign_pending_lead(
     lock_queues(connection, [queue])
     if not claim_waiting_lead(connection, lead_id):
         return None
-    placement = router.place(connection, team, queue, lead.fields, now)
+    batch = router.batch(connection, now, team=team, locked=True)
+    placement = router.place(batch, queue, lead.fields)
     if placement.winner is None:
         return None
     placement.notes.insert(
@@ -268,6 +257,4 @@ def assign_pending_lead(
     )
     tried = [RuleResult(rule or "-", queue, True, "waiting for someone available")]
     hop = (connection.execute(select(Assignment.id).where(Assignment.lead_id == lead_id))).all()
-    return router.commit_placement(
-        connection, team, placement, tried, lead_id, lead.fields, now, cause="pending", hop=len(hop)
-    )
+    return router.offer_again(batch, placement, tried, lead_id, lead.fields, cause="pending", hop=len(hop))

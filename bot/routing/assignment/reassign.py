@@ -1,6 +1,6 @@
 """A manager's reassign: offer a lead to a named member now (also "Take it": to oneself).
 
-It is a placement like any other, written by `Router.commit_placement` (the assignment, the
+It is a placement like any other, written by `Router.offer_again` (the assignment, the
 ledger, the lead row, the open-lead counts and the `lead_assigned` DM in the outbox), with
 its own counters, by the rules a pass follows (DESIGN, "Delivery and SLA"):
 
@@ -31,17 +31,18 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, select, update
 
 from bot.routing import audit
+from bot.routing.assignment.batch import Batch
 from bot.routing.assignment.explain import DecidedBy
 from bot.routing.assignment.locks import OpenLeads, claim_waiting_lead, lock_queues, move_offer
 from bot.routing.assignment.router import Placement, Router
 from bot.routing.errors import InvalidChange, NotFound
 from bot.routing.events import MemberNote, Recipient, lead_card
-from bot.routing.ledger.queues import OpenQueue, eligible_seats, open_queue
+from bot.routing.ledger.queues import OpenQueue, eligible_seats
 from bot.routing.outbox import Outbox
 from bot.routing.results import MemberRef, RouteOutcome
 from bot.routing.rules.lead_fields import storable
 from bot.routing.rules.matching import RuleResult
-from bot.routing.team import TeamSettings, load_team
+from bot.routing.team import load_team
 from bot.store.models import Assignment, Lead, Member, Membership, Queue, table_of
 
 _ASSIGNMENTS = table_of(Assignment)
@@ -99,13 +100,13 @@ def reassign(connection: Connection, router: Router, lead_id: str, slack_id: str
     if current is None and lead.status == "unassigned" and not claim_waiting_lead(connection, lead_id):
         raise InvalidChange(f"Lead {lead_id} was just placed by someone else; look again. "
                             "Nothing was changed.")
-    placement, credited = _placement(connection, team, lead, ended, member.id, seat_queue, now, actor)
+    batch = router.batch(connection, now, team=team, open_leads=open_leads, locked=True)
+    placement, credited = _placement(batch, lead, ended, member.id, seat_queue, actor)
     winner = placement.winner
     assert winner is not None and placement.opened is not None
     tried = [RuleResult(lead.rule or "-", lead.queue or seat_queue, True, "when the lead arrived")]
     hop = len(connection.execute(select(Assignment.id).where(Assignment.lead_id == lead_id)).all())
-    outcome = router.commit_placement(connection, team, placement, tried, lead_id, lead.fields, now,
-                                      cause="reassign", hop=hop, open_leads=open_leads)
+    outcome = router.offer_again(batch, placement, tried, lead_id, lead.fields, cause="reassign", hop=hop)
     audit.record(connection, now, actor, "reassign", member_id=member.id, queue_id=placement.opened.info.id,
                  details={"lead_id": lead_id, "from": previous.slack_id if previous else None,
                           "from_state": ended.state if ended else None, "credited": credited})
@@ -182,18 +183,16 @@ def _end_current(connection: Connection, current: _Current | None, now: datetime
             _Ended(current.id, row.member_id, row.membership_id, row.period_key, current.queue, state))
 
 
-def _placement(connection: Connection, team: TeamSettings, lead: Any, ended: _Ended | None, member_id: int,
-               seat_queue: str, now: datetime, actor: str) -> tuple[Placement, bool]:
+def _placement(batch: Batch, lead: Any, ended: _Ended | None, member_id: int, seat_queue: str,
+               actor: str) -> tuple[Placement, bool]:
     """Credit the previous rep, and seat the lead with the member: the placement to commit."""
-    opened: dict[str, OpenQueue] = {}
+    now = batch.now
 
     def queue(name: str) -> OpenQueue:
-        if name not in opened:
-            found = open_queue(connection, name, team, now)
-            if found is None:
-                raise NotFound(f"There is no queue named {name!r}; nothing was changed.")
-            opened[name] = found
-        return opened[name]
+        found = batch.queue(name)
+        if found is None:
+            raise NotFound(f"There is no queue named {name!r}; nothing was changed.")
+        return found
 
     credited = False
     if ended is not None:
@@ -219,7 +218,7 @@ def _placement(connection: Connection, team: TeamSettings, lead: Any, ended: _En
         f" {chosen.name} is not in {lead.queue}, so it counts in their {seat_queue} ledger."
     notes = [f"A manager reassigned it to {chosen.name} ({who}).{outside}"]
     placement = Placement(target, winner=chosen, eligible=[chosen], excluded={}, notes=notes,
-                          touched=list(opened.values()), decided_by=DecidedBy.MANAGER)
+                          decided_by=DecidedBy.MANAGER)
     return placement, credited
 
 

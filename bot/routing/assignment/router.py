@@ -1,8 +1,9 @@
-"""Routing one lead inside one transaction: rules → queue (→ fallback) → member → ledger.
+"""Deciding where a lead goes inside a transaction: rules → queue (→ fallback) → member.
 
-This is the hot path, so it speaks SQLAlchemy Core: the team row, the idempotency
-check, the queue with all its seats, then a few writes (lead, assignment, ledger,
-queue clock, the member's open count, the outbox).
+A new lead and a re-offer are decided alike: `place` finds the winner in the batch's
+ledgers, `Router` turns the placement into a `Decision` (charged, explained) and the
+`Batch` writes every decision of the transaction at the end (`bot.routing.assignment.batch`).
+This is the hot path, so it speaks SQLAlchemy Core.
 """
 
 from __future__ import annotations
@@ -17,31 +18,19 @@ from sqlalchemy import Connection
 
 from bot.routing.assignment import explain
 from bot.routing.assignment.accounts import account_key
-from bot.routing.assignment.batch import Batch, Decision
-from bot.routing.assignment.lead_lookup import lead_explanation, stored_outcome
+from bot.routing.assignment.batch import Batch
+from bot.routing.assignment.decision import Decision
+from bot.routing.assignment.lead_lookup import stored_outcome
 from bot.routing.assignment.locks import OpenLeads
-from bot.routing.events import CRM, WEBHOOK, CrmOwner, LeadAssigned, LeadUnassigned, Recipient, lead_card
 from bot.routing.fairness import Choice, Seat
 from bot.routing.ledger.cache import LedgerCache
-from bot.routing.ledger.queues import (
-    OpenQueue,
-    SeatInfo,
-    check_capacity,
-    save,
-    sticky_owner,
-)
-from bot.routing.outbox import Message, Outbox
-from bot.routing.results import MemberRef, RouteOutcome
+from bot.routing.ledger.queues import OpenQueue, SeatInfo
+from bot.routing.results import RouteOutcome
 from bot.routing.rules.matching import RuleResult
 from bot.routing.team import TeamSettings
-from bot.store.models import Assignment, Lead, table_of
 
 MAX_FALLBACKS = 10
 MAX_BUCKET_DAYS = 5  # availability buckets: 24 h, 48 h ... 120 h
-
-
-LEADS = table_of(Lead)
-INSERT_ASSIGNMENT = table_of(Assignment).insert().returning(table_of(Assignment).c.id)
 
 
 @dataclass(slots=True)
@@ -55,8 +44,6 @@ class Placement:
     tie_break: str | None = None
     notes: list[str] = field(default_factory=list)
     reason: str | None = None
-    touched: list[OpenQueue] = field(default_factory=list)
-    batch: Batch | None = None
     lags: dict[int, Fraction] | None = None
     approx: dict[int, float] | None = None
     contenders: list[SeatInfo] | None = None  # all the explanation ranks, when the pick named them
@@ -109,34 +96,38 @@ class Router:
         # for a team of 10 or 1,000 (see `bot.routing.ledger.cache`).
         self.ledgers = ledgers if ledgers is not None else LedgerCache()
 
+    def batch(
+        self,
+        connection: Connection,
+        now: datetime,
+        *,
+        lease_until: datetime | None = None,
+        team: TeamSettings | None = None,
+        open_leads: OpenLeads | None = None,
+        locked: bool = False,
+    ) -> Batch:
+        """A transaction's placements, with this router's ledgers (see `Batch`)."""
+        return Batch(connection, now, ledgers=self.ledgers, webhook=self.webhook, lease_until=lease_until,
+                     team=team, open_leads=open_leads, locked=locked)
+
     def route(
         self, connection: Connection, lead_id: str, fields: dict[str, Any], now: datetime, actor: str
     ) -> RouteOutcome:
         """Route one lead in its own batch."""
-        batch = Batch(connection, now)
-        decided = self.decide(connection, lead_id, fields, now, actor, batch)
-        self.finish(batch)
+        batch = self.batch(connection, now)
+        decided = self.decide(lead_id, fields, actor, batch)
+        batch.finish()
         return decided if isinstance(decided, RouteOutcome) else decided.outcome()
 
-    def finish(self, batch: Batch) -> list[Message]:
-        crm = has_crm(batch.team)
-        return batch.finish(lambda outbox, decision: self._owe_decision(outbox, decision, crm=crm))
-
     def decide(
-        self,
-        connection: Connection,
-        lead_id: str,
-        fields: dict[str, Any],
-        now: datetime,
-        actor: str,
-        batch: Batch,
+        self, lead_id: str, fields: dict[str, Any], actor: str, batch: Batch
     ) -> Decision | RouteOutcome:
         """Decide a new lead inside `batch`; a known id gives back its stored outcome."""
         if lead_id in batch.decisions:
             first = batch.decisions[lead_id]
             return replace(first, repeat_of=first)
         if batch.maybe_known(lead_id):
-            existing = stored_outcome(connection, lead_id)
+            existing = stored_outcome(batch.connection, lead_id)
             if existing is not None:
                 return existing
         team = batch.team
@@ -152,12 +143,32 @@ class Router:
             )
             placement = Placement(None, reason=reason)
         else:
-            placement = self.place(connection, team, matched.queue, fields, now, batch=batch)
-        decision = self._decision(placement, tried, lead_id, fields, now)
+            placement = self.place(batch, matched.queue, fields)
+        decision = self._decision(placement, tried, lead_id, fields, batch.now)
         batch.add(decision)
-        if decision.winner is None and placement.opened is not None and placement.opened.info.channel:
-            self._owe_unassigned(batch.outbox, placement, lead_id, fields, 0)
         return decision
+
+    def offer_again(
+        self,
+        batch: Batch,
+        placement: Placement,
+        tried: list[RuleResult],
+        lead_id: str,
+        fields: dict[str, Any],
+        *,
+        cause: str,
+        hop: int,
+    ) -> RouteOutcome:
+        """Offer a stored lead again (pass, SLA, waiting, reassign): a placement like a new
+        lead's, decided and written the same way, with the lead's row updated.
+
+        The caller holds the queues' locks and has moved the lead's rows (steps 1 and 2 of
+        `bot.routing.assignment.locks`); the batch writes the members' counts last.
+        """
+        decision = self._decision(placement, tried, lead_id, fields, batch.now, cause=cause, hop=hop)
+        batch.add(decision)
+        batch.finish()
+        return decision.outcome()
 
     def _decision(
         self,
@@ -166,16 +177,21 @@ class Router:
         lead_id: str,
         fields: dict[str, Any],
         now: datetime,
+        *,
+        cause: str = "new",
+        hop: int = 0,
     ) -> Decision:
         opened, winner = placement.opened, placement.winner
-        explanation = self._explain(placement, tried, now)
-        if placement.reason and winner is None:
-            explanation["reason"] = placement.reason
+        explanation = self._explain(placement, tried, now, cause)
+        reason = placement.reason if winner is None else None
+        if reason:
+            explanation["reason"] = reason
         rule = next((r.name for r in tried if r.matched), None)
         key = account_key(opened.info.sticky, fields) if opened else None
         assignment = None
         if opened is not None and winner is not None:
-            assignment = charge_and_offer(opened, winner, lead_id, now, key, explanation, hop=0, cause="new")
+            assignment = charge_and_offer(opened, winner, lead_id, now, key, explanation,
+                                          hop=hop, cause=cause)
         return Decision(
             lead_id=lead_id,
             fields=fields,
@@ -185,7 +201,12 @@ class Router:
             winner=winner,
             opened=opened,
             explanation=explanation,
+            reason=reason,
+            account_key=key,
             assignment=assignment,
+            cause=cause,
+            hop=hop,
+            reoffer=cause != "new",
         )
 
     def _explain(self, placement: Placement, tried: list[RuleResult], now: datetime,
@@ -210,43 +231,14 @@ class Router:
             contenders=placement.contenders,
         )
 
-    def _owe_decision(self, outbox: Outbox, decision: Decision, *, crm: bool) -> None:
-        assert decision.opened is not None and decision.winner is not None
-        assert decision.assignment_id is not None
-        self._owe_assignment(
-            outbox,
-            decision.assignment_id,
-            decision.lead_id,
-            decision.fields,
-            decision.opened,
-            decision.winner,
-            decision.rule,
-            decision.explanation,
-            "new",
-            crm=crm,
-        )
-
-    def _owe_unassigned(
-        self, outbox: Outbox, placement: Placement, lead_id: str, fields: dict[str, Any], hop: int
-    ) -> None:
-        assert placement.opened is not None
-        channel = placement.opened.info.channel
-        assert channel is not None
-        event = LeadUnassigned(queue=placement.opened.info.name, lead=lead_card(lead_id, fields),
-                               reason=placement.reason)
-        outbox.owe(f"unassigned:{lead_id}:{hop}", event, Recipient.channel(channel), lead_id)
-
     def place(
         self,
-        connection: Connection,
-        team: TeamSettings,
+        batch: Batch,
         queue_name: str,
         fields: dict[str, Any],
-        now: datetime,
         *,
         credited_in: str | None = None,
         exclude_members: frozenset[int] = frozenset(),
-        batch: Batch | None = None,
     ) -> Placement:
         """Try the queue, then its fallbacks, until someone is eligible.
 
@@ -255,21 +247,17 @@ class Router:
         back). A re-offer whose old offer was in a closed period, or that falls back to
         another queue, is a new lead to that ledger, and accrues like one.
         """
+        now = batch.now
         placement = Placement(None)
         name: str | None = queue_name
         seen: set[str] = set()
         while name is not None and name not in seen and len(seen) < MAX_FALLBACKS:
             seen.add(name)
-            if batch is not None:
-                opened = batch.queue(name, self.ledgers)
-            else:
-                opened = self.ledgers.open(connection, name, team, now)
-            placement.batch = batch
+            opened = batch.queue(name)
             if opened is None:
                 placement.reason = f"queue {name!r} does not exist (check the routing config)"
                 return placement
             placement.opened = opened
-            placement.touched.append(opened)
             known = opened.eligible_now(now)
             if exclude_members:
                 eligible, excluded = known.without_members(opened.seats, exclude_members)
@@ -284,7 +272,7 @@ class Router:
                 accrue = opened.info.name != credited_in
                 if accrue:
                     opened.rotation.accrue(seats, ids)
-                choice = self._choose(connection, opened, eligible, seats, ids, fields, placement)
+                choice = self._choose(batch, opened, seats, ids, fields, placement)
                 placement.winner = opened.by_seat_id(choice.seat.id)
                 if choice.contenders is not None:
                     placement.contenders = [opened.by_seat_id(seat.id) for seat in choice.contenders]
@@ -351,9 +339,8 @@ class Router:
 
     def _choose(
         self,
-        connection: Connection,
+        batch: Batch,
         opened: OpenQueue,
-        eligible: list[SeatInfo],
         seats: tuple[Seat, ...],
         ids: frozenset[int],
         fields: dict[str, Any],
@@ -361,11 +348,7 @@ class Router:
     ) -> Choice:
         key = account_key(opened.info.sticky, fields)
         if key is not None:
-            batch = placement.batch
-            if batch is None:
-                owner = sticky_owner(connection, opened.info.id, key)
-            else:
-                owner = batch.sticky_owner(opened, key)
+            owner = batch.sticky_owner(opened, key)
             owned = opened.by_member(owner) if owner is not None else None
             if owned is not None and owned.seat.id in placement.excluded:
                 owned = None  # every seat is either eligible or excluded, with its reason
@@ -376,108 +359,3 @@ class Router:
                 placement.decided_by = explain.DecidedBy.STICKY
                 return Choice(owned.seat, None)
         return opened.rotation.choose(seats, opened.info.strategy, ids)
-
-    def commit_placement(
-        self,
-        connection: Connection,
-        team: TeamSettings,
-        placement: Placement,
-        tried: list[RuleResult],
-        lead_id: str,
-        fields: dict[str, Any],
-        now: datetime,
-        *,
-        cause: str,
-        hop: int,
-        open_leads: OpenLeads | None = None,
-    ) -> RouteOutcome:
-        """Offer a lead again (pass, SLA, waiting): charge the winner, write it all now.
-
-        The caller holds the queues' locks; the lead's rows are written next and the
-        members' counts last (with those in `open_leads`), as `bot.routing.assignment.locks` orders.
-        """
-        opened, winner = placement.opened, placement.winner
-        explanation = self._explain(placement, tried, now, cause)
-        rule = next((r.name for r in tried if r.matched), None)
-        key = account_key(opened.info.sticky, fields) if opened else None
-        outbox = Outbox(now)
-        open_leads = open_leads if open_leads is not None else OpenLeads()
-        assignment_id = None
-        if opened is not None and winner is not None:
-            row = charge_and_offer(opened, winner, lead_id, now, key, explanation, hop=hop, cause=cause)
-            assignment_id = connection.execute(INSERT_ASSIGNMENT, row).scalar_one()
-            open_leads.add(winner.seat.member_id, +1)
-            self._owe_assignment(
-                outbox, assignment_id, lead_id, fields, opened, winner, rule, explanation, cause,
-                crm=has_crm(team),
-            )
-        elif opened is not None and opened.info.channel:
-            self._owe_unassigned(outbox, placement, lead_id, fields, hop)
-        for touched in placement.touched:
-            save(connection, touched, now)
-        connection.execute(
-            LEADS.update()
-            .where(LEADS.c.id == lead_id)
-            .values(
-                status="assigned" if winner else "unassigned",
-                queue=opened.info.name if opened else None,
-                rule=rule,
-                reason=None if winner else placement.reason,
-                explanation=lead_explanation(explanation, assigned=winner is not None),
-                account_key=key,
-            )
-        )
-        open_leads.write(connection)
-        if winner is not None:
-            check_capacity(connection, [winner])
-        outbox.flush(connection)
-        return RouteOutcome(
-            lead_id=lead_id,
-            created=True,
-            status="assigned" if winner else "unassigned",
-            queue=opened.info.name if opened else None,
-            rule=rule,
-            assignee=MemberRef(winner.slack_id, winner.name) if winner else None,
-            explanation=explanation,
-            assignment_id=assignment_id,
-        )
-
-    def _owe_assignment(
-        self,
-        outbox: Outbox,
-        assignment_id: int,
-        lead_id: str,
-        fields: dict[str, Any],
-        opened: OpenQueue,
-        winner: SeatInfo,
-        rule: str | None,
-        explanation: dict[str, Any],
-        cause: str,
-        *,
-        crm: bool,
-    ) -> None:
-        """The rep's DM, the queue channel's announcement, the webhook's and the CRM's updates."""
-        event = LeadAssigned(
-            assignment_id=assignment_id,
-            cause=cause,
-            lead=lead_card(lead_id, fields),
-            queue=opened.info.name,
-            rule=rule,
-            assignee={"slack_id": winner.slack_id, "name": winner.name},
-            summary=explanation["summary"],
-            sla_minutes=opened.info.sla_minutes,
-            offered_at=outbox.now.isoformat(),
-        )
-        key = f"assignment:{assignment_id}"
-        outbox.owe(f"{key}:dm", event, Recipient.dm(winner.slack_id), lead_id)
-        if opened.info.channel:
-            outbox.owe(f"{key}:channel", event, Recipient.channel(opened.info.channel), lead_id)
-        if self.webhook:
-            outbox.owe(f"{key}:webhook", replace(event, fields=fields), WEBHOOK, lead_id)
-        if crm:
-            outbox.owe(f"{key}:crm", CrmOwner(assignment_id, lead_id, winner.slack_id), CRM, lead_id)
-
-
-def has_crm(team: TeamSettings) -> bool:
-    """Whether assignments are written back to a CRM (the config's `crm:`)."""
-    return bool(team.settings.get("crm"))

@@ -11,7 +11,6 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
 from bot.routing.assignment import offers
-from bot.routing.assignment.batch import Batch
 from bot.routing.assignment.group_commit import GroupCommit, Pending
 from bot.routing.assignment.lead_lookup import lead_record, stored_outcome, was_offered_to
 from bot.routing.assignment.reassign import Reassigned, reassign
@@ -87,11 +86,10 @@ class AssignmentService:
 
     def _decide_all(self, connection: Connection, leads: list[NewLead], now: datetime,
                     lease_until: datetime | None = None) -> tuple[list[RouteOutcome], list[Message]]:
-        shared = Batch(connection, now, lease_until)
+        shared = self.router.batch(connection, now, lease_until=lease_until)
         shared.prefetch([(lead_id, fields) for lead_id, fields, _ in leads])
-        decided = [self.router.decide(connection, lead_id, fields, now, actor, shared)
-                   for lead_id, fields, actor in leads]
-        owed = self.router.finish(shared)
+        decided = [self.router.decide(lead_id, fields, actor, shared) for lead_id, fields, actor in leads]
+        owed = shared.finish()
         return [d if isinstance(d, RouteOutcome) else d.outcome() for d in decided], owed
 
     async def lead(self, lead_id: str) -> LeadRecord:

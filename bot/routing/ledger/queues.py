@@ -337,8 +337,10 @@ def save(connection: Connection, opened: OpenQueue, now: datetime) -> None:
         opened.home.keep(connection, opened)
 
 
-def change_open_leads(connection: Connection, member_id: int, delta: int) -> None:
-    connection.execute(_OPEN_LEADS[connection.dialect.name], {"member_id": member_id, "delta": delta})
+def change_open_leads(connection: Connection, deltas: list[tuple[int, int]]) -> None:
+    """Add each (member id, delta) to the member's open leads, never below zero, in the order given."""
+    connection.execute(_OPEN_LEADS[connection.dialect.name],
+                       [{"member_id": member_id, "delta": delta} for member_id, delta in deltas])
 
 
 _OVER_CAPACITY = select(_MEMBERS.c.id).where(

@@ -9,7 +9,8 @@ import pytest
 from factories import make_config, make_member, make_queue, make_service, team_of
 from sqlalchemy import Connection
 
-from bot.routing.assignment.batch import Batch, Decision
+from bot.routing.assignment.batch import Batch
+from bot.routing.assignment.decision import Decision
 from bot.routing.clock import ManualClock
 from bot.routing.errors import CapacityTaken
 
@@ -62,9 +63,9 @@ async def test_two_queues_cannot_both_fill_a_members_last_slot(postgres_url: str
     now = clock.now()
 
     def decide(connection: Connection, lead_id: str, queue: str) -> tuple[Batch, Decision]:
-        batch = Batch(connection, now)
         router = service.assignment.router
-        decided = router.decide(connection, lead_id, {"id": lead_id, "q": queue}, now, "t", batch)
+        batch = router.batch(connection, now)
+        decided = router.decide(lead_id, {"id": lead_id, "q": queue}, "t", batch)
         assert isinstance(decided, Decision)
         return batch, decided
 
@@ -78,7 +79,7 @@ async def test_two_queues_cannot_both_fill_a_members_last_slot(postgres_url: str
         assert west.assignee is not None and west.assignee.slack_id == "U01CAP"
         await second.commit()
         with pytest.raises(CapacityTaken):
-            await first.run_sync(lambda c: service.assignment.router.finish(batch))
+            await first.run_sync(lambda c: batch.finish())
         await first.rollback()
 
     again = await service.assignment.route({"id": "E1", "q": "east"})  # what the retry does: she is full now
