@@ -33,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from intake import (
     TOKEN,
     TimedSlack,
+    cpu_split,
     free_port,
     start_bare,
     start_ours,
@@ -111,7 +112,15 @@ def parse_wrk(output: str) -> Round:
                  p99_ms=latency("99"), requests=int(number(r"(\d+) requests in")), errors=errors)
 
 
-async def ours_round(tmp: Path, slack: TimedSlack, n: int, args: argparse.Namespace) -> tuple[Round, float]:
+@dataclass(frozen=True)
+class Ours:
+    result: Round
+    drained: float  # seconds from the burst's end to its last message delivered
+    serve_ms: float  # serve's CPU per lead during the burst (steadier than leads/s on a shared machine)
+    child_ms: float  # its delivery child's CPU per lead, burst and drain
+
+
+async def ours_round(tmp: Path, slack: TimedSlack, n: int, args: argparse.Namespace) -> Ours:
     folder = tmp / f"ours-{n}"
     folder.mkdir()
     port = free_port()
@@ -119,12 +128,17 @@ async def ours_round(tmp: Path, slack: TimedSlack, n: int, args: argparse.Namesp
     server = start_ours(folder, port, slack.api_url)
     try:
         await wait_healthy(url, server, folder / "serve.log")
+        serve_before, child_before = cpu_split(server)
         result = await run_wrk(url, wrk_script(folder, f"R{n}"), args)
+        serve_after, _ = cpu_split(server)
         drained = await wait_for_backlog(url)
+        _, child_after = cpu_split(server)
     finally:
         stop(server)
     check_all_new(folder / "rotation.db", result)
-    return result, drained
+    per_lead = 1000 / max(result.requests, 1)
+    return Ours(result, drained, serve_ms=(serve_after - serve_before) * per_lead,
+                child_ms=(child_after - child_before) * per_lead)
 
 
 def check_all_new(database: Path, result: Round) -> None:
@@ -157,7 +171,7 @@ def line(name: str, result: Round) -> str:
 async def main(args: argparse.Namespace) -> None:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: apt-get install wrk")
-    ours: list[tuple[Round, float]] = []
+    ours: list[Ours] = []
     bare: list[Round] = []
     with tempfile.TemporaryDirectory(prefix="rotation-burst-") as name:
         tmp = Path(name)
@@ -165,12 +179,14 @@ async def main(args: argparse.Namespace) -> None:
             for n in range(args.rounds):
                 ours.append(await ours_round(tmp, slack, n, args))
                 bare.append(await bare_round(tmp, n, args))
-    best_ours, drained = max(ours, key=lambda r: r[0].requests_per_second)
+    best = max(ours, key=lambda r: r.result.requests_per_second)
+    best_ours, drained = best.result, best.drained
     best_bare = max(bare, key=lambda r: r.requests_per_second)
     print(f"wrk -t{args.threads} -c{args.connections} -d{args.seconds}s POST /leads, a new lead each "
           f"request, SQLite (WAL); best of {args.rounds} rounds each, taken in turn:")
-    for n, ((result, _), plain) in enumerate(zip(ours, bare, strict=True)):
-        print(line(f"serve, round {n + 1}", result))
+    for n, (mine, plain) in enumerate(zip(ours, bare, strict=True)):
+        print(line(f"serve, round {n + 1}", mine.result)
+              + f"   CPU/lead: serve {mine.serve_ms:.2f} ms, delivery {mine.child_ms:.2f} ms")
         print(line(f"bare, round {n + 1}", plain))
     print(line("rotation serve", best_ours))
     print(line("bare handler", best_bare))
