@@ -32,6 +32,8 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from bot import json_text
+
 T = TypeVar("T")
 
 
@@ -88,6 +90,7 @@ class Database:
             sync_url = self.engine.url.set(drivername="sqlite")
             engine = create_engine(
                 sync_url,
+                json_serializer=json_text.dumps,
                 connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
                 pool_size=8,
                 max_overflow=16,
@@ -314,6 +317,7 @@ def _writer_lock(database: str | None) -> _WriterLock | contextlib.nullcontext[N
 
 
 def _create_engine(url: str, **options: Any) -> AsyncEngine:
+    options.setdefault("json_serializer", json_text.dumps)
     if url.startswith("sqlite"):
         options.setdefault("connect_args", {}).setdefault("timeout", SQLITE_BUSY_TIMEOUT_MS / 1000)
         engine = create_async_engine(url, **options)

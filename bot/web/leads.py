@@ -13,6 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
+from bot import json_text
 from bot.config.settings import Settings
 from bot.routing.errors import NotFound, RoutingError
 from bot.routing.results import LeadRecord
@@ -117,7 +118,8 @@ def intake_handler(service: RoutingService, settings: Settings, metrics: Metrics
             if outcome.created:
                 on_routed()
                 metrics.lead_routed(outcome.queue, outcome.status)
-            answer = web.json_response(outcome.as_json(), status=201 if outcome.created else 200)
+            answer = web.json_response(outcome.as_json(), status=201 if outcome.created else 200,
+                                       dumps=json_text.dumps)
             status = answer.status
             return answer
         except Rejected as rejected:
