@@ -27,7 +27,7 @@ from bot.routing.ledger.queues import (
     OpenQueue,
     SeatInfo,
     check_capacity,
-    save,
+    save_all,
     sticky_owner,
     sticky_owners,
 )
@@ -95,7 +95,9 @@ class Batch:
         """
         for lead_id, fields in leads:
             self.matches.setdefault(lead_id, first_match(self.team.rule_set, fields))
-        self._lock({tried[-1].queue for tried in self.matches.values() if tried and tried[-1].matched})
+        matched = {tried[-1].queue for tried in self.matches.values() if tried and tried[-1].matched}
+        self._lock(matched)
+        self.queues.update(self.ledgers.open_many(self.connection, matched, self.team, self.now))
         rows = self.connection.execute(KNOWN_IDS, {"lead_ids": [lead_id for lead_id, _ in leads]})
         self.known_ids = {row.id for row in rows}
         self._leads = [fields for _, fields in leads]
@@ -107,7 +109,7 @@ class Batch:
             tried = self.matches[lead_id] = first_match(self.team.rule_set, fields)
         return tried
 
-    def _lock(self, queue_names: set[str | None]) -> None:
+    def _lock(self, queue_names: set[str] | set[str | None]) -> None:
         lock_queues(self.connection, {name for name in queue_names if name is not None})
         self._locked = True
 
@@ -175,9 +177,7 @@ class Batch:
         order of `bot.routing.assignment.locks`. The messages to hand over once committed
         (none unless the outbox is leased)."""
         connection = self.connection
-        for opened in self.queues.values():
-            if opened is not None:
-                save(connection, opened, self.now)
+        save_all(connection, [opened for opened in self.queues.values() if opened is not None], self.now)
         decided = [d for d in self.decisions.values() if not d.repeat]
         if fresh := [d for d in decided if not d.reoffer]:
             connection.execute(LEADS.insert(), [dict(id=d.lead_id, fields=d.fields, received_at=self.now,
@@ -187,7 +187,8 @@ class Batch:
         assigned = [d for d in decided if d.assignment is not None]
         if assigned:
             rows = [d.assignment for d in assigned if d.assignment is not None]
-            ids: dict[str, int] = {lead_id: id_ for lead_id, id_ in connection.execute(INSERT_ASSIGNMENTS, rows)}
+            inserted = connection.execute(INSERT_ASSIGNMENTS, rows)
+            ids: dict[str, int] = {lead_id: assignment_id for lead_id, assignment_id in inserted}
             for decision in assigned:
                 decision.assignment_id = ids[decision.lead_id]
         crm = owed.has_crm(self.team)

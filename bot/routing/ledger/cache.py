@@ -31,9 +31,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import Connection, and_, bindparam, or_, select
 
-from bot.routing.ledger.queues import OpenQueue, load_ledger, queue_row, start_period_if_due
+from bot.routing.ledger.queues import OpenQueue, load_ledger, queue_row, queue_rows, start_period_if_due
 from bot.routing.team import TeamSettings
 from bot.store.models import Member, Membership
 
@@ -43,6 +43,17 @@ _OPEN_LEADS = (
     .where(Membership.queue_id == bindparam("queue_id"), Membership.in_config.is_(True))
 )
 _CAPPED_OPEN_LEADS = _OPEN_LEADS.where(Member.capacity.is_not(None))
+_MANY_OPEN_LEADS = (  # every seat of the first queues, the capped seats of the others
+    select(Member.id, Member.open_leads)
+    .join(Membership, Membership.member_id == Member.id)
+    .where(
+        Membership.in_config.is_(True),
+        or_(
+            Membership.queue_id.in_(bindparam("every", expanding=True)),
+            and_(Membership.queue_id.in_(bindparam("capped", expanding=True)), Member.capacity.is_not(None)),
+        ),
+    )
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,17 +83,42 @@ class LedgerCache:
         row = queue_row(connection, name, lock=True)
         if row is None:
             return None
+        opened, reused = self._open_row(connection, row, team, now)
+        if reused:
+            _read_open_leads(connection, opened)
+        return start_period_if_due(connection, opened, team, now)
+
+    def open_many(self, connection: Connection, names: set[str], team: TeamSettings,
+                  now: datetime) -> dict[str, OpenQueue | None]:
+        """`open` for several queues, with one statement for their rows and one for the
+        open-lead counts of all the kept ones (a batch of leads over a team's queues)."""
+        rows = queue_rows(connection, sorted(names))
+        opened: dict[str, OpenQueue | None] = dict.fromkeys(names)
+        reused = []
+        for name, row in rows.items():
+            ledger, kept = self._open_row(connection, row, team, now)
+            opened[name] = ledger
+            if kept:
+                reused.append(ledger)
+        _read_many_open_leads(connection, reused)
+        for name, found in opened.items():
+            if found is not None:
+                opened[name] = start_period_if_due(connection, found, team, now)
+        return opened
+
+    def _open_row(self, connection: Connection, row: Any, team: TeamSettings,
+                  now: datetime) -> tuple[OpenQueue, bool]:
+        """The ledger of the queue `row` (read under its lock): kept (True) or read."""
         key = team_key(team)
         kept = self._take(connection, row.id)
         if kept is not None and kept.version == row.version and kept.team == key:
             opened = kept.opened
             self.reuses += 1
-            _read_open_leads(connection, opened)
         else:
             opened = load_ledger(connection, row, team, now)
             self.reads += 1
         opened.home, opened.team_key = self, key
-        return start_period_if_due(connection, opened, team, now)
+        return opened, kept is not None and opened is kept.opened
 
     def keep(self, connection: Connection, opened: OpenQueue) -> None:
         """Called by `save`: the ledger as written, at the version written."""
@@ -111,6 +147,20 @@ def _read_open_leads(connection: Connection, opened: OpenQueue) -> None:
     counts = dict(
         connection.execute(_OPEN_LEADS if every else _CAPPED_OPEN_LEADS, {"queue_id": opened.info.id}).all()
     )
+    _update_open_leads(opened, counts)
+
+
+def _read_many_open_leads(connection: Connection, queues: list[OpenQueue]) -> None:
+    every = [o.info.id for o in queues if o.info.strategy == "load_balance"]
+    capped = [o.info.id for o in queues if o.info.strategy != "load_balance" and o.capped]
+    if not every and not capped:
+        return
+    counts = dict(connection.execute(_MANY_OPEN_LEADS, {"every": every, "capped": capped}).all())
+    for opened in queues:
+        _update_open_leads(opened, counts)
+
+
+def _update_open_leads(opened: OpenQueue, counts: dict[int, int]) -> None:
     moved = False
     for info in opened.seats:
         count = counts.get(info.seat.member_id)

@@ -101,7 +101,7 @@ class OpenQueue:
 
 
 # The hot path's statements are built once; each call only binds its values.
-_QUEUE_BY_NAME = select(
+_QUEUE = select(
     Queue.id,
     Queue.name,
     Queue.channel,
@@ -115,8 +115,10 @@ _QUEUE_BY_NAME = select(
     Queue.vtime,
     Queue.seq,
     Queue.version,
-).where(Queue.name == bindparam("name"))
+)
+_QUEUE_BY_NAME = _QUEUE.where(Queue.name == bindparam("name"))
 _QUEUE_BY_NAME_LOCKED = _QUEUE_BY_NAME.with_for_update()
+_QUEUES_BY_NAME_LOCKED = _QUEUE.where(Queue.name.in_(bindparam("names", expanding=True))).with_for_update()
 _SEATS = (
     select(
         Membership.id,
@@ -170,7 +172,7 @@ _SAVE_SEAT = exempt(
         last_seq=bindparam("new_last_seq"),
     )
 )
-_SAVE_QUEUE = (
+_SAVE_QUEUES = (
     update(table_of(Queue))
     .where(table_of(Queue).c.id == bindparam("queue_id"))
     .values(
@@ -179,8 +181,8 @@ _SAVE_QUEUE = (
         period_key=bindparam("new_period"),
         version=NEXT_VERSION,
     )
-    .returning(table_of(Queue).c.version)
 )
+_SAVE_QUEUE = _SAVE_QUEUES.returning(table_of(Queue).c.version)
 _MEMBERS = table_of(Member)
 _OPEN_LEADS = {
     "sqlite": update(_MEMBERS)
@@ -206,6 +208,13 @@ def queue_row(connection: Connection, name: str, *, lock: bool = True) -> Any:
     """The queue's settings, clock and version (FOR UPDATE on PostgreSQL when `lock`)."""
     locked = lock and connection.dialect.name == "postgresql"
     return connection.execute(_QUEUE_BY_NAME_LOCKED if locked else _QUEUE_BY_NAME, {"name": name}).first()
+
+
+def queue_rows(connection: Connection, names: list[str]) -> dict[str, Any]:
+    """`queue_row` for several queues at once, locked: one statement (the caller has taken the
+    queues' locks in their one order already, `bot.routing.assignment.locks`)."""
+    rows = connection.execute(_QUEUES_BY_NAME_LOCKED, {"names": sorted(names)})  # SQLite has no FOR UPDATE
+    return {row.name: row for row in rows}
 
 
 def load_ledger(connection: Connection, row: Any, team: TeamSettings, now: datetime) -> OpenQueue:
@@ -310,22 +319,7 @@ def save(connection: Connection, opened: OpenQueue, now: datetime) -> None:
     rotation, info = opened.rotation, opened.info
     dirty = rotation.dirty_seats()
     if dirty:
-        connection.execute(
-            _SAVE_SEAT,
-            [
-                dict(
-                    seat_id=s.id,
-                    new_weight=s.weight,
-                    new_lag=s.lag_base,
-                    new_vtime=s.vtime_base,
-                    new_frozen=s.frozen,
-                    new_received=s.received,
-                    new_adjustment=s.adjustment,
-                    new_last_seq=s.last_seq,
-                )
-                for s in dirty
-            ],
-        )
+        connection.execute(_SAVE_SEAT, [_seat_values(seat) for seat in dirty])
         for seat in dirty:
             seat.dirty = False
     opened.version = connection.execute(
@@ -335,6 +329,47 @@ def save(connection: Connection, opened: OpenQueue, now: datetime) -> None:
     ).scalar_one()
     if opened.home is not None:
         opened.home.keep(connection, opened)
+
+
+_VERSIONS = select(Queue.id, Queue.version).where(Queue.id.in_(bindparam("queue_ids", expanding=True)))
+
+
+def save_all(connection: Connection, queues: list[OpenQueue], now: datetime) -> None:
+    """`save` for every queue a transaction opened, with a statement each for the seats, the
+    queues and reading back their versions, however many queues (a batch of leads spread
+    over a team's queues touches most of them)."""
+    if len(queues) <= 1:
+        for opened in queues:
+            save(connection, opened, now)
+        return
+    dirty = [seat for opened in queues for seat in opened.rotation.dirty_seats()]
+    if dirty:
+        connection.execute(_SAVE_SEAT, [_seat_values(seat) for seat in dirty])
+        for seat in dirty:
+            seat.dirty = False
+    connection.execute(_SAVE_QUEUES, [
+        dict(queue_id=o.info.id, new_vtime=o.rotation.vtime, new_seq=o.rotation.seq,
+             new_period=o.info.period_key, step=version_step())
+        for o in sorted(queues, key=lambda o: o.info.id)  # in the lock order
+    ])
+    versions = dict(connection.execute(_VERSIONS, {"queue_ids": [o.info.id for o in queues]}).all())
+    for opened in queues:
+        opened.version = versions[opened.info.id]
+        if opened.home is not None:
+            opened.home.keep(connection, opened)
+
+
+def _seat_values(seat: Seat) -> dict[str, Any]:
+    return dict(
+        seat_id=seat.id,
+        new_weight=seat.weight,
+        new_lag=seat.lag_base,
+        new_vtime=seat.vtime_base,
+        new_frozen=seat.frozen,
+        new_received=seat.received,
+        new_adjustment=seat.adjustment,
+        new_last_seq=seat.last_seq,
+    )
 
 
 def change_open_leads(connection: Connection, deltas: list[tuple[int, int]]) -> None:

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import bindparam, delete, insert, update
 
-from bot.routing.ledger.queues import _OPEN_LEADS, _SAVE_QUEUE, _SAVE_SEAT
+from bot.routing.ledger.queues import _OPEN_LEADS, _SAVE_QUEUE, _SAVE_QUEUES, _SAVE_SEAT
 from bot.routing.ledger.versions import moves_ledgers
 from bot.store.models import Assignment, Leave, Member, Membership, Queue
 
@@ -35,6 +35,7 @@ def test_writes_a_ledger_does_not_hold_or_versions_itself_do_not() -> None:
         *_OPEN_LEADS.values(),  # a member's open-lead count, on each backend
         _SAVE_SEAT,
         _SAVE_QUEUE,
+        _SAVE_QUEUES,
         update(Member).where(Member.id == 1).values(status_override="ignore:x", updated_at=NOW),
         update(Member).values(email="a@example.com", calendar_url=bindparam("url")),
         insert(Queue).values(name="q"),
