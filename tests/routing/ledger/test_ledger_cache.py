@@ -195,3 +195,38 @@ async def test_capacity_reached_in_one_queue_holds_in_the_other(
             await checked.route(to="two")
     finally:
         await other.db.dispose()
+
+
+async def test_a_batch_over_several_queues_keeps_and_refreshes_them_all(
+    database_url: str, clock: ManualClock
+) -> None:
+    """Group commit opens every queue its leads matched at once (`LedgerCache.open_many`) and
+    saves them together (`queues.save_all`): each is kept at the version written, and the
+    open-lead counts of all of them are read again, so an accept elsewhere frees a capped rep."""
+    members = [make_member("U01ANA", capacity=1), make_member("U02BEN"), make_member("U03CAT")]
+    queues = [make_queue(name, [{"slack_id": "U01ANA", "weight": 9}, "U02BEN", "U03CAT"])
+              for name in ("one", "two", "three")]
+    rules = [{"name": f"to {name}", "when": {"field": "to", "op": "equals", "value": name}, "queue": name}
+             for name in ("one", "two", "three")]
+    service = await make_service(database_url, clock, make_config(members, queues, rules))
+    other = RoutingService(Database(database_url), clock)
+    try:
+        def batch(n: int) -> list[dict[str, Any]]:
+            return [{"id": f"B{n}-{to}", "to": to} for to in ("one", "two", "three")]
+
+        first = await service.assignment.route_many(batch(1))
+        ana = [o for o in first if o.assignee is not None and o.assignee.slack_id == "U01ANA"]
+        assert len(ana) == 1  # her capacity of one holds across the three queues of one batch
+        assert (ledgers(service).reads, ledgers(service).reuses) == (3, 0)
+        second = await service.assignment.route_many(batch(2))
+        assert (ledgers(service).reads, ledgers(service).reuses) == (3, 3)  # all three kept
+        assert all(o.assignee is not None and o.assignee.slack_id != "U01ANA" for o in second)
+        await other.assignment.accept(ana[0].assignment_id or 0, actor="U01ANA")  # free again
+        third = await service.assignment.route_many(batch(3))
+        assert (ledgers(service).reads, ledgers(service).reuses) == (3, 6)  # no version moved
+        assert [o.assignee.slack_id for o in third if o.assignee].count("U01ANA") == 1
+        for name in ("one", "two", "three"):
+            [standing] = await service.ledger.standings(name)
+            assert sum(s.received for s in standing.seats) == 3
+    finally:
+        await other.db.dispose()
