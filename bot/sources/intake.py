@@ -90,11 +90,9 @@ class SourceIntake:
     """Receives requests for the configured sources and replays parked ones."""
 
     def __init__(self, service: RoutingService, metrics: SourceMetrics | None = None, *,
-                 on_routed: Callable[[], None] | None = None,
                  lead_routed: Callable[[str | None, str], None] | None = None) -> None:
         self.service = service
         self.metrics = metrics
-        self.on_routed = on_routed
         self.lead_routed = lead_routed
 
     def _now(self) -> datetime:
@@ -169,8 +167,6 @@ class SourceIntake:
     def _after_routing(self, source: SourceConfig, outcomes: list[RouteOutcome]) -> None:
         created = [o for o in outcomes if o.created]
         self.count(source.name, "routed", len(created))
-        if created and self.on_routed is not None:
-            self.on_routed()
         for outcome in created:
             if self.lead_routed is not None:
                 self.lead_routed(outcome.queue, outcome.status)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
 from typing import Any, Protocol
 
 from aiohttp import web
@@ -84,25 +83,22 @@ def database_unavailable() -> web.Response:
 
 
 def create_app(service: RoutingService, settings: Settings, slack: SlackHandler | None = None, *,
-               metrics: Metrics | None = None, wake: Callable[[], None] | None = None) -> web.Application:
-    """The app. `wake` is called after each new lead so delivery sends its messages at once."""
+               metrics: Metrics | None = None) -> web.Application:
+    """The app. Delivery hears of new messages from the service itself (its transactions'
+    `on_commit` and hand-over, which `rotation serve` points at its delivery loop)."""
     metrics = metrics or Metrics()
     app = web.Application(middlewares=[json_errors, body_deadline],
                           client_max_size=max(settings.max_body_bytes, MIN_CLIENT_MAX_SIZE))
     app[METRICS] = metrics
     app[SERVICE] = service
-    app.router.add_post("/leads", intake_handler(service, settings, metrics, wake or _nobody_to_wake))
+    app.router.add_post("/leads", intake_handler(service, settings, metrics))
     # [\s\S], not `.`: an id may hold a newline, and its lead must still be found
     app.router.add_get(r"/leads/{lead_id:[\s\S]+}", lookup_handler(service, settings))
     app.router.add_get("/healthz", health_handler(service.db))
     app.router.add_get("/metrics", metrics_handler(metrics, service.db, settings.metrics_token))
     app.router.add_post("/slack/events", slack_handler(slack))
-    add_source_routes(app, service, settings, metrics, wake or _nobody_to_wake)
+    add_source_routes(app, service, settings, metrics)
     return app
-
-
-def _nobody_to_wake() -> None:
-    """Without a delivery loop to wake (tests), the outbox simply keeps the messages."""
 
 
 def slack_handler(slack: SlackHandler | None) -> Handler:

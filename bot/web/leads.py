@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
@@ -105,8 +104,7 @@ def parse_lead(body: bytes) -> tuple[str, dict[str, Any]]:
     return lead_id, fields
 
 
-def intake_handler(service: RoutingService, settings: Settings, metrics: Metrics,
-                   on_routed: Callable[[], None]) -> Handler:
+def intake_handler(service: RoutingService, settings: Settings, metrics: Metrics) -> Handler:
     async def handle(request: web.Request) -> web.Response:
         started = time.perf_counter()
         status: int | None = None  # what was answered, for the metrics (None: nothing)
@@ -116,7 +114,6 @@ def intake_handler(service: RoutingService, settings: Settings, metrics: Metrics
             _lead_id, fields = parse_lead(body)
             outcome = await service.assignment.route(fields, actor="webhook")
             if outcome.created:
-                on_routed()
                 metrics.lead_routed(outcome.queue, outcome.status)
             answer = web.json_response(outcome.as_json(), status=201 if outcome.created else 200,
                                        dumps=json_text.dumps)

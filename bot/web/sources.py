@@ -5,7 +5,6 @@ its answer translated back. Errors are `{"error": ...}` like every other address
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 
 from aiohttp import web
 
@@ -100,10 +99,9 @@ def source_handler(intake: SourceIntake, settings: Settings) -> Handler:
     return handle
 
 
-def add_source_routes(app: web.Application, service: RoutingService, settings: Settings, metrics: Metrics,
-                      wake: Callable[[], None]) -> SourceIntake:
+def add_source_routes(app: web.Application, service: RoutingService, settings: Settings,
+                      metrics: Metrics) -> SourceIntake:
     """Serve every configured source at /sources/{name}, counted on the app's metrics."""
-    intake = SourceIntake(service, SourceMetrics(metrics.registry), on_routed=wake,
-                          lead_routed=metrics.lead_routed)
+    intake = SourceIntake(service, SourceMetrics(metrics.registry), lead_routed=metrics.lead_routed)
     app.router.add_post("/sources/{name}", source_handler(intake, settings))
     return intake

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -152,8 +151,7 @@ async def _served(url: str, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[So
     service = RoutingService(db, clock)
     await apply_sources(service, SOURCES)
     metrics = Metrics()
-    app = create_app(service, Settings(intake_token=TOKEN, database_url=url), metrics=metrics,
-                     wake=asyncio.Event().set)
+    app = create_app(service, Settings(intake_token=TOKEN, database_url=url), metrics=metrics)
     runner = app_runner(app, shutdown_timeout=5)
     await runner.setup()
     site = aiohttp.web.TCPSite(runner, "127.0.0.1", 0)

@@ -24,7 +24,8 @@ async def test_a_lead_reaches_the_rep_and_the_channel(sqlite_url: str) -> None:
         slack = SlackRuntime.from_settings(settings, service)
         assert slack is not None
         metrics, wake, stop = Metrics(), asyncio.Event(), asyncio.Event()
-        runner, url = await start_app(create_app(service, settings, slack, metrics=metrics, wake=wake.set))
+        service.transactions.on_commit = wake.set  # as `rotation serve` wakes its delivery loop
+        runner, url = await start_app(create_app(service, settings, slack, metrics=metrics))
         loop = DeliveryLoop(service.db, default_transports(slack, None, None), service=service,
                             metrics=metrics, wake=wake, poll_interval=30)
         delivering = asyncio.create_task(loop.run(stop))

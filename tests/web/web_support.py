@@ -155,7 +155,8 @@ async def serve(sqlite_url: str) -> AsyncIterator[ServeFactory]:
         settings = replace(Settings(intake_token=TOKEN, database_url=url or sqlite_url), **overrides)
         service = await prepared_service(settings.database_url, webhook=bool(settings.webhook_url))
         metrics, wake = Metrics(), asyncio.Event()
-        runner, base = await start_app(create_app(service, settings, slack, metrics=metrics, wake=wake.set))
+        service.transactions.on_commit = wake.set  # as `rotation serve` wakes its delivery loop
+        runner, base = await start_app(create_app(service, settings, slack, metrics=metrics))
         http = aiohttp.ClientSession()
 
         async def cleanup() -> None:
