@@ -48,6 +48,8 @@ class QueueInfo:
 
 @dataclass(slots=True)
 class SeatInfo:
+    """A seat's ledger entry (`Seat`) with its member's facts, as a routing transaction reads them."""
+
     seat: Seat
     slack_id: str
     name: str
@@ -62,6 +64,8 @@ class SeatInfo:
 
 @dataclass(slots=True)
 class OpenQueue:
+    """A queue's ledger in memory: its settings, its rotation clock and every seat."""
+
     info: QueueInfo
     rotation: Rotation
     seats: list[SeatInfo]
