@@ -20,12 +20,16 @@ from yarl import URL
 
 from bot.delivery.retry_after import bounded_delay, retry_after_seconds
 from bot.delivery.slack_rate_limit import header
+from bot.note_words import note_words
 from bot.routing.events import (
     CrmOwner,
     LeadAssigned,
+    LeadMoved,
+    LeadReassigned,
     LeadUnassigned,
     ManagersNote,
     MemberNote,
+    SlaExhausted,
     StatusPaused,
     UnknownEvent,
     Way,
@@ -146,6 +150,8 @@ def plain_text(payload: dict[str, Any]) -> str:
             return f"Nobody could take {about} in {event.queue}: {event.reason}."
         case MemberNote() | ManagersNote() | StatusPaused():
             return f"{event.text} ({about})" if lead else event.text
+        case LeadMoved() | LeadReassigned() | SlaExhausted():
+            return f"{note_words(event)} ({about})"
         case CrmOwner():
             return f"Set the CRM owner of lead {event.lead_id} to {event.slack_id}."
     return json.dumps(payload, sort_keys=True, default=str)

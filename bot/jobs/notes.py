@@ -1,4 +1,8 @@
-"""Telling a member something through the outbox (the delivery loop sends it as a DM)."""
+"""Telling a member something through the outbox (the delivery loop sends it as a DM).
+
+The words are the calling job's own, already worded for the member (a calendar feed that
+failed), so they travel as a `MemberNote`; a fact about a lead is a typed event instead
+(`bot.routing.events.LeadNote`), worded by each front end."""
 
 from __future__ import annotations
 

@@ -5,6 +5,10 @@ each row through the transport its recipient names, and the Slack side renders i
 table keyed by `EventKind`. An event is stored as a JSON payload, `{"event": kind, ...its
 fields}` plus the recipient's address (`to` or `channel`): that payload is also what the
 webhook receives, so its shape is part of the contract and these classes only name it.
+
+Facts about a lead (`LeadNote`: moved on, reassigned, out of SLA moves) are stored as facts
+and worded by the front ends (`bot.note_words`); `MemberNote` and `ManagersNote` carry words a
+front end already wrote (a calendar feed's failure, a parked source, a delivery given up on).
 """
 
 from __future__ import annotations
@@ -37,6 +41,9 @@ class EventKind(StrEnum):
     MANAGERS_NOTE = "managers_note"
     STATUS_PAUSED = "status_paused"
     CRM_OWNER = "crm_owner"
+    LEAD_MOVED = "lead_moved"
+    LEAD_REASSIGNED = "lead_reassigned"
+    SLA_EXHAUSTED = "sla_exhausted"
 
 
 class Cause(StrEnum):
@@ -123,9 +130,26 @@ class LeadUnassigned(Event):
     reason: str | None
 
 
+class ForMember(Event):
+    """A note for a member (their DM) or a queue's channel. About a lead (`lead` set), it is a
+    follow-up: Slack threads it under the lead's post, and in a rep's DM it closes their offer
+    (the buttons go, the note's words take their place)."""
+
+    __slots__ = ()
+    lead: LeadCard | None
+
+
+class ForManagers(Event):
+    """A note for the managers (their channel, each manager's DM). About a lead, Slack shows
+    the card and the buttons to act on it; it is never threaded."""
+
+    __slots__ = ()
+    lead: LeadCard | None
+
+
 @dataclass(frozen=True, slots=True)
-class MemberNote(Event):
-    """Something a member (or a queue's channel) should know, in words."""
+class MemberNote(ForMember):
+    """Something a member (or a queue's channel) should know, in a front end's own words."""
 
     kind: ClassVar[EventKind] = EventKind.MEMBER_NOTE
     text: str
@@ -133,12 +157,49 @@ class MemberNote(Event):
 
 
 @dataclass(frozen=True, slots=True)
-class ManagersNote(Event):
-    """Something the managers should act on ("please step in"), about a lead or not."""
+class ManagersNote(ForManagers):
+    """Something the managers should know, in a front end's own words, about a lead or not."""
 
     kind: ClassVar[EventKind] = EventKind.MANAGERS_NOTE
     text: str
     lead: LeadCard | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LeadMoved(ForMember):
+    """A lead moved on from the rep it was offered to (`cause`: a Cause, today only "sla",
+    not accepted within `queue`'s SLA): to the rep and the queue's channel. `now_with` is the
+    name of whoever has it now, None while it waits for someone."""
+
+    kind: ClassVar[EventKind] = EventKind.LEAD_MOVED
+    lead: LeadCard
+    queue: str
+    cause: str
+    now_with: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class LeadReassigned(ForMember):
+    """A manager gave the rep's lead to someone else (named `now_with`): to that rep, whose
+    offer's buttons no longer work."""
+
+    kind: ClassVar[EventKind] = EventKind.LEAD_REASSIGNED
+    lead: LeadCard
+    now_with: str
+
+
+@dataclass(frozen=True, slots=True)
+class SlaExhausted(ForManagers):
+    """A lead missed its SLA on the last move `sla.max_hops` allows (after `offers` offers): it
+    stays with `now_with` (a name) or, None, waits unassigned; the managers should step in."""
+
+    kind: ClassVar[EventKind] = EventKind.SLA_EXHAUSTED
+    lead: LeadCard
+    offers: int
+    now_with: str | None
+
+
+LeadNote = LeadMoved | LeadReassigned | SlaExhausted  # facts about a lead that a front end words
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,8 +225,11 @@ class CrmOwner(Event):
 
 
 EVENT_TYPES: dict[EventKind, type[Event]] = {
-    cls.kind: cls for cls in (LeadAssigned, LeadUnassigned, MemberNote, ManagersNote, StatusPaused, CrmOwner)
+    cls.kind: cls for cls in (LeadAssigned, LeadUnassigned, MemberNote, ManagersNote, StatusPaused, CrmOwner,
+                              LeadMoved, LeadReassigned, SlaExhausted)
 }
+# The kinds told to the managers: a failed one is not reported to the managers again.
+MANAGERS_KINDS = frozenset(kind for kind, cls in EVENT_TYPES.items() if issubclass(cls, ForManagers))
 ADDRESS_KEYS = frozenset({"to", "channel"})
 
 

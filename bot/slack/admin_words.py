@@ -1,9 +1,11 @@
 """How Slack words what a manager's changes did (calibrate, join and leave a queue, add and
-remove a person), and the admin room's refusals in Slack's words: the core says what
-changed (`bot.routing.admin.results`); Slack says it, and names its own commands."""
+remove a person), and the admin room's refusals in Slack's words (a remove or a history of
+someone not there): the core says what changed (`bot.routing.admin.results`) or who was
+refused; Slack says it, names the person as a mention and names its own commands."""
 
 from __future__ import annotations
 
+from bot.routing.admin.history import NeverInRotation
 from bot.routing.admin.people import NoCatchAllRule, NotInRotation
 from bot.routing.admin.results import (
     Calibrated,
@@ -103,4 +105,6 @@ def refusal(error: RoutingError) -> str:
     if isinstance(error, NotInRotation):
         return (f"<@{error.slack_id}> is not in the rotation, so there is nothing to remove; "
                 "nothing was changed.")
+    if isinstance(error, NeverInRotation):
+        return f"<@{error.slack_id}> has never been in the rotation, so there is no history to show."
     return availability_words.refusal(error)

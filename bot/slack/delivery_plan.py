@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from bot.routing.events import Cause, Event, LeadAssigned, LeadUnassigned, ManagersNote, MemberNote, Way
+from bot.routing.events import Cause, Event, ForManagers, ForMember, LeadAssigned, LeadUnassigned, Way
 from bot.routing.team import TEAM_ID
 from bot.slack import sent_messages
 from bot.slack.sent_messages import Posted
@@ -98,7 +98,7 @@ class Remembered:
 def needs_plan(event: Event) -> bool:
     """Only messages about a lead look anything up; the rest are sent as rendered."""
     return isinstance(event, LeadAssigned | LeadUnassigned) or (
-        isinstance(event, MemberNote | ManagersNote) and bool(event.lead))
+        isinstance(event, ForMember | ForManagers) and bool(event.lead))
 
 
 def plan_at_once(payload: dict[str, Any], event: Event, remembered: Remembered) -> Plan | None:
@@ -130,11 +130,11 @@ def plan(connection: Connection, kind: str, payload: dict[str, Any], event: Even
     if not lead_id:
         return Plan(payload, template, zone=zone)
     first_offer = isinstance(event, LeadAssigned) and event.cause == Cause.NEW
-    if kind == Way.CHANNEL and not isinstance(event, ManagersNote) and not first_offer:
+    if kind == Way.CHANNEL and not isinstance(event, ForManagers) and not first_offer:
         channel = str(payload.get("channel", ""))
         root = sent_messages.thread_root(connection, lead_id, channel)
         return Plan(payload, template, thread=root, zone=zone)
-    if kind == Way.DM and isinstance(event, MemberNote):
+    if kind == Way.DM and isinstance(event, ForMember):
         dm = sent_messages.lead_dm(connection, lead_id, str(payload.get("to", "")))
         return Plan(payload, template, dm_to_update=dm)
     return Plan(payload, template, zone=zone)

@@ -28,15 +28,19 @@ from slack_sdk.models.blocks import (
     UserSelectElement,
 )
 
+from bot.note_words import note_words
 from bot.routing.errors import NotFound
 from bot.routing.events import (
     Event,
     EventKind,
     LeadAssigned,
     LeadCard,
+    LeadMoved,
+    LeadReassigned,
     LeadUnassigned,
     ManagersNote,
     MemberNote,
+    SlaExhausted,
     StatusPaused,
     Way,
     event_of,
@@ -431,13 +435,28 @@ def _member_note(event: Event, way: Way, channel: str, extras: Extras) -> Render
 
 
 def _managers_note(event: Event, way: Way, channel: str, extras: Extras) -> Rendered:
-    """A note for the managers; about a lead, it carries the card and the buttons to act."""
     assert isinstance(event, ManagersNote)
-    text = note_text(event.text, event.lead)
-    if not event.lead or not event.lead.get("id"):
+    return _for_managers(note_text(event.text, event.lead), event.lead, channel, extras)
+
+
+def _for_managers(text: str, lead: LeadCard | None, channel: str, extras: Extras) -> Rendered:
+    """A note for the managers; about a lead, it carries the card and the buttons to act."""
+    if not lead or not lead.get("id"):
         return {"channel": channel, "text": text, "blocks": None}
-    blocks = lead_post_blocks(text, event.lead, extras)
+    blocks = lead_post_blocks(text, lead, extras)
     return {"channel": channel, "text": text, "blocks": blocks_json(blocks)}
+
+
+def _lead_note(event: Event, way: Way, channel: str, extras: Extras) -> Rendered:
+    """A lead moved on or reassigned, told to its rep (and a queue's channel): one line."""
+    assert isinstance(event, LeadMoved | LeadReassigned)
+    return {"channel": channel, "text": note_text(note_words(event), event.lead), "blocks": None}
+
+
+def _sla_exhausted(event: Event, way: Way, channel: str, extras: Extras) -> Rendered:
+    """The managers are asked to step in: the line, the card and the buttons."""
+    assert isinstance(event, SlaExhausted)
+    return _for_managers(note_text(note_words(event), event.lead), event.lead, channel, extras)
 
 
 # Which events Slack shows, and how; an event missing here is never sent to Slack.
@@ -447,6 +466,9 @@ RENDERERS: dict[EventKind, Callable[[Event, Way, str, Extras], Rendered]] = {
     EventKind.STATUS_PAUSED: _status_paused,
     EventKind.MEMBER_NOTE: _member_note,
     EventKind.MANAGERS_NOTE: _managers_note,
+    EventKind.LEAD_MOVED: _lead_note,
+    EventKind.LEAD_REASSIGNED: _lead_note,
+    EventKind.SLA_EXHAUSTED: _sla_exhausted,
 }
 
 
@@ -469,6 +491,8 @@ def log_render(kind: str, payload: dict[str, Any]) -> dict[str, Any]:
                 f"{event.reason or 'nobody is available'}")
     elif isinstance(event, MemberNote | ManagersNote | StatusPaused):
         text = event.text
+    elif isinstance(event, LeadMoved | LeadReassigned | SlaExhausted):
+        text = note_words(event)
     else:
         raise ValueError(f"Slack shows no {event.kind.value!r} events")
     return {"channel": channel, "text": clip(text, MESSAGE_TEXT_LIMIT), "blocks": None}

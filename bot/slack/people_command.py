@@ -174,7 +174,10 @@ async def open_history(d: SlackDeps, client: AsyncWebClient, trigger_id: str, vi
                        member: str) -> None:
     if not await may_see_history(d, client, viewer, member):
         raise Refusal(HISTORY_NOT_YOURS)
-    page = await d.service.admin.history(member)
+    try:
+        page = await d.service.admin.history(member)
+    except RoutingError as refused:
+        raise Refusal(admin_words.refusal(refused)) from None
     await client.views_open(trigger_id=trigger_id, view=history_modal(page))
 
 

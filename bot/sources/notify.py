@@ -1,6 +1,7 @@
 """Telling the managers' channel that a source parks requests: at most once an hour per source,
 owed through the outbox in the transaction that parked them (so it is never lost, and never
-sent for something that was rolled back)."""
+sent for something that was rolled back). The words are the sources' own (they name the
+`rotation sources` commands that help), so they travel as a `ManagersNote`."""
 
 from __future__ import annotations
 

@@ -6,8 +6,11 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select
 
+from bot.delivery.transports import plain_text
 from bot.jobs.runner import JobRunner
 from bot.store.models import AuditEvent, OutboxMessage
+
+TO_MANAGERS = ("managers_note", "sla_exhausted")  # what the managers are told, in words or as a fact
 
 CONFIG = """
 timezone: America/New_York
@@ -58,7 +61,7 @@ async def test_sla_moves_the_lead_credits_back_and_tells_managers(make_service, 
     record = await service.assignment.lead("L1")
     assert [(a["assignee"]["slack_id"], a["state"], a["hop"]) for a in record.assignments] == [
         ("U0ALICE", "expired", 0), ("U0BOB", "offered", 1)]
-    assert not [m for m in await outbox(service) if m.payload.get("event") == "managers_note"]
+    assert not [m for m in await outbox(service) if m.payload.get("event") in TO_MANAGERS]
 
     # Running again in the same minute does nothing: the job is idempotent.
     assert (await runner.run_once(force=True))["sla"]["reassigned"] == 0
@@ -66,9 +69,9 @@ async def test_sla_moves_the_lead_credits_back_and_tells_managers(make_service, 
     clock.advance(minutes=30)  # Bob misses it too: that was the last allowed hop
     assert (await runner.run_once())["sla"]["reassigned"] == 1
     assert await counts(service) == {"U0ALICE": 0, "U0BOB": 0, "U0CAROL": 1}
-    notes = [m for m in await outbox(service) if m.payload.get("event") == "managers_note"]
+    notes = [m for m in await outbox(service) if m.payload.get("event") in TO_MANAGERS]
     assert [(m.kind, m.payload["to"]) for m in notes] == [("dm", "U0MGR")]
-    assert "L1" in notes[0].payload["text"]
+    assert notes[0].payload["lead"]["id"] == "L1" and "L1" in plain_text(notes[0].payload)
 
 
 async def test_accepted_lead_is_never_moved(make_service, clock, leads) -> None:

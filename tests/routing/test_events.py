@@ -11,15 +11,21 @@ from bot.delivery.transports import plain_text
 from bot.routing.events import (
     CRM,
     EVENT_TYPES,
+    MANAGERS_KINDS,
     WEBHOOK,
     CrmOwner,
     Event,
     EventKind,
+    ForManagers,
+    ForMember,
     LeadAssigned,
+    LeadMoved,
+    LeadReassigned,
     LeadUnassigned,
     ManagersNote,
     MemberNote,
     Recipient,
+    SlaExhausted,
     StatusPaused,
     UnknownEvent,
     Way,
@@ -38,6 +44,9 @@ EXAMPLES: list[Event] = [
     ManagersNote("Please step in."),
     StatusPaused(status_text="Vacation", status_emoji=":palm_tree:", until=None, text="You're paused."),
     CrmOwner(assignment_id=7, lead_id="L-1", slack_id="U01ADA"),
+    LeadMoved(lead=CARD, queue="emea", cause="sla", now_with="Bob"),
+    LeadReassigned(lead=CARD, now_with="Carol"),
+    SlaExhausted(lead=CARD, offers=3, now_with=None),
 ]
 
 
@@ -91,10 +100,37 @@ def test_slack_renders_every_kind_but_the_crm_owner() -> None:
 
 def test_slack_refuses_an_event_it_does_not_show() -> None:
     with pytest.raises(ValueError, match="crm_owner"):
-        render("dm", EXAMPLES[-1].payload() | {"to": "U01ADA"})
+        render("dm", next(e for e in EXAMPLES if isinstance(e, CrmOwner)).payload() | {"to": "U01ADA"})
 
 
 @pytest.mark.parametrize("event", EXAMPLES, ids=lambda e: e.kind.value)
 def test_the_log_has_words_for_every_kind(event: Event) -> None:
     line = plain_text(event.payload())
     assert line and not line.startswith("{")  # words, not the JSON fallback
+
+
+def test_the_facts_about_a_lead_are_stored_as_facts_not_sentences() -> None:
+    moved, reassigned, exhausted = EXAMPLES[-3:]
+    assert moved.payload() == {"event": "lead_moved", "lead": CARD, "queue": "emea", "cause": "sla",
+                               "now_with": "Bob"}
+    assert reassigned.payload() == {"event": "lead_reassigned", "lead": CARD, "now_with": "Carol"}
+    assert exhausted.payload() == {"event": "sla_exhausted", "lead": CARD, "offers": 3, "now_with": None}
+
+
+def test_the_notes_in_words_keep_their_stored_shape() -> None:
+    assert MemberNote("Lead L-1 moved on.", CARD).payload() == {
+        "event": "member_note", "text": "Lead L-1 moved on.", "lead": CARD}
+    assert ManagersNote("Please step in.").payload() == {"event": "managers_note", "text": "Please step in."}
+
+
+def test_each_note_says_whom_it_is_for() -> None:
+    """Slack threads a member's note under the lead's post and closes the rep's offer with it; a
+    managers' note is a post of its own with their buttons (`bot.slack.delivery_plan`)."""
+    for_member = {type(e) for e in EXAMPLES if isinstance(e, ForMember)}
+    for_managers = {type(e) for e in EXAMPLES if isinstance(e, ForManagers)}
+    assert for_member == {MemberNote, LeadMoved, LeadReassigned}
+    assert for_managers == {ManagersNote, SlaExhausted}
+
+
+def test_the_managers_kinds_are_the_notes_for_managers() -> None:
+    assert {EventKind.MANAGERS_NOTE, EventKind.SLA_EXHAUSTED} == MANAGERS_KINDS

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from bot.slack.escalation_actions import reassign_block_id
 from bot.slack.ids import Action
+from bot.slack.messages import render
 from bot.store.models import Assignment, Member
 
 REP, STRANGER = "U02BOB", "U77STRANGER"
@@ -105,8 +106,9 @@ async def test_a_manager_takes_it_once_in_the_rotation_and_reassigns_with_the_se
     answer = await click(bot, Action.REASSIGN_TO, MANAGER, action=picked, block_id=reassign_block_id("L-1"))
     assert answer.startswith("Lead `L-1` is now offered to <@U03CAROL>")
     assert (await holders(bot, "L-1"))[-1] == ("U03CAROL", "offered")
-    notes = [p for _, p in await bot.outbox() if p.get("event") == "member_note" and p.get("to") == MANAGER]
-    assert notes and "reassigned" in notes[-1]["text"]
+    notes = [p for _, p in await bot.outbox()
+             if p.get("event") == "lead_reassigned" and p.get("to") == MANAGER]
+    assert notes and "reassigned" in render("dm", notes[-1])["text"]
 
 
 async def test_reassign_to_is_for_managers_only(bot: Bot) -> None:

@@ -31,6 +31,14 @@ ACTIONS = (
 )
 
 
+class NeverInRotation(NotFound):
+    """The history of someone who was never in the rotation (a front end names them its own way)."""
+
+    def __init__(self, slack_id: str) -> None:
+        super().__init__(f"{slack_id} has never been in the rotation, so there is no history to show.")
+        self.slack_id = slack_id
+
+
 @dataclass(frozen=True, slots=True)
 class HistoryEntry:
     """One act. `details` holds what the act recorded (a pause's `until`, a leave's days,
@@ -58,7 +66,7 @@ def member_history(connection: Connection, slack_id: str, *, before: int | None 
     """The member's acts older than `before` (an entry id), newest first, up to `limit`."""
     member = connection.execute(select(Member.id, Member.name).where(Member.slack_id == slack_id)).first()
     if member is None:
-        raise NotFound(f"<@{slack_id}> has never been in the rotation, so there is no history to show.")
+        raise NeverInRotation(slack_id)
     limit = max(1, min(limit, MAX_PAGE))
     entries: list[HistoryEntry] = []
     cursor = before

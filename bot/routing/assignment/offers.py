@@ -20,7 +20,7 @@ from bot.routing.assignment.lead_lookup import ASSIGNMENT_WITH_NAMES
 from bot.routing.assignment.locks import MovedOffer, OpenLeads, claim_waiting_lead, lock_queues, move_offer
 from bot.routing.assignment.router import Router
 from bot.routing.errors import NotFound
-from bot.routing.events import ManagersNote, MemberNote, Recipient, lead_card
+from bot.routing.events import Cause, LeadMoved, Recipient, SlaExhausted, lead_card
 from bot.routing.outbox import Outbox
 from bot.routing.results import AssignmentChange, MemberRef, RouteOutcome
 from bot.routing.rules.matching import RuleResult, first_match
@@ -141,9 +141,8 @@ def _offer_next(
 def _tell_sla_move(connection: Connection, row: Any, outcome: RouteOutcome, now: datetime) -> None:
     """The rep who missed the SLA and the queue's channel hear where the lead went."""
     lead = (connection.execute(select(Lead.fields).where(Lead.id == row.lead_id))).scalar_one()
-    where = f"it now goes to {outcome.assignee.name}" if outcome.assignee else "it is waiting for someone"
-    text = f"Lead {row.lead_id} was not accepted within the {row.queue} SLA, so {where}."
-    note = MemberNote(text, lead_card(row.lead_id, lead))  # the card: Slack threads it under the lead's post
+    now_with = outcome.assignee.name if outcome.assignee else None
+    note = LeadMoved(lead_card(row.lead_id, lead), row.queue, Cause.SLA, now_with)  # Slack threads it
     outbox = Outbox(now)
     outbox.owe(f"sla-moved:{row.id}:rep", note, Recipient.dm(row.slack_id), row.lead_id)
     channel = connection.execute(select(Queue.channel).where(Queue.name == row.queue)).scalar()
@@ -183,26 +182,17 @@ def expire(connection: Connection, router: Router, assignment_id: int, hop: int,
         return None
     if hop + 1 == team.max_hops:
         fields = connection.execute(select(Lead.fields).where(Lead.id == change.lead_id)).scalar_one()
-        where = (
-            f"it is now with {change.next_outcome.assignee.name}, its last hop"
-            if change.next_outcome and change.next_outcome.assignee
-            else "it is waiting unassigned"
-        )
-        notify_managers(
-            connection, team, now, f"sla-exhausted:{change.lead_id}",
-            f"Lead {change.lead_id} was not accepted after {hop + 1} offers; {where}. Please step in.",
-            change.lead_id, fields,
-        )
+        last = change.next_outcome.assignee if change.next_outcome else None
+        notify_managers(connection, team, now, f"sla-exhausted:{change.lead_id}",
+                        SlaExhausted(lead_card(change.lead_id, fields), hop + 1, last.name if last else None))
     return change
 
 
-def notify_managers(
-    connection: Connection, team: TeamSettings, now: datetime, key: str, text: str, lead_id: str,
-    fields: dict[str, Any],
-) -> None:
+def notify_managers(connection: Connection, team: TeamSettings, now: datetime, key: str,
+                    note: SlaExhausted) -> None:
     """Tell the managers' channel and every manager by DM."""
     channel = team.settings.get("manager_channel")
-    note = ManagersNote(text, lead_card(lead_id, fields))
+    lead_id = str(note.lead["id"])
     outbox = Outbox(now)
     if channel:
         outbox.owe(key + ":channel", note, Recipient.channel(channel), lead_id)

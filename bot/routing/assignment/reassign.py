@@ -36,7 +36,7 @@ from bot.routing.assignment.explain import DecidedBy
 from bot.routing.assignment.locks import OpenLeads, claim_waiting_lead, lock_queues, move_offer
 from bot.routing.assignment.router import Placement, Router
 from bot.routing.errors import InvalidChange, NotFound
-from bot.routing.events import MemberNote, Recipient, lead_card
+from bot.routing.events import LeadReassigned, Recipient, lead_card
 from bot.routing.ledger.queues import OpenQueue, eligible_seats
 from bot.routing.outbox import Outbox
 from bot.routing.results import MemberRef, RouteOutcome
@@ -226,7 +226,6 @@ def _tell_previous(connection: Connection, previous: MemberRef, lead_id: str, fi
                    name: str, ended_id: int, now: datetime) -> None:
     """The rep who had the lead hears it went to someone else (their DM's buttons are dead)."""
     outbox = Outbox(now)
-    text = f"Lead {lead_id} was reassigned by a manager; it is now with {name}."
-    outbox.owe(f"reassigned:{ended_id}:rep", MemberNote(text, lead_card(lead_id, fields)),
+    outbox.owe(f"reassigned:{ended_id}:rep", LeadReassigned(lead_card(lead_id, fields), name),
                Recipient.dm(previous.slack_id), lead_id)
     outbox.flush(connection)

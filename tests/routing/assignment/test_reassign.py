@@ -10,6 +10,7 @@ import pytest
 from factories import make_config, make_queue, make_service, team_of
 from sqlalchemy import select
 
+from bot.delivery.transports import plain_text
 from bot.routing.clock import ManualClock
 from bot.routing.errors import InvalidChange, NotFound
 from bot.routing.service import RoutingService
@@ -71,8 +72,8 @@ async def test_an_offer_moves_to_the_named_member_with_a_pass_counters(database_
     sent = await outbox(service)
     assert any(p.get("event") == "lead_assigned" and p.get("to") == target and p["lead"]["id"] == "L-1"
                for p in sent)
-    assert any(p.get("event") == "member_note" and p.get("to") == holder and "reassigned" in p["text"]
-               for p in sent)
+    assert any(p.get("event") == "lead_reassigned" and p.get("to") == holder
+               and "reassigned" in plain_text(p) for p in sent)
     record = await service.assignment.lead("L-1")
     assert "A manager reassigned it" in record.explanation["summary"]
     await service.db.dispose()
