@@ -145,7 +145,8 @@ async def routed(bot: Bot) -> tuple[str, Any, Any]:
     return owner, dm, announcement
 
 
-async def test_a_reassigned_rep_is_told_and_their_offer_dm_is_closed_with_the_words(bot: Bot) -> None:
+async def test_a_reassigned_rep_is_told_and_their_offer_dm_is_closed_with_the_words(backend_bot: Bot) -> None:
+    bot = backend_bot  # on SQLite and PostgreSQL
     owner, dm, _ = await routed(bot)
     members = {m["slack_id"]: m["name"] for m in (await bot.service.admin.export_config())["members"]}
     emea = next(q for q in (await bot.service.admin.export_config())["queues"] if q["name"] == "emea")
@@ -162,7 +163,8 @@ async def test_a_reassigned_rep_is_told_and_their_offer_dm_is_closed_with_the_wo
     assert posts(bot, owner)[-1].body["text"] == words  # and the rep is told in a DM of its own
 
 
-async def test_the_managers_ask_in_a_lead_s_channel_is_its_own_post_with_the_buttons(bot: Bot) -> None:
+async def test_the_managers_ask_in_a_lead_s_channel_is_a_post_of_its_own(backend_bot: Bot) -> None:
+    bot = backend_bot
     await routed(bot)
     ask = SlaExhausted(lead_card("L-1", LEAD), 3, None)
     row = outbox_row("ask", ask, Recipient.channel("C0EMEA"), "L-1", bot.service.clock.now())
