@@ -63,7 +63,7 @@ async def on_submit(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], c
         await ack(response_action="errors", errors={away_view.error_block(str(error), field): str(error)})
         return
     except Exception as error:
-        await ack(response_action="errors", errors={ids.Block.AWAY_START.value: failure_words(error)})
+        await ack(response_action="errors", errors={ids.BlockId.AWAY_START.value: failure_words(error)})
         return
     await ack()
     await republish(d, client, user, f"Time off scheduled: {replies.leave_line(leave, timezone)}.")

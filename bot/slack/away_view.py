@@ -52,21 +52,21 @@ def build(leaves: Sequence[LeaveView], timezone: str, *, today: date, long_leave
           pause_days_before: int = 2) -> View:
     """The modal: start and end date pickers, the policy, and what is already scheduled."""
     blocks: list[Block] = [
-        InputBlock(block_id=ids.Block.AWAY_START, label="First day off",
+        InputBlock(block_id=ids.BlockId.AWAY_START, label="First day off",
                    element=DatePickerElement(action_id=ids.Action.AWAY_START, placeholder="Start",
                                              initial_date=today.isoformat())),
-        InputBlock(block_id=ids.Block.AWAY_END, label="Last day off",
+        InputBlock(block_id=ids.BlockId.AWAY_END, label="Last day off",
                    hint="You're back the day after this date.",
                    element=DatePickerElement(action_id=ids.Action.AWAY_END, placeholder="End")),
         ContextBlock(elements=[MarkdownTextObject(text=policy_text(long_leave_days, pause_days_before))]),
-        SectionBlock(block_id=ids.Block.AWAY_LIST,
+        SectionBlock(block_id=ids.BlockId.AWAY_LIST,
                      text=MarkdownTextObject(text=leaves_summary(leaves, timezone))),
     ]
     return View(type="modal", callback_id=ids.Callback.AWAY, title="Schedule time off",
                 submit="Schedule", close="Cancel", blocks=blocks)
 
 
-def _picked(values: dict[str, Any], block: ids.Block, action: ids.Action) -> str | None:
+def _picked(values: dict[str, Any], block: ids.BlockId, action: ids.Action) -> str | None:
     entry = (values.get(block.value) or {}).get(action.value)
     picked = entry.get("selected_date") if isinstance(entry, dict) else None
     return picked if isinstance(picked, str) else None
@@ -75,29 +75,29 @@ def _picked(values: dict[str, Any], block: ids.Block, action: ids.Action) -> str
 def read(view: dict[str, Any]) -> tuple[date | None, date | None, dict[str, str]]:
     """(start, end, errors by block id) from a submitted modal; errors mean nothing is asked."""
     values = (view.get("state") or {}).get("values") or {}
-    found: dict[ids.Block, date | None] = {}
+    found: dict[ids.BlockId, date | None] = {}
     errors: dict[str, str] = {}
-    for block, action, what in ((ids.Block.AWAY_START, ids.Action.AWAY_START, "first day"),
-                                (ids.Block.AWAY_END, ids.Action.AWAY_END, "last day")):
+    for block, action, what in ((ids.BlockId.AWAY_START, ids.Action.AWAY_START, "first day"),
+                                (ids.BlockId.AWAY_END, ids.Action.AWAY_END, "last day")):
         raw = _picked(values, block, action)
         found[block] = iso_day(raw) if raw else None
         if found[block] is None:
             errors[block.value] = f"Pick the {what} of your time off."
-    start, end = found[ids.Block.AWAY_START], found[ids.Block.AWAY_END]
+    start, end = found[ids.BlockId.AWAY_START], found[ids.BlockId.AWAY_END]
     if start and end and end < start:
-        errors[ids.Block.AWAY_END.value] = "The last day is before the first day."
+        errors[ids.BlockId.AWAY_END.value] = "The last day is before the first day."
     return start, end, errors
 
 
 def error_block(message: str, field: str | None) -> str:
     """Which date field shows a refusal from the core (its field, else by what it is about)."""
     if field in ("ends_on", "end"):
-        return ids.Block.AWAY_END.value
+        return ids.BlockId.AWAY_END.value
     if field in ("starts_on", "start"):
-        return ids.Block.AWAY_START.value
+        return ids.BlockId.AWAY_START.value
     lowered = message.lower()
     about_end = "past" in lowered or "over already" in lowered or "ends" in lowered
-    return (ids.Block.AWAY_END if about_end else ids.Block.AWAY_START).value
+    return (ids.BlockId.AWAY_END if about_end else ids.BlockId.AWAY_START).value
 
 
 def home_blocks(leaves: Sequence[LeaveView], timezone: str) -> list[Block]:

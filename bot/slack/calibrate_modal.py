@@ -110,9 +110,9 @@ async def change_membership(d: SlackDeps, client: AsyncWebClient, manager: str,
 
 def _errors_for(error: RoutingError) -> dict[str, str]:
     field = error.field if isinstance(error, InvalidChange) else None
-    block = ids.FIELD_BLOCKS.get(field or "", ids.Block.CAL_WEIGHT)
+    block = ids.FIELD_BLOCKS.get(field or "", ids.BlockId.CAL_WEIGHT)
     if isinstance(error, NotFound) and "queue" in str(error):
-        block = ids.Block.CAL_QUEUE
+        block = ids.BlockId.CAL_QUEUE
     return {block.value: str(error)}
 
 
@@ -122,10 +122,10 @@ async def on_submit(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any],
     d, manager = deps(context), body["user"]["id"]
     change, errors = calibrate_form.to_change(calibrate_form.read(view))
     if change is not None and calibrate_form.is_empty(change):
-        errors = {ids.Block.CAL_WEIGHT.value: "Nothing to save: set a weight, an adjustment or active."}
+        errors = {ids.BlockId.CAL_WEIGHT.value: "Nothing to save: set a weight, an adjustment or active."}
     try:
         if not await d.is_manager(client, manager):
-            errors = {ids.Block.CAL_MEMBER.value: NOT_MANAGER}
+            errors = {ids.BlockId.CAL_MEMBER.value: NOT_MANAGER}
         if change is None or errors:
             await ack(response_action="errors", errors=errors)
             return
@@ -137,7 +137,7 @@ async def on_submit(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any],
         await ack(response_action="errors", errors=_errors_for(error))
         return
     except Exception as error:
-        await ack(response_action="errors", errors={ids.Block.CAL_WEIGHT.value: failure_words(error)})
+        await ack(response_action="errors", errors={ids.BlockId.CAL_WEIGHT.value: failure_words(error)})
         return
     await ack()
     note = f" Note: {escape(change.note)}" if change.note else ""

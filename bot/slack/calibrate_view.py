@@ -111,11 +111,11 @@ def picks_text(title: str, picks: list[PreviewPick]) -> str:
 
 def preview_block(state: CalibrateState) -> SectionBlock:
     if not state.queue:
-        return SectionBlock(block_id=ids.Block.CAL_PREVIEW, text="Pick a queue to preview its next leads.")
+        return SectionBlock(block_id=ids.BlockId.CAL_PREVIEW, text="Pick a queue to preview its next leads.")
     fields = [MarkdownTextObject(text=picks_text("Next 10 now", state.now))]
     if state.after is not None:
         fields.append(MarkdownTextObject(text=picks_text("With this change", state.after)))
-    return SectionBlock(block_id=ids.Block.CAL_PREVIEW, fields=fields)
+    return SectionBlock(block_id=ids.BlockId.CAL_PREVIEW, fields=fields)
 
 
 def option(value: str, text: str | None = None) -> Option:
@@ -137,28 +137,29 @@ def queue_select(state: CalibrateState) -> StaticSelectElement | ExternalDataSel
 
 def build(state: CalibrateState) -> View:
     blocks: list[Block] = [
-        InputBlock(block_id=ids.Block.CAL_MEMBER, label="Member", dispatch_action=True,
+        InputBlock(block_id=ids.BlockId.CAL_MEMBER, label="Member", dispatch_action=True,
                    element=UserSelectElement(action_id=ids.Action.CAL_MEMBER, placeholder="Member",
                                              initial_user=state.member)),
-        InputBlock(block_id=ids.Block.CAL_QUEUE, label="Queue", dispatch_action=True,
+        InputBlock(block_id=ids.BlockId.CAL_QUEUE, label="Queue", dispatch_action=True,
                    element=queue_select(state)),
-        SectionBlock(block_id=ids.Block.CAL_NUMBERS, text=MarkdownTextObject(text=numbers_text(state)),
+        SectionBlock(block_id=ids.BlockId.CAL_NUMBERS, text=MarkdownTextObject(text=numbers_text(state)),
                      accessory=membership_button(state)),
     ]
     if state.notice:
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text=clip(state.notice, 2000))]))
     blocks += [
-        InputBlock(block_id=ids.Block.CAL_WEIGHT, label="Share" if state.shares else "Weight", optional=True,
+        InputBlock(block_id=ids.BlockId.CAL_WEIGHT, label="Share" if state.shares else "Weight",
+                   optional=True,
                    hint=SHARE_HINT if state.shares else WEIGHT_HINT,
                    element=PlainTextInputElement(action_id=ids.Action.CAL_WEIGHT,
                                                  placeholder="18%" if state.shares else "2")),
-        InputBlock(block_id=ids.Block.CAL_ADJUSTMENT, label="Adjustment", optional=True,
+        InputBlock(block_id=ids.BlockId.CAL_ADJUSTMENT, label="Adjustment", optional=True,
                    hint="+5 counts five extra leads against them (they wait longer); -5 moves them closer.",
                    element=PlainTextInputElement(action_id=ids.Action.CAL_ADJUSTMENT, placeholder="+5")),
-        InputBlock(block_id=ids.Block.CAL_NOTE, label="Note (required with an adjustment)", optional=True,
+        InputBlock(block_id=ids.BlockId.CAL_NOTE, label="Note (required with an adjustment)", optional=True,
                    element=PlainTextInputElement(action_id=ids.Action.CAL_NOTE, multiline=True,
                                                  placeholder="Why: it is recorded with your name")),
-        InputBlock(block_id=ids.Block.CAL_ACTIVE, label="Active in this queue", optional=True,
+        InputBlock(block_id=ids.BlockId.CAL_ACTIVE, label="Active in this queue", optional=True,
                    element=RadioButtonsElement(
                        action_id=ids.Action.CAL_ACTIVE,
                        options=[option(k.value, v) for k, v in ACTIVE_OPTIONS.items()],

@@ -55,7 +55,7 @@ class Callback(StrEnum):
     ROUTE_LEAD = "route_lead"  # the Workflow Builder step's callback id (the contract's)
 
 
-class Block(StrEnum):
+class BlockId(StrEnum):
     """Block IDs that a handler reads back (state values, response_action errors)."""
 
     LEAD_ACTIONS = "lead_actions"
@@ -83,11 +83,11 @@ class ActiveChoice(StrEnum):
 
 
 # The core's InvalidChange.field -> the modal input that shows the error.
-FIELD_BLOCKS: dict[str, Block] = {
-    "weight": Block.CAL_WEIGHT,
-    "adjustment": Block.CAL_ADJUSTMENT,
-    "note": Block.CAL_NOTE,
-    "member": Block.CAL_MEMBER,
-    "queue": Block.CAL_QUEUE,
-    "active": Block.CAL_ACTIVE,
+FIELD_BLOCKS: dict[str, BlockId] = {
+    "weight": BlockId.CAL_WEIGHT,
+    "adjustment": BlockId.CAL_ADJUSTMENT,
+    "note": BlockId.CAL_NOTE,
+    "member": BlockId.CAL_MEMBER,
+    "queue": BlockId.CAL_QUEUE,
+    "active": BlockId.CAL_ACTIVE,
 }

@@ -238,7 +238,7 @@ def assigned_dm(event: LeadAssigned | dict[str, Any],
     blocks = card_blocks(lead, heading, queue=event.queue, rule=event.rule, summary=event.summary)
     if line:
         blocks.append(ContextBlock(elements=[mrkdwn(line)]))
-    blocks.append(ActionsBlock(block_id=ids.Block.LEAD_ACTIONS, elements=buttons))
+    blocks.append(ActionsBlock(block_id=ids.BlockId.LEAD_ACTIONS, elements=buttons))
     return text, blocks
 
 
@@ -269,7 +269,7 @@ def announcement_blocks(event: LeadAssigned, extras: Extras) -> list[Block]:
     ]
     link = open_lead_button(str(event.lead["id"]), extras.lead_url)
     if link is not None:
-        blocks.append(ActionsBlock(block_id=ids.Block.LEAD_ACTIONS, elements=[link]))
+        blocks.append(ActionsBlock(block_id=ids.BlockId.LEAD_ACTIONS, elements=[link]))
     return blocks
 
 
@@ -374,7 +374,7 @@ def announcement_now(record: LeadRecord, extras: Extras) -> tuple[str, list[Bloc
     if actions is not None:
         blocks.append(actions)
     elif link is not None:
-        blocks.append(ActionsBlock(block_id=ids.Block.LEAD_ACTIONS, elements=[link]))
+        blocks.append(ActionsBlock(block_id=ids.BlockId.LEAD_ACTIONS, elements=[link]))
     return clip(f"Lead {literal_line(lead)}: {status}", MESSAGE_TEXT_LIMIT), blocks
 
 
@@ -386,7 +386,7 @@ def closed_offer(lead: LeadCard, words: str, extras: Extras, *, queue: str | Non
     blocks.append(SectionBlock(text=mrkdwn(words)))
     link = open_lead_button(str(lead.get("id", "")), extras.lead_url) if lead.get("id") else None
     if link is not None:
-        blocks.append(ActionsBlock(block_id=ids.Block.LEAD_ACTIONS, elements=[link]))
+        blocks.append(ActionsBlock(block_id=ids.BlockId.LEAD_ACTIONS, elements=[link]))
     return clip(words, MESSAGE_TEXT_LIMIT), blocks
 
 

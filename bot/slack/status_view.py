@@ -89,7 +89,7 @@ def paused_dm(event: StatusPaused | dict[str, Any], member: str | None = None) -
         SectionBlock(text=MarkdownTextObject(text=head)),
         ContextBlock(elements=[MarkdownTextObject(
             text="Away for real? Do nothing: leads start again when the status ends.")]),
-        ActionsBlock(block_id=ids.Block.STATUS_ACTIONS, elements=[button]),
+        ActionsBlock(block_id=ids.BlockId.STATUS_ACTIONS, elements=[button]),
     ]
     return said, blocks
 
