@@ -230,7 +230,6 @@ EVENT_TYPES: dict[EventKind, type[Event]] = {
 }
 # The kinds told to the managers: a failed one is not reported to the managers again.
 MANAGERS_KINDS = frozenset(kind for kind, cls in EVENT_TYPES.items() if issubclass(cls, ForManagers))
-ADDRESS_KEYS = frozenset({"to", "channel"})
 
 
 class UnknownEvent(ValueError):

@@ -93,8 +93,3 @@ def slack_date(moment: datetime, style: str = DEFAULT_STYLE, *, fallback_zone: s
     with_time = "{time" in style or "{ago}" in style
     words = fallback_text(moment, fallback_zone, now, with_time=with_time)
     return f"<!date^{stamp}^{style}{link_part}|{words}>"
-
-
-def slack_day(moment: datetime, *, fallback_zone: str = "UTC", now: datetime | None = None) -> str:
-    """A day alone ("Dec 17, 2026", or "today"), for leave and pause-until lines."""
-    return slack_date(moment, "{date_short_pretty}", fallback_zone=fallback_zone, now=now)

@@ -12,7 +12,7 @@ from fractions import Fraction
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.routing.results import LeadRecord, LeaveView, MemberStatus, QueueStandings, SeatStanding
+from bot.routing.results import LeadRecord, LeaveView, MemberStatus, SeatStanding
 from bot.slack.answers import escape
 from bot.slack.dates import local_words, parse_moment, slack_date
 from bot.slack.lead_text import literal, one_line
@@ -139,16 +139,6 @@ def seat_line(seat: SeatStanding) -> str:
     return (f"{marker}*{escape(seat.name)}* — weight {escape(seat.weight_text)} "
             f"({number(seat.target_share * 100)}%), {seat.received} lead(s), "
             f"lag {number(seat.lag)}{adjust}{status}")
-
-
-def standings_text(queues: Iterable[QueueStandings]) -> str:
-    parts = []
-    for queue in queues:
-        nxt = next((s.name for s in queue.seats if s.next_up), None)
-        head = (f"*{escape(queue.name)}* ({escape(queue.strategy)}, period {escape(queue.period)}, "
-                f"{queue.total} lead(s)) — next: {escape(nxt) if nxt else 'nobody eligible'}")
-        parts.append("\n".join([head, *[seat_line(s) for s in queue.seats]]))
-    return "\n\n".join(parts) or "There are no queues yet: load a routing config."
 
 
 def why_text(lead: LeadRecord, now: datetime | None = None, zones: Mapping[str, str] | None = None) -> str:

@@ -16,10 +16,6 @@ def tag(connection: Connection, source: str, lead_ids: list[str]) -> None:
                            .values(source=source))
 
 
-def source_of(connection: Connection, lead_id: str) -> str | None:
-    return connection.execute(select(LEADS.c.source).where(LEADS.c.id == lead_id)).scalar()
-
-
 def lead_counts(connection: Connection) -> dict[str, int]:
     rows = connection.execute(select(LEADS.c.source, func.count()).where(LEADS.c.source.is_not(None))
                               .group_by(LEADS.c.source)).all()

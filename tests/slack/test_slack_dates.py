@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.slack.dates import parse_moment, slack_date, slack_day
+from bot.slack.dates import parse_moment, slack_date
 
 MOMENT = datetime(2026, 12, 1, 14, 30, 5, tzinfo=UTC)
 STAMP = int(MOMENT.timestamp())
@@ -35,7 +35,7 @@ def test_a_naive_stored_moment_is_read_as_utc() -> None:
 
 
 def test_a_day_alone_has_a_fallback_without_a_time() -> None:
-    assert slack_day(MOMENT, fallback_zone="Asia/Tokyo", now=NOW) == (
+    assert slack_date(MOMENT, "{date_short_pretty}", fallback_zone="Asia/Tokyo", now=NOW) == (
         f"<!date^{STAMP}^{{date_short_pretty}}|Tue Dec 1 (Asia/Tokyo)>")
 
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-PERIODS = ("monthly", "weekly", "quarterly", "never")
-
 
 def period_key(moment: datetime, timezone: str, period: str) -> str:
     """The period `moment` falls in, as the team's calendar sees it: 2026-11, 2026-W48, 2026-Q4."""
