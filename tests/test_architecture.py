@@ -39,10 +39,10 @@ def test_the_check_itself_catches_a_leak(tmp_path: Path) -> None:
 
 
 # The core's rooms, lowest first: a module may import from its own room and the ones before it,
-# never from one after it, so the data's way (front end -> service -> rules -> ledger ->
-# fairness -> outbox) is one walk downward. The services (each room's `service.py`,
-# `transactions.py`, and `bot/routing/service.py`) sit above every room: they open
-# transactions and call down.
+# never from one after it, so every call goes down (front end -> a service -> assignment ->
+# ledger -> availability -> fairness -> rules; all of them may write the base's outbox).
+# The services (each room's `service.py`, `transactions.py`, and `bot/routing/service.py`)
+# sit above every room: they open transactions and call down.
 LAYERS = ("base", "rules", "team", "fairness", "availability", "ledger", "assignment", "admin", "services")
 BASE = {"errors", "results", "events", "clock", "audit", "outbox"}
 

@@ -4,8 +4,10 @@ No Slack and no aiohttp here: the core is driven by the CLI, the webhook, the Sl
 and the background jobs alike, through `bot.routing.service.RoutingService`, and it
 answers with typed data (`results.py`, each room's own results) that they word.
 
-The rooms, in the order a lead walks down through them (a room imports only rooms
-before it; `tests/test_architecture.py` holds them to it):
+The rooms, lowest first: a room imports only itself and the rooms before it, so every call
+goes down (`tests/test_architecture.py` holds them to it). A lead enters at the top, in a
+service, and walks down: assignment places it, the ledger reads its queue, availability
+says who can take it now, fairness picks among them; rules chose the queue first.
 
 - `rules/`: which queue a lead goes to, from its fields;
 - `team.py`: the team's settings as one transaction reads them;
