@@ -90,9 +90,10 @@ def hand_on(
         return AssignmentChange(row.id, row.lead_id, row.state, False, member)
     lock_queues(connection, [row.queue])
     new_state = "passed" if cause == "pass" else "expired"
-    moved = move_offer(connection, moved_id := assignment_id, new_state, now)
+    moved = move_offer(connection, assignment_id, new_state, now)
     if moved is None:  # another click or the SLA job moved it while we waited for the queue
-        state = connection.execute(select(Assignment.state).where(Assignment.id == moved_id)).scalar_one()
+        state = connection.execute(
+            select(Assignment.state).where(Assignment.id == assignment_id)).scalar_one()
         return AssignmentChange(row.id, row.lead_id, state, False, member)
     team = load_team(connection)
     open_leads = OpenLeads()

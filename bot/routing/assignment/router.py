@@ -22,6 +22,7 @@ from bot.routing.assignment.batch import Batch
 from bot.routing.assignment.decision import Decision
 from bot.routing.assignment.lead_lookup import stored_outcome
 from bot.routing.assignment.locks import OpenLeads
+from bot.routing.availability.hours import WorkingHours
 from bot.routing.fairness import Choice, Seat
 from bot.routing.ledger.cache import LedgerCache
 from bot.routing.ledger.queues import OpenQueue, SeatInfo
@@ -80,8 +81,6 @@ def charge_and_offer(
 
 
 def working_hours_start(info: SeatInfo, now: datetime) -> datetime:
-    from bot.routing.availability.hours import WorkingHours
-
     if not info.facts.working_hours:
         return now
     return WorkingHours.parse(info.facts.working_hours).next_start(now, info.timezone)

@@ -6,5 +6,6 @@
 - `slack_status.py`: a Slack status that says "out of office" pauses its member;
 - `calendar_leaves.py`: absences from a member's calendar feed become leave;
 - `hours.py`: working hours ("Mon-Fri 09:00-17:00") in a member's timezone;
-- `timezones.py`: which names are timezones.
+- `timezones.py`: which names are timezones;
+- `service.py`: each of the above as one transaction.
 """
