@@ -36,7 +36,7 @@ _RELEASE = (update(Outbox)
             .where(Outbox.c.id == bindparam("b_id"), Outbox.c.sent_at.is_(None),
                    Outbox.c.failed_at.is_(None), Outbox.c.available_at == bindparam("b_until"),
                    Outbox.c.attempts == bindparam("b_attempts"))
-            .values(available_at=bindparam("b_now"), attempts=Outbox.c.attempts - 1))
+            .values(available_at=bindparam("b_at"), attempts=Outbox.c.attempts - 1))
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,10 +65,12 @@ class GaveUp:
 
 @dataclass(frozen=True, slots=True)
 class Released:
-    """Claimed but never tried (too many in hand, or too little of its lease left to try
-    safely): due again now, the attempt it was claimed with not counted."""
+    """Claimed but never tried (too many in hand, too little of its lease left to try safely,
+    or its destination asked us to wait): due again `until` (None: now), the attempt it was
+    claimed with not counted."""
 
     message: Message
+    until: datetime | None = None
 
 
 Outcome = Sent | Retry | GaveUp | Released
@@ -137,7 +139,7 @@ def _record(connection: Connection, outcomes: list[Outcome], now: datetime,
              if isinstance(o, Retry)]
     if retry:
         connection.execute(_MARK_RETRY, retry)
-    released = [{"b_id": o.message.id, "b_now": now, "b_until": o.message.lease_until,
+    released = [{"b_id": o.message.id, "b_at": o.until or now, "b_until": o.message.lease_until,
                  "b_attempts": o.message.attempts} for o in outcomes if isinstance(o, Released)]
     if released:
         connection.execute(_RELEASE, released)

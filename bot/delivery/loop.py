@@ -20,7 +20,12 @@ it), not one per message.
 
 A failed attempt is retried with exponential backoff and full jitter (never sooner than a
 Retry-After); after `max_attempts` (or an error that retrying cannot fix) the message is given
-up on, counted, and the managers' channel gets a note when one is configured. No outcome can
+up on, counted, and the managers' channel gets a note when one is configured. A destination
+that said when to come back (Slack's 429 for one channel or DM, whose limit is about a message
+a second per channel; the webhook; the CRM) is sent nothing more until then: its messages that
+come up meanwhile are released until that moment, not sent, their attempt not counted and no
+slot held, so a burst to one busy channel neither spends its messages' attempts on answers
+known in advance nor keeps the DMs waiting behind it. No outcome can
 stop the loop: an unexpected error while turning a send into an outcome counts as a failed
 attempt, and an outcome the database refuses on its own is recorded with a plain error instead,
 so a message is never lost nor claimed round after round; `attempts` never passes the limit.
@@ -43,7 +48,7 @@ import math
 import random
 from collections import Counter
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from bot.delivery.claims import GaveUp, Outcome, Released, Retry, Sent, claim, exchange, record
@@ -66,6 +71,7 @@ CONCURRENCY: Mapping[str, int] = {"slack": 16, "webhook": 4}
 OTHER_CONCURRENCY = 4  # a lane not named in CONCURRENCY (a CRM)
 LANES = {Way.DM.value: "slack", Way.CHANNEL.value: "slack"}  # kinds sharing a transport share its lane
 MAX_ERROR_CHARS = 1000  # of a failed attempt's error, as stored and logged
+MAX_COOLING = 10_000  # destinations remembered as asking us to wait (the expired go first)
 KEPT_RESULT_KEYS = ("ok", "channel", "ts", "status", "console", "message_ts", "crm_owner_id", "skipped")
 
 
@@ -86,6 +92,14 @@ def backoff(attempts: int, retry_after: float | None = None, *, rng: random.Rand
 
 def lane_of(kind: str) -> str:
     return LANES.get(kind, kind)
+
+
+def destination(message: Message) -> str:
+    """Where a message goes, as its rate limit counts: a Slack channel or DM (Slack limits each),
+    or the one endpoint of any other lane (the webhook, the CRM)."""
+    lane = lane_of(message.kind)
+    to = message.payload.get("to") or message.payload.get("channel") if lane == "slack" else None
+    return f"{lane}:{to}" if to else lane
 
 
 def plain_error(text: object) -> str:
@@ -132,6 +146,7 @@ class DeliveryLoop:
         self._may_be_due = True  # whether the next round should claim (False: it only records)
         self._unlooked: set[str] = set()  # lanes left out of the last short claim: due, maybe
         self._settled = asyncio.Event()  # a send finished: its outcome is waiting to be recorded
+        self._cooling: dict[str, datetime] = {}  # destination: when it said we may send again
         self._stopped = False
 
     def take(self, messages: list[Message]) -> None:
@@ -189,7 +204,7 @@ class DeliveryLoop:
         except BaseException:  # cancelled: the lease runs out and a loop claims it again
             self._holding.discard(message.id)
             raise
-        if isinstance(outcome, Released):
+        if isinstance(outcome, Released) and outcome.until is None:
             self._may_be_due = True  # due again now: the next round claims it
         self._finished.append(outcome)  # the list of the round to come (looked up after the send)
         self._settled.set()
@@ -375,6 +390,8 @@ class DeliveryLoop:
             error = f"not sent again: its {self.max_attempts} attempt(s) were used up"
             log.error("giving up on %s: %s", message.key, error)
             return GaveUp(message, error, tried=False)
+        if (until := self._cooling_until(message)) is not None:  # it asked us to wait
+            return Released(message, until)
         transport = self.transports.get(message.kind)
         try:
             if transport is None:
@@ -394,6 +411,26 @@ class DeliveryLoop:
             log.error("outbox message %s was sent, but its answer could not be kept", message.key)
             return Sent(message, {"ok": True})
 
+    def _cooling_until(self, message: Message) -> datetime | None:
+        """When the message's destination said we may send to it again, if not yet."""
+        key = destination(message)
+        until = self._cooling.get(key)
+        if until is not None and until <= self.clock.now():
+            del self._cooling[key]
+            return None
+        return until
+
+    def _cool(self, message: Message, seconds: float) -> None:
+        """Send nothing more to the message's destination for `seconds` (its Retry-After)."""
+        now = self.clock.now()
+        if len(self._cooling) >= MAX_COOLING:
+            self._cooling = {k: t for k, t in self._cooling.items() if t > now}
+            if len(self._cooling) >= MAX_COOLING:
+                self._cooling.clear()
+        key = destination(message)
+        until = now + timedelta(seconds=seconds)
+        self._cooling[key] = max(until, self._cooling.get(key, until))
+
     def _unexpected(self, message: Message, exc: Exception) -> Outcome:
         """An error of ours while turning a send into an outcome: a failed attempt, never a
         crash (a crash would leave the message held and claimed again and again, untried)."""
@@ -412,6 +449,8 @@ class DeliveryLoop:
     def _failed(self, message: Message, error: str, retry_after: float | None, permanent: bool) -> Outcome:
         error = plain_error(error)
         self.metrics.failed(message.kind)
+        if retry_after and not permanent:  # the other side said when: nothing more to it till then
+            self._cool(message, retry_after)
         if permanent or message.attempts >= self.max_attempts:
             self.metrics.gave_up(message.kind)
             log.error("giving up on %s after %d attempt(s): %s", message.key, message.attempts, error)
