@@ -13,6 +13,7 @@ a cost flat in team size (at most 1.5x from 10 to 1,000 members).
 
 Run:  .venv/bin/python bench/core.py            (SQLite; PostgreSQL too when its binaries exist)
       .venv/bin/python bench/core.py --leads 500 --sizes 10,100,1000,example
+      .venv/bin/python bench/core.py --leads 300 --sizes 10,1000 --strategy least_recent
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ import yaml
 from sqlalchemy import event
 
 from bot.config.routing import load_text
+from bot.routing.fairness import STRATEGIES
 from bot.routing.service import RoutingService
 from bot.store.db import Database
 
@@ -39,7 +41,9 @@ sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "bench"))
 
 
-def config_for(size: int | str) -> str:
+def config_for(size: int | str, strategy: str = "fair") -> str:
+    """The routing config of a benchmark row: one queue of `size` members picking by
+    `strategy`, or the example team's config as it is (its own strategies)."""
     if size == "example":
         return (ROOT / "examples" / "routing.yaml").read_text()
     members = [{"slack_id": f"U{i:05d}", "name": f"Rep {i}"} for i in range(size)]
@@ -48,7 +52,7 @@ def config_for(size: int | str) -> str:
         {
             "timezone": "UTC",
             "members": members,
-            "queues": [{"name": "q", "members": seats}],
+            "queues": [{"name": "q", "strategy": strategy, "members": seats}],
             "rules": [{"name": "all", "queue": "q"}],
         }
     )
@@ -62,11 +66,11 @@ def lead_for(size: int | str, lead_id: str, n: int) -> dict[str, Any]:
     return {"id": lead_id, "country": "GB"}
 
 
-async def measure(url: str, size: int | str, leads: int) -> dict[str, float]:
+async def measure(url: str, size: int | str, leads: int, strategy: str = "fair") -> dict[str, float]:
     db = Database(url)
     await db.migrate()
     service = RoutingService(db)
-    await service.admin.apply_config(load_text(config_for(size)))
+    await service.admin.apply_config(load_text(config_for(size, strategy)))
     engine = db.sync_engine if db.is_sqlite else db.engine.sync_engine
     statements = 0
 
@@ -111,6 +115,8 @@ async def main() -> None:
     parser.add_argument("--leads", type=int, default=500)
     parser.add_argument("--sizes", default="10,100,1000")
     parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument("--strategy", default="fair", choices=sorted(STRATEGIES),
+                        help="the sized queues' strategy (the example keeps its own)")
     args = parser.parse_args()
     sizes: list[int | str] = [s if s == "example" else int(s) for s in args.sizes.split(",")]
     backends = [("sqlite", None)]
@@ -133,10 +139,10 @@ async def main() -> None:
             cpu: dict[int, float] = {}
             for size in sizes:
                 if pg is None:
-                    url = f"sqlite+aiosqlite:///{tmp}/bench-{size}.db"
+                    url = f"sqlite+aiosqlite:///{tmp}/bench-{size}-{args.strategy}.db"
                 else:
-                    url = pg.create_database(f"bench_{size}_{int(time.time())}")
-                got = await measure(url, size, args.leads)
+                    url = pg.create_database(f"bench_{size}_{args.strategy}_{int(time.time())}")
+                got = await measure(url, size, args.leads, args.strategy)
                 if isinstance(size, int):
                     cpu[size] = got["sequential_cpu"]
                 print(
@@ -153,7 +159,8 @@ async def main() -> None:
         postgres.stop_server()
     if ratios:  # the aim (issue 15): at most 1.5x, the cost flat in team size
         print("\n" + "\n".join(ratios))
-    print(f"\nreproduce: .venv/bin/python bench/core.py --leads {args.leads} --sizes {args.sizes}")
+    print(f"\nreproduce: .venv/bin/python bench/core.py --leads {args.leads} --sizes {args.sizes}"
+          f" --strategy {args.strategy}")
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from bot.routing.fairness.lag_index import LagIndex
     from bot.routing.fairness.rotation import Rotation, Seat
+    from bot.routing.fairness.seat_order import SeatOrder
 
 # Far above the rounding error of a float lag (~1e-13 for lags and weights in the
 # thousands) and far below any real difference between two exact lags worth telling apart
@@ -93,3 +94,19 @@ def top_lags(rotation: Rotation, index: LagIndex, winner: Seat) -> tuple[tuple[S
             next_id = order[position + 1][1]
             heapq.heappush(heap, (-approx[next_id], next_id, position + 1, order))
     return tuple(chosen), approx
+
+
+def first_in_order(
+    rotation: Rotation, index: LagIndex, order: SeatOrder, key: Callable[[Seat], tuple[Any, ...]], reason: str
+) -> Choice:
+    """`first` over every eligible seat, read from the front of `order` (kept sorted by
+    `key`, then id): its first seat is the winner, and a tie, if any, is with its second.
+
+    The explanation ranks by lag whatever the strategy, so its contenders come from the
+    lag index (`top_lags`), as the walk's explanation would rank every seat."""
+    seats = rotation.seats
+    choice = first([seats[seat_id] for seat_id in order.first(2)], key, reason)
+    if len(index) <= CONTENDERS + 1:  # an explanation shows them all: nothing to spare
+        return choice
+    contenders, approx = top_lags(rotation, index, choice.seat)
+    return Choice(choice.seat, choice.tie_break, None, approx, contenders)

@@ -28,6 +28,7 @@ from fractions import Fraction
 from bot.routing.fairness.lag_index import LagIndex
 from bot.routing.fairness.ranking import Choice
 from bot.routing.fairness.registry import strategy_named
+from bot.routing.fairness.seat_order import SeatKey, SeatOrder
 
 __all__ = ["Choice", "Rotation", "Seat"]
 
@@ -108,6 +109,8 @@ class Rotation:
     _applied: frozenset[int] | None = field(default=None, repr=False, compare=False)
     # The unfrozen seats in lag order (see lag_index), built on the first pick that can use it.
     _index: LagIndex | None = field(default=None, repr=False, compare=False)
+    # The unfrozen seats in a strategy's own order (see seat_order), by strategy name.
+    _orders: dict[str, SeatOrder] = field(default_factory=dict, repr=False, compare=False)
     # The seats this rotation changed since `dirty_seats` last asked (None: any of them).
     _touched: set[int] | None = field(default=None, repr=False, compare=False)
 
@@ -125,21 +128,21 @@ class Rotation:
             return
         eligible = eligible_ids if isinstance(eligible_ids, frozenset) else frozenset(eligible_ids)
         self._applied = eligible if eligible is eligible_ids else None
-        index = self._index
         for seat in self.seats.values():
             if seat.id in eligible and seat.frozen:
                 seat.frozen = False
                 seat.vtime_base = self.vtime
                 seat.dirty = True
                 self._touch(seat)
-                if index is not None:
-                    index.add(seat)
+                self._file(seat)
             elif seat.id not in eligible and not seat.frozen:
                 seat.rebase(self.vtime)
                 seat.frozen = True
                 self._touch(seat)
-                if index is not None:
-                    index.remove(seat)
+                if self._index is not None:
+                    self._index.remove(seat)
+                for order in self._orders.values():
+                    order.remove(seat)
 
     def accrue(self, eligible: Sequence[Seat], ids: frozenset[int] | None = None) -> None:
         """Every eligible seat's lag grows by w / W_eligible (one lead's worth of share).
@@ -177,6 +180,23 @@ class Rotation:
             self._index = LagIndex(seat for seat in self.seats.values() if not seat.frozen)
         return self._index
 
+    def order(self, name: str, key: SeatKey) -> SeatOrder:
+        """The unfrozen seats sorted by `key` (strategy `name`'s), kept from here on as
+        seats move; `key` may read only what the rotation moves (see seat_order)."""
+        order = self._orders.get(name)
+        if order is None:
+            order = self._orders[name] = SeatOrder(key, (s for s in self.seats.values() if not s.frozen))
+        return order
+
+    def count_open(self, seat: Seat, open_leads: int) -> None:
+        """The seat's member now has `open_leads` open leads (counted or read elsewhere):
+        what a strategy ranking by open leads must be told."""
+        if seat.open_leads != open_leads:
+            seat.open_leads = open_leads
+            if not seat.frozen:
+                for order in self._orders.values():
+                    order.add(seat)
+
     def charge(self, seat: Seat) -> None:
         """The seat received a lead: its lag drops by one."""
         seat.rebase(self.vtime)
@@ -196,8 +216,15 @@ class Rotation:
 
     def _moved(self, seat: Seat) -> None:
         self._touch(seat)
-        if self._index is not None and not seat.frozen:
-            self._index.add(seat)  # re-sorted at its new entry
+        if not seat.frozen:
+            self._file(seat)  # re-sorted at its new entry
+
+    def _file(self, seat: Seat) -> None:
+        """An unfrozen seat, new to the orders kept or moved in them."""
+        if self._index is not None:
+            self._index.add(seat)
+        for order in self._orders.values():
+            order.add(seat)
 
     def _touch(self, seat: Seat) -> None:
         if self._touched is not None:
@@ -240,6 +267,7 @@ class Rotation:
         """A new period: every count, adjustment and lag starts again at zero."""
         self.vtime = Fraction(0)
         self._applied = self._index = self._touched = None
+        self._orders.clear()  # every seat is frozen below
         for seat in self.seats.values():
             seat.lag_base = Fraction(0)
             seat.vtime_base = Fraction(0)
