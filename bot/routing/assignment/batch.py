@@ -217,6 +217,6 @@ def _count_open(opened: OpenQueue, info: SeatInfo, leads: int, *, seat_too: bool
     have just reached it, so the queue asks eligibility again."""
     info.facts = replace(info.facts, open_leads=info.facts.open_leads + leads)
     if seat_too:
-        info.seat.open_leads += leads
+        opened.rotation.count_open(info.seat, info.seat.open_leads + leads)
     if info.facts.capacity is not None:
         opened.facts_changed()

@@ -27,10 +27,12 @@ def load(seat: Seat) -> tuple[float, int, int]:
 
 class LoadBalance(Strategy):
     name = "load_balance"
+    ranks_by_open_leads = True
     # Whether every open-lead count the ledger changes in memory reaches the rotation
-    # through `Rotation.count_open`: only then does the order by load stay true, and the
-    # pick reads its front instead of walking every seat.
-    counts_told: ClassVar[bool] = False
+    # through `Rotation.count_open` (the batch's `_count_open` and the cache's refresh do):
+    # only then does the order by load stay true, and the pick reads its front instead of
+    # walking every seat. False only for the property test that holds the walk to the order.
+    counts_told: ClassVar[bool] = True
 
     def choose(self, rotation: Rotation, eligible: Sequence[Seat]) -> Choice:
         return first(eligible, load, REASON)

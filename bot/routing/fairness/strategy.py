@@ -18,6 +18,12 @@ if TYPE_CHECKING:
 
 class Strategy(ABC):
     name: ClassVar[str]  # as the config writes it: `strategy: fair`
+    # Whether the pick reads every seat's open-lead count. Those counts move with every
+    # lead and accept in any queue without moving this queue's version, so the ledger
+    # cache reads them all again in each transaction for such a strategy (and only the
+    # capped members' otherwise): a strategy that ranks by load and forgets to say so
+    # would pick on stale counts.
+    ranks_by_open_leads: ClassVar[bool] = False
 
     @abstractmethod
     def choose(self, rotation: Rotation, eligible: Sequence[Seat]) -> Choice:

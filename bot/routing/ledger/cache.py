@@ -19,7 +19,8 @@ the queue uses it when nothing changed since:
   says the old version and the kept ledger is never used;
 - open-lead counts change with every lead of every queue a member is in, so they are not
   versioned: each transaction reads them again for the seats whose eligibility or rank
-  they decide (members with a capacity; every seat of a `load_balance` queue).
+  they decide (members with a capacity; every seat of a queue whose strategy
+  `ranks_by_open_leads`, such as `load_balance`).
 
 Readers that do not write (standings, previews, reports) read the database as before.
 """
@@ -33,6 +34,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, or_, select
 
+from bot.routing.fairness import strategy_named
 from bot.routing.ledger.queues import OpenQueue, load_ledger, queue_row, queue_rows, start_period_if_due
 from bot.routing.team import TeamSettings
 from bot.store.models import Member, Membership
@@ -141,7 +143,7 @@ class LedgerCache:
 def _read_open_leads(connection: Connection, opened: OpenQueue) -> None:
     """Bring the open-lead counts that matter to this queue up to date (other queues' leads
     and accepts move them without moving this queue's version)."""
-    every = opened.info.strategy == "load_balance"
+    every = strategy_named(opened.info.strategy).ranks_by_open_leads
     if not every and not opened.capped:
         return
     counts = dict(
@@ -151,8 +153,8 @@ def _read_open_leads(connection: Connection, opened: OpenQueue) -> None:
 
 
 def _read_many_open_leads(connection: Connection, queues: list[OpenQueue]) -> None:
-    every = [o.info.id for o in queues if o.info.strategy == "load_balance"]
-    capped = [o.info.id for o in queues if o.info.strategy != "load_balance" and o.capped]
+    every = [o.info.id for o in queues if strategy_named(o.info.strategy).ranks_by_open_leads]
+    capped = [o.info.id for o in queues if o.info.id not in every and o.capped]
     if not every and not capped:
         return
     counts = dict(connection.execute(_MANY_OPEN_LEADS, {"every": every, "capped": capped}).all())
@@ -165,7 +167,8 @@ def _update_open_leads(opened: OpenQueue, counts: dict[int, int]) -> None:
     for info in opened.seats:
         count = counts.get(info.seat.member_id)
         if count is not None and count != info.facts.open_leads:
-            info.facts.open_leads = info.seat.open_leads = count
+            info.facts.open_leads = count
+            opened.rotation.count_open(info.seat, count)
             moved = True
     if moved:
         opened.facts_changed()
