@@ -3,7 +3,10 @@
 - `rotation.py`: a queue's exact ledger in memory (seats, lags, the queue clock);
 - `strategy.py`: what a strategy is (a pick and its sentence, both required);
 - `fair.py`, `least_recent.py`, `load_balance.py`: one module per strategy;
-- `registry.py`: every strategy by its config name; `ranking.py`: what picks share.
+- `registry.py`: every strategy by its config name; `ranking.py`: what picks share;
+- `lag_index.py` and `seat_order.py`: the eligible seats kept in the orders the picks read
+  (by lag, by a strategy's key), so a pick costs the same for 10 seats or 1,000;
+- `weights.py`: weights and shares as the config writes them, read exactly.
 """
 
 from bot.routing.fairness.ranking import Choice
