@@ -1,8 +1,8 @@
 """What a strategy is: how it picks a seat, and the sentence that explains its pick.
 
 Both are abstract, so a strategy missing either cannot even be made: a new one is a module
-in this folder with one subclass, and one line in `registry.py` (the config's strategy names,
-the explanation and the README's reference read the registry; the README's prose does not).
+in this folder with one subclass, and one line in `registry.py` (the config's strategy names
+and the explanation read the registry; the README's config reference lists them by hand).
 `choose` must depend on the rotation alone: previews and standings replay it to say who is
 next, so a strategy with chance in it must draw from the rotation's own state (its `seq`).
 """
