@@ -37,6 +37,8 @@ _RELEASE = (update(Outbox)
                    Outbox.c.failed_at.is_(None), Outbox.c.available_at == bindparam("b_until"),
                    Outbox.c.attempts == bindparam("b_attempts"))
             .values(available_at=bindparam("b_at"), attempts=Outbox.c.attempts - 1))
+# A rate-limited try: put back like a release (same guard), with the answer kept as its error.
+_LIMITED = _RELEASE.values(last_error=bindparam("b_error"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,9 +56,10 @@ class Retry:
 
 @dataclass(frozen=True, slots=True)
 class GaveUp:
-    """Given up on. `tried` False: claimed once more than allowed (an earlier attempt's outcome
-    was lost to a crash) and not sent again; that claim is not counted, so `attempts` stays at
-    the limit."""
+    """Given up on. `tried` False: this claim is not counted as an attempt, because it was one
+    more than allowed (an earlier attempt's outcome was lost to a crash; not sent again, so
+    `attempts` stays at the limit) or because the message, too old, met a rate limit again
+    (which is never a failed attempt; see `bot.delivery.retry_after`)."""
 
     message: Message
     error: str
@@ -73,7 +76,18 @@ class Released:
     until: datetime | None = None
 
 
-Outcome = Sent | Retry | GaveUp | Released
+@dataclass(frozen=True, slots=True)
+class Limited:
+    """Tried, and the destination said "not now, come back at `at`" (a 429 with Retry-After):
+    due again then, the attempt not counted (see `bot.delivery.retry_after`); `error` is kept
+    so the row says why it waits."""
+
+    message: Message
+    error: str
+    at: datetime
+
+
+Outcome = Sent | Retry | GaveUp | Released | Limited
 
 
 async def claim(db: Database, now: datetime, *, lease: timedelta, limit: int,
@@ -143,6 +157,10 @@ def _record(connection: Connection, outcomes: list[Outcome], now: datetime,
                  "b_attempts": o.message.attempts} for o in outcomes if isinstance(o, Released)]
     if released:
         connection.execute(_RELEASE, released)
+    limited = [{"b_id": o.message.id, "b_at": o.at, "b_until": o.message.lease_until, "b_error": o.error,
+                "b_attempts": o.message.attempts} for o in outcomes if isinstance(o, Limited)]
+    if limited:
+        connection.execute(_LIMITED, limited)
     for outcome in outcomes:
         if isinstance(outcome, GaveUp):
             given_up = update(Outbox).where(Outbox.c.id == outcome.message.id)
@@ -162,8 +180,8 @@ def failure_note(gave_up: GaveUp, channel: str | None, now: datetime) -> dict[st
     to = message.payload.get("to") or message.payload.get("channel") or message.kind
     lead = f" about lead {message.lead_id}" if message.lead_id else ""
     attempts = message.attempts if gave_up.tried else message.attempts - 1
-    text = (f"A {message.kind} message to {to}{lead} could not be delivered after "
-            f"{attempts} attempt(s): {gave_up.error}")
+    tries = f" after {attempts} attempt(s)" if attempts else ""  # none failed: it waited too long
+    text = f"A {message.kind} message to {to}{lead} could not be delivered{tries}: {gave_up.error}"
     if message.kind == Way.CRM:
         text = crm_failure_text(message.payload, message.lead_id, attempts, gave_up.error)
     note = ManagersNote(text, message.payload.get("lead") or None)

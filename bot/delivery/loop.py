@@ -25,7 +25,11 @@ that said when to come back (Slack's 429 for one channel or DM, whose limit is a
 a second per channel; the webhook; the CRM) is sent nothing more until then: its messages that
 come up meanwhile are released until that moment, not sent, their attempt not counted and no
 slot held, so a burst to one busy channel neither spends its messages' attempts on answers
-known in advance nor keeps the DMs waiting behind it. No outcome can
+known in advance nor keeps the DMs waiting behind it. The 429 itself is not a failed attempt
+either (a burst is not a failure, see `bot.delivery.retry_after`): the message waits its turn,
+its attempt not counted. What bounds that waiting is age: a message still unsent
+`MAX_UNSENT_AGE` after it was owed, met by such a wait, is given up on like one whose attempts
+ran out (counted, the managers told). No outcome can
 stop the loop: an unexpected error while turning a send into an outcome counts as a failed
 attempt, and an outcome the database refuses on its own is recorded with a plain error instead,
 so a message is never lost nor claimed round after round; `attempts` never passes the limit.
@@ -51,8 +55,8 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from bot.delivery.claims import GaveUp, Outcome, Released, Retry, Sent, claim, exchange, record
-from bot.delivery.retry_after import MAX_RETRY_AFTER, bounded_delay
+from bot.delivery.claims import GaveUp, Limited, Outcome, Released, Retry, Sent, claim, exchange, record
+from bot.delivery.retry_after import MAX_RETRY_AFTER, MAX_UNSENT_AGE, bounded_delay
 from bot.delivery.transports import DeliveryError, Transport, one_line
 from bot.routing.clock import Clock, SystemClock
 from bot.routing.events import Way
@@ -72,6 +76,9 @@ OTHER_CONCURRENCY = 4  # a lane not named in CONCURRENCY (a CRM)
 LANES = {Way.DM.value: "slack", Way.CHANNEL.value: "slack"}  # kinds sharing a transport share its lane
 MAX_ERROR_CHARS = 1000  # of a failed attempt's error, as stored and logged
 MAX_COOLING = 10_000  # destinations remembered as asking us to wait (the expired go first)
+# Seconds a rate-limited message waits at least: "come back in 0 s" answered again and again
+# would otherwise be tried as fast as the loop goes, for the hour a message may wait uncounted.
+MIN_RATE_LIMIT_WAIT = 1.0
 KEPT_RESULT_KEYS = ("ok", "channel", "ts", "status", "console", "message_ts", "crm_owner_id", "skipped")
 
 
@@ -391,13 +398,16 @@ class DeliveryLoop:
             log.error("giving up on %s: %s", message.key, error)
             return GaveUp(message, error, tried=False)
         if (until := self._cooling_until(message)) is not None:  # it asked us to wait
-            return Released(message, until)
+            waited = self._too_old(message, "its destination kept asking us to wait")
+            return waited or Released(message, until)
         transport = self.transports.get(message.kind)
         try:
             if transport is None:
                 raise DeliveryError(f"No transport for {message.kind!r} messages.", permanent=True)
             result = await transport.send(message)
         except DeliveryError as exc:
+            if exc.rate_limited and exc.retry_after is not None:
+                return self._limited(message, str(exc), exc.retry_after)
             return self._failed(message, str(exc), exc.retry_after, exc.permanent)
         except Exception as exc:  # a bug in a transport must not stop the loop
             log.exception("sending outbox message %s failed", message.key)
@@ -430,6 +440,27 @@ class DeliveryLoop:
         key = destination(message)
         until = now + timedelta(seconds=seconds)
         self._cooling[key] = max(until, self._cooling.get(key, until))
+
+    def _limited(self, message: Message, error: str, retry_after: float) -> Outcome:
+        """A rate limit that said when to come back: not a failed attempt. Its destination is
+        sent nothing more until then, and the message is due again at that moment, its attempt
+        not counted; given up on only once it is too old (`_too_old`)."""
+        error = plain_error(error)
+        self._cool(message, max(MIN_RATE_LIMIT_WAIT, retry_after))
+        until = self._cooling[destination(message)]
+        log.debug("%s rate-limited, due again at %s: %s", message.key, until.isoformat(), error)
+        return self._too_old(message, error) or Limited(message, error, until)
+
+    def _too_old(self, message: Message, why: str) -> GaveUp | None:
+        """Given up on, untried (this claim not counted), when the message has waited on rate
+        limits past `MAX_UNSENT_AGE` since it was owed; None while it may wait on."""
+        owed = message.created_at
+        if owed is None or (self.clock.now() - owed).total_seconds() < MAX_UNSENT_AGE:
+            return None
+        error = plain_error(f"still not sent {MAX_UNSENT_AGE / 60:g} minutes after it was owed: {why}")
+        self.metrics.gave_up(message.kind)
+        log.error("giving up on %s: %s", message.key, error)
+        return GaveUp(message, error, tried=False)
 
     def _unexpected(self, message: Message, exc: Exception) -> Outcome:
         """An error of ours while turning a send into an outcome: a failed attempt, never a
@@ -499,4 +530,6 @@ def _plainly(outcome: Outcome) -> Outcome | None:
         return Retry(outcome.message, error, outcome.at)
     if isinstance(outcome, GaveUp):
         return GaveUp(outcome.message, error, tried=outcome.tried)
+    if isinstance(outcome, Limited):
+        return Limited(outcome.message, error, outcome.at)
     return None

@@ -8,10 +8,19 @@ or None when it says nothing usable (then the loop's own backoff decides).
 
 Why a cap at all, and why an hour: a message waits at most its Retry-After, and an unbounded
 one (`1e11` s, `inf`) would overflow a datetime and, before this, crashed the loop; a delay of
-days would leave the event owed and silent while its attempts are never used up, so it would
-neither arrive nor be given up visibly. An hour is longer than any real rate limit (Slack's
-are seconds to a minute) and short enough that `max_attempts` tries end, at worst, in a
-visible give-up within a working day.
+days would leave the event owed and silent. An hour is longer than any real rate limit
+(Slack's are seconds to a minute).
+
+A rate limit that says when to come back is not a failed attempt. Slack answers
+chat.postMessage past about a message a second per channel with 429 and a Retry-After, and a
+burst of leads to one queue's channel gets that answer again and again while its posts wait
+their turn: that is the channel being busy, not the message failing. Counting each 429 as an
+attempt gave a 2,500-lead burst's announcements up after `max_attempts` answers of "in a
+second". So a 429 with a usable Retry-After (Slack's, the webhook's, the CRM's) puts the
+message back until then, its attempt not spent; what ends a message's tries is real failures
+(`max_attempts` of them, as before) or age: a message still unsent `MAX_UNSENT_AGE` after it
+was owed, when it meets such a wait again, is given up on visibly (counted, the managers' channel
+told), so a destination that never stops asking us to wait cannot keep it owed and silent.
 """
 
 from __future__ import annotations
@@ -23,6 +32,12 @@ from typing import Any
 
 MAX_RETRY_AFTER = 3600.0  # seconds; see the module's docstring
 MAX_HEADER_CHARS = 100  # longer than any date or number worth reading
+MAX_UNSENT_AGE = 3600.0
+"""Seconds a message may wait on rate limits (uncounted) after it was owed before it is given
+up on. An hour: a lead announcement or a rep's DM an hour late is news the team already has
+from elsewhere (the rep has missed the first-response window a sales team measures in minutes,
+and the managers should hear of it), while any real burst drains well within it: at Slack's
+~1 post a second per channel, an hour is 3,600 posts to the one busiest channel."""
 
 
 def bounded_delay(seconds: float | None) -> float | None:

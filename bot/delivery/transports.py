@@ -1,8 +1,9 @@
 """Where an outbox message goes: Slack (dm/channel), the log (no Slack token), or a webhook.
 
 A transport's `send(message)` returns what to store as the message's result, or raises
-`DeliveryError` (with `retry_after` when the other side said when to come back, and
-`permanent` when trying again cannot help).
+`DeliveryError` (with `retry_after` when the other side said when to come back, `rate_limited`
+when the answer was a rate limit saying so, a 429 with Retry-After: not a failed attempt, see
+`bot.delivery.retry_after`; and `permanent` when trying again cannot help).
 """
 
 from __future__ import annotations
@@ -52,12 +53,18 @@ PERMANENT_SLACK_ERRORS = frozenset({
 
 
 class DeliveryError(Exception):
-    """A failed attempt; `retry_after` (whatever the other side said) is kept bounded."""
+    """A failed attempt; `retry_after` (whatever the other side said) is kept bounded.
 
-    def __init__(self, message: str, *, retry_after: float | None = None, permanent: bool = False) -> None:
+    `rate_limited`: the other side only said "not now, come back in `retry_after`" (a 429 that
+    names a time), so the message waits its turn without spending an attempt; without a
+    usable Retry-After it is a failed attempt like any other."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, permanent: bool = False,
+                 rate_limited: bool = False) -> None:
         super().__init__(message)
         self.retry_after = bounded_delay(retry_after)
         self.permanent = permanent
+        self.rate_limited = rate_limited and self.retry_after is not None and not permanent
 
 
 class Transport(Protocol):
@@ -93,7 +100,8 @@ def slack_error(exc: Any) -> DeliveryError:
     what = f"Slack answered {status}" + (f" {code}" if code else "")
     if status == 429:
         headers = getattr(response, "headers", None) or {}
-        return DeliveryError(what, retry_after=retry_after_seconds(header(headers, "Retry-After")))
+        return DeliveryError(what, retry_after=retry_after_seconds(header(headers, "Retry-After")),
+                             rate_limited=True)
     return DeliveryError(what, permanent=status == 200 and code in PERMANENT_SLACK_ERRORS)
 
 
@@ -225,7 +233,8 @@ def webhook_error(status: int, retry_after: float | None, location: str | None) 
                              f"(redirects are not followed; fix ROTATION_WEBHOOK_URL)",
                              retry_after=retry_after)
     permanent = 400 <= status < 500 and status not in RETRYABLE_CLIENT_ERRORS
-    return DeliveryError(f"The webhook answered {status}", retry_after=retry_after, permanent=permanent)
+    return DeliveryError(f"The webhook answered {status}", retry_after=retry_after, permanent=permanent,
+                         rate_limited=status == 429)
 
 
 def redirect_host(location: str | None) -> str | None:
