@@ -85,7 +85,7 @@ def failure(vendor: str, what: str, answer: Answer, words: Callable[[Any], str |
     if 300 <= status < 400:
         return CrmError(f"{text} (a redirect, not followed: check the API URL)", retry_after=retry_after)
     permanent = 400 <= status < 500 and status not in RETRYABLE
-    return CrmError(text, retry_after=retry_after, permanent=permanent)
+    return CrmError(text, retry_after=retry_after, permanent=permanent, rate_limited=status == 429)
 
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:

@@ -19,24 +19,22 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, insert, select, update
 
 from bot.crm.message import failure_text as crm_failure_text
-from bot.routing.events import EventKind, ManagersNote, Recipient, Way
-from bot.routing.outbox import Message, outbox_row
+from bot.routing.events import MANAGERS_KINDS, ManagersNote, Recipient, Way
+from bot.routing.outbox import OUTBOX, Message, outbox_row
 from bot.store.db import Database
-from bot.store.models import OutboxMessage, table_of
 
-Outbox = table_of(OutboxMessage)
 # Prebuilt statements for the common outcomes, run as one executemany each.
-_MARK_SENT = (update(Outbox).where(Outbox.c.id == bindparam("b_id"))
+_MARK_SENT = (update(OUTBOX).where(OUTBOX.c.id == bindparam("b_id"))
               .values(sent_at=bindparam("b_now"), result=bindparam("b_result"), last_error=None))
-_MARK_RETRY = (update(Outbox).where(Outbox.c.id == bindparam("b_id"))
+_MARK_RETRY = (update(OUTBOX).where(OUTBOX.c.id == bindparam("b_id"))
                .values(available_at=bindparam("b_at"), last_error=bindparam("b_error")))
 # Only while the row is still exactly as our claim left it: once its lease ran out, another
 # loop may have claimed it, and a release must not make it due under that loop's feet.
-_RELEASE = (update(Outbox)
-            .where(Outbox.c.id == bindparam("b_id"), Outbox.c.sent_at.is_(None),
-                   Outbox.c.failed_at.is_(None), Outbox.c.available_at == bindparam("b_until"),
-                   Outbox.c.attempts == bindparam("b_attempts"))
-            .values(available_at=bindparam("b_at"), attempts=Outbox.c.attempts - 1))
+_RELEASE = (update(OUTBOX)
+            .where(OUTBOX.c.id == bindparam("b_id"), OUTBOX.c.sent_at.is_(None),
+                   OUTBOX.c.failed_at.is_(None), OUTBOX.c.available_at == bindparam("b_until"),
+                   OUTBOX.c.attempts == bindparam("b_attempts"))
+            .values(available_at=bindparam("b_at"), attempts=OUTBOX.c.attempts - 1))
 # A rate-limited try: put back like a release (same guard), with the answer kept as its error.
 _LIMITED = _RELEASE.values(last_error=bindparam("b_error"))
 
@@ -98,18 +96,18 @@ async def claim(db: Database, now: datetime, *, lease: timedelta, limit: int,
 
 def _claim(connection: Connection, now: datetime, until: datetime, limit: int,
            skip_locked: bool, skip_kinds: Collection[str] = ()) -> list[Message]:
-    due = (select(Outbox.c.id, Outbox.c.key, Outbox.c.kind, Outbox.c.payload, Outbox.c.lead_id,
-                  Outbox.c.attempts, Outbox.c.created_at)
-           .where(Outbox.c.sent_at.is_(None), Outbox.c.failed_at.is_(None), Outbox.c.available_at <= now)
-           .order_by(Outbox.c.available_at, Outbox.c.id).limit(limit))
+    due = (select(OUTBOX.c.id, OUTBOX.c.key, OUTBOX.c.kind, OUTBOX.c.payload, OUTBOX.c.lead_id,
+                  OUTBOX.c.attempts, OUTBOX.c.created_at)
+           .where(OUTBOX.c.sent_at.is_(None), OUTBOX.c.failed_at.is_(None), OUTBOX.c.available_at <= now)
+           .order_by(OUTBOX.c.available_at, OUTBOX.c.id).limit(limit))
     if skip_kinds:
-        due = due.where(Outbox.c.kind.notin_(list(skip_kinds)))
+        due = due.where(OUTBOX.c.kind.notin_(list(skip_kinds)))
     if skip_locked:
         due = due.with_for_update(skip_locked=True)
     rows = connection.execute(due).all()
     if rows:
-        connection.execute(update(Outbox).where(Outbox.c.id.in_([r.id for r in rows]))
-                           .values(available_at=until, attempts=Outbox.c.attempts + 1))
+        connection.execute(update(OUTBOX).where(OUTBOX.c.id.in_([r.id for r in rows]))
+                           .values(available_at=until, attempts=OUTBOX.c.attempts + 1))
     return [Message(r.id, r.key, r.kind, dict(r.payload or {}), r.lead_id, r.attempts + 1, r.created_at,
                     lease_until=until) for r in rows]
 
@@ -163,19 +161,20 @@ def _record(connection: Connection, outcomes: list[Outcome], now: datetime,
         connection.execute(_LIMITED, limited)
     for outcome in outcomes:
         if isinstance(outcome, GaveUp):
-            given_up = update(Outbox).where(Outbox.c.id == outcome.message.id)
+            given_up = update(OUTBOX).where(OUTBOX.c.id == outcome.message.id)
             if not outcome.tried:  # this claim was one too many: not an attempt
-                given_up = given_up.values(attempts=Outbox.c.attempts - 1)
+                given_up = given_up.values(attempts=OUTBOX.c.attempts - 1)
             connection.execute(given_up.values(failed_at=now, last_error=outcome.error))
             note = failure_note(outcome, manager_channel, now)
             if note is not None:
-                connection.execute(insert(Outbox).values(**note))
+                connection.execute(insert(OUTBOX).values(**note))
 
 
 def failure_note(gave_up: GaveUp, channel: str | None, now: datetime) -> dict[str, Any] | None:
-    """The managers' channel note for a message given up on (never for a note itself)."""
+    """The managers' channel note for a message given up on (never for one told to the
+    managers themselves: its note would go the same way)."""
     message = gave_up.message
-    if not channel or message.payload.get("event") == EventKind.MANAGERS_NOTE:
+    if not channel or message.payload.get("event") in MANAGERS_KINDS:
         return None
     to = message.payload.get("to") or message.payload.get("channel") or message.kind
     lead = f" about lead {message.lead_id}" if message.lead_id else ""
