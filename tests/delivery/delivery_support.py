@@ -5,6 +5,9 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +18,7 @@ from sqlalchemy import select
 from bot.config.routing import load_text
 from bot.config.settings import Settings
 from bot.delivery.transports import plain_text
+from bot.routing.clock import ManualClock
 from bot.routing.service import RoutingService
 from bot.store.db import Database
 from bot.store.models import OutboxMessage
@@ -51,6 +55,20 @@ async def prepared_service(url: str, *, webhook: bool = False, config: str = CON
     service = RoutingService(db, webhook=webhook)
     await service.admin.apply_config(load_text(config), actor="test")
     return service
+
+
+START = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)  # where the tests' clock stands until they move it
+
+
+@asynccontextmanager
+async def service_at_start(url: str, *, webhook: bool = False) -> AsyncIterator[RoutingService]:
+    """A prepared service whose clock stands at START, its database disposed of after."""
+    service = await prepared_service(url, webhook=webhook)
+    service.clock = ManualClock(START)
+    try:
+        yield service
+    finally:
+        await service.db.dispose()
 
 
 def count_rounds(loop: Any) -> list[int]:

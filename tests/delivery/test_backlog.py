@@ -9,26 +9,29 @@ whole poll interval (a second in serve, 64 messages a second) before it looks ag
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from delivery_support import count_rounds, outbox_rows, prepared_service, until_all_sent
+from delivery_support import (
+    START,
+    count_rounds,
+    outbox_rows,
+    prepared_service,
+    service_at_start,
+    until_all_sent,
+)
 
 from bot.delivery.loop import DeliveryLoop
 from bot.delivery.transports import Message
 from bot.routing.clock import ManualClock
 from bot.routing.service import RoutingService
 
-START = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
-
 
 @pytest.fixture
-async def service(database_url: str) -> Any:
-    service = await prepared_service(database_url)
-    service.clock = ManualClock(START)
-    yield service
-    await service.db.dispose()
+async def service(database_url: str) -> AsyncIterator[RoutingService]:
+    async with service_at_start(database_url) as service:
+        yield service
 
 
 class Recording:

@@ -8,27 +8,24 @@ big enough gave its announcements up) while its send held a slot of the lane the
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
-from delivery_support import outbox_rows, prepared_service
+from delivery_support import START, outbox_rows, service_at_start
 
 from bot.delivery.loop import DeliveryLoop, destination
 from bot.delivery.transports import DeliveryError, Message
-from bot.routing.clock import ManualClock
 from bot.routing.service import RoutingService
 
-START = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 WAIT = 30  # seconds: the channel's Retry-After
 
 
 @pytest.fixture
-async def service(database_url: str) -> Any:
-    service = await prepared_service(database_url)
-    service.clock = ManualClock(START)
-    yield service
-    await service.db.dispose()
+async def service(database_url: str) -> AsyncIterator[RoutingService]:
+    async with service_at_start(database_url) as service:
+        yield service
 
 
 class BusyChannel:

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import UTC, datetime, timedelta
+from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from delivery_support import (
+    START,
     FakeSlack,
     count_rounds,
     fail_sends,
     outbox_rows,
     prepared_service,
+    service_at_start,
     slack_runtime,
     until_all_sent,
 )
@@ -34,8 +37,6 @@ from bot.routing.clock import ManualClock
 from bot.routing.service import RoutingService
 from bot.web.metrics import LATENCY_BUCKETS, Metrics
 
-START = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
-
 
 def loop_for(service: RoutingService, runtime: Any, clock: ManualClock | None = None, **options: Any,
              ) -> DeliveryLoop:
@@ -52,11 +53,9 @@ async def runtime(fake_slack: FakeSlack, service: RoutingService) -> Any:
 
 
 @pytest.fixture
-async def service(sqlite_url: str) -> Any:
-    service = await prepared_service(sqlite_url)
-    service.clock = ManualClock(START)
-    yield service
-    await service.db.dispose()
+async def service(sqlite_url: str) -> AsyncIterator[RoutingService]:
+    async with service_at_start(sqlite_url) as service:
+        yield service
 
 
 async def test_the_delivery_lag_runs_from_owed_to_sent(service: RoutingService, runtime: Any) -> None:

@@ -16,17 +16,15 @@ from email.utils import format_datetime
 
 import pytest
 from aiohttp import web
-from delivery_support import FakeSlack, outbox_rows, prepared_service, slack_runtime
+from delivery_support import START, FakeSlack, outbox_rows, service_at_start, slack_runtime
 from test_faults_webhook import Local, metric, webhook_row
 
 from bot.delivery.loop import CONCURRENCY, DeliveryLoop
 from bot.delivery.retry_after import MAX_RETRY_AFTER, retry_after_seconds
 from bot.delivery.transports import ConsoleTransport, SlackTransport, WebhookTransport
-from bot.routing.clock import ManualClock
 from bot.routing.service import RoutingService
 from bot.web.metrics import Metrics
 
-START = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 ATTEMPTS = 3
 
 
@@ -61,10 +59,8 @@ HOSTILE = {
 
 @pytest.fixture
 async def service(sqlite_url: str) -> AsyncIterator[RoutingService]:
-    service = await prepared_service(sqlite_url, webhook=True)
-    service.clock = ManualClock(START)
-    yield service
-    await service.db.dispose()
+    async with service_at_start(sqlite_url, webhook=True) as service:
+        yield service
 
 
 def no_traceback(caplog: pytest.LogCaptureFixture) -> None:

@@ -12,25 +12,22 @@ import logging
 import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
 from aiohttp import web
-from delivery_support import CONFIG, FakeSlack, outbox_rows, prepared_service
+from delivery_support import CONFIG, START, FakeSlack, outbox_rows, service_at_start
 from prometheus_client import generate_latest
 
 from bot.config.settings import Settings
 from bot.delivery.loop import MAX_DELAY, DeliveryLoop
 from bot.delivery.transports import SIGNATURE_HEADER, ConsoleTransport, WebhookTransport
-from bot.routing.clock import ManualClock
 from bot.routing.service import RoutingService
 from bot.web.metrics import Metrics
 
 SECRET = "webhook-secret"
-START = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 REDIRECTS = [301, 302, 303, 307, 308]
 STOLEN_PATH = "/steal/path-secret"
 STOLEN_QUERY = "token=query-secret"
@@ -116,10 +113,8 @@ async def redirecting() -> AsyncIterator[Redirecting]:
 
 @pytest.fixture
 async def service(sqlite_url: str) -> AsyncIterator[RoutingService]:
-    service = await prepared_service(sqlite_url, webhook=True)
-    service.clock = ManualClock(START)
-    yield service
-    await service.db.dispose()
+    async with service_at_start(sqlite_url, webhook=True) as service:
+        yield service
 
 
 def loop_for(service: RoutingService, url: str, *,

@@ -5,11 +5,17 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
-from delivery_support import count_rounds, outbox_rows, prepared_service, until_all_sent
+from delivery_support import (
+    START,
+    count_rounds,
+    outbox_rows,
+    service_at_start,
+    until_all_sent,
+)
 
 from bot.delivery import claims
 from bot.delivery.child import _listen
@@ -17,19 +23,15 @@ from bot.delivery.handover import WAKE, read_order, take_line
 from bot.delivery.loop import MAX_DELAY, DeliveryLoop
 from bot.delivery.transports import DeliveryError, Message
 from bot.routing.assignment.batch import Batch
-from bot.routing.clock import ManualClock
 from bot.routing.service import RoutingService
 
-START = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 LEASE = timedelta(seconds=15)
 
 
 @pytest.fixture
-async def service(database_url: str) -> Any:
-    service = await prepared_service(database_url)
-    service.clock = ManualClock(START)
-    yield service
-    await service.db.dispose()
+async def service(database_url: str) -> AsyncIterator[RoutingService]:
+    async with service_at_start(database_url) as service:
+        yield service
 
 
 class HeldTransport:

@@ -12,22 +12,19 @@ real Slack client or webhook transport against a local server answering as scrip
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from aiohttp import web
-from delivery_support import outbox_rows, prepared_service, slack_runtime
+from delivery_support import START, outbox_rows, service_at_start, slack_runtime
 from test_faults_webhook import Local, metric
 
 from bot.delivery.loop import MAX_DELAY, DeliveryLoop
 from bot.delivery.retry_after import MAX_UNSENT_AGE
 from bot.delivery.transports import ConsoleTransport, SlackTransport, Transport, WebhookTransport
-from bot.routing.clock import ManualClock
 from bot.routing.service import RoutingService
 from bot.web.metrics import Metrics
 
-START = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 CHANNEL = "C0EMEA"  # the queue's channel in delivery_support.CONFIG
 MAX_ATTEMPTS = 8  # the default; the tests answer 429 more often than that
 LIMITED = 12  # 429s before the destination accepts: more than MAX_ATTEMPTS
@@ -35,10 +32,8 @@ LIMITED = 12  # 429s before the destination accepts: more than MAX_ATTEMPTS
 
 @pytest.fixture
 async def service(database_url: str) -> AsyncIterator[RoutingService]:
-    service = await prepared_service(database_url, webhook=True)
-    service.clock = ManualClock(START)
-    yield service
-    await service.db.dispose()
+    async with service_at_start(database_url, webhook=True) as service:
+        yield service
 
 
 def limited(wait: int) -> web.Response:
