@@ -87,12 +87,11 @@ class Batch:
         self._locked = locked
 
     def prefetch(self, leads: list[tuple[str, dict[str, Any]]]) -> None:
-        """One query for which ids were seen before, instead of one per lead; the fields
-        are kept so a sticky queue can look up all the batch's accounts at once.
-
-        Every queue the batch's leads can land in is locked here, before any other row,
-        in the one order of `bot.routing.assignment.locks` (the rules are matched once, here).
-        """
+        """The rules matched once for every lead; every queue the leads can land in locked,
+        before any other row, in the one order of `bot.routing.assignment.locks`; the matched
+        queues' ledgers opened together (`LedgerCache.open_many`); one query for which ids
+        were seen before. The fields are kept so a sticky queue can look up all the batch's
+        accounts at once."""
         for lead_id, fields in leads:
             self.matches.setdefault(lead_id, first_match(self.team.rule_set, fields))
         matched = {tried[-1].queue for tried in self.matches.values() if tried and tried[-1].matched}
