@@ -125,14 +125,14 @@ def one_line(text: str) -> str:
 def console_line(kind: str, payload: dict[str, Any]) -> str:
     to = payload.get("to") or payload.get("channel") or "?"
     where = f"DM to {to}" if kind == Way.DM else f"#{to}" if kind == Way.CHANNEL else kind
-    render: Callable[[str, dict[str, Any]], dict[str, Any]] | None
-    try:
-        from bot.slack.runtime import render
+    log_render: Callable[[str, dict[str, Any]], dict[str, Any]] | None
+    try:  # the Slack words, with the lead's values as they came (escaped below, as every log line)
+        from bot.slack.messages import log_render
     except ImportError:
-        render = None
-    if render is not None and kind in (Way.DM, Way.CHANNEL):  # Slack's kinds; the rest plainly
+        log_render = None
+    if log_render is not None and kind in (Way.DM, Way.CHANNEL):  # Slack's kinds; the rest plainly
         try:
-            text = render(kind, payload).get("text")
+            text = log_render(kind, payload).get("text")
         except Exception:  # a rendering bug must not stop a message reaching the log
             log.exception("rendering %s failed; logging it plainly", kind)
         else:

@@ -39,11 +39,7 @@ from bot.slack.sent_messages import Posted
 
 log = logging.getLogger(__name__)
 
-# What the console transport (no Slack token) logs for a message: its words, the lead's values
-# as they came (bot.delivery.transports escapes control characters in every log line).
-render = messages.log_render
-
-__all__ = ["SlackAppTokenRefused", "SlackRuntime", "render", "retry_handlers"]
+__all__ = ["SlackAppTokenRefused", "SlackRuntime", "retry_handlers"]
 
 UNHANDLED = '{"error": "unhandled request"}'  # Bolt's answer when no listener takes a request
 TICKET_TIMEOUT = 10.0  # seconds to wait for Slack's first Socket Mode ticket before going on
