@@ -632,7 +632,8 @@ def _dm_channel(channel: str) -> str:
 
 
 def _default_user(user_id: str) -> JsonDict:
-    name = user_id.lower()
+    """A person, as users.info shows one; Slackbot (USLACKBOT) as Slack shows it: is_bot false."""
+    name = "slackbot" if user_id == "USLACKBOT" else user_id.lower()
     return {
         "id": user_id,
         "team_id": TEAM_ID,

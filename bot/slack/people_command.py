@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
 USER_ID = re.compile(r"[UW][A-Z0-9]{2,}")
 MAX_LEAD_ID = 200
+SLACKBOT = "USLACKBOT"  # Slackbot's user id in every workspace; its users.info says is_bot false
 ADD_USAGE = ("Write `/rotation add @member [to QUEUE[,QUEUE…]] [weight W | share S% | priority N]`, "
              "e.g. `/rotation add @dana to emea share 20%`.")
 REMOVE_USAGE = "Write `/rotation remove @member [from QUEUE]`."
@@ -61,8 +62,26 @@ async def person_of(d: SlackDeps, word: str) -> str:
     return named[0]
 
 
-async def profile_of(client: AsyncWebClient, slack_id: str) -> Profile:
-    """Name, email and timezone from the person's Slack profile (users.info)."""
+def not_a_person(slack_id: str, user: dict[str, Any], who: str) -> str | None:
+    """Why this Slack user can never take a lead (a bot, an app, Slackbot, a deactivated
+    account), or None for a person: they would be offered leads nobody ever accepts.
+
+    Slackbot is the one bot whose `is_bot` is false, so it is known by its id."""
+    if user.get("deleted"):
+        return f"{who} is deactivated in Slack; nothing was changed."
+    if slack_id == SLACKBOT:
+        return "Slackbot is a bot, not a person, so it cannot take leads; nothing was changed."
+    if user.get("is_bot"):
+        return f"{who} is a bot, not a person, so it cannot take leads; nothing was changed."
+    return None
+
+
+async def profile_of(client: AsyncWebClient, slack_id: str, *, mention: bool = True) -> Profile:
+    """Name, email and timezone from the person's Slack profile (users.info); a bot or a
+    deactivated account is refused here, before the core changes anything.
+
+    `mention=False` names them by their Slack name instead of `<@id>`, for plain-text places
+    (a modal's field errors) where Slack does not turn a mention into a name."""
     try:
         answer = await client.users_info(user=slack_id)
     except SlackApiError as error:
@@ -70,13 +89,13 @@ async def profile_of(client: AsyncWebClient, slack_id: str) -> Profile:
         raise Refusal(f"Slack could not tell me who <@{slack_id}> is, so nobody was added. "
                       "Pick the person from Slack's @-list.") from None
     user: dict[str, Any] = answer.get("user") or {}
-    if user.get("deleted") or user.get("is_bot"):
-        kind = "a deactivated account" if user.get("deleted") else "a bot"
-        raise Refusal(f"<@{slack_id}> is {kind}, so they cannot take leads. Nothing was changed.")
     profile: dict[str, Any] = user.get("profile") or {}
-    name = (user.get("real_name") or profile.get("real_name") or profile.get("display_name")
-            or user.get("name") or slack_id)
-    return Profile(slack_id, str(name), profile.get("email") or None, user.get("tz") or None)
+    name = str(user.get("real_name") or profile.get("real_name") or profile.get("display_name")
+               or user.get("name") or slack_id)
+    refused = not_a_person(slack_id, user, f"<@{slack_id}>" if mention else name)
+    if refused is not None:
+        raise Refusal(refused)
+    return Profile(slack_id, name, profile.get("email") or None, user.get("tz") or None)
 
 
 def parse_add(args: list[str]) -> tuple[tuple[str, ...], str | None]:

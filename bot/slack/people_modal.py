@@ -165,8 +165,8 @@ async def save(d: SlackDeps, client: AsyncWebClient, manager: str, view: dict[st
     user, queues, weight, capacity, hours = read(view)
     if not user:
         raise InvalidChange("Pick the person to add.", field="member")
-    change = PersonChange(await profile_of(client, user), queues, weight, capacity_of(capacity),
-                          limit_of(hours))
+    profile = await profile_of(client, user, mention=False)  # a field error is plain text
+    change = PersonChange(profile, queues, weight, capacity_of(capacity), limit_of(hours))
     return admin_words.person_added(await d.service.admin.add_person(change, actor=manager))
 
 

@@ -12,6 +12,7 @@ import yaml
 from slack_harness import EXAMPLE, MANAGER, SECRET, Bot
 from slack_limits import check, options_problems
 from slack_requests import block_action, slash_command, users_select, view_submission
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config.routing import load_file, load_text
 from bot.routing.results import Calibration
@@ -254,3 +255,52 @@ async def test_past_100_queues_the_modal_asks_bolt_for_options(bot: Bot) -> None
     everything = await bot.post(_interaction(SECRET, payload | {"value": ""}, None))
     assert len(json.loads(everything.text)["options"]) == 100  # 117 queues: Slack's 100 at most
     assert options_problems(json.loads(everything.text)) == []
+
+
+BOT_USER, GONE = "U40HELPBOT", "U41GONE"
+NOT_A_PERSON = {
+    "USLACKBOT": "Slackbot is a bot, not a person, so it cannot take leads; nothing was changed.",
+    BOT_USER: f"<@{BOT_USER}> is a bot, not a person, so it cannot take leads; nothing was changed.",
+    GONE: f"<@{GONE}> is deactivated in Slack; nothing was changed.",
+}
+
+
+def bots_and_the_gone(bot: Bot) -> None:
+    """An app's bot user and a deactivated person; Slackbot is the fake's own, is_bot false as in Slack."""
+    bot.slack.set_user(BOT_USER, real_name="Help Bot", is_bot=True)
+    bot.slack.set_user(GONE, real_name="Gil Gone", deleted=True)
+
+
+async def test_a_bot_slackbot_or_a_deactivated_user_is_never_added_by_command(bot: Bot) -> None:
+    bots_and_the_gone(bot)
+    slack = AsyncWebClient(token="xoxb-test", base_url=bot.slack.api_url)
+    slackbot = await slack.users_info(user="USLACKBOT")
+    assert (slackbot["user"]["name"], slackbot["user"]["is_bot"], slackbot["user"]["deleted"]) == (
+        "slackbot", False, False)  # so it is refused by its id, not by is_bot
+    before = await bot.state()
+    for slack_id, words in NOT_A_PERSON.items():
+        for text in (f"add <@{slack_id}>", f"add <@{slack_id}|x> to us-east weight 2"):
+            assert await bot.command(text, user=MANAGER) == words, text
+    assert await bot.state() == before
+    assert not set(NOT_A_PERSON) & set(await members(bot))
+    bot.slack.set_user("U42BACK", real_name="Bo Back", is_bot=False, deleted=False)
+    assert "Added" in await bot.command("add <@U42BACK>", user=MANAGER)
+    assert "U42BACK" in await members(bot)
+
+
+async def test_the_people_modal_refuses_them_on_the_person_field(bot: Bot) -> None:
+    bots_and_the_gone(bot)
+    before = await bot.state()
+    posted = len(bot.slack.calls_to("chat.postMessage"))
+    said = {"USLACKBOT": NOT_A_PERSON["USLACKBOT"],
+            BOT_USER: "Help Bot is a bot, not a person, so it cannot take leads; nothing was changed.",
+            GONE: "Gil Gone is deactivated in Slack; nothing was changed."}
+    for slack_id, words in said.items():
+        values = {Field.USER: {Action.PEOPLE_USER: users_select(slack_id)},
+                  Field.QUEUES: {Field.QUEUES: {"type": "multi_static_select", "selected_options": []}},
+                  Field.WEIGHT: {Field.WEIGHT: None}, Field.CAPACITY: {Field.CAPACITY: "5"},
+                  Field.HOURS: {Field.HOURS: None}}
+        refused = await bot.post(view_submission(SECRET, Callback.PEOPLE, values, user_id=MANAGER))
+        assert refused.json() == {"response_action": "errors", "errors": {Field.USER: words}}, slack_id
+    assert await bot.state() == before
+    assert len(bot.slack.calls_to("chat.postMessage")) == posted
