@@ -28,6 +28,7 @@ from sqlalchemy import Connection, func, select, update
 from bot.jobs.context import JobContext
 from bot.jobs.leases import insert_ignoring_conflict
 from bot.routing.ledger.periods import period_key
+from bot.routing.ledger.report import BeforeRotation
 from bot.slack.answers import MESSAGE_TEXT_LIMIT, clip
 from bot.slack.report_command import report_message, send_files
 from bot.store.db import Database
@@ -111,7 +112,11 @@ async def run(context: JobContext) -> dict[str, object]:
     client = AsyncWebClient(token=token, base_url=getattr(context.settings, "slack_api_url", None)
                             or "https://slack.com/api/")
     try:
-        report = await context.service.ledger.period_report(period=period)
+        try:
+            report = await context.service.ledger.period_report(period=period)
+        except BeforeRotation as early:  # last week began before the rotation: its first period
+            period = early.began
+            report = await context.service.ledger.period_report(period=period)
         message = report_message(report, title=f"Weekly digest, {week}: {period}")
         posted = await client.chat_postMessage(channel=channel, text=clip(message.text, MESSAGE_TEXT_LIMIT),
                                                blocks=message.blocks)

@@ -25,7 +25,7 @@ from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.report_format import duration, render_report
-from bot.routing.ledger.report import MemberFigures, PeriodReport, QueueFigures
+from bot.routing.ledger.report import MemberFigures, NoReport, PeriodReport, QueueFigures
 from bot.slack.answers import Refusal, escape
 
 if TYPE_CHECKING:
@@ -59,7 +59,10 @@ async def run(req: Request) -> BlockReply:
     if not await req.deps.is_manager(req.client, req.user):
         raise Refusal(MANAGERS_ONLY)
     period, queue = await _wanted(req)
-    report = await req.service.ledger.period_report(period=period, queue=queue)
+    try:
+        report = await req.service.ledger.period_report(period=period, queue=queue)
+    except NoReport as missing:  # before the rotation began, or not started: words, no chart
+        raise Refusal(no_report_words(missing)) from None
     task = asyncio.create_task(deliver_files(req.client, req.user, report, queue=queue))
     _SENDING.add(task)
     task.add_done_callback(_SENDING.discard)
@@ -103,6 +106,12 @@ async def _wanted(req: Request) -> tuple[str | None, str | None]:
         raise Refusal(f"There is no queue named `{escape(wanted[:100])}`, so nothing was sent. "
                       "`/rotation who` lists the queues.")
     return (periods[0] if periods else None), queue
+
+
+def no_report_words(missing: NoReport) -> str:
+    """The core's words for a period with no report (the CLI says the same): they name only
+    the periods, which the core has read as a period key, so there is nothing to escape."""
+    return str(missing)
 
 
 async def dm_channel(client: AsyncWebClient, user: str) -> str:

@@ -6,18 +6,21 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import slack_limits
 from PIL import Image
 from slack_harness import MANAGER, Bot, FakeSlack, running_bot
+from sqlalchemy import update
 
 from bot.reports.chart import SLACK_PAGES, WIDTH_PX
 from bot.routing.ledger.report import AcceptTimes, MemberFigures, PeriodReport, QueueFigures
 from bot.routing.service import RoutingService
 from bot.slack.report_command import MANAGERS_ONLY, report_message
 from bot.store.db import Database
+from bot.store.models import AuditEvent
 
 try:  # works whether or not tests/ is a package
     from tests.fake_slack import UPLOAD_POST
@@ -88,6 +91,9 @@ async def test_a_pass_shows_in_the_figures_on_both_databases(backend_bot: Bot) -
 
 async def test_one_queue_and_a_past_month_in_any_case(bot: Bot) -> None:
     await route(bot, 3)
+    # a month of the rotation's: its first record (the config applied) dated back to 2025
+    await bot.service.transactions.run(
+        lambda c: c.execute(update(AuditEvent).values(at=datetime(2025, 1, 6, 12, tzinfo=UTC))))
     answer = await bot.command("report 2025-03 EMEA", user=MANAGER)
     assert "Lead rotation report, 2025-03 (emea)" in answer and "*emea*: 0 leads" in answer
     assert "• Grace Whitfield: 0 received" in answer  # one queue: its members are listed

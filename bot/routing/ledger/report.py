@@ -18,18 +18,85 @@ import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import Connection, func, select
 
+from bot.routing.errors import InvalidChange
 from bot.routing.ledger import standings
 from bot.routing.ledger.periods import period_key
 from bot.routing.results import ReportRow
 from bot.routing.team import TeamSettings
-from bot.store.models import Assignment, Member, Queue
+from bot.store.models import Assignment, AuditEvent, Member, Queue
 
 PASSED = "passed"
 SLA_MISSED = "expired"  # an offer the SLA job moved on
+
+
+MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
+          "October", "November", "December")
+
+
+class NoReport(InvalidChange):
+    """A period the rotation has no report for; `period` is the one asked for. Nothing is read
+    past the refusal and nothing changes."""
+
+    def __init__(self, message: str, period: str) -> None:
+        super().__init__(message, field="period")
+        self.period = period
+
+
+class BeforeRotation(NoReport):
+    """A period that ended before this team's first record (`began`: the period of it)."""
+
+    def __init__(self, period: str, began: str) -> None:
+        super().__init__(f"There is no report for {period_words(period)}: the rotation began in "
+                         f"{period_words(began)}.", period)
+        self.began = began
+
+
+class NotStarted(NoReport):
+    """A period that has not started yet in the team's timezone."""
+
+    def __init__(self, period: str) -> None:
+        super().__init__(f"There is no report for {period_words(period)} yet: it has not started.", period)
+
+
+def period_words(key: str) -> str:
+    """A period key as people say it: 2026-11 is November 2026, 2026-W48 week 48 of 2026,
+    2026-Q4 Q4 2026 (`all`, a team that never resets, is the whole rotation)."""
+    year, _, rest = key.partition("-")
+    if rest.isdigit():
+        return f"{MONTHS[int(rest) - 1]} {year}"
+    if rest.startswith("W"):
+        return f"week {int(rest[1:])} of {year}"
+    if rest.startswith("Q"):
+        return f"{rest} {year}"
+    return "the whole rotation" if key == "all" else key
+
+
+def first_period(connection: Connection, team: TeamSettings) -> str | None:
+    """The period of this team's first record: its first audited change (the first config
+    applied) or its first offer, whichever came first; None when there is no record yet."""
+    times = [connection.execute(select(func.min(AuditEvent.at))).scalar(),
+             connection.execute(select(func.min(Assignment.assigned_at))).scalar()]
+    known = [t if t.tzinfo is not None else t.replace(tzinfo=UTC) for t in times if t is not None]
+    return period_key(min(known), team.timezone, team.period) if known else None
+
+
+def refuse_missing_period(connection: Connection, team: TeamSettings, now: datetime, period: str) -> None:
+    """Raise `NotStarted` for a period after the current one and `BeforeRotation` for one
+    before the first record. Keys of one form sort as their periods do (zero-padded), so
+    comparing the strings compares the periods; a key of the wrong form is left to
+    `standings.report`, which says how to write it."""
+    form, _ = standings.PERIOD_FORMS[team.period]
+    if not form.match(period):
+        return
+    if period > period_key(now, team.timezone, team.period):
+        raise NotStarted(period)
+    began = first_period(connection, team)
+    if began is not None and period < began:
+        raise BeforeRotation(period, began)
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,8 +187,12 @@ def period_report(
     """The report of `period` (default: the current one), for one queue or all of them.
 
     A period not written as this team's periods are, or a queue that is not in the config,
-    is refused by `standings.report` in plain words before anything else is read.
+    is refused by `standings.report` in plain words before anything else is read; so is a
+    period before the team's first record or one not started yet (`NoReport`): the current
+    period, partly over, is a report.
     """
+    if period is not None:
+        refuse_missing_period(connection, team, now, period)
     rows = standings.report(connection, team, now, period=period, queue=queue)
     key = period or period_key(now, team.timezone, team.period)
     current = key == period_key(now, team.timezone, team.period)
