@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from slack_harness import EXAMPLE, Bot, FakeSlack, running_bot
+from slack_harness import EXAMPLE, Bot, FakeSlack, example_bot, running_bot
 
 from bot.config.routing import load_file
 from bot.routing.service import RoutingService
@@ -49,12 +49,5 @@ async def bot(slack: FakeSlack, service: RoutingService, bot_settings: dict[str,
 @pytest.fixture
 async def backend_bot(slack: FakeSlack, database_url: str) -> AsyncIterator[Bot]:
     """The bot on SQLite and on a real PostgreSQL (`database_url`), loaded with the example team."""
-    db = Database(database_url)
-    await db.migrate()
-    routing = RoutingService(db)
-    await routing.admin.apply_config(load_file(EXAMPLE))
-    try:
-        async with running_bot(slack, routing) as running:
-            yield running
-    finally:
-        await db.dispose()
+    async with example_bot(slack, database_url) as running:
+        yield running

@@ -19,10 +19,16 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 from sqlalchemy import func, select
 
+from bot.config.routing import load_file
 from bot.config.settings import Settings
+from bot.delivery.loop import DeliveryLoop
+from bot.delivery.transports import default_transports
+from bot.routing.clock import Clock
 from bot.routing.service import RoutingService
 from bot.slack.runtime import SlackRuntime
+from bot.store.db import Database
 from bot.store.models import AuditEvent, Leave, Member, Membership, OutboxMessage
+from bot.web.metrics import Metrics
 
 try:  # works whether or not tests/ is a package
     from tests import slack_requests as sr
@@ -123,3 +129,31 @@ def settings_for(slack: FakeSlack, **overrides: Any) -> Settings:
     values: dict[str, Any] = {"slack_bot_token": "xoxb-test", "slack_signing_secret": SECRET,
                               "slack_api_url": slack.api_url}
     return Settings(**(values | overrides))
+
+
+@asynccontextmanager
+async def example_bot(slack: FakeSlack, database_url: str, clock: Clock | None = None) -> AsyncIterator[Bot]:
+    """The bot over `database_url`, loaded with the example team (its config applied at
+    `clock`'s time when given), its database disposed of after."""
+    db = Database(database_url)
+    await db.migrate()
+    routing = RoutingService(db, clock)
+    await routing.admin.apply_config(load_file(EXAMPLE))
+    try:
+        async with running_bot(slack, routing) as running:
+            yield running
+    finally:
+        await db.dispose()
+
+
+async def deliver(bot: Bot) -> None:
+    """Send everything the bot owes through the real delivery loop and Slack runtime."""
+    loop = DeliveryLoop(bot.service.db, default_transports(bot.runtime, None, None), service=bot.service,
+                        clock=bot.service.clock, metrics=Metrics())
+    await loop.drain()
+
+
+def posts(bot: Bot, channel: str) -> list[Any]:
+    """The messages Slack accepted into `channel`, oldest first."""
+    return [c for c in bot.slack.calls_to("chat.postMessage")
+            if c.body["channel"] == channel and c.status == 200]

@@ -14,11 +14,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from slack_harness import MANAGER, Bot
+from slack_harness import MANAGER, Bot, deliver, posts
 from sqlalchemy import insert, select, update
 
-from bot.delivery.loop import DeliveryLoop
-from bot.delivery.transports import default_transports, plain_text
+from bot.delivery.transports import plain_text
 from bot.note_words import note_words
 from bot.routing.admin.history import NeverInRotation
 from bot.routing.clock import ManualClock
@@ -38,7 +37,6 @@ from bot.routing.outbox import outbox_row
 from bot.slack.admin_words import refusal
 from bot.slack.messages import Extras, log_render, note_text, render
 from bot.store.models import OutboxMessage, Team
-from bot.web.metrics import Metrics
 
 HOSTILE = lead_card("L-*1*", {"name": "Ko <b> & *Ltd*", "company": "Acme_", "email": "a@b.co"})
 PLAIN = lead_card("L-1", {"name": "Jane Doe"})
@@ -119,15 +117,8 @@ LEAD = {"name": "Jane Doe", "company": "Acme Ltd", "email": "jane@acme.co.uk", "
 START = datetime(2026, 12, 1, 14, 0, tzinfo=UTC)  # a Tuesday, inside everyone's hours in emea
 
 
-async def deliver(bot: Bot) -> None:
-    loop = DeliveryLoop(bot.service.db, default_transports(bot.runtime, None, None), service=bot.service,
-                        clock=bot.service.clock, metrics=Metrics())
-    await loop.drain()
 
 
-def posts(bot: Bot, channel: str) -> list[Any]:
-    return [c for c in bot.slack.calls_to("chat.postMessage")
-            if c.body["channel"] == channel and c.status == 200]
 
 
 async def routed(bot: Bot) -> tuple[str, Any, Any]:

@@ -12,16 +12,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from slack_harness import SECRET, Bot
+from slack_harness import SECRET, Bot, deliver, posts
 from sqlalchemy import insert, select, update
 
-from bot.delivery.loop import DeliveryLoop
-from bot.delivery.transports import default_transports
 from bot.routing.clock import ManualClock
 from bot.routing.events import MemberNote, Recipient, lead_card
 from bot.routing.outbox import outbox_row
 from bot.store.models import OutboxMessage, Team
-from bot.web.metrics import Metrics
 
 try:  # works whether or not tests/ is a package
     from tests import slack_requests as sr
@@ -40,15 +37,8 @@ async def set_lead_url(bot: Bot, template: str | None) -> None:
         await connection.execute(update(Team).values(settings={**settings, "lead_url": template}))
 
 
-async def deliver(bot: Bot) -> None:
-    loop = DeliveryLoop(bot.service.db, default_transports(bot.runtime, None, None), service=bot.service,
-                        clock=bot.service.clock, metrics=Metrics())
-    await loop.drain()
 
 
-def posts(bot: Bot, channel: str) -> list[Any]:
-    return [c for c in bot.slack.calls_to("chat.postMessage")
-            if c.body["channel"] == channel and c.status == 200]
 
 
 def actions_of(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:

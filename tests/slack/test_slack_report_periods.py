@@ -9,13 +9,10 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
-from slack_harness import EXAMPLE, MANAGER, Bot, FakeSlack, running_bot
+from slack_harness import MANAGER, Bot, FakeSlack, example_bot
 from sqlalchemy import func, select
 
-from bot.config.routing import load_file
 from bot.routing.clock import ManualClock
-from bot.routing.service import RoutingService
-from bot.store.db import Database
 from bot.store.models import AuditEvent
 
 UPLOADS = ("files.getUploadURLExternal", "files.completeUploadExternal")
@@ -31,15 +28,8 @@ def clock() -> ManualClock:
 @pytest.fixture
 async def dated_bot(slack: FakeSlack, database_url: str, clock: ManualClock) -> AsyncIterator[Bot]:
     """The example team, its config first applied (its first record) at BEGAN, on both databases."""
-    db = Database(database_url)
-    await db.migrate()
-    routing = RoutingService(db, clock)
-    await routing.admin.apply_config(load_file(EXAMPLE))
-    try:
-        async with running_bot(slack, routing) as running:
-            yield running
-    finally:
-        await db.dispose()
+    async with example_bot(slack, database_url, clock) as running:
+        yield running
 
 
 def uploaded(bot: Bot) -> list[str]:

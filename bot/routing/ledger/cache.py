@@ -35,16 +35,10 @@ from typing import Any
 from sqlalchemy import Connection, and_, bindparam, or_, select
 
 from bot.routing.fairness import strategy_named
-from bot.routing.ledger.queues import OpenQueue, load_ledger, queue_row, queue_rows, start_period_if_due
+from bot.routing.ledger.queues import OpenQueue, load_ledger, queue_rows, start_period_if_due
 from bot.routing.team import TeamSettings
 from bot.store.models import Member, Membership
 
-_OPEN_LEADS = (
-    select(Member.id, Member.open_leads)
-    .join(Membership, Membership.member_id == Member.id)
-    .where(Membership.queue_id == bindparam("queue_id"), Membership.in_config.is_(True))
-)
-_CAPPED_OPEN_LEADS = _OPEN_LEADS.where(Member.capacity.is_not(None))
 _MANY_OPEN_LEADS = (  # every seat of the first queues, the capped seats of the others
     select(Member.id, Member.open_leads)
     .join(Membership, Membership.member_id == Member.id)
@@ -82,13 +76,7 @@ class LedgerCache:
 
     def open(self, connection: Connection, name: str, team: TeamSettings, now: datetime) -> OpenQueue | None:
         """The queue's ledger, locked for writing: the kept one if it is current, else read."""
-        row = queue_row(connection, name, lock=True)
-        if row is None:
-            return None
-        opened, reused = self._open_row(connection, row, team, now)
-        if reused:
-            _read_open_leads(connection, opened)
-        return start_period_if_due(connection, opened, team, now)
+        return self.open_many(connection, {name}, team, now)[name]
 
     def open_many(self, connection: Connection, names: set[str], team: TeamSettings,
                   now: datetime) -> dict[str, OpenQueue | None]:
@@ -140,19 +128,9 @@ class LedgerCache:
             return self._kept.pop(queue_id, None)
 
 
-def _read_open_leads(connection: Connection, opened: OpenQueue) -> None:
-    """Bring the open-lead counts that matter to this queue up to date (other queues' leads
-    and accepts move them without moving this queue's version)."""
-    every = strategy_named(opened.info.strategy).ranks_by_open_leads
-    if not every and not opened.capped:
-        return
-    counts = dict(
-        connection.execute(_OPEN_LEADS if every else _CAPPED_OPEN_LEADS, {"queue_id": opened.info.id}).all()
-    )
-    _update_open_leads(opened, counts)
-
-
 def _read_many_open_leads(connection: Connection, queues: list[OpenQueue]) -> None:
+    """Bring the open-lead counts that matter to these queues up to date (other queues' leads
+    and accepts move them without moving these queues' versions)."""
     every = [o.info.id for o in queues if strategy_named(o.info.strategy).ranks_by_open_leads]
     capped = [o.info.id for o in queues if o.info.id not in every and o.capped]
     if not every and not capped:
