@@ -81,6 +81,11 @@ def the(rows: list[Any], kind: str) -> Any:
     return row
 
 
+def settled(kind: str) -> Callable[[list[Any]], bool]:
+    """`until` for `rounds`: the lead's `kind` message was sent or given up."""
+    return lambda rows: the(rows, kind).sent_at is not None or the(rows, kind).failed_at is not None
+
+
 def notes(rows: list[Any]) -> list[Any]:
     return [r for r in rows if r.key.startswith("delivery-failed:")]
 
@@ -103,8 +108,7 @@ async def test_a_post_answered_429_more_often_than_max_attempts_is_still_deliver
     try:
         await service.assignment.route({"id": "L-1"})
         rows = await rounds(service, loop, 31, most=3 * LIMITED,
-                            until=lambda rows: the(rows, "channel").sent_at is not None
-                            or the(rows, "channel").failed_at is not None)
+                            until=settled("channel"))
     finally:
         await runtime.close()
         await slack.server.close()
@@ -133,8 +137,7 @@ async def test_a_webhook_429_is_not_counted_but_its_503s_are(service: RoutingSer
     try:
         await service.assignment.route({"id": "L-1"})
         rows = await rounds(service, loop, 31, most=3 * LIMITED,
-                            until=lambda rows: the(rows, "webhook").sent_at is not None
-                            or the(rows, "webhook").failed_at is not None)
+                            until=settled("webhook"))
     finally:
         await webhook.close()
         await hook.server.close()

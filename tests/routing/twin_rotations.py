@@ -16,7 +16,7 @@ from fractions import Fraction
 from hypothesis import strategies as st
 
 from bot.routing.fairness import Rotation, Seat
-from bot.routing.fairness.ranking import CONTENDERS
+from bot.routing.fairness.ranking import CONTENDERS, Choice
 
 Step = tuple[str, int]
 
@@ -84,8 +84,14 @@ def live(walked: Rotation, indexed: Rotation, history: list[Step],
         yield Moment(kind, eligible, walked_seats, indexed_seats)
 
 
-def largest_lags(rotation: Rotation, eligible: frozenset[int], winner: int) -> list[Fraction]:
-    """The lags an explanation's contenders should show: the winner's, then the largest others'."""
-    others = sorted((s for s in rotation.seats.values() if s.id in eligible and s.id != winner),
+def assert_contenders_are_the_largest(choice: Choice, rotation: Rotation, eligible: frozenset[int]) -> None:
+    """An explanation ranks every seat when few enough; else the winner first, then the largest
+    lags (compared as sorted lags: floats may order exact ties otherwise than by id)."""
+    if choice.contenders is None:
+        assert len(eligible) <= CONTENDERS + 1
+        return
+    others = sorted((s for s in rotation.seats.values() if s.id in eligible and s.id != choice.seat.id),
                     key=lambda s: (-rotation.lag(s), s.id))
-    return [rotation.lag(rotation.seats[winner]), *(rotation.lag(s) for s in others)][: CONTENDERS + 1]
+    largest = [rotation.lag(choice.seat), *(rotation.lag(s) for s in others)][: CONTENDERS + 1]
+    assert choice.contenders[0] is choice.seat
+    assert sorted(rotation.lag(s) for s in choice.contenders) == sorted(largest)

@@ -16,11 +16,10 @@ from fractions import Fraction
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from twin_rotations import largest_lags, live, steps, twins
+from twin_rotations import assert_contenders_are_the_largest, live, steps, twins
 
 from bot.routing.fairness import Rotation, Seat
 from bot.routing.fairness.load_balance import LoadBalance
-from bot.routing.fairness.ranking import CONTENDERS
 
 WEIGHTS = [Fraction(1), Fraction(2), Fraction(1, 3), Fraction(18, 100)]
 
@@ -68,12 +67,7 @@ def live_the_same_history(strategy: str, rows: list[SeatRow], history: list[tupl
         if strategy == "least_recent" or LoadBalance.counts_told:  # kept: every eligible seat, no other
             assert len(indexed.order(strategy, lambda s: ())) == len(ids)
         assert (by_order.seat.id, by_order.tie_break) == (by_walk.seat.id, by_walk.tie_break)
-        if by_order.contenders is None:  # few enough for an explanation to rank them all
-            assert len(ids) <= CONTENDERS + 1
-        else:  # the largest lags (floats may order exact ties otherwise than by id)
-            shown = [indexed.lag(s) for s in by_order.contenders]
-            assert by_order.contenders[0] is by_order.seat
-            assert sorted(shown) == sorted(largest_lags(indexed, ids, by_order.seat.id))
+        assert_contenders_are_the_largest(by_order, indexed, ids)
         if moment.kind == "lead":
             walked.charge(by_walk.seat)
             indexed.charge(by_order.seat)

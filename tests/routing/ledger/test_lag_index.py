@@ -11,10 +11,9 @@ from fractions import Fraction
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from twin_rotations import largest_lags, live, steps, twins
+from twin_rotations import assert_contenders_are_the_largest, live, steps, twins
 
 from bot.routing.fairness import Seat
-from bot.routing.fairness.ranking import CONTENDERS
 
 WEIGHTS = [Fraction(1), Fraction(2), Fraction(3), Fraction(1, 3), Fraction(18, 100), Fraction(32, 100)]
 
@@ -35,12 +34,7 @@ def test_the_index_picks_as_the_walk_does(weights: list[Fraction], history: list
         assert len(indexed.index()) == len(ids)  # kept in step: every eligible seat, no other
         assert (by_index.seat.id, by_index.tie_break) == (by_walk.seat.id, by_walk.tie_break)
         assert by_index.lags is not None and by_index.lags[by_index.seat.id] == walked.lag(by_walk.seat)
-        if by_index.contenders is None:  # few enough for an explanation to rank them all
-            assert len(ids) <= CONTENDERS + 1
-        else:  # the largest lags (floats may order exact ties otherwise than by id)
-            shown = [indexed.lag(s) for s in by_index.contenders]
-            assert by_index.contenders[0] is by_index.seat
-            assert sorted(shown) == sorted(largest_lags(indexed, ids, by_index.seat.id))
+        assert_contenders_are_the_largest(by_index, indexed, ids)
         if moment.kind == "lead":
             walked.charge(by_walk.seat)
             indexed.charge(by_index.seat)
