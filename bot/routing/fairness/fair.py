@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from bot.routing.fairness.ranking import CONTENDERS, TOLERANCE, Choice, first, near_best, top_lags
+from bot.routing.fairness.ranking import TOLERANCE, Choice, first, near_best, with_contenders
 from bot.routing.fairness.strategy import Strategy
 
 if TYPE_CHECKING:
@@ -74,10 +74,7 @@ class Fair(Strategy):
             if not due or lags[second.id] > 0:
                 pool = [*pool, second]
         choice = first(pool, key, reason)
-        if len(index) <= CONTENDERS + 1:  # an explanation shows them all: nothing to spare
-            return Choice(choice.seat, choice.tie_break, lags)
-        contenders, approx = top_lags(rotation, index, choice.seat)
-        return Choice(choice.seat, choice.tie_break, lags, approx, contenders)
+        return with_contenders(rotation, index, Choice(choice.seat, choice.tie_break, lags))
 
     def winner_sentence(self, name: str, row: dict[str, Any], eligible: int) -> str:
         share = row["lag"] + row["count"] + row["adjustment"]  # for display: the float is enough

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from bot.routing.fairness.ranking import CONTENDERS, Choice, first, first_in_order, top_lags
+from bot.routing.fairness.ranking import Choice, first, first_in_order, with_contenders
 from bot.routing.fairness.strategy import Strategy
 
 if TYPE_CHECKING:
@@ -43,11 +43,8 @@ class LoadBalance(Strategy):
         explanation's contenders come from the lag index, not from ranking every seat."""
         if self.counts_told:
             return first_in_order(rotation, index, rotation.order(self.name, load), load, REASON)
-        choice = first([seat for seat in rotation.seats.values() if not seat.frozen], load, REASON)
-        if len(index) <= CONTENDERS + 1:
-            return choice
-        contenders, approx = top_lags(rotation, index, choice.seat)
-        return Choice(choice.seat, choice.tie_break, None, approx, contenders)
+        walked = first([seat for seat in rotation.seats.values() if not seat.frozen], load, REASON)
+        return with_contenders(rotation, index, walked)
 
     def winner_sentence(self, name: str, row: dict[str, Any], eligible: int) -> str:
         return f"{name} had the most free capacity among {eligible} available."

@@ -104,9 +104,14 @@ def first_in_order(
 
     The explanation ranks by lag whatever the strategy, so its contenders come from the
     lag index (`top_lags`), as the walk's explanation would rank every seat."""
-    seats = rotation.seats
-    choice = first([seats[seat_id] for seat_id in order.first(2)], key, reason)
+    front = [rotation.seats[seat_id] for seat_id in order.first(2)]
+    return with_contenders(rotation, index, first(front, key, reason))
+
+
+def with_contenders(rotation: Rotation, index: LagIndex, choice: Choice) -> Choice:
+    """`choice` with the explanation's contenders taken from the lag index (`top_lags`),
+    unless there are few enough seats for an explanation to show them all."""
     if len(index) <= CONTENDERS + 1:  # an explanation shows them all: nothing to spare
         return choice
     contenders, approx = top_lags(rotation, index, choice.seat)
-    return Choice(choice.seat, choice.tie_break, None, approx, contenders)
+    return Choice(choice.seat, choice.tie_break, choice.lags, approx, contenders)
