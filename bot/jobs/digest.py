@@ -18,21 +18,21 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.web.async_client import AsyncWebClient
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import select, update
 
 from bot.jobs.context import JobContext
 from bot.jobs.leases import insert_ignoring_conflict
 from bot.routing.ledger.periods import period_key
-from bot.routing.ledger.report import BeforeRotation
+from bot.routing.ledger.report import BeforeRotation, rotation_began
 from bot.slack.answers import MESSAGE_TEXT_LIMIT, clip
 from bot.slack.report_command import report_message, send_files
 from bot.store.db import Database
-from bot.store.models import AuditEvent, Lease
+from bot.store.models import Lease
 
 NAME = "digest"
 INTERVAL_SECONDS = 300.0
@@ -61,12 +61,6 @@ def due_at(moment: datetime, timezone: str) -> datetime:
 class Claim:
     taken: bool
     before: str | None  # the week claimed before ours, to give the row back to
-
-
-def rotation_started(connection: Connection) -> datetime | None:
-    """When the rotation began here: its first audited change (the first config applied)."""
-    first: datetime | None = connection.execute(select(func.min(AuditEvent.at))).scalar()
-    return first if first is None or first.tzinfo is not None else first.replace(tzinfo=UTC)
 
 
 async def claim_week(db: Database, week: str, now: datetime) -> Claim:
@@ -101,7 +95,7 @@ async def run(context: JobContext) -> dict[str, object]:
     week = week_of(now, team.timezone)
     if now < due_at(now, team.timezone):
         return {"posted": None, "because": f"{week}'s digest is due {due_at(now, team.timezone).isoformat()}"}
-    started = await context.service.transactions.read(rotation_started)
+    started = await context.service.transactions.read(rotation_began)
     if started is not None and started > due_at(now, team.timezone):
         return {"posted": None, "because": f"the rotation started after {week}'s digest time; the first "
                                            "digest is next week's"}

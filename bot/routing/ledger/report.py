@@ -18,7 +18,7 @@ import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import Connection, func, select
 
@@ -75,13 +75,19 @@ def period_words(key: str) -> str:
     return "the whole rotation" if key == "all" else key
 
 
-def first_period(connection: Connection, team: TeamSettings) -> str | None:
-    """The period of this team's first record: its first audited change (the first config
-    applied) or its first offer, whichever came first; None when there is no record yet."""
+def rotation_began(connection: Connection) -> datetime | None:
+    """When the rotation began here: its first audited change (the first config applied) or
+    its first offer, whichever came first; None when there is no record yet."""
     times = [connection.execute(select(func.min(AuditEvent.at))).scalar(),
              connection.execute(select(func.min(Assignment.assigned_at))).scalar()]
-    known = [t if t.tzinfo is not None else t.replace(tzinfo=UTC) for t in times if t is not None]
-    return period_key(min(known), team.timezone, team.period) if known else None
+    known: list[datetime] = [t for t in times if t is not None]
+    return min(known) if known else None
+
+
+def first_period(connection: Connection, team: TeamSettings) -> str | None:
+    """The period the rotation began in (`rotation_began`); None when there is no record yet."""
+    began = rotation_began(connection)
+    return None if began is None else period_key(began, team.timezone, team.period)
 
 
 def refuse_missing_period(connection: Connection, team: TeamSettings, now: datetime, period: str) -> None:
