@@ -82,7 +82,7 @@ class LedgerCache:
                   now: datetime) -> dict[str, OpenQueue | None]:
         """`open` for several queues, with one statement for their rows and one for the
         open-lead counts of all the kept ones (a batch of leads over a team's queues)."""
-        rows = queue_rows(connection, sorted(names))
+        rows = queue_rows(connection, names)
         opened: dict[str, OpenQueue | None] = dict.fromkeys(names)
         reused = []
         for name, row in rows.items():

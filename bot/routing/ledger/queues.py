@@ -10,6 +10,7 @@ it was read at is the database's.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -214,10 +215,14 @@ def queue_row(connection: Connection, name: str, *, lock: bool = True) -> Any:
     return connection.execute(_QUEUE_BY_NAME_LOCKED if locked else _QUEUE_BY_NAME, {"name": name}).first()
 
 
-def queue_rows(connection: Connection, names: list[str]) -> dict[str, Any]:
+def queue_rows(connection: Connection, names: Collection[str]) -> dict[str, Any]:
     """`queue_row` for several queues at once, locked: one statement (the caller has taken the
-    queues' locks in their one order already, `bot.routing.assignment.locks`)."""
-    rows = connection.execute(_QUEUES_BY_NAME_LOCKED, {"names": sorted(names)})  # SQLite has no FOR UPDATE
+    queues' locks in their one order already, `bot.routing.assignment.locks`). One name, the
+    common case of a re-offer, takes the prebuilt statement for one row."""
+    if len(names) == 1:
+        row = queue_row(connection, next(iter(names)))
+        return {} if row is None else {row.name: row}
+    rows = connection.execute(_QUEUES_BY_NAME_LOCKED, {"names": list(names)})  # SQLite has no FOR UPDATE
     return {row.name: row for row in rows}
 
 
@@ -320,19 +325,9 @@ def save(connection: Connection, opened: OpenQueue, now: datetime) -> None:
     this transaction commits, the next one finds it current; if not, the database keeps the
     old version and the next one reads the queue again.
     """
-    rotation, info = opened.rotation, opened.info
-    dirty = rotation.dirty_seats()
-    if dirty:
-        connection.execute(_SAVE_SEAT, [_seat_values(seat) for seat in dirty])
-        for seat in dirty:
-            seat.dirty = False
-    opened.version = connection.execute(
-        _SAVE_QUEUE,
-        dict(queue_id=info.id, new_vtime=rotation.vtime, new_seq=rotation.seq, new_period=info.period_key,
-             step=version_step()),
-    ).scalar_one()
-    if opened.home is not None:
-        opened.home.keep(connection, opened)
+    _save_seats(connection, opened.rotation.dirty_seats())
+    opened.version = connection.execute(_SAVE_QUEUE, _queue_values(opened)).scalar_one()
+    _keep(connection, opened)
 
 
 _VERSIONS = select(Queue.id, Queue.version).where(Queue.id.in_(bindparam("queue_ids", expanding=True)))
@@ -346,21 +341,32 @@ def save_all(connection: Connection, queues: list[OpenQueue], now: datetime) -> 
         for opened in queues:
             save(connection, opened, now)
         return
-    dirty = [seat for opened in queues for seat in opened.rotation.dirty_seats()]
+    _save_seats(connection, [seat for opened in queues for seat in opened.rotation.dirty_seats()])
+    in_lock_order = sorted(queues, key=lambda o: o.info.id)
+    connection.execute(_SAVE_QUEUES, [_queue_values(o) for o in in_lock_order])
+    versions = dict(connection.execute(_VERSIONS, {"queue_ids": [o.info.id for o in queues]}).all())
+    for opened in queues:
+        opened.version = versions[opened.info.id]
+        _keep(connection, opened)
+
+
+def _save_seats(connection: Connection, dirty: list[Seat]) -> None:
     if dirty:
         connection.execute(_SAVE_SEAT, [_seat_values(seat) for seat in dirty])
         for seat in dirty:
             seat.dirty = False
-    connection.execute(_SAVE_QUEUES, [
-        dict(queue_id=o.info.id, new_vtime=o.rotation.vtime, new_seq=o.rotation.seq,
-             new_period=o.info.period_key, step=version_step())
-        for o in sorted(queues, key=lambda o: o.info.id)  # in the lock order
-    ])
-    versions = dict(connection.execute(_VERSIONS, {"queue_ids": [o.info.id for o in queues]}).all())
-    for opened in queues:
-        opened.version = versions[opened.info.id]
-        if opened.home is not None:
-            opened.home.keep(connection, opened)
+
+
+def _queue_values(opened: OpenQueue) -> dict[str, Any]:
+    """The queue row's new clock and period, and a random step for its version (see `LedgerCache`)."""
+    return dict(queue_id=opened.info.id, new_vtime=opened.rotation.vtime, new_seq=opened.rotation.seq,
+                new_period=opened.info.period_key, step=version_step())
+
+
+def _keep(connection: Connection, opened: OpenQueue) -> None:
+    """The saved ledger back to its cache, at the version just written."""
+    if opened.home is not None:
+        opened.home.keep(connection, opened)
 
 
 def _seat_values(seat: Seat) -> dict[str, Any]:
