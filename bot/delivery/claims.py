@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, insert, select, update
 
 from bot.crm.message import failure_text as crm_failure_text
-from bot.routing.events import MANAGERS_KINDS, ManagersNote, Recipient, Way
+from bot.routing.events import MANAGERS_KINDS, ManagersNote, Recipient, Way, address_of
 from bot.routing.outbox import OUTBOX, Message, outbox_row
 from bot.store.db import Database
 
@@ -176,7 +176,7 @@ def failure_note(gave_up: GaveUp, channel: str | None, now: datetime) -> dict[st
     message = gave_up.message
     if not channel or message.payload.get("event") in MANAGERS_KINDS:
         return None
-    to = message.payload.get("to") or message.payload.get("channel") or message.kind
+    to = address_of(message.payload) or message.kind
     lead = f" about lead {message.lead_id}" if message.lead_id else ""
     attempts = message.attempts if gave_up.tried else message.attempts - 1
     tries = f" after {attempts} attempt(s)" if attempts else ""  # none failed: it waited too long

@@ -59,7 +59,7 @@ from bot.delivery.claims import GaveUp, Limited, Outcome, Released, Retry, Sent,
 from bot.delivery.retry_after import MAX_RETRY_AFTER, MAX_UNSENT_AGE, bounded_delay
 from bot.delivery.transports import DeliveryError, Transport, one_line
 from bot.routing.clock import Clock, SystemClock
-from bot.routing.events import Way
+from bot.routing.events import Way, address_of
 from bot.routing.outbox import Message
 from bot.routing.service import RoutingService
 from bot.store.db import Database
@@ -105,7 +105,7 @@ def destination(message: Message) -> str:
     """Where a message goes, as its rate limit counts: a Slack channel or DM (Slack limits each),
     or the one endpoint of any other lane (the webhook, the CRM)."""
     lane = lane_of(message.kind)
-    to = message.payload.get("to") or message.payload.get("channel") if lane == "slack" else None
+    to = address_of(message.payload) if lane == "slack" else None
     return f"{lane}:{to}" if to else lane
 
 
@@ -430,8 +430,9 @@ class DeliveryLoop:
             return None
         return until
 
-    def _cool(self, message: Message, seconds: float) -> None:
-        """Send nothing more to the message's destination for `seconds` (its Retry-After)."""
+    def _cool(self, message: Message, seconds: float) -> datetime:
+        """Send nothing more to the message's destination for `seconds` (its Retry-After);
+        return until when (a later one already set stands)."""
         now = self.clock.now()
         if len(self._cooling) >= MAX_COOLING:
             self._cooling = {k: t for k, t in self._cooling.items() if t > now}
@@ -439,15 +440,15 @@ class DeliveryLoop:
                 self._cooling.clear()
         key = destination(message)
         until = now + timedelta(seconds=seconds)
-        self._cooling[key] = max(until, self._cooling.get(key, until))
+        self._cooling[key] = until = max(until, self._cooling.get(key, until))
+        return until
 
     def _limited(self, message: Message, error: str, retry_after: float) -> Outcome:
         """A rate limit that said when to come back: not a failed attempt. Its destination is
         sent nothing more until then, and the message is due again at that moment, its attempt
         not counted; given up on only once it is too old (`_too_old`)."""
         error = plain_error(error)
-        self._cool(message, max(MIN_RATE_LIMIT_WAIT, retry_after))
-        until = self._cooling[destination(message)]
+        until = self._cool(message, max(MIN_RATE_LIMIT_WAIT, retry_after))
         log.debug("%s rate-limited, due again at %s: %s", message.key, until.isoformat(), error)
         return self._too_old(message, error) or Limited(message, error, until)
 

@@ -34,6 +34,7 @@ from bot.routing.events import (
     StatusPaused,
     UnknownEvent,
     Way,
+    address_of,
     event_of,
 )
 from bot.routing.outbox import Message
@@ -123,7 +124,7 @@ def one_line(text: str) -> str:
 
 
 def console_line(kind: str, payload: dict[str, Any]) -> str:
-    to = payload.get("to") or payload.get("channel") or "?"
+    to = address_of(payload) or "?"
     where = f"DM to {to}" if kind == Way.DM else f"#{to}" if kind == Way.CHANNEL else kind
     log_render: Callable[[str, dict[str, Any]], dict[str, Any]] | None
     try:  # the Slack words, with the lead's values as they came (escaped below, as every log line)

@@ -84,6 +84,13 @@ class Recipient:
         return {"to": self.address} if self.way is Way.DM else {"channel": self.address}
 
 
+def address_of(payload: dict[str, Any]) -> str | None:
+    """The member or channel a stored payload is addressed to (`Recipient.address_fields`
+    read back); None for the webhook and the CRM."""
+    address = payload.get("to") or payload.get("channel")
+    return address if isinstance(address, str) and address else None
+
+
 WEBHOOK = Recipient(Way.WEBHOOK)
 CRM = Recipient(Way.CRM)
 
