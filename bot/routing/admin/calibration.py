@@ -153,27 +153,27 @@ def apply_calibration(
     connection: Connection, team: TeamSettings, change: Calibration, now: datetime, actor: str
 ) -> OpenQueue:
     """Apply `change` to the opened queue's ledger (not saved; the caller saves or discards)."""
-    opened = _opened_for(connection, team, change, now)
-    _apply(opened, change, now)
+    opened, info = _opened_for(connection, team, change, now)
+    _apply(opened, info, change, now)
     return opened
 
 
-def _opened_for(connection: Connection, team: TeamSettings, change: Calibration, now: datetime) -> OpenQueue:
-    """The queue `change` is about, opened, once the change and its member are checked."""
+def _opened_for(connection: Connection, team: TeamSettings, change: Calibration,
+                now: datetime) -> tuple[OpenQueue, SeatInfo]:
+    """The queue `change` is about, opened, and its member's seat, once both are checked."""
     validate(change)
     opened = open_queue(connection, change.queue, team, now)
     if opened is None:
         raise NotFound(f"There is no queue named {change.queue!r}.")
-    if opened.by_slack_id(change.slack_id) is None:
+    info = opened.by_slack_id(change.slack_id)
+    if info is None:
         raise InvalidChange(
             f"{change.slack_id} is not in {change.queue}; add them to the queue first.", field="member"
         )
-    return opened
+    return opened, info
 
 
-def _apply(opened: OpenQueue, change: Calibration, now: datetime) -> None:
-    info = opened.by_slack_id(change.slack_id)
-    assert info is not None, "_opened_for checked the member is in the queue"
+def _apply(opened: OpenQueue, info: SeatInfo, change: Calibration, now: datetime) -> None:
     rotation, seat = opened.rotation, info.seat
     if change.weight is not None and change.weight.strip():
         _reweigh(opened, parse_weight_input(change.weight, opened, change.slack_id))
@@ -203,11 +203,9 @@ def calibrate(
     """Save `change` and audit it; what changed, for the front end to say."""
     if change.request_id is not None:
         _first_of_its_request(connection, change.request_id, now)
-    opened = _opened_for(connection, team, change, now)
+    opened, info = _opened_for(connection, team, change, now)
     before = {s.seat.id: s.weight_text for s in opened.seats}
-    _apply(opened, change, now)
-    info = opened.by_slack_id(change.slack_id)
-    assert info is not None
+    _apply(opened, info, change, now)
     save(connection, opened, now)
     values: dict[str, object] = {"weight_text": info.weight_text}
     if change.active is not None:
