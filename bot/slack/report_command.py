@@ -62,7 +62,9 @@ async def run(req: Request) -> BlockReply:
     try:
         report = await req.service.ledger.period_report(period=period, queue=queue)
     except NoReport as missing:  # before the rotation began, or not started: words, no chart
-        raise Refusal(no_report_words(missing)) from None
+        # The core's words, as the CLI says them: they name only periods the core read as a
+        # period key, so there is nothing to escape.
+        raise Refusal(str(missing)) from None
     task = asyncio.create_task(deliver_files(req.client, req.user, report, queue=queue))
     _SENDING.add(task)
     task.add_done_callback(_SENDING.discard)
@@ -106,12 +108,6 @@ async def _wanted(req: Request) -> tuple[str | None, str | None]:
         raise Refusal(f"There is no queue named `{escape(wanted[:100])}`, so nothing was sent. "
                       "`/rotation who` lists the queues.")
     return (periods[0] if periods else None), queue
-
-
-def no_report_words(missing: NoReport) -> str:
-    """The core's words for a period with no report (the CLI says the same): they name only
-    the periods, which the core has read as a period key, so there is nothing to escape."""
-    return str(missing)
 
 
 async def dm_channel(client: AsyncWebClient, user: str) -> str:
